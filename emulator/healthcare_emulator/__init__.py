@@ -1,0 +1,1 @@
+"""Local emulator of the Cloud Healthcare API (DICOM stores, import/export operations)."""

@@ -1,0 +1,261 @@
+"""Start the whole local stand-in for Google Cloud on loopback.
+
+Three real servers, each in its own process, on free 127.0.0.1 ports:
+
+* ``gcp-storage-emulator``: Cloud Storage (JSON API), in memory;
+* ``bqemulator``: BigQuery (REST), DuckDB in memory;
+* ``healthcare-emulator``: this package, wired to the two above.
+
+Clients find them the way Google's own emulators are found, through
+environment variables (:meth:`LocalStack.env`). Tests, ``make demo``, the
+offline engine and the benchmarks all start the stack through this module so
+that there is one place that knows how.
+
+``python -m healthcare_emulator.stack --prepare`` copies the DuckDB extension
+files out of their wheels (``make`` runs it once after installing); without
+them bqemulator stalls trying to download them and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import requests
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PROJECT = "local-project"
+DEFAULT_PROJECT_NUMBER = "123456789012"
+DUCKDB_VERSION = "v1.5.5"
+_EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_avro")
+_STARTUP_DEADLINE_S = 60.0
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(ready: Callable[[], bool], deadline_s: float, what: str,
+               alive: Callable[[], bool] = lambda: True) -> None:
+    """Poll ``ready`` until it is true; fail with ``what`` after the deadline."""
+    end = time.monotonic() + deadline_s
+    delay = 0.02
+    while time.monotonic() < end:
+        if not alive():
+            raise RuntimeError(f"{what} exited before it was ready")
+        try:
+            if ready():
+                return
+        except (requests.ConnectionError, requests.Timeout, OSError):
+            pass
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+    raise TimeoutError(f"{what} not ready after {deadline_s:.0f}s")
+
+
+def duckdb_home() -> Path:
+    """A HOME for bqemulator whose ``.duckdb`` holds the extension files.
+
+    Lives inside the active environment (``sys.prefix``) so the copy is made
+    once per venv, never downloaded.
+    """
+    return Path(sys.prefix) / "duckdb-home"
+
+
+def prepare_duckdb_extensions() -> Path:
+    """Copy the pinned DuckDB extensions from their wheels; idempotent."""
+    import duckdb  # imported lazily: only the BigQuery emulator needs it
+
+    platform = duckdb.sql("PRAGMA platform").fetchone()[0]
+    target = duckdb_home() / ".duckdb" / "extensions" / DUCKDB_VERSION / platform
+    target.mkdir(parents=True, exist_ok=True)
+    for package in _EXTENSION_PACKAGES:
+        module = __import__(package)
+        source_dir = Path(module.__file__).parent / "extensions" / DUCKDB_VERSION
+        for extension in source_dir.glob("*.duckdb_extension"):
+            destination = target / extension.name
+            if not destination.exists() or destination.stat().st_size != extension.stat().st_size:
+                shutil.copyfile(extension, destination)
+    return duckdb_home()
+
+
+def _bin(name: str) -> str:
+    """A console script of the active environment (venv first, then PATH)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+@dataclass
+class _Server:
+    name: str
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class LocalStack:
+    """The three emulators as child processes; use as a context manager.
+
+    ``healthcare_args`` are extra command-line flags for the Healthcare
+    emulator (for example ``["--enforce-iam"]``).
+    """
+
+    project: str = DEFAULT_PROJECT
+    healthcare_args: list[str] = field(default_factory=list)
+    with_bigquery: bool = True
+    log_dir: Path | None = None
+    _servers: dict[str, _Server] = field(default_factory=dict, init=False)
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> "LocalStack":
+        self.log_dir = Path(self.log_dir or tempfile.mkdtemp(prefix="dicom-stack-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_storage()
+            if self.with_bigquery:
+                self._start_bigquery()
+            self._start_healthcare()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server in reversed(list(self._servers.values())):
+            server.stop()
+        self._servers.clear()
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------
+    @property
+    def storage_url(self) -> str:
+        return self._servers["storage"].url
+
+    @property
+    def bigquery_url(self) -> str | None:
+        server = self._servers.get("bigquery")
+        return server.url if server else None
+
+    @property
+    def healthcare_url(self) -> str:
+        return self._servers["healthcare"].url
+
+    @property
+    def healthcare_host(self) -> str:
+        """``host:port``, the value of ``HEALTHCARE_EMULATOR_HOST``."""
+        return self.healthcare_url.removeprefix("http://")
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point clients at this stack."""
+        values = {
+            "HEALTHCARE_EMULATOR_HOST": self.healthcare_host,
+            "STORAGE_EMULATOR_HOST": self.storage_url,
+            "GOOGLE_CLOUD_PROJECT": self.project,
+        }
+        if self.bigquery_url:
+            values["BIGQUERY_EMULATOR_HOST"] = self.bigquery_url
+        return values
+
+    def logs(self) -> Mapping[str, str]:
+        """The last lines each server logged, for failure messages."""
+        return {name: server.log_tail() for name, server in self._servers.items()}
+
+    # -- servers ---------------------------------------------------------
+    def _spawn(self, name: str, argv: list[str], port: int,
+               ready_path: str, env: Mapping[str, str] | None = None) -> _Server:
+        log_path = self.log_dir / f"{name}.log"
+        log = open(log_path, "wb")
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )
+        log.close()
+        url = f"http://{LOOPBACK}:{port}"
+        server = _Server(name, process, url, log_path)
+        self._servers[name] = server
+        try:
+            wait_until(lambda: requests.get(url + ready_path, timeout=2).status_code < 500,
+                       _STARTUP_DEADLINE_S, name, alive=lambda: process.poll() is None)
+        except (TimeoutError, RuntimeError) as exc:
+            raise RuntimeError(f"{exc}\n--- {name} log ---\n{server.log_tail()}") from None
+        return server
+
+    def _start_storage(self) -> None:
+        port = free_port()
+        self._spawn("storage", [_bin("gcp-storage-emulator"), "start", "--host", LOOPBACK,
+                                "--port", str(port), "--in-memory"],
+                    port, "/storage/v1/b?project=" + self.project)
+
+    def _start_bigquery(self) -> None:
+        rest_port, grpc_port = free_port(), free_port()
+        home = prepare_duckdb_extensions()
+        self._spawn("bigquery", [_bin("bqemulator"), "start", "--rest-port", str(rest_port),
+                                 "--grpc-port", str(grpc_port), "--project", self.project],
+                    rest_port, f"/bigquery/v2/projects/{self.project}/datasets",
+                    env={"HOME": str(home)})
+
+    def _start_healthcare(self) -> None:
+        port = free_port()
+        argv = [sys.executable, "-m", "healthcare_emulator", "--host", LOOPBACK,
+                "--port", str(port), "--storage-host", self.storage_url,
+                "--project-number", DEFAULT_PROJECT_NUMBER]
+        if self.bigquery_url:
+            argv += ["--bigquery-endpoint", self.bigquery_url]
+        self._spawn("healthcare", argv + list(self.healthcare_args), port, "/_emulator/health")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prepare", action="store_true",
+                        help="copy the DuckDB extension files into the venv and exit")
+    args = parser.parse_args(argv)
+    if args.prepare:
+        print(f"DuckDB extensions ready under {prepare_duckdb_extensions()}")
+        return 0
+    with LocalStack() as stack:
+        for key, value in stack.env().items():
+            print(f"export {key}={value}", flush=True)
+        print("# local stack running; Ctrl-C stops it", flush=True)
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

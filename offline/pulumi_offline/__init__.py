@@ -1,0 +1,1 @@
+"""An offline stand-in for the Pulumi engine: runs whole programs on the local stack."""

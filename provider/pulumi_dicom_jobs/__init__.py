@@ -1,0 +1,1 @@
+"""Pulumi dynamic resources for Cloud Healthcare API DICOM import and export jobs."""
