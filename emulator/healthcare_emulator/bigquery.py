@@ -1,0 +1,252 @@
+"""A small BigQuery REST client and the export's table semantics.
+
+The export writes to BigQuery through the public REST API, like the real
+service, so tests can read the result with ``google-cloud-bigquery``. Facts
+about ``bqemulator`` 1.4.0 that shape this module (checked by hand):
+
+* ``tables.insert``, ``tabledata.insertAll``, ``tables.delete`` and
+  ``jobs.query`` work; load jobs through multipart upload do not, so rows go
+  in with ``insertAll`` in batches;
+* ``numRows`` from ``tables.get`` is stale after a ``DELETE`` statement, so
+  "is the table empty" is answered with ``SELECT COUNT(*)``;
+* neither ``tables.patch`` with new fields nor ``ALTER TABLE ADD COLUMN``
+  leaves the table writable (the next ``insertAll`` answers 500), so
+  ``WRITE_APPEND`` writes only the columns the table already has; values of
+  other columns are dropped (documented deviation: real BigQuery exports
+  extend the schema);
+* ``insertAll`` silently ignores unknown fields; we drop them ourselves anyway.
+
+Write dispositions (``bigqueryDestination``): ``force`` and
+``writeDisposition`` together are refused up front (400); ``force: true`` is
+``WRITE_TRUNCATE``; ``force`` unset/false and ``WRITE_DISPOSITION_UNSPECIFIED``
+are ``WRITE_EMPTY``. A missing table is created whatever the disposition;
+``WRITE_EMPTY`` on a non-empty table fails the operation
+(FAILED_PRECONDITION); ``WRITE_TRUNCATE`` deletes and recreates the table
+with the new schema; a missing dataset fails the operation (NOT_FOUND).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence
+
+import requests
+
+from .jobcontext import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN, OperationFailed
+
+_TIMEOUT_S = 120.0
+#: rows per insertAll request (BigQuery recommends ≤500)
+INSERT_BATCH = 500
+MAX_TABLE_URI = 2000
+
+WRITE_EMPTY = "WRITE_EMPTY"
+WRITE_TRUNCATE = "WRITE_TRUNCATE"
+WRITE_APPEND = "WRITE_APPEND"
+DISPOSITIONS = ("WRITE_DISPOSITION_UNSPECIFIED", WRITE_EMPTY, WRITE_TRUNCATE, WRITE_APPEND)
+
+
+class BigQueryError(Exception):
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TableRef:
+    project: str
+    dataset: str
+    table: str
+
+    @property
+    def dataset_resource(self) -> str:
+        """``bq://PROJECT.DATASET``, the resource the IAM check is about."""
+        return f"bq://{self.project}.{self.dataset}"
+
+    def __str__(self) -> str:
+        return f"{self.project}.{self.dataset}.{self.table}"
+
+
+def parse_table_uri(uri: Any) -> TableRef:
+    """``bq://PROJECT.DATASET.TABLE`` → its parts; ValueError naming ``tableUri`` otherwise.
+
+    The project id may itself contain a domain (``example.com:proj``), so the
+    dataset and table are the last two dot-separated parts.
+    """
+    if not isinstance(uri, str) or not uri:
+        raise ValueError("bigqueryDestination.tableUri is required (bq://PROJECT.DATASET.TABLE)")
+    if len(uri) > MAX_TABLE_URI:
+        raise ValueError(f"bigqueryDestination.tableUri is longer than {MAX_TABLE_URI} characters")
+    if not uri.startswith("bq://"):
+        raise ValueError(f"bigqueryDestination.tableUri must look like bq://PROJECT.DATASET.TABLE, got {uri!r}")
+    head, _, table = uri[len("bq://"):].rpartition(".")
+    project, _, dataset = head.rpartition(".")
+    if not (project and dataset and table):
+        raise ValueError(f"bigqueryDestination.tableUri must look like bq://PROJECT.DATASET.TABLE, got {uri!r}")
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9:.\-]*[A-Za-z0-9])?", project):
+        raise ValueError(f"bigqueryDestination.tableUri has an invalid project id {project!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,1024}", dataset):
+        raise ValueError(f"bigqueryDestination.tableUri has an invalid dataset id {dataset!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,1024}", table):
+        raise ValueError(f"bigqueryDestination.tableUri has an invalid table id {table!r}")
+    return TableRef(project, dataset, table)
+
+
+def effective_disposition(destination: dict) -> str:
+    """The write disposition a ``bigqueryDestination`` means (force mapped to it)."""
+    disposition = destination.get("writeDisposition")
+    if disposition and disposition != "WRITE_DISPOSITION_UNSPECIFIED":
+        return disposition
+    return WRITE_TRUNCATE if destination.get("force") is True else WRITE_EMPTY
+
+
+class BigQueryClient:
+    """Just the REST calls the export needs; one session per thread."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._local = threading.local()
+
+    @property
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _call(self, method: str, path: str, body: Optional[dict] = None) -> requests.Response:
+        url = f"{self.base_url}/bigquery/v2/{path}"
+        try:
+            return self._session.request(method, url, json=body, timeout=_TIMEOUT_S)
+        except requests.RequestException as exc:
+            raise BigQueryError(f"BigQuery request {method} {path} failed: {exc}") from exc
+
+    @staticmethod
+    def _fail(response: requests.Response, what: str) -> BigQueryError:
+        try:
+            message = response.json()["error"]["message"]
+        except Exception:
+            message = response.text.strip()[:300]
+        return BigQueryError(f"{what}: HTTP {response.status_code} {message}", response.status_code)
+
+    @staticmethod
+    def _tables(ref: TableRef) -> str:
+        return f"projects/{ref.project}/datasets/{ref.dataset}/tables"
+
+    # -- metadata ----------------------------------------------------------
+    def dataset_exists(self, project: str, dataset: str) -> bool:
+        response = self._call("GET", f"projects/{project}/datasets/{dataset}")
+        if response.status_code == 404:
+            return False
+        if not response.ok:
+            raise self._fail(response, f"cannot read dataset {project}.{dataset}")
+        return True
+
+    def get_table(self, ref: TableRef) -> Optional[dict]:
+        response = self._call("GET", f"{self._tables(ref)}/{ref.table}")
+        if response.status_code == 404:
+            return None
+        if not response.ok:
+            raise self._fail(response, f"cannot read table {ref}")
+        return response.json()
+
+    def create_table(self, ref: TableRef, fields: Sequence[dict]) -> None:
+        body = {"tableReference": {"projectId": ref.project, "datasetId": ref.dataset,
+                                   "tableId": ref.table},
+                "schema": {"fields": list(fields)}}
+        response = self._call("POST", self._tables(ref), body)
+        if not response.ok:
+            raise self._fail(response, f"cannot create table {ref}")
+
+    def delete_table(self, ref: TableRef) -> None:
+        response = self._call("DELETE", f"{self._tables(ref)}/{ref.table}")
+        if not response.ok and response.status_code != 404:
+            raise self._fail(response, f"cannot delete table {ref}")
+
+    # -- data ----------------------------------------------------------------
+    def query(self, project: str, sql: str) -> dict:
+        response = self._call("POST", f"projects/{project}/queries",
+                              {"query": sql, "useLegacySql": False, "timeoutMs": int(_TIMEOUT_S * 1000)})
+        if not response.ok:
+            raise self._fail(response, "query failed")
+        return response.json()
+
+    def row_count(self, ref: TableRef) -> int:
+        body = self.query(ref.project, f"SELECT COUNT(*) FROM `{ref.project}.{ref.dataset}.{ref.table}`")
+        rows = body.get("rows") or [{"f": [{"v": "0"}]}]
+        return int(rows[0]["f"][0]["v"])
+
+    def insert_rows(self, ref: TableRef, rows: Iterable[dict], batch: int = INSERT_BATCH) -> int:
+        """insertAll in batches; raises BigQueryError on any rejected row. Returns rows sent."""
+        sent = 0
+        pending: list[dict] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            body = {"kind": "bigquery#tableDataInsertAllRequest",
+                    "rows": [{"insertId": uuid.uuid4().hex, "json": row} for row in pending]}
+            response = self._call("POST", f"{self._tables(ref)}/{ref.table}/insertAll", body)
+            if not response.ok:
+                raise self._fail(response, f"cannot insert rows into {ref}")
+            errors = response.json().get("insertErrors") or []
+            if errors:
+                raise BigQueryError(f"BigQuery rejected {len(errors)} row(s) in {ref}: {errors[0]}")
+            pending.clear()
+
+        for row in rows:
+            pending.append(row)
+            sent += 1
+            if len(pending) >= batch:
+                flush()
+        flush()
+        return sent
+
+
+def check_destination(client: BigQueryClient, ref: TableRef, disposition: str) -> Optional[dict]:
+    """Fail early: missing dataset (NOT_FOUND), WRITE_EMPTY on a non-empty table (FAILED_PRECONDITION).
+
+    Returns the existing table resource, or None when the table does not exist.
+    """
+    try:
+        if not client.dataset_exists(ref.project, ref.dataset):
+            raise OperationFailed(NOT_FOUND, f"BigQuery dataset {ref.project}.{ref.dataset} does not "
+                                             f"exist (tableUri bq://{ref})")
+        existing = client.get_table(ref)
+        if existing is not None and disposition == WRITE_EMPTY:
+            count = client.row_count(ref)
+            if count:
+                raise OperationFailed(
+                    FAILED_PRECONDITION,
+                    f"BigQuery table {ref} already exists and holds {count} row(s); with "
+                    "writeDisposition WRITE_EMPTY (or force unset/false) the export only writes to "
+                    "an empty table: use WRITE_TRUNCATE or WRITE_APPEND")
+        if disposition not in (WRITE_EMPTY, WRITE_APPEND, WRITE_TRUNCATE):
+            raise OperationFailed(INVALID_ARGUMENT, f"unknown writeDisposition {disposition!r}")
+        return existing
+    except BigQueryError as exc:
+        raise OperationFailed(UNKNOWN, f"BigQuery error: {exc}") from exc
+
+
+def prepare_table(client: BigQueryClient, ref: TableRef, disposition: str,
+                  fields: Sequence[dict]) -> list[str]:
+    """Make the table ready for ``disposition``; return the column names rows may use.
+
+    Repeats :func:`check_destination` (the table may have changed meanwhile),
+    then creates a missing table, recreates it for WRITE_TRUNCATE, or keeps
+    the existing schema for WRITE_EMPTY (empty table) and WRITE_APPEND.
+    """
+    existing = check_destination(client, ref, disposition)
+    try:
+        if existing is None:
+            client.create_table(ref, fields)
+            return [f["name"] for f in fields]
+        if disposition == WRITE_TRUNCATE:
+            client.delete_table(ref)
+            client.create_table(ref, fields)
+            return [f["name"] for f in fields]
+        return [f["name"] for f in (existing.get("schema") or {}).get("fields", [])]
+    except BigQueryError as exc:
+        raise OperationFailed(UNKNOWN, f"BigQuery error: {exc}") from exc

@@ -1,0 +1,288 @@
+"""Long-running operations: starting jobs, their JobContext, rendering, filtering.
+
+Why here and not in the data plane: the data plane only knows a
+:class:`~healthcare_emulator.jobcontext.JobContext`; this module owns what an
+operation *is* to a client — live ``counter`` values (int64 as JSON strings),
+``cancelRequested``, ``sampleErrors`` capped at ``maxSampleErrors``, the
+``error``/``response`` outcome, ``logsUrl`` — and the ``operations.list``
+filter grammar and paging.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import threading
+import traceback
+from datetime import datetime
+from typing import Any, Callable, Iterable, Optional
+
+from .errors import INTERNAL, invalid
+from .jobcontext import (
+    CANCELLED,
+    UNKNOWN,
+    JobCancelled,
+    OperationFailed,
+    StoredInstance,
+)
+from .state import DicomStore, EmulatorState, OperationRecord, now_utc, rfc3339
+
+IMPORT = "dicom.DicomService.ImportDicomData"
+EXPORT = "dicom.DicomService.ExportDicomData"
+CREATE_DATASET = "dataset.DatasetService.CreateDataset"
+
+JobFunction = Callable[[Any, dict], Any]
+
+
+def new_operation_name(dataset_name: str) -> str:
+    """A fresh operation name; ids are long decimal numbers, as the real service's are."""
+    return f"{dataset_name}/operations/{secrets.randbelow(9 * 10 ** 18) + 10 ** 18}"
+
+
+# -- rendering ------------------------------------------------------------------------
+def _type_url(version: str, message: str) -> str:
+    return f"type.googleapis.com/google.cloud.healthcare.{version}.{message}"
+
+
+def render(record: OperationRecord, base_url: str) -> dict:
+    """The Operation resource exactly as ``operations.get`` returns it."""
+    metadata: dict[str, Any] = {
+        "@type": _type_url(record.api_version, "OperationMetadata"),
+        "apiMethodName": record.api_method_name,
+        "createTime": rfc3339(record.create_time),
+    }
+    if record.end_time is not None:
+        metadata["endTime"] = rfc3339(record.end_time)
+    metadata["logsUrl"] = f"{base_url}/_emulator/logs/{record.name}"
+    metadata["cancelRequested"] = record.cancel_requested
+    if record.counters is not None:
+        # proto3 JSON: int64 values are strings and zero values are omitted.
+        metadata["counter"] = {k: str(v) for k, v in record.counters.items() if v}
+    out: dict[str, Any] = {"name": record.name, "metadata": metadata, "done": record.done}
+    if record.done:
+        if record.error is not None:
+            out["error"] = record.error
+        elif record.response is not None:
+            out["response"] = record.response
+    return out
+
+
+# -- the job context ------------------------------------------------------------------
+class OperationContext:
+    """The :class:`JobContext` a running import/export gets (one per operation)."""
+
+    def __init__(self, state: EmulatorState, record: OperationRecord, store: DicomStore,
+                 storage_url: str, bigquery_url: Optional[str]) -> None:
+        self._state = state
+        self._record = record
+        self._store = store
+        self.store_name = store.name
+        self.api_version = record.api_version
+        self.storage_url = storage_url
+        self.bigquery_url = bigquery_url
+
+    def require(self, resource: str, access: str) -> None:
+        with self._state.lock:
+            config = self._state.config
+            self._state.iam.check(resource, access, project_number=self._state.project_number,
+                                  enforce=config["enforceIam"],
+                                  propagation_s=config["grantPropagationSeconds"])
+
+    def set_counters(self, success: int, failure: int, pending: int) -> None:
+        with self._state.lock:
+            self._record.counters = {"success": int(success), "failure": int(failure),
+                                     "pending": int(pending)}
+
+    def add_sample_error(self, resource: str, code: int, message: str) -> None:
+        with self._state.lock:
+            if len(self._record.sample_errors) < self._state.config["maxSampleErrors"]:
+                self._record.sample_errors.append(
+                    {"resource": resource, "error": {"code": int(code), "message": message}})
+
+    def log(self, severity: str, message: str, resource: Optional[str] = None) -> None:
+        with self._state.lock:
+            entry = {"severity": severity, "message": message, "resource": resource,
+                     "timestamp": rfc3339(now_utc())}
+            self._record.logs.append(entry)
+
+    def pace(self) -> None:
+        """Spend ``instanceDelaySeconds`` (re-read each time), waking early on cancel."""
+        event = self._record.cancel_event
+        if event.is_set():
+            raise JobCancelled()
+        delay = self._state.config["instanceDelaySeconds"]
+        if delay > 0 and event.wait(delay):
+            raise JobCancelled()
+
+    def store_instance(self, instance: StoredInstance) -> bool:
+        return self._state.add_instance(self._store, instance)
+
+    def instances(self) -> Iterable[StoredInstance]:
+        return self._state.instances(self._store)
+
+
+# -- running --------------------------------------------------------------------------
+def start_job(state: EmulatorState, record: OperationRecord, store: DicomStore, job: JobFunction,
+              body: dict, storage_url: str, bigquery_url: Optional[str], response_type: str,
+              error_details_type: str) -> threading.Thread:
+    """Register ``record`` and run ``job(ctx, body)`` on a daemon thread."""
+    state.add_operation(record)
+    ctx = OperationContext(state, record, store, storage_url, bigquery_url)
+    thread = threading.Thread(target=_run, name=f"op-{record.name.rsplit('/', 1)[-1]}", daemon=True,
+                              args=(state, record, ctx, job, body, response_type, error_details_type))
+    thread.start()
+    return thread
+
+
+def _run(state: EmulatorState, record: OperationRecord, ctx: OperationContext, job: JobFunction,
+         body: dict, response_type: str, error_details_type: str) -> None:
+    error: Optional[dict] = None
+    try:
+        result = job(ctx, body)
+        failure = getattr(result, "failure", None)
+        success = getattr(result, "success", None)
+        if isinstance(failure, int) and isinstance(success, int):
+            ctx.set_counters(success, failure, 0)
+        _wait_minimum(state, record)
+    except JobCancelled:
+        error = {"code": CANCELLED, "message": "Operation was cancelled."}
+    except OperationFailed as exc:
+        error = {"code": exc.code, "message": exc.message}
+    except Exception as exc:  # a data-plane bug must still end the operation
+        error = {"code": INTERNAL, "message": f"internal emulator error: {exc!r}"}
+        ctx.log("ERROR", traceback.format_exc())
+    if error is not None and error["code"] != CANCELLED:
+        try:
+            _wait_minimum(state, record)
+        except JobCancelled:
+            error = {"code": CANCELLED, "message": "Operation was cancelled."}
+    _finish(state, record, ctx, error, response_type, error_details_type)
+
+
+def _wait_minimum(state: EmulatorState, record: OperationRecord) -> None:
+    """Keep the operation running until ``operationMinSeconds`` after its creation."""
+    remaining = state.config["operationMinSeconds"] - (now_utc() - record.create_time).total_seconds()
+    if remaining > 0 and record.cancel_event.wait(remaining):
+        raise JobCancelled()
+
+
+def _finish(state: EmulatorState, record: OperationRecord, ctx: OperationContext,
+            error: Optional[dict], response_type: str, error_details_type: str) -> None:
+    with state.lock:
+        counters = record.counters or {}
+        failures = counters.get("failure", 0)
+        if counters.get("pending"):
+            counters["pending"] = 0 if error is None else counters["pending"]
+        details = ([{"@type": _type_url(record.api_version, error_details_type),
+                     "sampleErrors": list(record.sample_errors)}] if record.sample_errors else [])
+        if error is None and failures:
+            first = record.sample_errors[0]["error"]["code"] if record.sample_errors else UNKNOWN
+            total = counters.get("success", 0) + failures
+            error = {"code": first,
+                     "message": f"{failures} of {total} item(s) failed; see sampleErrors and the "
+                                f"operation's logs for details."}
+        if error is not None:
+            record.error = {**error, **({"details": details} if details else {})}
+            ctx.log("ERROR" if error["code"] != CANCELLED else "WARNING",
+                    f"operation finished with error code {error['code']}: {error['message']}")
+        else:
+            record.response = {"@type": _type_url(record.api_version, response_type)}
+            ctx.log("INFO", "operation finished successfully")
+        record.end_time = now_utc()
+        record.done = True
+        if record.generation == state.generation and record.name in state.operations:
+            state.save()
+
+
+def request_cancel(state: EmulatorState, record: OperationRecord) -> None:
+    """Best-effort cancel: the job stops at its next ``pace()`` (or minimum-duration wait)."""
+    with state.lock:
+        if record.done:
+            return
+        record.cancel_requested = True
+        record.cancel_event.set()
+
+
+# -- operations.list: filter and paging -------------------------------------------------
+_TERM = re.compile(r'\s*([A-Za-z_.]+)\s*(<=|>=|!=|=|<|>)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*')
+_FIELDS = ("done", "metadata.api_method_name", "metadata.create_time", "metadata.end_time")
+
+
+def parse_filter(text: Optional[str]) -> Callable[[OperationRecord], bool]:
+    """Compile the documented filter subset; raise 400 naming ``filter`` otherwise."""
+    if not text or not text.strip():
+        return lambda record: True
+    terms: list[Callable[[OperationRecord], bool]] = []
+    position = 0
+    while True:
+        match = _TERM.match(text, position)
+        if not match:
+            raise invalid(f"filter: cannot parse {text[position:]!r}; expected FIELD OP VALUE with "
+                          f"FIELD one of {', '.join(_FIELDS)}")
+        terms.append(_term(*match.groups()))
+        position = match.end()
+        if position == len(text):
+            break
+        if not text.startswith("AND", position) or not text[position + 3:position + 4].isspace():
+            raise invalid(f"filter: expected AND at {text[position:]!r}")
+        position += 3
+    return lambda record: all(term(record) for term in terms)
+
+
+_COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(f"filter: {value!r} is not an RFC 3339 timestamp") from None
+
+
+def _term(field: str, op: str, raw: str) -> Callable[[OperationRecord], bool]:
+    if field not in _FIELDS:
+        raise invalid(f"filter: unknown field {field!r}; supported: {', '.join(_FIELDS)}")
+    compare = _COMPARE[op]
+    quoted = raw.startswith('"')
+    value = raw[1:-1].replace('\\"', '"') if quoted else raw
+    if field == "done":
+        if quoted or value not in ("true", "false") or op not in ("=", "!="):
+            raise invalid("filter: done supports only = and != with true or false")
+        wanted = value == "true"
+        return lambda record: compare(record.done, wanted)
+    if not quoted:
+        raise invalid(f"filter: the value for {field} must be a string in double quotes")
+    if field == "metadata.api_method_name":
+        return lambda record: compare(record.api_method_name, value)
+    moment = _parse_time(value)
+    if field == "metadata.create_time":
+        return lambda record: compare(record.create_time, moment)
+    return lambda record: record.end_time is not None and compare(record.end_time, moment)
+
+
+def page(items: list, page_size: Optional[str], page_token: Optional[str],
+         default_size: int = 100, max_size: int = 1000) -> tuple[list, Optional[str]]:
+    """One page of ``items`` and the token of the next one (None on the last page)."""
+    try:
+        size = int(page_size) if page_size not in (None, "") else 0
+    except ValueError:
+        raise invalid(f"pageSize must be an integer, got {page_size!r}") from None
+    if size < 0:
+        raise invalid("pageSize must not be negative")
+    size = min(size or default_size, max_size)
+    offset = 0
+    if page_token:
+        try:
+            decoded = base64.urlsafe_b64decode(page_token.encode() + b"==").decode()
+            if not decoded.startswith("offset:"):
+                raise ValueError(decoded)
+            offset = int(decoded[len("offset:"):])
+        except ValueError:
+            raise invalid(f"pageToken {page_token!r} is invalid") from None
+    chunk = items[offset:offset + size]
+    following = offset + size
+    token = (base64.urlsafe_b64encode(f"offset:{following}".encode()).decode().rstrip("=")
+             if following < len(items) else None)
+    return chunk, token

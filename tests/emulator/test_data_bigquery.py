@@ -1,0 +1,244 @@
+"""run_export to BigQuery, checked with google-cloud-bigquery against bqemulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from google.cloud import bigquery
+
+import dicomdata
+from data_plane_helpers import (  # noqa: F401 (fixtures)
+    STORE, bq, ctx, data_stack, new_dataset, query_rows)
+from healthcare_emulator.dicom import JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN
+from healthcare_emulator.jobcontext import FAILED_PRECONDITION, NOT_FOUND, OperationFailed, PermissionDenied
+from healthcare_emulator.jobs import export_method_suffix, run_export, validate_export_request
+
+PROJECT = "local-project"
+REAL = ("CT_small.dcm", "MR_small.dcm", "rtdose.dcm", "rtplan.dcm")
+
+
+def _fill(ctx, count_synthetic: int = 0) -> list[bytes]:
+    files = [dicomdata.real_bytes(n) for n in REAL]
+    files += [dicomdata.synthetic_instance(seed=i) for i in range(count_synthetic)]
+    for data in files:
+        ctx.add(data)
+    return files
+
+
+def _export(ctx, table: str, **destination):
+    return run_export(ctx, {"bigqueryDestination": {"tableUri": f"bq://{table}", **destination}})
+
+
+def _sops(bq_client, table: str) -> list[str]:
+    return sorted(r["SOPInstanceUID"] for r in query_rows(bq_client, f"SELECT SOPInstanceUID FROM `{table}`"))
+
+
+def _expected_sops(files) -> list[str]:
+    return sorted(dicomdata.uids_of(d).sop for d in files)
+
+
+def test_missing_table_is_created_with_flattened_rows(ctx, bq):
+    files = _fill(ctx)
+    table = f"{PROJECT}.{new_dataset(bq)}.meta"
+    result = _export(ctx, table)
+    assert (result.success, result.failure) == (4, 0) and ctx.last == (4, 0, 0)
+    assert ctx.required == [(f"bq://{table.rsplit('.', 1)[0]}", "write")]
+    schema = {f.name: f.field_type for f in bq.get_table(table).schema}
+    assert list(schema)[:len(REQUIRED_COLUMNS)] == list(REQUIRED_COLUMNS)
+    assert all(t == "STRING" for t in schema.values())
+    assert "PixelData" not in schema and "BeamSequence" not in schema and "ImageType" in schema
+    rows = {r["SOPInstanceUID"]: r for r in query_rows(bq, f"SELECT * FROM `{table}`")}
+    assert sorted(rows) == _expected_sops(files)
+    ct = dicomdata.uids_of(dicomdata.real_bytes("CT_small.dcm"))
+    assert rows[ct.sop]["StudyInstanceUID"] == ct.study
+    assert rows[ct.sop]["SeriesInstanceUID"] == ct.series
+    assert rows[ct.sop]["Modality"] == "CT" and rows[ct.sop]["PatientID"] == "1CT1"
+    assert rows[ct.sop]["StudyDate"] == "20040119"
+    assert rows[ct.sop]["ImageType"] == "ORIGINAL\\PRIMARY\\AXIAL"
+    assert rows[ct.sop]["SOPClassUID"] == "1.2.840.10008.5.1.4.1.1.2"
+
+
+def test_write_empty_on_non_empty_table_fails_and_on_empty_table_succeeds(ctx, bq):
+    files = _fill(ctx)
+    table = f"{PROJECT}.{new_dataset(bq)}.t"
+    _export(ctx, table)
+    for destination in ({}, {"force": False}, {"writeDisposition": "WRITE_EMPTY"},
+                        {"writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED"}):
+        with pytest.raises(OperationFailed) as failure:
+            _export(ctx, table, **destination)
+        assert failure.value.code == FAILED_PRECONDITION
+        assert "WRITE_EMPTY" in failure.value.message and "4 row" in failure.value.message
+    assert _sops(bq, table) == _expected_sops(files)
+    empty = f"{table}_empty"
+    bq.create_table(bigquery.Table(empty, schema=[bigquery.SchemaField(c, "STRING") for c in REQUIRED_COLUMNS]))
+    result = _export(ctx, empty, writeDisposition="WRITE_EMPTY")
+    assert result.success == 4 and _sops(bq, empty) == _expected_sops(files)
+
+
+@pytest.mark.parametrize("destination", [{"force": True}, {"writeDisposition": "WRITE_TRUNCATE"}])
+def test_truncate_and_force_replace_the_table(ctx, bq, destination):
+    table = f"{PROJECT}.{new_dataset(bq)}.t"
+    bq.create_table(bigquery.Table(table, schema=[bigquery.SchemaField("Old", "STRING"),
+                                                  bigquery.SchemaField("SOPInstanceUID", "STRING")]))
+    bq.insert_rows_json(table, [{"Old": "x", "SOPInstanceUID": "9.9.9"}])
+    files = _fill(ctx)
+    result = _export(ctx, table, **destination)
+    assert result.success == 4
+    assert _sops(bq, table) == _expected_sops(files)
+    assert "Old" not in {f.name for f in bq.get_table(table).schema}
+
+
+def test_append_adds_rows_keeping_the_schema(ctx, bq):
+    table = f"{PROJECT}.{new_dataset(bq)}.t"
+    first = _fill(ctx)
+    _export(ctx, table)
+    columns_before = [f.name for f in bq.get_table(table).schema]
+    ctx.stored.clear()
+    second = [dicomdata.synthetic_instance(seed=i) for i in range(3)]
+    for data in second:
+        ctx.add(data)
+    result = _export(ctx, table, writeDisposition="WRITE_APPEND")
+    assert result.success == 3
+    assert _sops(bq, table) == _expected_sops(first + second)
+    assert [f.name for f in bq.get_table(table).schema] == columns_before
+
+
+def test_append_to_table_with_fewer_columns_writes_known_columns_and_logs(ctx, bq):
+    table = f"{PROJECT}.{new_dataset(bq)}.narrow"
+    bq.create_table(bigquery.Table(table, schema=[bigquery.SchemaField("SOPInstanceUID", "STRING"),
+                                                  bigquery.SchemaField("Modality", "STRING")]))
+    files = _fill(ctx)
+    _export(ctx, table, writeDisposition="WRITE_APPEND")
+    rows = query_rows(bq, f"SELECT * FROM `{table}`")
+    assert sorted(r["SOPInstanceUID"] for r in rows) == _expected_sops(files)
+    assert set(rows[0]) == {"SOPInstanceUID", "Modality"}
+    assert any(sev == "WARNING" and "StudyInstanceUID" in msg for sev, msg, _ in ctx.logs)
+
+
+def test_include_source_store(ctx, bq):
+    files = _fill(ctx)
+    table = f"{PROJECT}.{new_dataset(bq)}.t"
+    _export(ctx, table, includeSourceStore=True)
+    rows = query_rows(bq, f"SELECT SOPInstanceUID, {SOURCE_STORE_COLUMN} FROM `{table}`")
+    assert len(rows) == len(files) and {r[SOURCE_STORE_COLUMN] for r in rows} == {STORE}
+    plain = f"{table}_plain"
+    _export(ctx, plain, includeSourceStore=False)
+    assert SOURCE_STORE_COLUMN not in {f.name for f in bq.get_table(plain).schema}
+
+
+def test_schema_flattened_is_the_default(ctx, bq):
+    _fill(ctx)
+    dataset = new_dataset(bq)
+    _export(ctx, f"{PROJECT}.{dataset}.a", schemaFlattened={})
+    _export(ctx, f"{PROJECT}.{dataset}.b")
+    a = [f.name for f in bq.get_table(f"{PROJECT}.{dataset}.a").schema]
+    assert a == [f.name for f in bq.get_table(f"{PROJECT}.{dataset}.b").schema]
+    assert JSON_COLUMN not in a
+
+
+def test_schema_json_holds_dicom_json(ctx, bq):
+    files = _fill(ctx)
+    table = f"{PROJECT}.{new_dataset(bq)}.j"
+    _export(ctx, table, schemaJson={}, includeSourceStore=True)
+    schema = {f.name: f.field_type for f in bq.get_table(table).schema}
+    assert schema == {"StudyInstanceUID": "STRING", "SeriesInstanceUID": "STRING",
+                      "SOPInstanceUID": "STRING", "SOPClassUID": "STRING", JSON_COLUMN: "JSON",
+                      SOURCE_STORE_COLUMN: "STRING"}
+    rows = {r["SOPInstanceUID"]: r for r in query_rows(bq, f"SELECT * FROM `{table}`")}
+    assert sorted(rows) == _expected_sops(files)
+    ct = dicomdata.uids_of(dicomdata.real_bytes("CT_small.dcm"))
+    model = rows[ct.sop][JSON_COLUMN]
+    model = json.loads(model) if isinstance(model, str) else model
+    assert model["00080060"] == {"vr": "CS", "Value": ["CT"]}
+    assert model["0020000D"]["Value"] == [ct.study]
+    assert "7FE00010" not in model
+    plan = dicomdata.uids_of(dicomdata.real_bytes("rtplan.dcm"))
+    plan_model = rows[plan.sop][JSON_COLUMN]
+    plan_model = json.loads(plan_model) if isinstance(plan_model, str) else plan_model
+    assert plan_model["300A00B0"]["vr"] == "SQ"  # BeamSequence kept as nested JSON
+
+
+def test_cross_project_table(ctx, bq):
+    files = _fill(ctx)
+    other = "other-project-data"
+    table = f"{other}.{new_dataset(bq, project=other)}.t"
+    result = _export(ctx, table)
+    assert result.success == 4
+    assert ctx.required == [(f"bq://{table.rsplit('.', 1)[0]}", "write")]
+    assert _sops(bq, table) == _expected_sops(files)
+
+
+def test_missing_dataset_fails_not_found(ctx, bq):
+    _fill(ctx)
+    with pytest.raises(OperationFailed) as failure:
+        _export(ctx, f"{PROJECT}.no_such_dataset_x.t")
+    assert failure.value.code == NOT_FOUND and "no_such_dataset_x" in failure.value.message
+
+
+def test_permission_denied_writes_nothing(ctx, bq):
+    _fill(ctx)
+    dataset = new_dataset(bq)
+    ctx.denied.add((f"bq://{PROJECT}.{dataset}", "write"))
+    with pytest.raises(PermissionDenied):
+        _export(ctx, f"{PROJECT}.{dataset}.t")
+    assert list(bq.list_tables(f"{PROJECT}.{dataset}")) == []
+
+
+def test_empty_store_creates_an_empty_table(ctx, bq):
+    table = f"{PROJECT}.{new_dataset(bq)}.t"
+    result = _export(ctx, table)
+    assert (result.success, result.failure) == (0, 0)
+    assert [f.name for f in bq.get_table(table).schema] == list(REQUIRED_COLUMNS)
+
+
+@pytest.mark.parametrize("body,field", [
+    ({}, "one of gcsDestination or bigqueryDestination"),
+    ({"gcsDestination": {"uriPrefix": "gs://bkt/x"}, "bigqueryDestination": {"tableUri": "bq://p.d.t"}},
+     "only one of"),
+    ({"bigqueryDestination": {"tableUri": "bq://p.d.t", "force": True, "writeDisposition": "WRITE_APPEND"}},
+     "must not both be set"),
+    ({"bigqueryDestination": {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_SOMETIMES"}},
+     "writeDisposition"),
+    ({"bigqueryDestination": {}}, "tableUri is required"),
+    ({"bigqueryDestination": {"tableUri": "p.d.t"}}, "tableUri"),
+    ({"bigqueryDestination": {"tableUri": "bq://p.d"}}, "tableUri"),
+    ({"bigqueryDestination": {"tableUri": "bq://p.d.t/x"}}, "tableUri"),
+    ({"bigqueryDestination": {"tableUri": "bq://proj.data-set.t"}}, "dataset"),
+    ({"bigqueryDestination": {"tableUri": "bq://p.d." + "t" * 2000}}, "2000"),
+    ({"bigqueryDestination": {"tableUri": "bq://p.d.t", "schemaJson": {}, "schemaFlattened": {}}},
+     "schemaFlattened"),
+    ({"gcsDestination": {"uriPrefix": "s3://bkt/x"}}, "gcsDestination.uriPrefix"),
+    ({"gcsDestination": {}}, "gcsDestination.uriPrefix"),
+    ({"gcsDestination": {"uriPrefix": "gs:///x"}}, "gcsDestination.uriPrefix"),
+    ({"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "image/gif"}}, "gcsDestination.mimeType"),
+    ({"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "image/png; transfer-syntax=1.2.840.10008.1.2.1"}},
+     "gcsDestination.mimeType"),
+    ({"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "application/dicom; transfer-syntax=1.2.3"}},
+     "gcsDestination.mimeType"),
+    ({"gcsDestination": {"uriPrefix": "gs://bkt/x"}, "filterConfig": {"resourcePathsGcsUri": "gs://bkt"}},
+     "filterConfig.resourcePathsGcsUri"),
+])
+def test_export_request_validation(body, field):
+    with pytest.raises(ValueError, match=field):
+        validate_export_request(body)
+
+
+@pytest.mark.parametrize("body", [
+    {"gcsDestination": {"uriPrefix": "gs://bkt"}},
+    {"gcsDestination": {"uriPrefix": "gs://bkt/x/", "mimeType": "application/dicom; transfer-syntax=1.2.840.10008.1.2.4.90"}},
+    {"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "image/jpeg"}},
+    {"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "application/DICOM;transfer-syntax=*"}},
+    {"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "image/png"}},
+    {"bigqueryDestination": {"tableUri": "bq://p-1.d_1.t-1", "force": False, "writeDisposition": "WRITE_APPEND"}},
+    {"bigqueryDestination": {"tableUri": "bq://example.com:p.d.t", "force": True}},
+    {"bigqueryDestination": {"tableUri": "bq://p.d.t", "schemaJson": {}, "includeSourceStore": True},
+     "filterConfig": {"resourcePathsGcsUri": "gs://bkt/filter.txt"}},
+])
+def test_export_request_validation_accepts(body):
+    validate_export_request(body)
+
+
+def test_export_method_suffix():
+    assert export_method_suffix({"bigqueryDestination": {"tableUri": "bq://p.d.t"}}) == "_bq"
+    assert export_method_suffix({"gcsDestination": {"uriPrefix": "gs://bkt/x"}}) == ""

@@ -1,0 +1,129 @@
+"""IAM enforcement for the service agent: roles, propagation delay, denials."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from dicomdata import synthetic_instance
+from service_helpers import PROJECT, Api, gcs_client, new_bucket, poll
+
+AGENT = "service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"
+MEMBER = f"serviceAccount:{AGENT}"
+
+
+def bucket_grant(bucket: str, role: str) -> dict:
+    return {"resource": f"//storage.googleapis.com/projects/_/buckets/{bucket}", "role": role, "member": MEMBER}
+
+
+@pytest.fixture
+def setup(stack, emulator, unique):
+    api = Api(stack.healthcare_url)
+    store = api.create_store(f"ds-{unique}")
+    bucket = new_bucket(gcs_client(), {"a.dcm": synthetic_instance()})
+    return api, store, bucket.name
+
+
+def run_import(api: Api, store: str, bucket: str) -> dict:
+    return api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket}/a.dcm"}}))
+
+
+def assert_denied(op: dict, *facts: str) -> None:
+    assert op["error"]["code"] == 7, op
+    assert "response" not in op
+    for fact in (AGENT, *facts):
+        assert fact in op["error"]["message"], (fact, op["error"]["message"])
+
+
+def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
+    api, store, bucket = setup
+    emulator.post("config", {"enforceIam": True, "grantPropagationSeconds": 0.6})
+    assert_denied(run_import(api, store, bucket), "roles/storage.objectViewer", f"gs://{bucket}")
+
+    # A project-level storage grant is deliberately not honoured for buckets.
+    emulator.post("iam", {"resource": f"//cloudresourcemanager.googleapis.com/projects/{PROJECT}",
+                          "role": "roles/storage.admin", "member": MEMBER})
+    # A grant for someone else does not help either.
+    emulator.post("iam", {**bucket_grant(bucket, "roles/storage.objectViewer"),
+                          "member": "serviceAccount:someone@example.com"})
+    emulator.post("iam", bucket_grant(bucket, "roles/storage.objectViewer"))
+    # Not yet propagated: still denied, and the message says why.
+    op = run_import(api, store, bucket)
+    assert_denied(op, "roles/storage.objectViewer", f"gs://{bucket}")
+    assert "not propagated" in op["error"]["message"]
+
+    mine = lambda: [g for g in emulator.get("iam")["grants"] if g["member"] == MEMBER
+                    and g["role"] == "roles/storage.objectViewer"]
+    poll(lambda: mine()[0]["effective"], 10, "grant propagation", interval_s=0.05)
+    assert "response" in run_import(api, store, bucket)
+
+    # Reading is not writing: an export to the same bucket needs objectAdmin.
+    op = api.wait_done(api.start(store, "export", {"gcsDestination": {"uriPrefix": f"gs://{bucket}/out"}}))
+    assert_denied(op, "roles/storage.objectAdmin", f"gs://{bucket}")
+
+    # Revoking takes effect at once.
+    emulator.delete("iam", bucket_grant(bucket, "roles/storage.objectViewer"))
+    assert mine() == []
+    assert_denied(run_import(api, store, bucket), "roles/storage.objectViewer")
+
+
+def test_bigquery_write_needs_data_editor_and_job_user(setup, emulator):
+    api, store, _ = setup
+    emulator.post("config", {"enforceIam": True})
+    dataset_resource = f"//bigquery.googleapis.com/projects/{PROJECT}/datasets/iamds"
+    body = {"bigqueryDestination": {"tableUri": f"bq://{PROJECT}.iamds.t"}}
+
+    op = api.wait_done(api.start(store, "export", body))
+    assert_denied(op, "roles/bigquery.dataEditor", "roles/bigquery.jobUser", f"bq://{PROJECT}.iamds")
+
+    emulator.post("iam", {"resource": dataset_resource, "role": "roles/bigquery.dataEditor", "member": MEMBER})
+    op = api.wait_done(api.start(store, "export", body))
+    assert_denied(op, "roles/bigquery.jobUser", PROJECT)
+    assert "dataEditor" not in op["error"]["message"]
+
+    emulator.delete("iam", {"resource": dataset_resource, "role": "roles/bigquery.dataEditor", "member": MEMBER})
+    emulator.post("iam", {"resource": f"//cloudresourcemanager.googleapis.com/projects/{PROJECT}",
+                          "role": "roles/bigquery.jobUser", "member": MEMBER})
+    op = api.wait_done(api.start(store, "export", body))
+    assert_denied(op, "roles/bigquery.dataEditor", f"bq://{PROJECT}.iamds")
+    assert "jobUser" not in op["error"]["message"]
+
+    emulator.post("iam", {"resource": dataset_resource, "role": "roles/bigquery.dataOwner", "member": MEMBER})
+    op = api.wait_done(api.start(store, "export", body))
+    assert op.get("error", {}).get("code") != 7, op  # allowed now (the dataset itself is missing)
+
+
+def test_explicit_denial_wins_without_enforcement(setup, emulator):
+    api, store, bucket = setup
+    assert emulator.get("config")["enforceIam"] is False
+    emulator.post("permissions", {"resource": f"gs://{bucket}", "deny": ["read"]})
+    assert_denied(run_import(api, store, bucket), "roles/storage.objectViewer", f"gs://{bucket}")
+    # A grant does not override a denial.
+    emulator.post("iam", bucket_grant(bucket, "roles/storage.admin"))
+    assert_denied(run_import(api, store, bucket), f"gs://{bucket}")
+    assert emulator.get("permissions") == {"denials": [{"resource": f"gs://{bucket}", "deny": ["read"]}]}
+    emulator.delete("permissions", {"resource": f"gs://{bucket}", "deny": ["read"]})
+    assert "response" in run_import(api, store, bucket)
+
+    emulator.post("permissions", {"resource": f"bq://{PROJECT}.anyds", "deny": ["write"]})
+    op = api.wait_done(api.start(store, "export", {"bigqueryDestination": {"tableUri": f"bq://{PROJECT}.anyds.t"}}))
+    assert_denied(op, "roles/bigquery.dataEditor", f"bq://{PROJECT}.anyds")
+    emulator.delete("permissions")
+    assert emulator.get("permissions") == {"denials": []}
+
+
+def test_admin_iam_validation(stack, emulator):
+    base = f"{stack.healthcare_url}/_emulator"
+    for body in ({"resource": "gs://bucket", "role": "roles/storage.admin", "member": MEMBER},
+                 {"resource": "//storage.googleapis.com/projects/_/buckets/b", "role": "owner", "member": MEMBER},
+                 {"resource": "//storage.googleapis.com/projects/_/buckets/b", "role": "roles/x"}):
+        assert requests.post(f"{base}/iam", json=body, timeout=10).status_code == 400
+    assert requests.post(f"{base}/permissions", json={"resource": "s3://x", "deny": ["read"]},
+                         timeout=10).status_code == 400
+    assert requests.post(f"{base}/permissions", json={"resource": "gs://x", "deny": ["delete"]},
+                         timeout=10).status_code == 400
+    emulator.post("iam", bucket_grant("b", "roles/storage.objectAdmin"))
+    emulator.post("iam", bucket_grant("b", "roles/storage.objectAdmin"))  # additive, no duplicate
+    assert len(emulator.get("iam")["grants"]) == 1
+    emulator.reset()
+    assert emulator.get("iam") == {"grants": []}

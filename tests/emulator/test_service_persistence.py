@@ -1,0 +1,98 @@
+"""``--data-dir`` keeps state across a restart; memory mode does not."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from dicomdata import synthetic_instance, uids_of
+from healthcare_emulator.server import EmulatorServer
+from service_helpers import Api, gcs_client, new_bucket, poll
+
+AGENT_MEMBER = "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"
+
+
+def admin(server: EmulatorServer, method: str, path: str, body=None) -> dict:
+    response = requests.request(method, f"{server.url}/_emulator/{path}", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def files():
+    return {f"{i}.dcm": synthetic_instance(seed=i) for i in range(3)}
+
+
+def test_state_survives_restart(stack, tmp_path, files):
+    bucket = new_bucket(gcs_client(), files)
+    grant = {"resource": f"//storage.googleapis.com/projects/_/buckets/{bucket.name}",
+             "role": "roles/storage.objectViewer", "member": AGENT_MEMBER}
+    first = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
+    try:
+        api = Api(first.url)
+        store = api.create_store("kept")
+        done = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}}))
+        assert "response" in done
+        admin(first, "POST", "iam", grant)
+        admin(first, "POST", "permissions", {"resource": "gs://other-bucket", "deny": ["write"]})
+        # An operation still running at shutdown comes back aborted.
+        admin(first, "POST", "config", {"instanceDelaySeconds": 5})
+        running = api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}})
+        poll(lambda: api.operation(running)["metadata"].get("counter"), 10, "the job to start")
+    finally:
+        first.stop()
+
+    second = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
+    try:
+        api = Api(second.url)
+        assert api.get(store).json()["name"] == store
+        assert api.get(store.split("/dicomStores/")[0]).status_code == 200
+        kept = api.operation(done["name"])
+        assert kept["done"] is True and kept["response"] == done["response"]
+        assert kept["metadata"]["counter"] == {"success": "3"}
+        aborted = api.operation(running)
+        assert aborted["done"] is True and aborted["error"]["code"] == 10
+        sops = sorted(i["00080018"]["Value"][0] for i in api.get(f"{store}/dicomWeb/instances").json())
+        assert sops == sorted(uids_of(d).sop for d in files.values())
+        u = uids_of(files["0.dcm"])
+        wado = api.get(f"{store}/dicomWeb/studies/{u.study}/series/{u.series}/instances/{u.sop}")
+        assert files["0.dcm"] in wado.content
+        grants = admin(second, "GET", "iam")["grants"]
+        assert [(g["resource"], g["role"], g["member"]) for g in grants] == [
+            (grant["resource"], grant["role"], grant["member"])]
+        assert admin(second, "GET", "permissions")["denials"] == [{"resource": "gs://other-bucket", "deny": ["write"]}]
+        # Config is not persisted: it is back to the start-up values.
+        assert admin(second, "GET", "config")["instanceDelaySeconds"] == 0.0
+
+        # Deleting a store removes it from disk too; reset wipes everything.
+        assert api.delete(store).status_code == 200
+    finally:
+        second.stop()
+    third = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
+    try:
+        api = Api(third.url)
+        assert api.get(store).status_code == 404
+        assert api.get(store.split("/dicomStores/")[0]).status_code == 200
+        admin(third, "POST", "reset")
+    finally:
+        third.stop()
+    fourth = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
+    try:
+        api = Api(fourth.url)
+        assert api.get(store.split("/dicomStores/")[0]).status_code == 404
+        assert admin(fourth, "GET", "iam") == {"grants": []}
+    finally:
+        fourth.stop()
+
+
+def test_memory_mode_forgets_on_restart(stack):
+    first = EmulatorServer(storage_url=stack.storage_url).start()
+    try:
+        store = Api(first.url).create_store("volatile")
+    finally:
+        first.stop()
+    second = EmulatorServer(storage_url=stack.storage_url).start()
+    try:
+        assert Api(second.url).get(store).status_code == 404
+    finally:
+        second.stop()
