@@ -91,11 +91,12 @@ class DynamicProviderHost:
     """
 
     def __init__(self, project: str = "project", env: Mapping[str, str] | None = None,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, cwd: str | None = None) -> None:
         self._project = project
         self._env = {**os.environ, **(env or {}), "PULUMI_PROJECT": project,
                      "PYTHONUNBUFFERED": "1"}
         self._python = python
+        self._cwd = cwd  # the engine runs plugins from the program's directory
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
         self._channel: grpc.Channel | None = None
@@ -106,7 +107,7 @@ class DynamicProviderHost:
     def start(self, config: Mapping[str, Any] | None = None) -> "DynamicProviderHost":
         self.process = subprocess.Popen(
             [self._python, "-u", "-m", "pulumi.dynamic"], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=self._env,
+            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=self._env, cwd=self._cwd,
         )
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         self.port = self._read_port()

@@ -1,0 +1,247 @@
+"""``make demo``: the root program, end to end, on the local stack.
+
+1. Starts the local stack (Cloud Storage, BigQuery and Healthcare emulators)
+   with IAM enforced: the Healthcare service agent can touch a bucket or
+   dataset only after the program's grants.
+2. Fills a "data lake" bucket the way a hospital would have it before
+   Pulumi is involved: real DICOM files shipped in the pydicom wheel, a
+   generated two-series study, one file that is not DICOM at all, and a
+   filter file naming the generated study.
+3. Runs the root program (``Pulumi.yaml`` at the top of the repository) with a
+   demo stack config through ``pulumi-offline up``: Healthcare dataset and
+   store, buckets, BigQuery dataset and grants with pulumi-gcp; an import
+   with a ``**.dcm`` wildcard (the broken file is the one tolerated failure);
+   exports to Cloud Storage as DICOM and as PNG, metadata to BigQuery, and a
+   filtered export.
+4. Reads back what the emulators hold, prints a short report, runs ``up``
+   again to show that nothing changes, and stops everything (also on Ctrl-C).
+
+The demo stack's state lives in ``.pulumi-offline/demo.json`` beside the
+program and is started afresh each run, because the emulators start empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
+
+from healthcare_emulator import sampledata
+from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
+
+from .display import Display
+from .engine import Result, run
+from .state import state_path
+
+STACK = "demo"
+SOURCE_BUCKET = "demo-hospital-archive"
+EXPORT_BUCKET = "demo-dicom-exports"
+RENDER_BUCKET = "demo-png-renders"
+SUBSET_BUCKET = "demo-study-subset"
+BQ_DATASET = "demo_dicom_metadata"
+BQ_TABLE = "instances"
+PER_INSTANCE_SECONDS = 0.1  # enough for the live counters to show
+
+
+@dataclass
+class DemoReport:
+    """What the demo read back from the emulators (the CI test asserts on it)."""
+
+    uploaded: dict[str, int] = field(default_factory=dict)
+    stored_instances: int = 0
+    job_outputs: dict[str, Any] = field(default_factory=dict)
+    exported_objects: dict[str, list[str]] = field(default_factory=dict)
+    bigquery_rows: list[dict[str, Any]] = field(default_factory=list)
+    bigquery_row_count: int = 0
+    sample_errors: list[dict[str, Any]] = field(default_factory=list)
+    second_run_counts: dict[str, int] = field(default_factory=dict)
+    ok: bool = False
+
+
+def default_program_dir() -> Path:
+    """The repository root (the root program), from the current directory or this file."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (candidate / "Pulumi.yaml").exists() and (candidate / "__main__.py").exists():
+            return candidate
+    raise SystemExit("cannot find the root program (Pulumi.yaml); run from the repository root")
+
+
+# -- the data lake ---------------------------------------------------------
+def _study_set() -> tuple[dict[str, bytes], str]:
+    """Objects to upload, and the generated study's UID (the filter's subject)."""
+    objects = {f"incoming/pydicom/{name}": sampledata.real_bytes(name)
+               for name in (*sampledata.REAL_SINGLE_FRAME, sampledata.REAL_MULTI_FRAME)}
+    generated = sampledata.synthetic_study(series=2, per_series=3, rows=32, columns=32)
+    study_uid = sampledata.uids_of(generated[0]).study
+    for index, data in enumerate(generated):
+        objects[f"incoming/generated/series-{index // 3 + 1}/instance-{index % 3 + 1}.dcm"] = data
+    objects["incoming/broken/not-really-dicom.dcm"] = sampledata.broken_file()
+    objects["filters/generated-study.txt"] = f"/studies/{study_uid}\n".encode()
+    return objects, study_uid
+
+
+def _upload(storage_url: str, bucket: str, objects: dict[str, bytes]) -> None:
+    session = requests.Session()
+    response = session.post(f"{storage_url}/storage/v1/b", params={"project": DEFAULT_PROJECT},
+                            json={"name": bucket}, timeout=30)
+    response.raise_for_status()
+    for name, data in objects.items():
+        session.post(f"{storage_url}/upload/storage/v1/b/{bucket}/o",
+                     params={"uploadType": "media", "name": name}, data=data,
+                     headers={"Content-Type": "application/dicom"}, timeout=30).raise_for_status()
+
+
+def demo_config(config_dir: Path) -> Path:
+    """The demo stack's config file for the root program."""
+    config = {
+        "gcp:project": DEFAULT_PROJECT,
+        "dicom-jobs:location": "us-central1",
+        "dicom-jobs:dataset": "demo-imaging",
+        "dicom-jobs:store": "main",
+        "dicom-jobs:imports": [{
+            "name": "hospital-archive", "bucket": SOURCE_BUCKET, "create_bucket": False,
+            "pattern": "incoming/**.dcm", "max_failed_instances": 1,
+        }],
+        "dicom-jobs:exports": [
+            {"name": "dicom-copy", "kind": "gcs", "bucket": EXPORT_BUCKET, "prefix": "dicom",
+             "mime_type": "application/dicom"},
+            {"name": "png-renders", "kind": "gcs", "bucket": RENDER_BUCKET, "prefix": "png",
+             "mime_type": "image/png"},
+            {"name": "metadata", "kind": "bigquery", "dataset": BQ_DATASET, "table": BQ_TABLE,
+             "write_disposition": "WRITE_TRUNCATE", "include_source_store": True},
+            {"name": "generated-study-only", "kind": "gcs", "bucket": SUBSET_BUCKET, "prefix": "subset",
+             "filter_file": f"gs://{SOURCE_BUCKET}/filters/generated-study.txt"},
+        ],
+    }
+    path = config_dir / f"Pulumi.{STACK}.yaml"
+    path.write_text(json.dumps({"config": config}, indent=2))  # JSON is YAML
+    return path
+
+
+# -- reading back ----------------------------------------------------------
+def _list_objects(storage_url: str, bucket: str) -> list[str]:
+    response = requests.get(f"{storage_url}/storage/v1/b/{bucket}/o", timeout=30)
+    response.raise_for_status()
+    return sorted(item["name"] for item in response.json().get("items", []))
+
+
+def _healthcare(stack: LocalStack, path: str) -> Any:
+    response = requests.get(f"{stack.healthcare_url}/v1/{path}",
+                            headers={"Authorization": "Bearer demo"}, timeout=30)
+    response.raise_for_status()
+    return response.json() if response.content else []
+
+
+def _count_instances(stack: LocalStack, store: str) -> int:
+    total = 0
+    for study in _healthcare(stack, f"{store}/dicomWeb/studies"):
+        study_uid = study["0020000D"]["Value"][0]
+        for series in _healthcare(stack, f"{store}/dicomWeb/studies/{study_uid}/series"):
+            series_uid = series["0020000E"]["Value"][0]
+            total += len(_healthcare(stack, f"{store}/dicomWeb/studies/{study_uid}/series/{series_uid}/instances"))
+    return total
+
+
+def _query(bigquery_url: str, sql: str) -> list[dict[str, Any]]:
+    response = requests.post(f"{bigquery_url}/bigquery/v2/projects/{DEFAULT_PROJECT}/queries",
+                             json={"query": sql, "useLegacySql": False}, timeout=60)
+    response.raise_for_status()
+    body = response.json()
+    names = [column["name"] for column in body["schema"]["fields"]]
+    return [dict(zip(names, (cell["v"] for cell in row["f"]))) for row in body.get("rows", [])]
+
+
+def _read_back(stack: LocalStack, result: Result, report: DemoReport) -> None:
+    outputs = result.outputs
+    store = outputs["dicom_store"]
+    report.job_outputs = {"imports": outputs.get("imports", {}), "exports": outputs.get("exports", {})}
+    report.stored_instances = _count_instances(stack, store)
+    for bucket in (EXPORT_BUCKET, RENDER_BUCKET, SUBSET_BUCKET):
+        report.exported_objects[bucket] = _list_objects(stack.storage_url, bucket)
+    table = f"`{DEFAULT_PROJECT}.{BQ_DATASET}.{BQ_TABLE}`"
+    report.bigquery_row_count = int(_query(stack.bigquery_url, f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
+    report.bigquery_rows = _query(stack.bigquery_url,
+                                  f"SELECT Modality, PatientID, SOPInstanceUID FROM {table} "
+                                  "ORDER BY Modality, SOPInstanceUID LIMIT 4")
+    import_operation = outputs["imports"]["hospital-archive"]["operation_name"]
+    operation = _healthcare(stack, import_operation)
+    for detail in operation.get("error", {}).get("details", []):
+        report.sample_errors.extend(detail.get("sampleErrors", []))
+
+
+def _print_report(report: DemoReport, out: TextIO) -> None:
+    line = lambda text="": print(text, file=out, flush=True)  # noqa: E731
+    line()
+    line("== What the emulators hold now ==")
+    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(f"{n} {k}" for k, n in report.uploaded.items()))
+    line(f"instances stored in the DICOM store (QIDO-RS): {report.stored_instances}")
+    for kind, jobs in report.job_outputs.items():
+        for name, job in jobs.items():
+            line(f"  {kind[:-1]} {name}: success={job.get('success_count')} failure={job.get('failure_count')}"
+                 f"  ({job.get('operation_name')})")
+    for bucket, names in report.exported_objects.items():
+        line(f"gs://{bucket}: {len(names)} objects, e.g.")
+        for name in names[:2]:
+            line(f"    {name}")
+    line(f"BigQuery {BQ_DATASET}.{BQ_TABLE}: {report.bigquery_row_count} rows, e.g.")
+    for row in report.bigquery_rows:
+        line(f"    {row}")
+    for sample in report.sample_errors[:3]:
+        line(f"sample error: {sample.get('resource')}: {sample.get('error', {}).get('message')}")
+    line(f"second `up`: {report.second_run_counts or 'no changes'}")
+
+
+def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoReport:
+    """Run the whole demo; returns what it read back. Raises on any failure."""
+    program_dir = Path(program_dir or default_program_dir())
+    report = DemoReport()
+    state_file = state_path(program_dir, STACK)
+    state_file.unlink(missing_ok=True)  # the emulators start empty, so must the demo stack
+    objects, _ = _study_set()
+    report.uploaded = {"pydicom files": 3, "generated instances": 6, "broken files": 1, "filter files": 1}
+    with tempfile.TemporaryDirectory(prefix="dicom-demo-") as scratch, \
+            LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(PER_INSTANCE_SECONDS)],
+                       log_dir=Path(scratch) / "logs") as stack:
+        print(f"local stack up: {', '.join(f'{k}={v}' for k, v in stack.env().items())}", file=out, flush=True)
+        _upload(stack.storage_url, SOURCE_BUCKET, objects)
+        config_file = demo_config(Path(scratch))
+        print(f"\n$ pulumi-offline up --stack {STACK} {program_dir}", file=out, flush=True)
+        first = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(),
+                    display=Display(out))
+        if not first.ok:
+            raise RuntimeError("pulumi-offline up failed:\n" + "\n".join(first.errors))
+        _read_back(stack, first, report)
+        print(f"\n$ pulumi-offline up --stack {STACK} {program_dir}   # again: nothing to do", file=out, flush=True)
+        second = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(),
+                     display=Display(out))
+        if not second.ok:
+            raise RuntimeError("second pulumi-offline up failed:\n" + "\n".join(second.errors))
+        report.second_run_counts = {kind: n for kind, n in second.counts.items() if kind != "same" and n}
+        _print_report(report, out)
+    report.ok = True
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--program", type=Path, default=None, help="the program directory (default: repo root)")
+    args = parser.parse_args(argv)
+    try:
+        run_demo(args.program)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the local stack was stopped", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the demo's contract is a readable message, not a traceback
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

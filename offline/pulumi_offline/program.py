@@ -1,0 +1,182 @@
+"""Load a Pulumi project and its stack config, and run its program under the SDK's mocks.
+
+This is where the offline engine leans on *internal* SDK entry points (the
+engine-facing seams the SDK's own unit-test support uses); ``SDK_ENTRY_POINTS``
+lists them and ``tests/offline/test_offline_contract.py`` fails loudly if an
+SDK upgrade moves one:
+
+* ``pulumi.runtime.set_mocks`` with project/stack/preview/monitor,
+* ``pulumi.runtime.mocks.MockMonitor`` (subclassed to see dependencies),
+* ``pulumi.runtime.stack.run_pulumi_func`` (waits for every registration),
+* ``pulumi.runtime.sync_await._sync_await``,
+* ``pulumi.runtime.config.set_all_config`` (what the engine feeds as stack config),
+* ``pulumi.runtime.settings.get_root_resource`` (stack outputs),
+* ``pulumi.runtime.rpc.unwrap_rpc_secret``.
+
+Every run happens in a fresh thread with its own event loop: threads start
+with an empty ``contextvars`` context, so the SDK's ambient settings (root
+stack, config) of one run never leak into the next one in the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import runpy
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+SDK_ENTRY_POINTS = (
+    ("pulumi.runtime", "set_mocks"),
+    ("pulumi.runtime.mocks", "MockMonitor"),
+    ("pulumi.runtime.mocks", "Mocks"),
+    ("pulumi.runtime.stack", "run_pulumi_func"),
+    ("pulumi.runtime.sync_await", "_sync_await"),
+    ("pulumi.runtime.config", "set_all_config"),
+    ("pulumi.runtime.settings", "get_root_resource"),
+    ("pulumi.runtime.rpc", "unwrap_rpc_secret"),
+    ("pulumi.runtime.settings", "SETTINGS"),  # .outputs (pending Output tasks) and .lock
+)
+
+
+class ProjectError(Exception):
+    """The project or its config cannot be loaded (bad Pulumi.yaml, config file...)."""
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path
+    name: str
+    runtime: str
+    main: Path  # the program file
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, require_program: bool = True) -> "Project":
+        directory = Path(directory).resolve()
+        path = directory / "Pulumi.yaml"
+        if not path.exists():
+            raise ProjectError(f"no Pulumi.yaml in {directory}")
+        data = yaml.safe_load(path.read_text()) or {}
+        name = data.get("name")
+        if not name:
+            raise ProjectError(f"{path}: 'name' is required")
+        runtime = data.get("runtime")
+        runtime_name = runtime.get("name") if isinstance(runtime, Mapping) else runtime
+        if runtime_name != "python":
+            raise ProjectError(f"{path}: runtime {runtime_name!r} is not supported (python only)")
+        main = directory / str(data.get("main") or ".")
+        if main.is_dir():
+            main = main / "__main__.py"
+        if require_program and not main.exists():
+            raise ProjectError(f"{path}: program {main} not found")
+        return cls(directory, str(name), "python", main)
+
+
+def _config_value(value: Any) -> str:
+    """Config values reach the program as strings; structured values as JSON (as the CLI does)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"secure"}:
+        raise ProjectError("encrypted (secure:) config values are not supported offline")
+    return json.dumps(value)
+
+
+def load_config(project: Project, stack: str, config_file: str | os.PathLike | None = None) -> dict[str, str]:
+    """``Pulumi.<stack>.yaml`` (or ``config_file``) as ``{"ns:key": "value"}``."""
+    path = Path(config_file) if config_file else project.directory / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        if config_file:
+            raise ProjectError(f"config file {path} not found")
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    raw = data.get("config") or {}
+    if not isinstance(raw, Mapping):
+        raise ProjectError(f"{path}: 'config' must be a mapping")
+    config: dict[str, str] = {}
+    for key, value in raw.items():
+        key = str(key)
+        full = key if ":" in key else f"{project.name}:{key}"
+        config[full] = _config_value(value)
+    return config
+
+
+def run_program(project: Project, stack: str, config: Mapping[str, str], *, mocks: Any, monitor: Any,
+                preview: bool, max_threads: int = 256, after: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Run ``project``'s program once; return its resolved stack outputs.
+
+    Re-raises the program's error (after every registration finished, as
+    ``run_pulumi_func`` does). ``after`` runs in the program's thread once the
+    program is done (success or not), before the event loop closes.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["outputs"] = _run_in_thread(project, stack, config, mocks, monitor, preview, max_threads, after)
+        except BaseException as exc:  # noqa: BLE001 handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"pulumi-offline-{stack}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["outputs"]
+
+
+def _run_in_thread(project: Project, stack: str, config: Mapping[str, str], mocks: Any, monitor: Any,
+                   preview: bool, max_threads: int, after: Callable[[], Any] | None) -> dict[str, Any]:
+    import pulumi
+    from pulumi.runtime import config as sdk_config
+    from pulumi.runtime import settings as sdk_settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    # The SDK runs every registration in the loop's default executor: make it
+    # big enough that parallelism is not capped here (``--parallel`` caps it).
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="offline-reg")
+    loop.set_default_executor(executor)
+    # Output tasks of an earlier run in this process (bound to its closed loop) must not be awaited here.
+    with sdk_settings.SETTINGS.lock:
+        sdk_settings.SETTINGS.outputs.clear()
+    sdk_config.set_all_config(dict(config))
+    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
+    program_dir = str(project.directory)
+    added = program_dir not in sys.path
+    if added:
+        sys.path.insert(0, program_dir)
+    cwd = os.getcwd()
+    try:
+        os.chdir(program_dir)
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project.main), run_name="__main__")))
+        root = sdk_settings.get_root_resource()
+        outputs = dict(getattr(root, "outputs", {}) or {})
+        if not outputs:
+            return {}
+        return _sync_await(pulumi.Output.from_input(outputs).future()) or {}
+    finally:
+        if after is not None:
+            after()  # e.g. wait for registrations still in flight after a failure
+        os.chdir(cwd)
+        if added:
+            try:
+                sys.path.remove(program_dir)
+            except ValueError:
+                pass
+        with sdk_settings.SETTINGS.lock:
+            sdk_settings.SETTINGS.outputs.clear()
+        executor.shutdown(wait=False)
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        except Exception:  # noqa: BLE001 best effort
+            pass
+        loop.close()

@@ -1,0 +1,129 @@
+"""The offline engine's state: one JSON file per stack under ``DIR/.pulumi-offline/``.
+
+Per resource URN: type, id, custom, inputs, outputs, dependencies, parent,
+options that matter on delete, and for dynamic resources the serialized
+``__provider`` string, so ``destroy`` works without the program.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pulumi
+
+#: The SDK's marker of a secret value on the wire (``rpc._special_sig_key`` / ``_special_secret_sig``).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+STATE_DIR = ".pulumi-offline"
+
+
+def plain(value: Any) -> Any:
+    """Unwrap every secret marker (``{sig: secret, value: v}`` -> ``v``), recursively."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG and "value" in value:
+            return plain(value["value"])
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-able copy: assets become ``{"__asset": kind, ...}`` markers."""
+    if isinstance(value, pulumi.StringAsset):
+        return {"__asset": "string", "text": value.text}
+    if isinstance(value, pulumi.FileAsset):
+        return {"__asset": "file", "path": str(value.path)}
+    if isinstance(value, pulumi.RemoteAsset):
+        return {"__asset": "remote", "uri": value.uri}
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+@dataclass
+class ResourceState:
+    urn: str
+    type: str
+    id: str = ""
+    custom: bool = True
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+    parent: str = ""
+    provider: str | None = None  # serialized ``__provider`` of a dynamic resource
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.urn.rsplit("::", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_json(asdict(self))
+
+
+@dataclass
+class StackState:
+    resources: dict[str, ResourceState] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    #: engine metadata: project name, the PYTHONPATH entries the dynamic host needs (for destroy).
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def state_path(directory: str | os.PathLike, stack: str) -> Path:
+    return Path(directory) / STATE_DIR / f"{stack}.json"
+
+
+def load(directory: str | os.PathLike, stack: str) -> StackState:
+    path = state_path(directory, stack)
+    if not path.exists():
+        return StackState()
+    data = json.loads(path.read_text())
+    resources = {r["urn"]: ResourceState(**r) for r in data.get("resources", [])}
+    return StackState(resources, data.get("outputs", {}), data.get("engine", {}))
+
+
+def save(directory: str | os.PathLike, stack: str, state: StackState) -> Path:
+    """Write atomically (temp file + rename), resources in dependency order."""
+    path = state_path(directory, stack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ordered = [state.resources[u] for u in topological(state.resources.values())]
+    body = {"version": 1, "stack": stack,
+            "resources": [r.to_dict() for r in ordered],
+            "outputs": to_json(state.outputs), "engine": to_json(state.meta)}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(body, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def topological(resources: Iterable[ResourceState]) -> list[str]:
+    """URNs so that every resource comes after its dependencies and its parent."""
+    by_urn = {r.urn: r for r in resources}
+    done: set[str] = set()
+    order: list[str] = []
+
+    def visit(urn: str, trail: frozenset[str]) -> None:
+        if urn in done or urn not in by_urn or urn in trail:
+            return
+        res = by_urn[urn]
+        for dep in [*res.dependencies, res.parent]:
+            visit(dep, trail | {urn})
+        done.add(urn)
+        order.append(urn)
+
+    for urn in by_urn:
+        visit(urn, frozenset())
+    return order

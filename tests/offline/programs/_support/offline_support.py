@@ -1,0 +1,70 @@
+"""A tiny dynamic resource for the offline engine's tests (copied next to each test program).
+
+``Recorder`` records every provider call as one JSON line in the file named by
+``OFFLINE_RECORD_LOG`` (in the dynamic provider host's environment), with
+start/end times, so tests can count Creates and measure parallelism.
+Changing ``triggers`` replaces it; any other change updates it in place.
+``fail_check`` makes Check fail; ``fail_create`` makes Create raise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+
+_INPUTS = ("label", "store", "bucket_url", "member", "triggers", "sleep", "fail_check", "fail_create")
+
+
+def _log(event: str, name: str, **extra) -> None:
+    path = os.environ.get("OFFLINE_RECORD_LOG")
+    if path:
+        with open(path, "a") as handle:
+            handle.write(json.dumps({"event": event, "label": name, "t": time.time(), **extra}) + "\n")
+
+
+class RecorderProvider(ResourceProvider):
+    serialize_as_secret_always = True
+
+    def check(self, _olds, news):
+        failures = []
+        if news.get("fail_check"):
+            failures.append(CheckFailure("fail_check", f"must be false, got {news['fail_check']!r}"))
+        if not news.get("label"):
+            failures.append(CheckFailure("label", "is required"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id, olds, news):
+        keys = [k for k in _INPUTS if olds.get(k) != news.get(k)]
+        replaces = [k for k in keys if k == "triggers"]
+        return DiffResult(changes=bool(keys), replaces=replaces, delete_before_replace=False)
+
+    def create(self, props):
+        start = time.time()
+        if props.get("sleep"):
+            time.sleep(float(props["sleep"]))
+        if props.get("fail_create"):
+            _log("create-failed", props.get("label"))
+            raise RuntimeError(f"recorder {props.get('label')}: asked to fail (fail_create)")
+        ident = uuid.uuid4().hex[:12]
+        _log("create", props.get("label"), id=ident, start=start, inputs={k: props.get(k) for k in _INPUTS})
+        return CreateResult(ident, {**props, "created_id": ident})
+
+    def update(self, _id, _olds, news):
+        _log("update", news.get("label"), id=_id)
+        return UpdateResult({**news, "created_id": _olds.get("created_id")})
+
+    def delete(self, _id, props):
+        _log("delete", props.get("label"), id=_id)
+
+
+class Recorder(Resource, module="offline", name="Recorder"):
+    created_id: pulumi.Output[str]
+    label: pulumi.Output[str]
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None, **props) -> None:
+        super().__init__(RecorderProvider(), name, {"created_id": None, **{k: props.get(k) for k in _INPUTS}}, opts)

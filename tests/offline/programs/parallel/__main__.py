@@ -1,0 +1,14 @@
+"""pulumi-offline test program: independent dynamic resources (parallelism, partial failure)."""
+
+import pulumi
+
+from offline_support import Recorder
+
+config = pulumi.Config()
+count = config.get_int("count") or 8
+sleep = config.get_float("sleep") or 0.0
+fail = config.get("fail")
+
+for i in range(count):
+    label = f"r{i}"
+    Recorder(label, label=label, sleep=sleep, fail_create=(label == fail))

@@ -1,0 +1,52 @@
+"""The internal SDK entry points the offline engine relies on still exist (fails loudly on an SDK move)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+
+import pulumi
+from pulumi.runtime.proto import provider_pb2, resource_pb2
+
+from pulumi_offline.program import SDK_ENTRY_POINTS
+
+
+def test_sdk_version_is_the_pinned_one():
+    from importlib.metadata import version
+    assert version("pulumi") == "3.272.0", "pulumi-offline was verified against pulumi 3.272.0: re-verify"
+
+
+def test_internal_entry_points_exist():
+    missing = []
+    for module_name, attr in SDK_ENTRY_POINTS:
+        module = importlib.import_module(module_name)
+        if not hasattr(module, attr):
+            missing.append(f"{module_name}.{attr}")
+    assert not missing, f"SDK internals moved: {missing}"
+
+
+def test_entry_point_signatures():
+    from pulumi.runtime import mocks, stack
+
+    params = inspect.signature(pulumi.runtime.set_mocks).parameters
+    assert {"mocks", "project", "stack", "preview", "monitor"} <= set(params)
+    assert inspect.iscoroutinefunction(stack.run_pulumi_func)
+    for method in ("RegisterResource", "ReadResource", "Invoke", "make_urn"):
+        assert callable(getattr(mocks.MockMonitor, method)), method
+    assert {"call", "new_resource"} <= set(mocks.Mocks.__abstractmethods__)
+
+
+def test_wire_fields_the_engine_reads():
+    request = resource_pb2.RegisterResourceRequest()
+    for name in ("dependencies", "propertyDependencies", "retainOnDelete", "deleteBeforeReplace",
+                 "ignoreChanges", "replaceOnChanges", "custom", "parent"):
+        assert hasattr(request, name), name
+    diff = provider_pb2.DiffResponse
+    assert (diff.DIFF_UNKNOWN, diff.DIFF_NONE, diff.DIFF_SOME) == (0, 1, 2)
+
+
+def test_dynamic_provider_host_module_exists():
+    assert importlib.util.find_spec("pulumi.dynamic.__main__") is not None
+    from pulumi.dynamic import dynamic
+    assert dynamic.PROVIDER_KEY == "__provider"

@@ -1,0 +1,42 @@
+"""`make demo` runs in CI: its report must hold the expected counts."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pulumi_offline.demo import BQ_DATASET, EXPORT_BUCKET, RENDER_BUCKET, SUBSET_BUCKET, run_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
+    # A copy of the root program, so the test never touches the checkout's demo state.
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    out = io.StringIO()
+    report = run_demo(tmp_path, out=out)
+    text = out.getvalue()
+
+    assert report.ok
+    # 3 pydicom files + a generated study of 6; the broken file is the one tolerated failure.
+    assert report.stored_instances == 9
+    archive = report.job_outputs["imports"]["hospital-archive"]
+    assert (archive["success_count"], archive["failure_count"]) == (9, 1)
+    assert [e["resource"] for e in report.sample_errors] == [
+        "gs://demo-hospital-archive/incoming/broken/not-really-dicom.dcm"]
+    # DICOM copies one per instance; PNG one per frame (rtdose.dcm has 15 frames).
+    assert len(report.exported_objects[EXPORT_BUCKET]) == 9
+    assert all(name.endswith(".dcm") for name in report.exported_objects[EXPORT_BUCKET])
+    assert len(report.exported_objects[RENDER_BUCKET]) == 2 + 6 + 15
+    assert all(name.endswith(".png") for name in report.exported_objects[RENDER_BUCKET])
+    # The filter file names only the generated study.
+    assert len(report.exported_objects[SUBSET_BUCKET]) == 6
+    assert report.bigquery_row_count == 9 and report.bigquery_rows
+    assert report.second_run_counts == {}
+    assert "22 created" in text and "22 unchanged" in text, text
+    assert BQ_DATASET in text
