@@ -1,0 +1,186 @@
+"""Long-running operations: parse a snapshot, and decide when to look again.
+
+Why a custom waiter: a DICOM import can run for hours. A fixed exponential
+backoff (google-api-core's ``PollingFuture`` starts at 1 s and grows by 1.5x
+to a 20 s cap) keeps asking every 20 s for hours, and when a job ends just
+after a poll the caller learns it up to 20 s late. The Healthcare API reports
+progress (``metadata.counter{success,failure,pending}``), so the waiter here
+estimates the rate and polls near the predicted end instead: few calls while
+a long job runs, a short lag when it finishes. With no progress signal it
+falls back to capped, jittered exponential backoff.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+
+def _int64(value: Any) -> int:
+    """proto3 JSON int64 (a string, or absent for zero) -> int."""
+    if value is None or value == "":
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return 0
+
+
+@dataclass(frozen=True)
+class OperationStatus:
+    """One snapshot of a long-running operation."""
+
+    name: str
+    done: bool
+    success: int
+    failure: int
+    pending: int
+    api_method_name: Optional[str]
+    create_time: Optional[str]
+    end_time: Optional[str]
+    logs_url: Optional[str]
+    cancel_requested: bool
+    error: Optional[dict]
+    raw: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> "OperationStatus":
+        metadata = raw.get("metadata") or {}
+        counter = metadata.get("counter") or {}
+        error = raw.get("error")
+        return cls(
+            name=str(raw.get("name", "")),
+            done=bool(raw.get("done", False)),
+            success=_int64(counter.get("success")),
+            failure=_int64(counter.get("failure")),
+            pending=_int64(counter.get("pending")),
+            api_method_name=metadata.get("apiMethodName"),
+            create_time=metadata.get("createTime"),
+            end_time=metadata.get("endTime"),
+            logs_url=metadata.get("logsUrl"),
+            cancel_requested=bool(metadata.get("cancelRequested", False)),
+            error=dict(error) if isinstance(error, Mapping) else None,
+            raw=dict(raw),
+        )
+
+    @property
+    def processed(self) -> int:
+        return self.success + self.failure
+
+    @property
+    def error_code(self) -> Optional[int]:
+        if not self.error:
+            return None
+        try:
+            return int(self.error.get("code", 2))
+        except (TypeError, ValueError):
+            return 2
+
+    @property
+    def error_message(self) -> str:
+        return str((self.error or {}).get("message", ""))
+
+    def sample_errors(self) -> list[dict]:
+        """``error.details[].sampleErrors[]`` entries, in order."""
+        out: list[dict] = []
+        for detail in (self.error or {}).get("details") or []:
+            if isinstance(detail, Mapping):
+                out.extend(s for s in detail.get("sampleErrors") or [] if isinstance(s, Mapping))
+        return out
+
+
+@dataclass
+class PollSchedule:
+    """Decides the delay before the next ``operations.get``.
+
+    * A rate is trusted only once :attr:`trust_after` snapshots have shown
+      progress (processed count up). It is measured from the first of them,
+      not from the start: an operation's start-up (listing the source,
+      queueing) shows no progress and would make the rate look slow, and a
+      rate from a single step is noise.
+    * Rate trusted: the next poll comes after ``eta * eta_fraction`` (about
+      half the estimated remaining time, at most ``maximum``), so polls close
+      in on the end geometrically and a wrong estimate costs a poll, not
+      seconds of lag. A job that slows down stretches its own ETA (the rate
+      keeps being measured from the first progress).
+    * The floor is ``minimum``, raised to ``floor_fraction`` of the time
+      waited so far (a 90 s job does not need 0.3 s precision; api-core's
+      interval is a third of the elapsed time). When half the remaining time
+      would be under the floor, one last hop goes to just past the predicted
+      end (``eta + final_margin``, between one and two floors): halving all
+      the way down would cost a poll per halving for nothing.
+    * No trusted rate yet (no counters, or too little progress): exponential
+      backoff from ``initial`` by ``multiplier`` up to ``maximum``, with
+      jitter, and never longer than ``early_fraction`` times the time since
+      the first snapshot (at least ``initial``): a short job is not overslept
+      by a backoff step far longer than everything seen so far. Once some
+      items are processed, the average rate since the first snapshot
+      (start-up included, so pessimistic) may shorten that wait to half its
+      ETA, never lengthen it.
+    * Everything processed but not yet done: the operation is finalizing,
+      so poll again soon (``minimum``, growing).
+
+    Tuned with ``benchmarks/bench_waiter.py`` (results in ``benchmarks/results.md``).
+    """
+
+    initial: float = 1.5
+    multiplier: float = 1.6
+    maximum: float = 60.0
+    minimum: float = 0.3
+    eta_fraction: float = 0.5
+    floor_fraction: float = 0.04
+    final_margin: float = 0.1
+    early_fraction: float = 1.0
+    trust_after: int = 2
+    jitter: float = 0.1
+    _backoff: float = 0.0
+    _started: Optional[float] = None
+    _anchor: Optional[tuple[float, int]] = None
+    _last_processed: int = 0
+    _progress_snapshots: int = 0
+
+    def rate(self, now: float, processed: int) -> Optional[float]:
+        """Items per second, once trusted; else None."""
+        if self._anchor is None or self._progress_snapshots < self.trust_after:
+            return None
+        seconds, items = now - self._anchor[0], processed - self._anchor[1]
+        return items / seconds if seconds > 0 and items > 0 else None
+
+    def next_delay(self, status: OperationStatus, now: float) -> float:
+        if self._started is None:
+            self._started = now
+        processed = status.processed
+        if processed + status.pending > 0:
+            if processed > self._last_processed:
+                self._progress_snapshots += 1
+                if self._anchor is None:
+                    self._anchor = (now, processed)
+                self._last_processed = processed
+            if status.pending == 0:
+                # all items handled; the operation is wrapping up
+                return self._grow(start=self.minimum)
+        rate = self.rate(now, processed)
+        if rate is not None:
+            self._backoff = 0.0
+            eta = status.pending / rate
+            floor = min(self.maximum, max(self.minimum, self.floor_fraction * (now - self._started)))
+            if eta * self.eta_fraction < floor:
+                return min(2 * floor, max(floor, eta + self.final_margin))
+            return max(floor, self._jittered(min(self.maximum, eta * self.eta_fraction)))
+        cap = max(self.initial, self.early_fraction * (now - self._started))
+        if processed > 0 and status.pending > 0 and now > self._started:
+            # untrusted, pessimistic (start-up included) rate: may only shorten the wait
+            eta = status.pending * (now - self._started) / processed
+            cap = min(cap, max(self.minimum, eta * self.eta_fraction))
+        return min(cap, self._grow(start=self.initial))
+
+    def _grow(self, start: float) -> float:
+        self._backoff = start if self._backoff <= 0 else min(self.maximum, self._backoff * self.multiplier)
+        return self._jittered(self._backoff)
+
+    def _jittered(self, delay: float) -> float:
+        return max(0.0, delay * (1.0 + random.uniform(-self.jitter, self.jitter)))

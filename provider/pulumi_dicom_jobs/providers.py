@@ -1,0 +1,172 @@
+"""The dynamic providers behind :class:`DicomImportJob` and :class:`DicomExportJob`.
+
+Why so small: the Pulumi SDK pickles the provider object into every
+resource's state. A class defined in this installed module is pickled by
+reference (a few dozen bytes, no code), so the dynamic provider host imports
+this same module in a fresh process. The instances hold no attributes at all:
+HTTP sessions and credentials are created per call (see
+:mod:`pulumi_dicom_jobs.auth`) and never persisted.
+
+Lifecycle (one job = one long-running operation; id = operation name):
+
+* ``check``  offline validation (:mod:`validation`); never raises, no network.
+* ``diff``   what the job imports/exports, its API version/endpoint excluded,
+  and ``triggers`` replace (a new operation runs); ``timeout_seconds``,
+  ``max_failed_instances``, ``api_version`` and ``api_endpoint`` update in
+  place without re-running anything.
+* ``create`` starts the job and waits (:func:`runner.run_job`).
+* ``read``   re-reads the operation; if the API forgot it (404, operations
+  expire) the recorded state is kept: the job's data are still there.
+* ``update`` records the new settings; no API call.
+* ``delete`` only forgets the job. Imported instances and exported objects
+  or rows are data, not the job: deleting them on ``pulumi destroy`` (or on a
+  replace) would silently destroy data the user may depend on, and the API
+  has no "undo import". Manage the store, bucket or table themselves for that.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, \
+    ResourceProvider, UpdateResult
+
+from pulumi_dicom_jobs import apischema, hostpool, requests_body, runner, validation
+
+# Let the dynamic host run many waits at once (its stock pool is 4 threads).
+hostpool.ensure_host_concurrency()
+
+#: Output-only properties (besides the inputs) of both resources.
+OUTPUT_KEYS = ("operation_name", "success_count", "failure_count", "logs_url", "create_time",
+               "end_time", "api_method_name")
+#: Inputs that change in place.
+UPDATABLE_KEYS = ("timeout_seconds", "max_failed_instances", "api_version", "api_endpoint")
+_DEFAULTS: dict[str, Any] = {"timeout_seconds": runner.DEFAULT_TIMEOUT_SECONDS,
+                             "max_failed_instances": 0,
+                             "api_version": apischema.DEFAULT_API_VERSION,
+                             "api_endpoint": None}
+_PROVIDER_KEY = "__provider"
+
+
+def normalize(value: Any) -> Any:
+    """Comparable form: no None entries, whole floats as ints (the wire sends doubles)."""
+    if isinstance(value, Mapping):
+        return {k: normalize(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [normalize(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def user_inputs(props: Mapping[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    """The user's inputs among ``props`` (drops outputs, ``__provider``, None)."""
+    return {k: v for k, v in props.items() if k in keys and v is not None}
+
+
+def _int(value: Any, default: int) -> int:
+    return default if value is None else int(value)
+
+
+class _DicomJobProvider(ResourceProvider):
+    """Shared lifecycle; subclasses set the job kind."""
+
+    export: bool = False
+    input_keys: frozenset[str] = frozenset()
+    replace_keys: tuple[str, ...] = ()
+
+    # -- offline --------------------------------------------------------
+    def _check(self, props: dict) -> list[tuple[str, str]]:
+        return (validation.check_export if self.export else validation.check_import)(props)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        try:
+            failures = self._check(news)
+        except Exception as exc:  # check must never raise
+            failures = [("", f"inputs could not be checked: {type(exc).__name__}")]
+        return CheckResult(news, [CheckFailure(path, reason) for path, reason in failures])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces, changed = [], False
+        for key in self.replace_keys:
+            new = news.get(key)
+            if validation.contains_unknown(new) or normalize(olds.get(key)) != normalize(new):
+                replaces.append(key)
+        for key in UPDATABLE_KEYS:
+            new = news.get(key)
+            if validation.contains_unknown(new):
+                changed = True
+                continue
+            old_value = olds.get(key) if olds.get(key) is not None else _DEFAULTS[key]
+            new_value = new if new is not None else _DEFAULTS[key]
+            if normalize(old_value) != normalize(new_value):
+                changed = True
+        return DiffResult(changes=bool(replaces) or changed, replaces=replaces,
+                          stables=None if replaces else list(OUTPUT_KEYS),
+                          delete_before_replace=False)
+
+    # -- online ---------------------------------------------------------
+    def _client(self, props: Mapping[str, Any]) -> runner.HealthcareClient:
+        return runner.HealthcareClient(props.get("api_endpoint"),
+                                       props.get("api_version") or apischema.DEFAULT_API_VERSION)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        failures = self._check(props)
+        if failures:
+            raise runner.JobFailed("invalid_input", "invalid inputs: " + "; ".join(
+                f"{path}: {reason}" for path, reason in failures))
+        inputs = user_inputs(props, self.input_keys)
+        body = (requests_body.build_export_body if self.export else requests_body.build_import_body)(inputs)
+        with self._client(props) as client:
+            status = runner.run_job(
+                client, inputs["dicom_store"], body, export=self.export,
+                timeout_seconds=float(inputs.get("timeout_seconds") or runner.DEFAULT_TIMEOUT_SECONDS),
+                max_failed_instances=_int(inputs.get("max_failed_instances"), 0))
+        return CreateResult(id_=status.name, outs={**inputs, **operation_outputs(status)})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        inputs = user_inputs(props, self.input_keys)
+        recorded = {k: props[k] for k in OUTPUT_KEYS if props.get(k) is not None}
+        with self._client(props) as client:
+            try:
+                status = runner.get_operation(client, id_)
+            except runner.OperationNotFound:
+                return ReadResult(id_, {**inputs, **recorded})
+        return ReadResult(id_, {**inputs, **operation_outputs(status)})
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        recorded = {k: olds[k] for k in OUTPUT_KEYS if olds.get(k) is not None}
+        return UpdateResult({**user_inputs(news, self.input_keys), **recorded})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Forget the job; the imported or exported data stay (module docstring says why)."""
+        return None
+
+
+def operation_outputs(status: runner.OperationStatus) -> dict[str, Any]:
+    """The resources' output properties for an operation snapshot."""
+    return {
+        "operation_name": status.name,
+        "success_count": status.success,
+        "failure_count": status.failure,
+        "logs_url": status.logs_url,
+        "create_time": status.create_time,
+        "end_time": status.end_time,
+        "api_method_name": status.api_method_name,
+    }
+
+
+class DicomImportJobProvider(_DicomJobProvider):
+    """``dicomStores.import`` from Cloud Storage."""
+
+    export = False
+    input_keys = validation.IMPORT_KEYS
+    replace_keys = ("dicom_store", "gcs_source", "blob_storage_settings", "triggers")
+
+
+class DicomExportJobProvider(_DicomJobProvider):
+    """``dicomStores.export`` to Cloud Storage or BigQuery."""
+
+    export = True
+    input_keys = validation.EXPORT_KEYS
+    replace_keys = ("dicom_store", "gcs_destination", "bigquery_destination", "filter_config", "triggers")

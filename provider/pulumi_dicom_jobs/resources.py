@@ -1,0 +1,175 @@
+"""The user-facing resources: :class:`DicomImportJob` and :class:`DicomExportJob`.
+
+Why plain Args classes: the providers must always receive snake_case keys
+(``uri_prefix``, ``table_uri``...), whatever the caller passed. Typed Args
+objects and plain dicts are both turned into plain dicts of the same keys
+here, before the SDK serializes them (pulumi's ``input_type`` machinery would
+rename fields to camelCase on the wire). Values may be Outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Optional, Union
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from pulumi_dicom_jobs.providers import OUTPUT_KEYS, DicomExportJobProvider, DicomImportJobProvider
+
+__all__ = ["GcsSourceArgs", "BlobStorageSettingsArgs", "GcsDestinationArgs", "BigQueryDestinationArgs",
+           "FilterConfigArgs", "DicomImportJob", "DicomExportJob"]
+
+
+class _Args:
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
+                if getattr(self, f.name) is not None}
+
+
+@dataclass
+class GcsSourceArgs(_Args):
+    """``gs://BUCKET/OBJECT``; ``*``, ``?`` and a final ``**`` (optionally ``**.ext``) allowed."""
+
+    uri: pulumi.Input[str]
+
+
+@dataclass
+class BlobStorageSettingsArgs(_Args):
+    """Storage class of the imported data: STANDARD, NEARLINE, COLDLINE or ARCHIVE."""
+
+    blob_storage_class: Optional[pulumi.Input[str]] = None
+
+
+@dataclass
+class GcsDestinationArgs(_Args):
+    """``gs://BUCKET[/PATH]`` and an optional MIME type (see ``apischema.LISTED_MIME_TYPES``)."""
+
+    uri_prefix: pulumi.Input[str]
+    mime_type: Optional[pulumi.Input[str]] = None
+
+
+@dataclass
+class BigQueryDestinationArgs(_Args):
+    """``bq://PROJECT.DATASET.TABLE``; set ``write_disposition`` *or* ``force``, not both.
+
+    ``schema``: ``"FLATTENED"`` or ``"JSON"`` (the API's schemaFlattened/schemaJson).
+    """
+
+    table_uri: pulumi.Input[str]
+    write_disposition: Optional[pulumi.Input[str]] = None
+    force: Optional[pulumi.Input[bool]] = None
+    include_source_store: Optional[pulumi.Input[bool]] = None
+    schema: Optional[pulumi.Input[str]] = None
+
+
+@dataclass
+class FilterConfigArgs(_Args):
+    """A Cloud Storage file listing ``/studies/UID[/series/UID[/instances/UID]]`` lines."""
+
+    resource_paths_gcs_uri: pulumi.Input[str]
+
+
+ArgsOrDict = Union[_Args, Mapping[str, Any], None]
+
+
+def _plain(value: Any) -> Any:
+    """Args object or mapping -> dict with snake_case keys (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, _Args):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: v for k, v in value.items() if v is not None}
+    return value  # an Output of a dict, or something check() will report
+
+
+def _common(dicom_store: Any, api_version: Any, api_endpoint: Any, timeout_seconds: Any,
+            max_failed_instances: Any, triggers: Any) -> dict[str, Any]:
+    return {"dicom_store": dicom_store, "api_version": api_version, "api_endpoint": api_endpoint,
+            "timeout_seconds": timeout_seconds, "max_failed_instances": max_failed_instances,
+            "triggers": triggers, **{key: None for key in OUTPUT_KEYS}}
+
+
+class DicomImportJob(Resource, module="dicom-jobs", name="DicomImportJob"):
+    """Import DICOM files from Cloud Storage into a DICOM store (one operation).
+
+    ``timeout_seconds`` (default 6 h) bounds how long ``pulumi up`` waits;
+    ``max_failed_instances`` (default 0) failed files are tolerated;
+    ``triggers`` (any value) re-runs the import when it changes. Deleting the
+    resource leaves the imported instances in the store.
+    """
+
+    operation_name: pulumi.Output[str]
+    success_count: pulumi.Output[int]
+    failure_count: pulumi.Output[int]
+    logs_url: pulumi.Output[Optional[str]]
+    create_time: pulumi.Output[Optional[str]]
+    end_time: pulumi.Output[Optional[str]]
+    api_method_name: pulumi.Output[Optional[str]]
+    dicom_store: pulumi.Output[str]
+    gcs_source: pulumi.Output[dict]
+    blob_storage_settings: pulumi.Output[Optional[dict]]
+    api_version: pulumi.Output[Optional[str]]
+    api_endpoint: pulumi.Output[Optional[str]]
+    timeout_seconds: pulumi.Output[Optional[float]]
+    max_failed_instances: pulumi.Output[Optional[int]]
+    triggers: pulumi.Output[Any]
+
+    def __init__(self, resource_name: str, *, dicom_store: pulumi.Input[str],
+                 gcs_source: Union[GcsSourceArgs, Mapping[str, Any]],
+                 blob_storage_settings: ArgsOrDict = None,
+                 api_version: Optional[pulumi.Input[str]] = None,
+                 api_endpoint: Optional[pulumi.Input[str]] = None,
+                 timeout_seconds: Optional[pulumi.Input[float]] = None,
+                 max_failed_instances: Optional[pulumi.Input[int]] = None,
+                 triggers: Any = None,
+                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        props = _common(dicom_store, api_version, api_endpoint, timeout_seconds,
+                        max_failed_instances, triggers)
+        props.update(gcs_source=_plain(gcs_source), blob_storage_settings=_plain(blob_storage_settings))
+        super().__init__(DicomImportJobProvider(), resource_name, props, opts)
+
+
+class DicomExportJob(Resource, module="dicom-jobs", name="DicomExportJob"):
+    """Export a DICOM store to Cloud Storage or BigQuery (one operation).
+
+    Exactly one of ``gcs_destination`` / ``bigquery_destination``;
+    ``filter_config`` limits the export to the listed studies/series/instances.
+    Other arguments as for :class:`DicomImportJob`. Deleting the resource
+    leaves the exported objects or rows in place.
+    """
+
+    operation_name: pulumi.Output[str]
+    success_count: pulumi.Output[int]
+    failure_count: pulumi.Output[int]
+    logs_url: pulumi.Output[Optional[str]]
+    create_time: pulumi.Output[Optional[str]]
+    end_time: pulumi.Output[Optional[str]]
+    api_method_name: pulumi.Output[Optional[str]]
+    dicom_store: pulumi.Output[str]
+    gcs_destination: pulumi.Output[Optional[dict]]
+    bigquery_destination: pulumi.Output[Optional[dict]]
+    filter_config: pulumi.Output[Optional[dict]]
+    api_version: pulumi.Output[Optional[str]]
+    api_endpoint: pulumi.Output[Optional[str]]
+    timeout_seconds: pulumi.Output[Optional[float]]
+    max_failed_instances: pulumi.Output[Optional[int]]
+    triggers: pulumi.Output[Any]
+
+    def __init__(self, resource_name: str, *, dicom_store: pulumi.Input[str],
+                 gcs_destination: ArgsOrDict = None,
+                 bigquery_destination: ArgsOrDict = None,
+                 filter_config: ArgsOrDict = None,
+                 api_version: Optional[pulumi.Input[str]] = None,
+                 api_endpoint: Optional[pulumi.Input[str]] = None,
+                 timeout_seconds: Optional[pulumi.Input[float]] = None,
+                 max_failed_instances: Optional[pulumi.Input[int]] = None,
+                 triggers: Any = None,
+                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        props = _common(dicom_store, api_version, api_endpoint, timeout_seconds,
+                        max_failed_instances, triggers)
+        props.update(gcs_destination=_plain(gcs_destination),
+                     bigquery_destination=_plain(bigquery_destination),
+                     filter_config=_plain(filter_config))
+        super().__init__(DicomExportJobProvider(), resource_name, props, opts)

@@ -1,0 +1,222 @@
+"""HTTP to the Healthcare API: one session, one retry policy, honest about ambiguity.
+
+Why its own module: retrying is only safe when a request cannot have had an
+effect twice. Reads (operations.get/list) and ``:cancel`` are idempotent and
+are retried on 429, 500, 502, 503, 504 and connection errors, with
+exponential backoff, full jitter, a cap, and ``Retry-After`` honoured. The
+starting POST of a job is *not* idempotent: when it may have been processed
+(a read timeout, a connection dropped after the request was sent, a 500, 502
+or 504) this module raises :class:`AmbiguousRequestError` instead of
+retrying, and the runner reconciles by listing operations. A 429 or 503 is an
+explicit "not processed" and a refused connection never reached the server,
+so those are retried for POSTs too.
+
+A 401 refreshes the credentials once per request (expired token), then fails.
+
+HTTP timeouts: (connect, read) = :data:`DEFAULT_TIMEOUT` (10 s, 60 s) per
+request unless the caller passes ``timeout``. The environment variable
+``DICOM_JOBS_HTTP_TIMEOUT`` overrides that default: ``READ`` (seconds, e.g.
+``120``) or ``CONNECT,READ`` (e.g. ``5,120``). It is read at each request,
+so it also reaches the dynamic provider host when set in the environment of
+``pulumi up``. A malformed or non-positive value is ignored (logged) and the
+default applies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+import requests
+import urllib3.exceptions
+
+from pulumi_dicom_jobs.auth import TokenSource
+
+log = logging.getLogger("pulumi_dicom_jobs.transport")
+
+#: (connect, read) seconds when neither the caller nor the environment says otherwise.
+DEFAULT_TIMEOUT = (10.0, 60.0)
+#: Environment override of :data:`DEFAULT_TIMEOUT`: ``READ`` or ``CONNECT,READ`` seconds.
+HTTP_TIMEOUT_ENV = "DICOM_JOBS_HTTP_TIMEOUT"
+
+#: Statuses worth retrying on an idempotent request.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Statuses that say the server did not act on the request (safe for a POST).
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, bounded by attempts and a deadline."""
+
+    initial: float = 0.5
+    multiplier: float = 2.0
+    maximum: float = 30.0
+    attempts: int = 8
+    deadline: float = 600.0
+    #: A server's ``Retry-After`` is followed up to this many seconds.
+    max_retry_after: float = 120.0
+
+    def backoff(self, retry_number: int) -> float:
+        """Delay before retry ``retry_number`` (0-based): "equal jitter" in [d/2, d]."""
+        ceiling = min(self.maximum, self.initial * (self.multiplier ** retry_number))
+        return random.uniform(ceiling / 2.0, ceiling)
+
+
+class ApiError(Exception):
+    """The API answered with an error (after any retries)."""
+
+    def __init__(self, http_status: int, status: str, message: str,
+                 retry_after: Optional[float] = None, method: str = "", path: str = "") -> None:
+        super().__init__(f"HTTP {http_status} {status}: {message}" + (f" ({method} {path})" if method else ""))
+        self.http_status = http_status
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+        self.method = method
+        self.path = path
+
+
+class TransportError(Exception):
+    """The API could not be reached (after any retries)."""
+
+
+class AmbiguousRequestError(Exception):
+    """A non-idempotent request may or may not have been processed."""
+
+    def __init__(self, method: str, path: str, cause: BaseException | str) -> None:
+        super().__init__(f"{method} {path}: no reliable answer ({cause}); it may have been processed")
+        self.method = method
+        self.path = path
+        self.cause = cause
+
+
+def http_timeout() -> tuple[float, float]:
+    """(connect, read) seconds: :data:`HTTP_TIMEOUT_ENV` if valid, else :data:`DEFAULT_TIMEOUT`."""
+    raw = os.environ.get(HTTP_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        parts = [float(part) for part in raw.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts = [DEFAULT_TIMEOUT[0], parts[0]]
+    if len(parts) != 2 or not all(0 < value < float("inf") for value in parts):
+        log.warning("ignoring %s=%r: expected READ or CONNECT,READ seconds (positive numbers)",
+                    HTTP_TIMEOUT_ENV, raw)
+        return DEFAULT_TIMEOUT
+    return parts[0], parts[1]
+
+
+def _retry_after_seconds(response: requests.Response) -> Optional[float]:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form: fall back to our own backoff
+
+
+def _api_error(response: requests.Response, method: str, path: str) -> ApiError:
+    status, message = "", response.text[:500]
+    try:
+        error = response.json().get("error", {})
+        status = error.get("status", "") or ""
+        message = error.get("message", message) or message
+    except (ValueError, AttributeError):
+        pass
+    return ApiError(response.status_code, status or response.reason or "", message,
+                    _retry_after_seconds(response), method, path)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection failed before the request could be sent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    pending: list[Any] = [exc]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)):
+            return True
+        pending.extend([*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)])
+    return False
+
+
+class Transport:
+    """One HTTP session against one API base URL; not shared across threads' calls.
+
+    ``sleep`` is injectable so unit tests can observe delays without waiting.
+    ``timeout`` None: :func:`http_timeout` at each request (module docstring).
+    """
+
+    def __init__(self, base_url: str, tokens: TokenSource, policy: RetryPolicy | None = None,
+                 timeout: tuple[float, float] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self.sleep = sleep
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json: Any = None, idempotent: bool = True) -> dict:
+        """Send one logical request; return the decoded JSON body (``{}`` when empty)."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        policy = self.policy
+        started = time.monotonic()
+        refreshed = False
+        retries = 0
+        while True:
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json,
+                    timeout=self.timeout if self.timeout is not None else http_timeout(),
+                    headers={"Authorization": self.tokens.header(), "Accept": "application/json"})
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not idempotent and not _never_sent(exc):
+                    raise AmbiguousRequestError(method, path, type(exc).__name__) from None
+                failure: BaseException = exc
+                delay = policy.backoff(retries)
+            else:
+                if response.status_code == 401 and not refreshed and self.tokens.refreshable:
+                    refreshed = True
+                    self.tokens.force_refresh()
+                    continue
+                if response.status_code < 400:
+                    try:
+                        return response.json() if response.content else {}
+                    except ValueError:
+                        raise TransportError(f"{method} {path}: the answer is not JSON") from None
+                error = _api_error(response, method, path)
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise error
+                if not idempotent and response.status_code not in NOT_PROCESSED_STATUSES:
+                    raise AmbiguousRequestError(method, path, error) from None
+                failure = error
+                delay = policy.backoff(retries)
+                if error.retry_after is not None:
+                    delay = min(error.retry_after, policy.max_retry_after)
+            retries += 1
+            elapsed = time.monotonic() - started
+            if retries >= policy.attempts or elapsed + delay > policy.deadline:
+                if isinstance(failure, ApiError):
+                    raise failure
+                raise TransportError(f"{method} {path}: {type(failure).__name__} after "
+                                     f"{retries} attempt(s)") from None
+            log.info("retrying %s %s in %.2fs after %s", method, path, delay,
+                     failure if isinstance(failure, ApiError) else type(failure).__name__)
+            self.sleep(delay)

@@ -1,0 +1,349 @@
+"""Offline checks of the job resources' inputs (the ``check`` step).
+
+Why: a typo in a URI or an enum would otherwise surface minutes into
+``pulumi up`` as a 400 from the API, or, worse, as a job that imports nothing.
+Every rule here is pure (no network, no credentials) so ``pulumi preview``
+reports all problems at once, each as ``(property path, reason)``.
+
+Values not known yet during a preview (``pulumi.output.Unknown`` or the
+RPC's unknown sentinel string) are never reported: the rule that would need
+them is skipped, and the engine calls ``check`` again once they are known.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Callable, Mapping
+
+from pulumi_dicom_jobs import apischema
+
+Failure = tuple[str, str]
+
+#: The RPC layer's sentinel for an unknown value (``pulumi.runtime.rpc.UNKNOWN``).
+_RPC_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+COMMON_KEYS = frozenset({"dicom_store", "api_version", "api_endpoint", "timeout_seconds",
+                         "max_failed_instances", "triggers"})
+IMPORT_KEYS = COMMON_KEYS | {"gcs_source", "blob_storage_settings"}
+EXPORT_KEYS = COMMON_KEYS | {"gcs_destination", "bigquery_destination", "filter_config"}
+NESTED_KEYS: dict[str, frozenset[str]] = {
+    "gcs_source": frozenset({"uri"}),
+    "blob_storage_settings": frozenset({"blob_storage_class"}),
+    "gcs_destination": frozenset({"uri_prefix", "mime_type"}),
+    "bigquery_destination": frozenset({"table_uri", "force", "write_disposition",
+                                       "include_source_store", "schema"}),
+    "filter_config": frozenset({"resource_paths_gcs_uri"}),
+}
+#: Keys the engine or the SDK add to inputs (``__provider``) are not the user's.
+_RESERVED_PREFIX = "__"
+
+_STORE_RE = re.compile(
+    r"^projects/(?P<project>[a-z0-9][a-z0-9.:-]{0,62}[a-z0-9]|[a-z0-9])"
+    r"/locations/(?P<location>[a-z][a-z0-9-]{0,62})"
+    r"/datasets/(?P<dataset>[^/]{1,256})"
+    r"/dicomStores/(?P<store>[^/]{1,256})$")
+_BUCKET_PART_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$")
+_IPV4_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_EXTENSION_RE = re.compile(r"^\.[^/*?]+$")
+_TABLE_URI_RE = re.compile(
+    r"^bq://(?P<project>(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9])"
+    r"\.(?P<dataset>[A-Za-z0-9_]{1,1024})"
+    r"\.(?P<table>[\w\- ]{1,1024})$")
+
+
+def is_unknown(value: Any) -> bool:
+    """True for a value the engine does not know yet (preview)."""
+    if isinstance(value, str):
+        return value == _RPC_UNKNOWN
+    return type(value).__name__ == "Unknown" and type(value).__module__.startswith("pulumi")
+
+
+def contains_unknown(value: Any) -> bool:
+    """True when ``value`` or anything nested in it is unknown."""
+    if is_unknown(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+# -- single-value rules: return a reason, or None --------------------------
+def store_name_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "is required: projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE"
+    match = _STORE_RE.match(value)
+    if not match:
+        return (f"{value!r} is not a DICOM store name: expected "
+                "projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE")
+    for part in ("dataset", "store"):
+        if not is_healthcare_id(match.group(part)):
+            return (f"{value!r}: the {part} id {match.group(part)!r} may only hold letters, "
+                    "digits, '_', '-' and '.' (the API's [\\p{L}\\p{N}_\\-\\.]{1,256})")
+        if match.group(part) in (".", ".."):  # would address another URL path segment
+            return f"{value!r}: the {part} id must not be {match.group(part)!r}"
+    return None
+
+
+def is_healthcare_id(value: str) -> bool:
+    """The API's rule for dataset and store ids: Unicode letters and digits, ``_-.``."""
+    return 0 < len(value) <= 256 and all(
+        ch in "_-." or unicodedata.category(ch)[0] in ("L", "N") for ch in value)
+
+
+def bucket_problem(bucket: str) -> str | None:
+    """Cloud Storage bucket naming rules (3-63 characters, dotted names up to 222)."""
+    if not bucket:
+        return "names no bucket: expected gs://BUCKET/..."
+    dotted = "." in bucket
+    if len(bucket) < 3 or len(bucket) > (222 if dotted else 63):
+        return f"bucket name {bucket!r} must be 3 to 63 characters long (222 with dots)"
+    if _IPV4_RE.match(bucket):
+        return f"bucket name {bucket!r} must not look like an IP address"
+    if bucket.startswith("goog"):
+        return f"bucket name {bucket!r} must not start with 'goog'"
+    for part in bucket.split("."):
+        if len(part) > 63 or not _BUCKET_PART_RE.match(part):
+            return (f"bucket name {bucket!r} may hold only lowercase letters, digits, '-', '_' "
+                    "and '.', and must start and end with a letter or digit")
+    return None
+
+
+def _split_gs(value: Any, need_object: bool) -> tuple[str | None, str, str]:
+    """``(problem, bucket, object)`` for a ``gs://`` URI."""
+    if not isinstance(value, str) or not value:
+        return "is required: a Cloud Storage URI gs://BUCKET/...", "", ""
+    if not value.startswith("gs://"):
+        return f"{value!r} is not a Cloud Storage URI (must start with gs://)", "", ""
+    bucket, _, obj = value[len("gs://"):].partition("/")
+    problem = bucket_problem(bucket)
+    if problem is None and need_object and not obj:
+        problem = f"{value!r} names no object: expected gs://BUCKET/OBJECT"
+    return problem, bucket, obj
+
+
+def import_uri_problem(value: Any) -> str | None:
+    """The ``gcsSource.uri`` rules, wildcards included.
+
+    ``*`` and ``?`` match inside one path segment and may appear anywhere in
+    the object name. ``**`` matches across ``/``; it may appear once, at the
+    very end of the path (optionally followed by an extension such as
+    ``.dcm``), and never together with another wildcard.
+    """
+    problem, _, obj = _split_gs(value, need_object=True)
+    if problem:
+        return problem
+    if "***" in obj:
+        return f"{value!r}: three or more '*' in a row are not a wildcard"
+    if "**" not in obj:
+        return None
+    if obj.count("**") > 1:
+        return f"{value!r}: '**' may appear only once, at the end of the path"
+    head, _, tail = obj.partition("**")
+    if any(ch in head or ch in tail for ch in "*?"):
+        return f"{value!r}: '**' cannot be combined with another wildcard ('*' or '?') in the path"
+    if tail and not _EXTENSION_RE.match(tail):
+        return (f"{value!r}: '**' must end the path, optionally followed by an extension "
+                "such as '.dcm'")
+    return None
+
+
+def object_uri_problem(value: Any) -> str | None:
+    """A single object (``gs://BUCKET/OBJECT``, no wildcards), e.g. a filter file."""
+    problem, _, obj = _split_gs(value, need_object=True)
+    if problem:
+        return problem
+    if "*" in obj or "?" in obj:
+        return f"{value!r} must name one object: wildcards are not allowed here"
+    return None
+
+
+def uri_prefix_problem(value: Any) -> str | None:
+    """An export destination ``gs://BUCKET[/PATH]`` (no wildcards)."""
+    problem, _, obj = _split_gs(value, need_object=False)
+    if problem:
+        return problem
+    if "*" in obj or "?" in obj:
+        return f"{value!r}: wildcards are not allowed in an export destination"
+    return None
+
+
+def mime_type_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty MIME type string"
+    if apischema.canonical_mime_type(value) in apischema.supported_mime_types():
+        return None
+    return (f"{value!r} is not a supported MIME type: use application/dicom (optionally with "
+            "'; transfer-syntax=UID' or '; transfer-syntax=*'), application/octet-stream "
+            "(optionally '; transfer-syntax=1.2.840.10008.1.2.1' or '*'), image/jpeg or image/png")
+
+
+def table_uri_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "is required: bq://PROJECT.DATASET.TABLE"
+    if len(value) > apischema.MAX_TABLE_URI_CHARS:
+        return f"is {len(value)} characters long; at most {apischema.MAX_TABLE_URI_CHARS} are allowed"
+    if not value.startswith("bq://"):
+        return f"{value!r} is not a BigQuery URI (must start with bq://)"
+    if not _TABLE_URI_RE.match(value):
+        return (f"{value!r} is not bq://PROJECT.DATASET.TABLE: the project holds lowercase letters, "
+                "digits and '-'; the dataset letters, digits and '_'; the table letters, digits, "
+                "'_', '-' and spaces")
+    return None
+
+
+def enum_problem(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if value in choices:
+            return None
+        return f"{value!r} is not one of {', '.join(choices)}"
+    return rule
+
+
+def bool_problem(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"{value!r} must be true or false"
+
+
+def non_negative_int_problem(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{value!r} must be a whole number >= 0"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value!r} must be a whole number >= 0"
+    return None if value >= 0 else f"{value!r} must be a whole number >= 0"
+
+
+def positive_number_problem(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return f"{value!r} must be a number of seconds > 0"
+    return None if value > 0 else f"{value!r} must be a number of seconds > 0"
+
+
+def endpoint_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+/?$", value):
+        return f"{value!r} must be a URL such as https://healthcare.googleapis.com"
+    return None
+
+
+# -- whole-resource checks --------------------------------------------------
+class _Collector:
+    """Apply rules, skipping unknown values and collecting failures."""
+
+    def __init__(self) -> None:
+        self.failures: list[Failure] = []
+
+    def add(self, path: str, reason: str) -> None:
+        self.failures.append((path, reason))
+
+    def rule(self, path: str, value: Any, rule: Callable[[Any], str | None]) -> None:
+        if contains_unknown(value):
+            return
+        try:
+            reason = rule(value)
+        except Exception as exc:  # a rule must never take check down
+            reason = f"could not be checked: {type(exc).__name__}"
+        if reason:
+            self.add(path, reason)
+
+    def keys(self, path: str, value: Mapping[str, Any], allowed: frozenset[str]) -> None:
+        for key in sorted(k for k in value if isinstance(k, str)):
+            if key.startswith(_RESERVED_PREFIX) and not path:
+                continue
+            if key not in allowed:
+                where = f"{path}.{key}" if path else key
+                self.add(where, f"unknown property {key!r}; expected one of {', '.join(sorted(allowed))}")
+
+    def nested(self, props: Mapping[str, Any], key: str, required: bool) -> Mapping[str, Any] | None:
+        """The nested object under ``key`` when it is known and a mapping."""
+        value = props.get(key)
+        if value is None:
+            if required:
+                self.add(key, "is required")
+            return None
+        if is_unknown(value):
+            return None
+        if not isinstance(value, Mapping):
+            self.add(key, f"must be an object with {', '.join(sorted(NESTED_KEYS[key]))}")
+            return None
+        self.keys(key, value, NESTED_KEYS[key])
+        return value
+
+
+def _present(value: Any) -> bool:
+    return value is not None
+
+
+def _check_common(c: _Collector, props: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    c.keys("", props, allowed)
+    c.rule("dicom_store", props.get("dicom_store"), store_name_problem)
+    if _present(props.get("api_version")):
+        c.rule("api_version", props["api_version"], enum_problem(apischema.API_VERSIONS))
+    if _present(props.get("api_endpoint")):
+        c.rule("api_endpoint", props["api_endpoint"], endpoint_problem)
+    if _present(props.get("timeout_seconds")):
+        c.rule("timeout_seconds", props["timeout_seconds"], positive_number_problem)
+    if _present(props.get("max_failed_instances")):
+        c.rule("max_failed_instances", props["max_failed_instances"], non_negative_int_problem)
+
+
+def check_import(props: dict) -> list[tuple[str, str]]:
+    """Every rule an import job's inputs break, as ``(property path, reason)``."""
+    c = _Collector()
+    if not isinstance(props, Mapping):
+        return [("", "inputs must be an object")]
+    _check_common(c, props, IMPORT_KEYS)
+    source = c.nested(props, "gcs_source", required=True)
+    if source is not None:
+        c.rule("gcs_source.uri", source.get("uri"), import_uri_problem)
+    blob = c.nested(props, "blob_storage_settings", required=False)
+    if blob is not None and _present(blob.get("blob_storage_class")):
+        c.rule("blob_storage_settings.blob_storage_class", blob["blob_storage_class"],
+               # The API's "unspecified" value is accepted and means the store's default.
+               enum_problem(apischema.BLOB_STORAGE_CLASSES + ("BLOB_STORAGE_CLASS_UNSPECIFIED",)))
+    return c.failures
+
+
+def check_export(props: dict) -> list[tuple[str, str]]:
+    """Every rule an export job's inputs break, as ``(property path, reason)``."""
+    c = _Collector()
+    if not isinstance(props, Mapping):
+        return [("", "inputs must be an object")]
+    _check_common(c, props, EXPORT_KEYS)
+    gcs_value, bq_value = props.get("gcs_destination"), props.get("bigquery_destination")
+    if not (is_unknown(gcs_value) or is_unknown(bq_value)):
+        if gcs_value is None and bq_value is None:
+            c.add("gcs_destination", "exactly one of gcs_destination or bigquery_destination is required")
+        elif gcs_value is not None and bq_value is not None:
+            c.add("bigquery_destination",
+                  "exactly one of gcs_destination or bigquery_destination may be set, not both")
+    gcs = c.nested(props, "gcs_destination", required=False)
+    if gcs is not None:
+        c.rule("gcs_destination.uri_prefix", gcs.get("uri_prefix"), uri_prefix_problem)
+        if _present(gcs.get("mime_type")):
+            c.rule("gcs_destination.mime_type", gcs["mime_type"], mime_type_problem)
+    bq = c.nested(props, "bigquery_destination", required=False)
+    if bq is not None:
+        c.rule("bigquery_destination.table_uri", bq.get("table_uri"), table_uri_problem)
+        if _present(bq.get("write_disposition")):
+            c.rule("bigquery_destination.write_disposition", bq["write_disposition"],
+                   enum_problem(apischema.WRITE_DISPOSITIONS))
+        for flag in ("force", "include_source_store"):
+            if _present(bq.get(flag)):
+                c.rule(f"bigquery_destination.{flag}", bq[flag], bool_problem)
+        if _present(bq.get("schema")):
+            c.rule("bigquery_destination.schema", bq["schema"],
+                   enum_problem(tuple(apischema.SCHEMA_FIELDS)))
+        # The API cannot tell force=false from unset (proto3), so only force=true
+        # beside a write disposition is a contradiction the service refuses.
+        disposition = bq.get("write_disposition")
+        if bq.get("force") is True and _present(disposition) and not is_unknown(disposition) \
+                and disposition != "WRITE_DISPOSITION_UNSPECIFIED":
+            c.add("bigquery_destination.force",
+                  "force=true and write_disposition must not both be set (force=true is "
+                  "WRITE_TRUNCATE): set only write_disposition")
+    flt = c.nested(props, "filter_config", required=False)
+    if flt is not None:
+        c.rule("filter_config.resource_paths_gcs_uri", flt.get("resource_paths_gcs_uri"),
+               object_uri_problem)
+    return c.failures

@@ -1,0 +1,79 @@
+"""The provider's API facts (apischema) match the discovery documents."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import googleapiclient
+import pytest
+
+from pulumi_dicom_jobs import apischema
+
+DOCS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+
+
+def _doc(version: str) -> dict:
+    return json.loads((DOCS / f"healthcare.{version}.json").read_text())
+
+
+def _schema(doc: dict, suffix: str) -> dict:
+    prefix = "GoogleCloudHealthcareV1" if doc["version"] == "v1" else "GoogleCloudHealthcareV1beta1"
+    return doc["schemas"][f"{prefix}{suffix}"]
+
+
+@pytest.mark.parametrize("version", apischema.API_VERSIONS)
+def test_mime_types_match_the_document_list(version: str) -> None:
+    description = _schema(_doc(version), "DicomGcsDestination")["properties"]["mimeType"]["description"]
+    supported = description.split("The following extensions")[0]
+    listed = re.findall(r"- ((?:application|image)/[a-z-]+(?:; transfer-syntax=[0-9.*]+)?)", supported)
+    assert tuple(listed) == apischema.LISTED_MIME_TYPES
+    for bare in apischema.BARE_MIME_TYPES:
+        assert bare in description
+    for mime, extension in apischema.MIME_EXTENSIONS.items():
+        assert f"{mime} -> {extension or 'no extension'}" in description
+
+
+@pytest.mark.parametrize("version", apischema.API_VERSIONS)
+def test_enums_and_field_names(version: str) -> None:
+    doc = _doc(version)
+    schemas = doc["schemas"]
+    bq = _schema(doc, "DicomBigQueryDestination")["properties"]
+    assert tuple(v for v in bq["writeDisposition"]["enum"] if not v.endswith("UNSPECIFIED")) \
+        == apischema.WRITE_DISPOSITIONS
+    assert set(apischema.BIGQUERY_DESTINATION_FIELDS) <= set(bq)
+    assert set(apischema.SCHEMA_FIELDS.values()) <= set(bq)
+    assert str(apischema.MAX_TABLE_URI_CHARS) in bq["tableUri"]["description"]
+    blob = schemas["BlobStorageSettings"]["properties"]["blobStorageClass"]["enum"]
+    assert tuple(v for v in blob if not v.endswith("UNSPECIFIED")) == apischema.BLOB_STORAGE_CLASSES
+    assert set(apischema.IMPORT_REQUEST_FIELDS) == set(schemas["ImportDicomDataRequest"]["properties"])
+    assert set(apischema.EXPORT_REQUEST_FIELDS) == set(schemas["ExportDicomDataRequest"]["properties"])
+    assert set(apischema.GCS_SOURCE_FIELDS) == set(_schema(doc, "DicomGcsSource")["properties"])
+    assert set(apischema.GCS_DESTINATION_FIELDS) == set(_schema(doc, "DicomGcsDestination")["properties"])
+    assert set(apischema.FILTER_CONFIG_FIELDS) == set(schemas["DicomFilterConfig"]["properties"])
+    assert set(apischema.BLOB_STORAGE_FIELDS) == set(schemas["BlobStorageSettings"]["properties"])
+    counter = schemas["ProgressCounter"]["properties"]
+    for name in apischema.COUNTER_FIELDS:
+        assert counter[name]["format"] == "int64" and counter[name]["type"] == "string"
+    assert set(apischema.METADATA_FIELDS) <= set(schemas["OperationMetadata"]["properties"])
+
+
+@pytest.mark.parametrize("version", apischema.API_VERSIONS)
+def test_methods_and_paths(version: str) -> None:
+    doc = _doc(version)
+    assert doc["rootUrl"].rstrip("/") == apischema.DEFAULT_ENDPOINT
+    stores = doc["resources"]["projects"]["resources"]["locations"]["resources"]["datasets"][
+        "resources"]["dicomStores"]["methods"]
+    assert stores["import"]["path"] == f"{version}/{{+name}}:import"
+    assert stores["export"]["path"] == f"{version}/{{+name}}:export"
+    assert apischema.CLOUD_PLATFORM_SCOPE in stores["import"]["scopes"]
+    ops = doc["resources"]["projects"]["resources"]["locations"]["resources"]["datasets"][
+        "resources"]["operations"]["methods"]
+    assert {"get", "list", "cancel"} <= set(ops)
+    assert set(ops["list"]["parameters"]) >= {"filter", "pageSize", "pageToken"}
+
+
+def test_canonical_mime_type() -> None:
+    assert apischema.canonical_mime_type("Application/DICOM;transfer-syntax=*") == "application/dicom; transfer-syntax=*"
+    assert apischema.canonical_mime_type(" image/png ") == "image/png"

@@ -1,0 +1,291 @@
+"""Retries, ambiguity, timeouts, permissions and grant propagation, with the
+emulator's fault injection and IAM model (real HTTP throughout)."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import google.auth.credentials
+import pytest
+
+from provider_support import Env, bq_client, env, gcs_client, synthetic  # noqa: F401 (fixtures)
+from pulumi_dicom_jobs import auth, runner
+from pulumi_dicom_jobs.transport import RetryPolicy
+
+
+def _uri(env: Env) -> str:
+    return f"gs://{env.bucket.name}/in/**.dcm"
+
+
+def _body(env: Env) -> dict:
+    return {"gcsSource": {"uri": _uri(env)}}
+
+
+def _prepare(env: Env, count: int = 2) -> None:
+    for index, data in enumerate(synthetic(count)):
+        env.upload(f"in/{index}.dcm", data)
+
+
+def _fault(env: Env, **rule) -> None:
+    env.emulator.post("faults", {"times": 1, **rule})
+
+
+def _methods(env: Env, method: str, fragment: str) -> list[int]:
+    return [r["status"] for r in env.emulator.get("requests")["requests"]
+            if r["method"] == method and fragment in r["path"]]
+
+
+@pytest.mark.parametrize("rule", [
+    {"method": "GET", "path": "/operations/", "action": "status", "status": 429, "retryAfter": 1},
+    {"method": "GET", "path": "/operations/", "action": "status", "status": 429},
+    {"method": "GET", "path": "/operations/", "action": "status", "status": 503, "times": 2},
+    {"method": "GET", "path": "/operations/", "action": "status", "status": 500},
+    {"method": "GET", "path": "/operations/", "action": "reset"},
+    {"method": "POST", "path": ":import$", "action": "status", "status": 503, "retryAfter": 0},
+    {"method": "POST", "path": ":import$", "action": "status", "status": 429, "times": 2},
+])
+def test_transient_errors_are_retried(env: Env, rule: dict) -> None:
+    _prepare(env)
+    _fault(env, **rule)
+    started = time.monotonic()
+    with env.client() as client:
+        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+    assert status.success == 2
+    assert len(env.operations()) == 1
+    assert env.emulator.get("faults").get("faults") == []  # the fault was hit
+    expected = rule["status"] if rule["action"] == "status" else None
+    if expected:
+        assert expected in [r["status"] for r in env.emulator.get("requests")["requests"]]
+    if rule.get("retryAfter") == 1:
+        assert time.monotonic() - started >= 1.0  # Retry-After honoured
+
+
+@pytest.mark.parametrize("action", ["drop_after_processing", "reset"])
+def test_lost_start_answer_starts_exactly_one_operation(env: Env, action: str) -> None:
+    _prepare(env)
+    _fault(env, method="POST", path=":import$", action=action)
+    with env.client() as client:
+        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+    assert status.success == 2
+    operations = env.operations()
+    assert len(operations) == 1 and operations[0]["name"] == status.name
+    # adopted (or found absent) through operations.list, not by blindly re-posting
+    log = env.emulator.get("requests")["requests"]
+    first_post = next(i for i, r in enumerate(log) if r["method"] == "POST" and r["path"].endswith(":import"))
+    assert any(r["method"] == "GET" and r["path"].endswith("/operations") for r in log[first_post:])
+    assert len(_methods(env, "POST", ":import")) == (1 if action == "drop_after_processing" else 2)
+
+
+def test_read_timeout_on_start_adopts(env: Env) -> None:
+    _prepare(env)
+    _fault(env, method="POST", path=":import$", action="delay", delaySeconds=1.5)
+    with env.client(timeout=(5.0, 0.5)) as client:
+        name = runner.start_import(client, env.store, _body(env))
+    assert [op["name"] for op in env.operations()] == [name]
+
+
+def test_http_timeout_from_environment_is_read_at_call_time(env: Env, monkeypatch) -> None:
+    _prepare(env)
+    _fault(env, method="POST", path=":import$", action="delay", delaySeconds=1.5)
+    with env.client() as client:  # created before the variable is set: read per request
+        monkeypatch.setenv("DICOM_JOBS_HTTP_TIMEOUT", "5,0.5")
+        started = time.monotonic()
+        name = runner.start_import(client, env.store, _body(env))
+    # the 0.5 s read timeout made the POST ambiguous; the listing adopted its operation
+    assert time.monotonic() - started < 1.5 + 1.0
+    assert [op["name"] for op in env.operations()] == [name]
+    assert len(_methods(env, "POST", ":import")) == 1
+
+
+def test_several_candidates_fail_clearly(env: Env) -> None:
+    _prepare(env)
+    with env.client() as client:
+        other = runner.start_import(client, env.store, _body(env))
+        _fault(env, method="POST", path=":import$", action="drop_after_processing")
+        with pytest.raises(runner.JobFailed) as info:
+            runner.start_import(client, env.store, _body(env))
+    assert info.value.reason == "start_failed"
+    assert other in str(info.value) and "2 operations" in str(info.value)
+    assert len(env.operations()) == 2
+
+
+def test_export_lost_answer_adopts_bigquery_method(env: Env) -> None:
+    env.import_files(synthetic(1))
+    table = f"local-project.{env.new_bq_dataset()}.t"
+    _fault(env, method="POST", path=":export$", action="drop_after_processing")
+    with env.client() as client:
+        status = runner.run_job(client, env.store, {"bigqueryDestination": {"tableUri": f"bq://{table}"}},
+                                export=True, timeout_seconds=30)
+    assert status.success == 1 and len(env.operations()) == 2
+
+
+def test_start_error_is_not_retried(env: Env) -> None:
+    _fault(env, method="POST", path=":import$", action="status", status=400)
+    with env.client() as client, pytest.raises(runner.JobFailed) as info:
+        runner.start_import(client, env.store, _body(env))
+    assert info.value.reason == "start_failed" and "400" in str(info.value)
+    assert len(_methods(env, "POST", ":import")) == 1
+
+
+def test_timeout_cancels_and_names_operation(env: Env) -> None:
+    _prepare(env, 6)
+    env.emulator.post("config", {"instanceDelaySeconds": 0.5})
+    with env.client() as client, pytest.raises(runner.JobFailed) as info:
+        runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=1.0)
+    exc = info.value
+    [operation] = env.operations()
+    assert exc.reason == "timeout" and operation["name"] in str(exc)
+    assert "timeout_seconds=1" in str(exc)
+    with env.client() as client:
+        final = runner.get_operation(client, operation["name"])
+    assert final.done and final.error_code == 1 and final.cancel_requested
+
+
+def test_external_cancel_and_vanished(env: Env) -> None:
+    _prepare(env, 6)
+    env.emulator.post("config", {"instanceDelaySeconds": 0.3})
+    with env.client() as client:
+        name = runner.start_import(client, env.store, _body(env))
+        runner.cancel_operation(client, name)
+        with pytest.raises(runner.JobFailed) as info:
+            runner.wait(client, name, timeout_seconds=20)
+        assert info.value.reason == "cancelled"
+        env.emulator.post("operations/forget", {"name": name})
+        with pytest.raises(runner.JobFailed) as info:
+            runner.wait(client, name, timeout_seconds=5)
+        assert info.value.reason == "vanished"
+
+
+def test_progress_callbacks_and_few_polls(env: Env) -> None:
+    _prepare(env, 8)
+    env.emulator.post("config", {"instanceDelaySeconds": 0.25})
+    seen: list[runner.OperationStatus] = []
+    with env.client() as client:
+        name = runner.start_import(client, env.store, _body(env))
+        stamps: list[tuple[float, int, int, bool]] = []
+        t0 = time.monotonic()
+
+        def record(snapshot: runner.OperationStatus) -> None:
+            seen.append(snapshot)
+            stamps.append((round(time.monotonic() - t0, 3), snapshot.success, snapshot.pending, snapshot.done))
+        status = runner.wait(client, name, timeout_seconds=30, on_progress=record)
+    returned = datetime.datetime.now(datetime.timezone.utc)
+    assert status.success == 8 and seen[-1].done
+    ended = datetime.datetime.fromisoformat(status.end_time.replace("Z", "+00:00"))
+    # completion lag (same machine, same clock): api-core's default schedule (1 s, x1.5,
+    # cap 20 s) lags up to its current interval; the rate-based waiter polls near the end.
+    assert (returned - ended).total_seconds() < 1.0, (stamps, status.create_time, status.end_time)
+    polls = len(_methods(env, "GET", name.split("/datasets/")[1]))
+    run_seconds = (ended - datetime.datetime.fromisoformat(status.create_time.replace("Z", "+00:00"))).total_seconds()
+    assert polls <= 4 + run_seconds * 2, (polls, run_seconds)
+
+
+def _service_agent(env: Env) -> str:
+    return env.emulator.get("service-agent")["member"]
+
+
+def test_permission_denied_hint(env: Env) -> None:
+    _prepare(env)
+    env.emulator.post("config", {"enforceIam": True})
+    with env.client() as client, pytest.raises(runner.JobFailed) as info:
+        runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30,
+                       permission_retry_seconds=0)
+    text = str(info.value)
+    assert info.value.operation.error_code == 7
+    assert "PERMISSION_DENIED" in text and "roles/storage.objectViewer" in text
+    assert "pulumi_dicom_jobs.grants.import_source_grants" in text
+    assert env.emulator.get("service-agent")["email"] in text
+
+
+def test_grant_propagation_is_waited_out(env: Env) -> None:
+    _prepare(env)
+    env.emulator.post("config", {"enforceIam": True, "grantPropagationSeconds": 2.0})
+    env.emulator.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
+                              "role": "roles/storage.objectViewer", "member": _service_agent(env)})
+    with env.client() as client:
+        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
+                                permission_retry_seconds=30)
+    assert status.success == 2
+    operations = env.operations()
+    assert len(operations) >= 2 and operations[-1]["name"] == status.name
+
+
+def test_grant_never_arrives_gives_up_after_window(env: Env) -> None:
+    _prepare(env)
+    env.emulator.post("config", {"enforceIam": True})
+    started = time.monotonic()
+    with env.client() as client, pytest.raises(runner.JobFailed) as info:
+        runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
+                       permission_retry_seconds=1.5)
+    assert time.monotonic() - started < 10
+    assert "started" in str(info.value) and "IAM grants to propagate" in str(info.value)
+
+
+# -- credentials ---------------------------------------------------------------
+TOKEN = "ya29.secret-token-never-to-be-seen"
+
+
+def test_adc_access_token_is_sent_and_never_leaks(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    _prepare(env)
+    monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST")
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
+    client = runner.HealthcareClient(env.base_url)
+    assert not client.emulated and TOKEN not in repr(client)
+    assert client.transport.tokens.header() == f"Bearer {TOKEN}"
+    from pulumi_dicom_jobs import DicomImportJobProvider
+    provider = DicomImportJobProvider()
+    props = {"dicom_store": env.store, "gcs_source": {"uri": _uri(env)}, "api_endpoint": env.base_url}
+    created = provider.create(props)
+    assert created.outs["success_count"] == 2
+    assert TOKEN not in repr(created.outs) and TOKEN not in repr(vars(provider))
+    env.emulator.post("config", {"enforceIam": True})
+    monkeypatch.setenv("DICOM_JOBS_PERMISSION_RETRY_SECONDS", "0")
+    with pytest.raises(runner.JobFailed) as info:
+        provider.create(props)
+    assert TOKEN not in str(info.value) and TOKEN not in repr(info.value.operation)
+
+
+def test_emulator_uses_dummy_token_and_no_adc(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_a, **_k):
+        raise AssertionError("ADC must not be looked up with HEALTHCARE_EMULATOR_HOST set")
+    monkeypatch.setattr(google.auth, "default", boom)
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
+    client = runner.HealthcareClient("https://healthcare.googleapis.com")
+    assert client.transport.tokens.header() == f"Bearer {auth.EMULATOR_TOKEN}"
+    assert client.base_url == env.base_url
+
+
+class _CountingCredentials(google.auth.credentials.Credentials):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refreshes = 0
+        self.token = "first"
+
+    def refresh(self, request) -> None:
+        self.refreshes += 1
+        self.token = f"refreshed-{self.refreshes}"
+
+
+def test_401_refreshes_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    _prepare(env)
+    monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST")
+    creds = _CountingCredentials()
+    monkeypatch.setattr(auth, "google_credentials", lambda *a, **k: creds)
+    _fault(env, method="GET", path="/operations/", action="status", status=401)
+    with runner.HealthcareClient(env.base_url, retry=RetryPolicy(initial=0.05)) as client:
+        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+    assert status.success == 2 and creds.refreshes == 1
+    _fault(env, method="GET", path="/operations/", action="status", status=401, times=2)
+    with runner.HealthcareClient(env.base_url) as client, pytest.raises(Exception) as info:
+        runner.get_operation(client, status.name)
+    assert "401" in str(info.value) and creds.refreshes == 2
+
+
+def test_impersonation_wraps_source_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from google.auth import impersonated_credentials
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("GOOGLE_IMPERSONATE_SERVICE_ACCOUNT", "deployer@p.iam.gserviceaccount.com")
+    creds = auth.google_credentials()
+    assert isinstance(creds, impersonated_credentials.Credentials)
+    assert creds.service_account_email == "deployer@p.iam.gserviceaccount.com"
