@@ -1,0 +1,338 @@
+"""Progress display for ``dicom-jobs`` while it waits on a long-running operation.
+
+Why its own module: the runner (:mod:`pulumi_dicom_jobs.runner`) only hands
+out :class:`~pulumi_dicom_jobs.runner.OperationStatus` snapshots through its
+``on_progress`` callback; turning those into something a person can watch is
+the CLI's business and nothing else's. Two renderers share one estimator:
+
+* :class:`LiveProgress` - a terminal: a ``rich`` progress line that redraws
+  several times a second (spinner, bar, counters, elapsed time, ETA). The bar
+  is a pulse until the operation reports a total (``success + failure +
+  pending``), then a real bar with an ETA.
+* :class:`PlainProgress` - anything else (CI logs, pipes): one plain line per
+  change of the counters, and a heartbeat line every ``heartbeat`` seconds
+  while nothing changes, so a log shows the job is alive without flooding.
+
+Elapsed time counts from the operation's ``createTime`` when it is sane (so
+``dicom-jobs wait`` on an old operation shows its true age), else from when
+the display started.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from typing import IO, Callable, Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.text import Text
+
+from pulumi_dicom_jobs.runner import OperationStatus
+
+#: Seconds between "still running" lines when nothing changes (plain mode).
+DEFAULT_HEARTBEAT_SECONDS = 15.0
+
+
+def format_duration(seconds: Optional[float]) -> str:
+    """``H:MM:SS`` (``-:--:--`` when unknown)."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "-:--:--"
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def parse_rfc3339(value: Optional[str]) -> Optional[_dt.datetime]:
+    """An RFC 3339 timestamp (``...Z`` or with an offset, any fraction) as aware UTC, or None."""
+    if not value:
+        return None
+    text = value.strip().replace("z", "Z")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    head, sep, rest = text.partition(".")
+    if sep:  # trim the fraction to microseconds; fromisoformat is strict on 3.10
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        tail = rest[len(digits):]
+        text = f"{head}.{(digits + '000000')[:6]}{tail}"
+    try:
+        moment = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.astimezone(_dt.timezone.utc)
+
+
+def operation_duration(status: OperationStatus) -> Optional[float]:
+    """Seconds from ``createTime`` to ``endTime`` of a finished operation, if both parse."""
+    start, end = parse_rfc3339(status.create_time), parse_rfc3339(status.end_time)
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def short_name(name: str) -> str:
+    """``operations/ID`` of a full operation name (for narrow displays)."""
+    marker = "/operations/"
+    return "operations/" + name.split(marker, 1)[1] if marker in name else name
+
+
+def kind_of(status: Optional[OperationStatus], default: str = "job") -> str:
+    """``import``, ``export`` or ``export to BigQuery`` from ``apiMethodName``."""
+    method = (status.api_method_name if status else None) or ""
+    if "ImportDicomData" in method:
+        return "import"
+    if "ExportDicomData_bq" in method:
+        return "export to BigQuery"
+    if "ExportDicomData" in method:
+        return "export"
+    return default
+
+
+@dataclass
+class Estimator:
+    """Elapsed time and ETA from successive snapshots.
+
+    The rate is measured between the first snapshot that reported a total
+    and the latest one; the ETA is ``pending / rate``, counted down between
+    snapshots so a display refreshing faster than the polls stays smooth.
+    """
+
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc)
+    started: float = field(default=0.0)
+    _origin: Optional[float] = None
+    _first: Optional[tuple[float, int]] = None
+    _last: Optional[tuple[float, int, int]] = None
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def observe(self, status: OperationStatus) -> None:
+        now = self.clock()
+        if self._origin is None:
+            created = parse_rfc3339(status.create_time)
+            if created is not None:
+                age = (self.wall() - created).total_seconds()
+                # a clock skew or a bogus time must not show nonsense
+                if 0 <= age < 10 * 365 * 86400:
+                    self._origin = now - age
+            if self._origin is None:
+                self._origin = self.started
+        processed = status.success + status.failure
+        if status.pending + processed > 0:
+            if self._first is None:
+                self._first = (now, processed)
+            self._last = (now, processed, status.pending)
+        self.done = status.done
+
+    def elapsed(self) -> float:
+        origin = self._origin if self._origin is not None else self.started
+        return max(0.0, self.clock() - origin)
+
+    def rate(self) -> Optional[float]:
+        """Items per second, once two snapshots show progress."""
+        if self._first is None or self._last is None:
+            return None
+        t0, p0 = self._first
+        t1, p1, _pending = self._last
+        if t1 <= t0 or p1 <= p0:
+            return None
+        return (p1 - p0) / (t1 - t0)
+
+    def eta(self) -> Optional[float]:
+        """Seconds left, or None when unknown."""
+        if self.done or self._last is None:
+            return 0.0 if self.done else None
+        t1, _, pending = self._last
+        if pending == 0:
+            return 0.0
+        rate = self.rate()
+        if rate is None:
+            return None
+        return max(0.0, pending / rate - (self.clock() - t1))
+
+
+def counters_text(status: Optional[OperationStatus]) -> str:
+    if status is None:
+        return "success=0 failure=0 pending=?"
+    return f"success={status.success} failure={status.failure} pending={status.pending}"
+
+
+class Reporter:
+    """What the CLI calls; subclasses render. Use as a context manager."""
+
+    def __init__(self, kind: str = "job") -> None:
+        self.kind = kind
+        self.name: Optional[str] = None
+        self.last: Optional[OperationStatus] = None
+        self.estimator = Estimator()
+
+    def started(self, name: str, verb: str = "Started") -> None:
+        """A (new) operation is being watched (``verb``: "Started" or "Waiting for")."""
+        self.name = name
+        self.last = None
+        self.estimator = Estimator()
+
+    def update(self, status: OperationStatus) -> None:
+        self.last = status
+        self.estimator.observe(status)
+        self.render(status)
+
+    def render(self, status: OperationStatus) -> None:  # pragma: no cover - overridden
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def __enter__(self) -> "Reporter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class NullProgress(Reporter):
+    """Shows nothing."""
+
+
+class PlainProgress(Reporter):
+    """One line per change (and a heartbeat), for logs and pipes."""
+
+    def __init__(self, stream: IO[str], kind: str = "job",
+                 heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(kind)
+        self.stream = stream
+        self.heartbeat = heartbeat
+        self.clock = clock
+        self._last_line: Optional[tuple] = None
+        self._last_at = 0.0
+
+    def _print(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def started(self, name: str, verb: str = "Started") -> None:
+        super().started(name, verb)
+        self._last_line = None
+        self._print(f"{verb} {self.kind} operation {name}")
+
+    def render(self, status: OperationStatus) -> None:
+        key = (status.done, status.success, status.failure, status.pending, status.cancel_requested)
+        now = self.clock()
+        if key == self._last_line and now - self._last_at < self.heartbeat:
+            return
+        self._last_line, self._last_at = key, now
+        self._print(self.line(status))
+
+    def line(self, status: OperationStatus) -> str:
+        est = self.estimator
+        state = "done" if status.done else ("cancelling" if status.cancel_requested else "running")
+        parts = [f"[{format_duration(est.elapsed())}] {short_name(status.name)} {state}: "
+                 f"{counters_text(status)}"]
+        total = status.success + status.failure + status.pending
+        if total > 0 and not status.done:
+            processed = status.success + status.failure
+            parts.append(f" ({processed}/{total}, {100 * processed // total}%, "
+                         f"ETA {format_duration(est.eta())})")
+        return "".join(parts)
+
+
+class _ElapsedColumn(ProgressColumn):
+    def __init__(self, reporter: "LiveProgress") -> None:
+        super().__init__()
+        self.reporter = reporter
+
+    def render(self, task: Task) -> Text:
+        return Text(f"elapsed {format_duration(self.reporter.estimator.elapsed())}", style="cyan")
+
+
+class _EtaColumn(ProgressColumn):
+    def __init__(self, reporter: "LiveProgress") -> None:
+        super().__init__()
+        self.reporter = reporter
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text("ETA -:--:--", style="dim")
+        return Text(f"ETA {format_duration(self.reporter.estimator.eta())}", style="magenta")
+
+
+class _CountersColumn(ProgressColumn):
+    def __init__(self, reporter: "LiveProgress") -> None:
+        super().__init__()
+        self.reporter = reporter
+
+    def render(self, task: Task) -> Text:
+        status = self.reporter.last
+        text = Text()
+        text.append(f"success {status.success if status else 0}", style="green")
+        text.append("  ")
+        failure = status.failure if status else 0
+        text.append(f"failure {failure}", style="red" if failure else "dim")
+        text.append("  ")
+        text.append(f"pending {status.pending if status else '?'}", style="yellow")
+        return text
+
+
+class LiveProgress(Reporter):
+    """A live ``rich`` progress line for a terminal."""
+
+    def __init__(self, console: Console, kind: str = "job") -> None:
+        super().__init__(kind)
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=30),
+            TextColumn("{task.fields[amount]}"),
+            _CountersColumn(self),
+            _ElapsedColumn(self),
+            _EtaColumn(self),
+            console=console, transient=False, refresh_per_second=8,
+        )
+        self.task_id = None
+        self._running = False
+
+    def started(self, name: str, verb: str = "Started") -> None:
+        super().started(name, verb)
+        self.console.print(f"{verb} {self.kind} operation [bold]{name}[/bold]", highlight=False)
+        description = f"{self.kind} {short_name(name)}"
+        if self.task_id is None:
+            self.task_id = self.progress.add_task(description, total=None, amount="")
+        else:
+            self.progress.reset(self.task_id, description=description, total=None, amount="")
+        if not self._running:
+            self.progress.start()
+            self._running = True
+
+    def render(self, status: OperationStatus) -> None:
+        if self.task_id is None:
+            self.started(status.name)
+        processed = status.success + status.failure
+        total = processed + status.pending
+        if total > 0:
+            self.progress.update(self.task_id, total=total, completed=processed,
+                                 amount=f"{processed}/{total}")
+        if status.done:
+            self.progress.update(self.task_id, total=max(total, 1), completed=max(total, 1))
+
+    def stop(self) -> None:
+        if self._running:
+            self.progress.refresh()
+            self.progress.stop()
+            self._running = False
+
+
+def make_reporter(stream: IO[str], kind: str, *, enabled: bool = True,
+                  heartbeat: float = DEFAULT_HEARTBEAT_SECONDS) -> Reporter:
+    """Live on a capable terminal, plain lines otherwise, nothing when disabled."""
+    if not enabled:
+        return NullProgress(kind)
+    console = Console(file=stream, highlight=False)
+    if console.is_terminal and not console.is_dumb_terminal:
+        return LiveProgress(console, kind)
+    return PlainProgress(stream, kind, heartbeat=heartbeat)

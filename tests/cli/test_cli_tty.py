@@ -1,0 +1,82 @@
+"""``dicom-jobs`` under a pseudo-terminal: live progress, and Ctrl-C.
+
+The CLI runs in a subprocess whose stdin/stdout/stderr are a pty (stdlib
+``pty``; output read with ``os.read`` in a select loop with deadlines), so it
+believes a person is watching: it must draw the live ``rich`` display, end
+cleanly, and on SIGINT cancel the operation (``--cancel-on-interrupt``) or
+ask first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cli_helpers import PtyRun, op_name_in, setup  # noqa: F401 (fixture)
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_live_progress_renders_and_ends_cleanly(setup):
+    setup.upload("in", 12)
+    setup.slow(0.15)
+    run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
+    run.expect("Started import operation")
+    run.expect("elapsed")  # the live line is being drawn
+    code = run.finish()
+    raw = run.text
+    assert code == 0, raw
+    assert "\x1b[" in raw  # a terminal got control sequences (cursor moves, colours)
+    text = ANSI.sub("", raw)
+    assert "━" in text  # the bar
+    assert re.search(r"success \d+\s+failure 0\s+pending \d+", text), text
+    assert re.search(r"\d+/12", text), text  # the total became known
+    assert "ETA" in text
+    assert re.search(r"succeeded in \d+:\d\d:\d\d: 12 instance\(s\) succeeded", text), text
+    assert "Traceback" not in text and "Warning" not in text
+
+
+def test_ctrl_c_with_cancel_on_interrupt_cancels(setup):
+    setup.upload("in", 20)
+    setup.slow(0.5)
+    run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"), "--cancel-on-interrupt")
+    run.expect("Started import operation")
+    name = op_name_in(run.text)
+    run.expect("elapsed")
+    run.interrupt()
+    code = run.finish()
+    assert code == 5, run.text
+    assert "was cancelled" in run.text
+    assert "Cancel operation" not in run.text  # no question asked
+    op = setup.get(name)
+    assert op["done"] is True and op["error"]["code"] == 1
+    assert op["metadata"]["cancelRequested"] is True
+
+
+def test_ctrl_c_asks_and_yes_cancels(setup):
+    setup.upload("in", 20)
+    setup.slow(0.5)
+    run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
+    run.expect("Started import operation")
+    name = op_name_in(run.text)
+    run.expect("elapsed")
+    run.interrupt()
+    run.expect("Cancel operation")
+    run.send("y\r")
+    assert run.finish() == 5, run.text
+    assert setup.get(name)["error"]["code"] == 1
+
+
+def test_ctrl_c_asks_and_no_leaves_it_running(setup):
+    setup.upload("in", 20)
+    setup.slow(0.5)
+    run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
+    run.expect("Started import operation")
+    name = op_name_in(run.text)
+    run.expect("elapsed")
+    run.interrupt()
+    run.expect("Cancel operation")
+    run.send("n\r")
+    assert run.finish() == 130, run.text
+    assert f"dicom-jobs wait {name}" in run.text
+    op = setup.get(name)
+    assert op.get("done") is not True and op["metadata"]["cancelRequested"] is False
