@@ -131,6 +131,27 @@ def run_program(project: Project, stack: str, config: Mapping[str, str], *, mock
     return box["outputs"]
 
 
+def quiet_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Report the loop's stray errors in one line, never with a formatted traceback.
+
+    After a failed registration the SDK leaves futures whose exception nobody
+    retrieves; the engine has already reported that failure. Asyncio would log
+    them when the garbage collector reaches the futures, and Python 3.11's
+    traceback formatting calls ``ast.parse``: run from a collection that
+    interrupts another parse (pytest rewriting a module, say), that crashes the
+    parser with ``SystemError: AST constructor recursion depth mismatch``.
+    """
+    def handler(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = context.get("message", "")
+        if "never retrieved" in message:
+            return
+        exception = context.get("exception")
+        print(f"pulumi-offline: event loop: {message}" + (f": {exception!r}" if exception else ""),
+              file=sys.stderr)
+
+    loop.set_exception_handler(handler)
+
+
 def _run_in_thread(project: Project, stack: str, config: Mapping[str, str], mocks: Any, monitor: Any,
                    preview: bool, max_threads: int, after: Callable[[], Any] | None) -> dict[str, Any]:
     import pulumi
@@ -141,6 +162,7 @@ def _run_in_thread(project: Project, stack: str, config: Mapping[str, str], mock
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    quiet_loop_errors(loop)
     # The SDK runs every registration in the loop's default executor: make it
     # big enough that parallelism is not capped here (``--parallel`` caps it).
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="offline-reg")

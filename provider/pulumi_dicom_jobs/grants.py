@@ -1,0 +1,429 @@
+"""The Cloud Healthcare Service Agent and the IAM grants a DICOM job needs.
+
+Import and export jobs do not run as the caller: the Cloud Healthcare Service
+Agent of the project that owns the DICOM store,
+``service-{PROJECT_NUMBER}@gcp-sa-healthcare.iam.gserviceaccount.com``, reads
+and writes Cloud Storage and BigQuery. It needs, and this module grants, exactly:
+
+========================  ==============================  ==========================
+job                        role                            granted on
+========================  ==============================  ==========================
+import from GCS            ``roles/storage.objectViewer``  the source bucket
+export to GCS              ``roles/storage.objectAdmin``   the destination bucket
+export to BigQuery         ``roles/bigquery.dataEditor``   the destination dataset
+export to BigQuery         ``roles/bigquery.jobUser``      the destination project
+export with a filter file  ``roles/storage.objectViewer``  the filter file's bucket
+========================  ==============================  ==========================
+
+Every grant is additive (``gcp.storage.BucketIAMMember``,
+``gcp.bigquery.DatasetIamMember``, ``gcp.projects.IAMMember``): nothing here
+ever replaces a resource's policy or a role's member list, so other members
+keep their access. Bucket and dataset grants are the tightest scope IAM offers
+for these APIs (Cloud Storage IAM has no per-prefix grant under uniform
+bucket-level access). The only project-level grant is ``roles/bigquery.jobUser``,
+because BigQuery jobs belong to a project; for a cross-project export it is
+granted in the *destination* project, where the load job runs.
+
+Child resource names are predictable: ``{name}-source-reader``,
+``{name}-export-writer``, ``{name}-bq-data-editor``, ``{name}-bq-job-user`` and
+``{name}-filter-reader``, where ``name`` is the caller's name (the components
+pass their own name). :class:`GrantSet` names grants after the bucket or
+dataset instead and creates each one once, for programs with many jobs.
+
+IAM is eventually consistent: a fresh grant can take a short while to take
+effect. The job resources in :mod:`pulumi_dicom_jobs.resources` start the job
+again when it ends ``PERMISSION_DENIED`` with nothing processed, for
+:data:`pulumi_dicom_jobs.runner.DEFAULT_PERMISSION_RETRY_SECONDS` (120 s;
+environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) after the first start, so
+a job that ``depends_on`` its grants (as every component in
+:mod:`pulumi_dicom_jobs.components` arranges) succeeds in the same
+``pulumi up`` that creates the grants. A denial outlasting the window fails
+the job, naming the missing role and the helper here that grants it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+__all__ = [
+    "ROLE_OBJECT_VIEWER",
+    "ROLE_OBJECT_ADMIN",
+    "ROLE_BQ_DATA_EDITOR",
+    "ROLE_BQ_JOB_USER",
+    "SERVICE_AGENT_DOMAIN",
+    "service_agent_email",
+    "service_agent_member",
+    "healthcare_service_agent",
+    "parse_dicom_store",
+    "store_project",
+    "store_location",
+    "bucket_of",
+    "parse_table_uri",
+    "import_source_grants",
+    "gcs_export_grants",
+    "bigquery_export_grants",
+    "filter_file_grants",
+    "GrantSet",
+]
+
+ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
+ROLE_OBJECT_ADMIN = "roles/storage.objectAdmin"
+ROLE_BQ_DATA_EDITOR = "roles/bigquery.dataEditor"
+ROLE_BQ_JOB_USER = "roles/bigquery.jobUser"
+
+SERVICE_AGENT_DOMAIN = "gcp-sa-healthcare.iam.gserviceaccount.com"
+
+_STORE_RE = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+    r"/datasets/(?P<dataset>[^/]+)/dicomStores/(?P<store>[^/]+)$"
+)
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+
+
+# --------------------------------------------------------------------------- #
+# Parsing helpers (plain strings)
+# --------------------------------------------------------------------------- #
+
+
+def parse_dicom_store(name: str) -> tuple[str, str, str, str]:
+    """``projects/P/locations/L/datasets/D/dicomStores/S`` -> ``(P, L, D, S)``.
+
+    A pulumi-gcp ``healthcare.DicomStore``'s ``id`` has this form.
+    """
+    match = _STORE_RE.match(name or "")
+    if not match:
+        raise ValueError(
+            f"not a DICOM store resource name: {name!r} "
+            "(expected projects/P/locations/L/datasets/D/dicomStores/S)"
+        )
+    return match["project"], match["location"], match["dataset"], match["store"]
+
+
+def bucket_of(uri_or_bucket: str) -> str:
+    """The bucket name of ``gs://bucket[/object...]``, or a bare bucket name unchanged."""
+    value = uri_or_bucket or ""
+    if value.startswith("gs://"):
+        value = value[len("gs://"):].split("/", 1)[0]
+    elif "/" in value or ":" in value:
+        raise ValueError(f"not a bucket name or gs:// URI: {uri_or_bucket!r}")
+    if not _BUCKET_RE.match(value):
+        raise ValueError(f"not a valid Cloud Storage bucket name: {value!r} (from {uri_or_bucket!r})")
+    return value
+
+
+def parse_table_uri(table_uri: str) -> tuple[str, str, str]:
+    """``bq://PROJECT.DATASET.TABLE`` -> ``(PROJECT, DATASET, TABLE)``.
+
+    Domain-scoped project ids (``example.com:proj``) contain no dot after the
+    colon, so the last two dot-separated parts are always dataset and table.
+    """
+    if not isinstance(table_uri, str) or not table_uri.startswith("bq://"):
+        raise ValueError(f"not a BigQuery table URI: {table_uri!r} (expected bq://PROJECT.DATASET.TABLE)")
+    parts = table_uri[len("bq://"):].rsplit(".", 2)
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"not a BigQuery table URI: {table_uri!r} (expected bq://PROJECT.DATASET.TABLE)")
+    return parts[0], parts[1], parts[2]
+
+
+def service_agent_email(project_number: str | int) -> str:
+    """The Cloud Healthcare Service Agent's email for a project number."""
+    number = str(project_number).strip()
+    if not number.isdigit():
+        raise ValueError(f"a project number is all digits, got {project_number!r}")
+    return f"service-{number}@{SERVICE_AGENT_DOMAIN}"
+
+
+def service_agent_member(project_number: str | int) -> str:
+    """The IAM member string ``serviceAccount:service-N@gcp-sa-healthcare...``."""
+    return f"serviceAccount:{service_agent_email(project_number)}"
+
+
+# --------------------------------------------------------------------------- #
+# Output-level helpers
+# --------------------------------------------------------------------------- #
+
+
+def store_project(dicom_store: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The project id of a DICOM store resource name (an Output)."""
+    return pulumi.Output.from_input(dicom_store).apply(lambda s: parse_dicom_store(s)[0])
+
+
+def store_location(dicom_store: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The location (region) of a DICOM store resource name (an Output)."""
+    return pulumi.Output.from_input(dicom_store).apply(lambda s: parse_dicom_store(s)[1])
+
+
+def healthcare_service_agent(
+    project: pulumi.Input[Optional[str]] = None,
+    opts: Optional[pulumi.InvokeOptions] = None,
+) -> pulumi.Output[str]:
+    """The Healthcare service agent's IAM member for ``project``, as an Output.
+
+    ``project`` is the project that owns the DICOM store (the agent is per
+    project; for a cross-project BigQuery export it is still the *store's*
+    project). ``None`` means the gcp provider's default project.
+
+    Why ``gcp.organizations.get_project`` and not ``gcp.projects.ServiceIdentity``:
+    the agent's email only needs the project *number*, which the
+    ``getProject`` invoke reads (``resourcemanager.projects.get``) without
+    creating anything: no resource in the stack, nothing to destroy, no
+    beta-only resource, and it works for any project the caller can read
+    (the store's project may not be the one the program manages).
+    ``ServiceIdentity`` would also *create* the agent through the Service
+    Usage API, but it is a beta resource and removing it from the stack does
+    not remove the agent anyway. The Healthcare agent is created when the
+    Cloud Healthcare API is enabled in the project, which any job needs
+    first; ``docs/real-gcp.md`` has the ``gcloud services enable`` step.
+    """
+    result = gcp.organizations.get_project_output(project_id=project, opts=opts)
+    return result.number.apply(service_agent_member)
+
+
+def _bucket_input(uri_or_bucket: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(uri_or_bucket).apply(bucket_of)
+
+
+def _child_opts(opts: Optional[pulumi.ResourceOptions]) -> pulumi.ResourceOptions:
+    return opts if opts is not None else pulumi.ResourceOptions()
+
+
+# --------------------------------------------------------------------------- #
+# Per-job grant helpers
+# --------------------------------------------------------------------------- #
+
+
+def import_source_grants(
+    name: str,
+    *,
+    bucket: pulumi.Input[str],
+    member: pulumi.Input[str],
+    opts: Optional[pulumi.ResourceOptions] = None,
+) -> list[pulumi.CustomResource]:
+    """``roles/storage.objectViewer`` on the import source bucket.
+
+    ``bucket`` is a bucket name or any ``gs://bucket/...`` URI (the import's
+    ``gcs_source.uri`` works). Creates ``{name}-source-reader``.
+    """
+    return [
+        gcp.storage.BucketIAMMember(
+            f"{name}-source-reader",
+            bucket=_bucket_input(bucket),
+            role=ROLE_OBJECT_VIEWER,
+            member=member,
+            opts=_child_opts(opts),
+        )
+    ]
+
+
+def gcs_export_grants(
+    name: str,
+    *,
+    bucket: pulumi.Input[str],
+    member: pulumi.Input[str],
+    opts: Optional[pulumi.ResourceOptions] = None,
+) -> list[pulumi.CustomResource]:
+    """``roles/storage.objectAdmin`` on the export destination bucket.
+
+    ``bucket`` is a bucket name or the export's ``gs://bucket/prefix``.
+    Creates ``{name}-export-writer``.
+    """
+    return [
+        gcp.storage.BucketIAMMember(
+            f"{name}-export-writer",
+            bucket=_bucket_input(bucket),
+            role=ROLE_OBJECT_ADMIN,
+            member=member,
+            opts=_child_opts(opts),
+        )
+    ]
+
+
+def bigquery_export_grants(
+    name: str,
+    *,
+    member: pulumi.Input[str],
+    table_uri: pulumi.Input[Optional[str]] = None,
+    project: pulumi.Input[Optional[str]] = None,
+    dataset_id: pulumi.Input[Optional[str]] = None,
+    opts: Optional[pulumi.ResourceOptions] = None,
+) -> list[pulumi.CustomResource]:
+    """``roles/bigquery.dataEditor`` on the dataset, ``roles/bigquery.jobUser`` on its project.
+
+    Give either ``table_uri`` (``bq://PROJECT.DATASET.TABLE``) or ``project``
+    and ``dataset_id`` (the short dataset id, as in ``gcp.bigquery.Dataset.dataset_id``).
+    Both grants go to the *destination* project, which may differ from the
+    store's. Creates ``{name}-bq-data-editor`` and ``{name}-bq-job-user``.
+    """
+    if table_uri is not None:
+        if project is not None or dataset_id is not None:
+            raise ValueError("give either table_uri or project and dataset_id, not both")
+        parts = pulumi.Output.from_input(table_uri).apply(parse_table_uri)
+        project = parts.apply(lambda p: p[0])
+        dataset_id = parts.apply(lambda p: p[1])
+    elif project is None or dataset_id is None:
+        raise ValueError("bigquery_export_grants needs table_uri, or project and dataset_id")
+    base = _child_opts(opts)
+    editor = gcp.bigquery.DatasetIamMember(
+        f"{name}-bq-data-editor",
+        project=project,
+        dataset_id=dataset_id,
+        role=ROLE_BQ_DATA_EDITOR,
+        member=member,
+        opts=base,
+    )
+    job_user = gcp.projects.IAMMember(
+        f"{name}-bq-job-user",
+        project=project,
+        role=ROLE_BQ_JOB_USER,
+        member=member,
+        opts=base,
+    )
+    return [editor, job_user]
+
+
+def filter_file_grants(
+    name: str,
+    *,
+    filter_uri: pulumi.Input[str],
+    member: pulumi.Input[str],
+    opts: Optional[pulumi.ResourceOptions] = None,
+) -> list[pulumi.CustomResource]:
+    """``roles/storage.objectViewer`` on the bucket holding an export filter file.
+
+    ``filter_uri`` is the ``gs://bucket/path/filter.txt`` given as the export's
+    ``filter_config.resource_paths_gcs_uri``. Creates ``{name}-filter-reader``.
+    """
+    return [
+        gcp.storage.BucketIAMMember(
+            f"{name}-filter-reader",
+            bucket=_bucket_input(filter_uri),
+            role=ROLE_OBJECT_VIEWER,
+            member=member,
+            opts=_child_opts(opts),
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# De-duplicated grants for programs with many jobs
+# --------------------------------------------------------------------------- #
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", value).strip("-").lower()
+
+
+class GrantSet:
+    """Creates each (resource, role) grant for one member at most once.
+
+    Two Pulumi resources managing the same additive binding (same bucket, role
+    and member) would step on each other: destroying one removes the access
+    the other still relies on. A program running several jobs against the
+    same bucket or dataset asks a ``GrantSet`` instead of the per-job helpers;
+    it hands back the existing grant when asked twice. Names are derived from
+    the granted resource, so they must be plain strings:
+
+    * ``{bucket}-reader`` (``roles/storage.objectViewer`` on the bucket),
+    * ``{bucket}-writer`` (``roles/storage.objectAdmin`` on the bucket),
+    * ``{project}-{dataset}-bq-data-editor`` (dataset),
+    * ``{project}-bq-job-user`` (project),
+
+    each prefixed with ``prefix`` when one is given.
+    """
+
+    def __init__(
+        self,
+        member: pulumi.Input[str],
+        *,
+        prefix: str = "",
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        self.member = member
+        self.prefix = f"{_slug(prefix)}-" if prefix else ""
+        self.opts = _child_opts(opts)
+        self._made: dict[tuple[str, ...], pulumi.CustomResource] = {}
+
+    @property
+    def resources(self) -> list[pulumi.CustomResource]:
+        """Every grant created so far, in creation order."""
+        return list(self._made.values())
+
+    @staticmethod
+    def _plain(value: object, what: str) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"GrantSet needs {what} as a plain string (it names the grant), got {type(value).__name__}")
+        return value
+
+    def _opts(self, depends_on: Optional[Sequence[pulumi.Resource]]) -> pulumi.ResourceOptions:
+        if not depends_on:
+            return self.opts
+        return pulumi.ResourceOptions.merge(self.opts, pulumi.ResourceOptions(depends_on=list(depends_on)))
+
+    def _bucket_grant(
+        self, bucket: str, role: str, suffix: str, depends_on: Optional[Sequence[pulumi.Resource]]
+    ) -> pulumi.CustomResource:
+        name = bucket_of(self._plain(bucket, "the bucket"))
+        key = ("bucket", name, role)
+        if key not in self._made:
+            self._made[key] = gcp.storage.BucketIAMMember(
+                f"{self.prefix}{name}-{suffix}",
+                bucket=name,
+                role=role,
+                member=self.member,
+                opts=self._opts(depends_on),
+            )
+        return self._made[key]
+
+    def import_source(
+        self, bucket: str, *, depends_on: Optional[Sequence[pulumi.Resource]] = None
+    ) -> list[pulumi.CustomResource]:
+        """The import source grant (``objectViewer``) on ``bucket`` (name or gs:// URI).
+
+        ``depends_on`` (e.g. the ``gcp.storage.Bucket`` when the program creates
+        it) applies when the grant is first created.
+        """
+        return [self._bucket_grant(bucket, ROLE_OBJECT_VIEWER, "reader", depends_on)]
+
+    def filter_file(
+        self, filter_uri: str, *, depends_on: Optional[Sequence[pulumi.Resource]] = None
+    ) -> list[pulumi.CustomResource]:
+        """The filter file grant (``objectViewer``) on the file's bucket."""
+        return [self._bucket_grant(filter_uri, ROLE_OBJECT_VIEWER, "reader", depends_on)]
+
+    def gcs_export(
+        self, bucket: str, *, depends_on: Optional[Sequence[pulumi.Resource]] = None
+    ) -> list[pulumi.CustomResource]:
+        """The export destination grant (``objectAdmin``) on ``bucket``."""
+        return [self._bucket_grant(bucket, ROLE_OBJECT_ADMIN, "writer", depends_on)]
+
+    def bigquery_export(
+        self, project: str, dataset_id: str, *, depends_on: Optional[Sequence[pulumi.Resource]] = None
+    ) -> list[pulumi.CustomResource]:
+        """``dataEditor`` on ``project.dataset_id`` and ``jobUser`` on ``project``."""
+        project = self._plain(project, "the project")
+        dataset_id = self._plain(dataset_id, "the dataset id")
+        key = ("dataset", project, dataset_id, ROLE_BQ_DATA_EDITOR)
+        if key not in self._made:
+            self._made[key] = gcp.bigquery.DatasetIamMember(
+                f"{self.prefix}{_slug(project)}-{_slug(dataset_id)}-bq-data-editor",
+                project=project,
+                dataset_id=dataset_id,
+                role=ROLE_BQ_DATA_EDITOR,
+                member=self.member,
+                opts=self._opts(depends_on),
+            )
+        editor = self._made[key]
+        key = ("project", project, ROLE_BQ_JOB_USER)
+        if key not in self._made:
+            self._made[key] = gcp.projects.IAMMember(
+                f"{self.prefix}{_slug(project)}-bq-job-user",
+                project=project,
+                role=ROLE_BQ_JOB_USER,
+                member=self.member,
+                opts=self.opts,
+            )
+        return [editor, self._made[key]]
