@@ -85,11 +85,14 @@ def parse_table_uri(uri: Any) -> TableRef:
     project, _, dataset = head.rpartition(".")
     if not (project and dataset and table):
         raise ValueError(f"bigqueryDestination.tableUri must look like bq://PROJECT.DATASET.TABLE, got {uri!r}")
-    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9:.\-]*[A-Za-z0-9])?", project):
+    # Project ids: 6-30 chars, lowercase letters, digits and hyphens, starting with a
+    # letter, optionally behind a domain ("example.com:my-project").
+    if not re.fullmatch(r"(?:[a-z0-9][a-z0-9.\-]*[a-z0-9]:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]", project):
         raise ValueError(f"bigqueryDestination.tableUri has an invalid project id {project!r}")
     if not re.fullmatch(r"[A-Za-z0-9_]{1,1024}", dataset):
         raise ValueError(f"bigqueryDestination.tableUri has an invalid dataset id {dataset!r}")
-    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,1024}", table):
+    # Table names may hold Unicode letters, marks and digits, '_', '-' and spaces.
+    if not re.fullmatch(r"[\w\- ]{1,1024}", table):
         raise ValueError(f"bigqueryDestination.tableUri has an invalid table id {table!r}")
     return TableRef(project, dataset, table)
 

@@ -154,6 +154,11 @@ def _validate_gs_prefix(value: Any, field: str, need_object: bool) -> None:
         raise ValueError(str(exc).replace("gcsSource.uri", field)) from None
     if need_object and not name:
         raise ValueError(f"{field} must name an object: gs://BUCKET/OBJECT, got {value!r}")
+    # Only an import source takes wildcards. A filter file is one object and an
+    # export prefix is written literally: a glob there is a mistake, so it is
+    # refused up front (the emulator's choice where the API reference is silent).
+    if any(ch in name for ch in "*?"):
+        raise ValueError(f"{field} must not hold wildcards ('*', '?'), got {value!r}")
 
 
 def validate_export_request(body: Mapping[str, Any]) -> None:
@@ -190,7 +195,9 @@ def validate_export_request(body: Mapping[str, Any]) -> None:
             raise ValueError("only one of bigqueryDestination.schemaFlattened and "
                              "bigqueryDestination.schemaJson may be set")
     flt = _object(body, "filterConfig")
-    if flt is not None and flt.get("resourcePathsGcsUri") not in (None, ""):
+    if flt is not None:
+        # A filter config without its file would export everything: refuse it
+        # rather than read "no filter file" as "no filter".
         _validate_gs_prefix(flt.get("resourcePathsGcsUri"), "filterConfig.resourcePathsGcsUri",
                             need_object=True)
 

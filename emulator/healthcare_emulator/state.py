@@ -56,6 +56,8 @@ def check_resource_id(value: Optional[str], field_name: str) -> str:
     if len(value) > 256 or not all(
             ch in "_-." or unicodedata.category(ch)[0] in ("L", "N") for ch in value):
         raise invalid(f"{field_name} {value!r} is invalid: it must match [\\p{{L}}\\p{{N}}_\\-\\.]{{1,256}}")
+    if value in (".", ".."):  # a URL path cannot address such a resource afterwards
+        raise invalid(f"{field_name} {value!r} is invalid: it must not be '.' or '..'")
     return value
 
 

@@ -55,6 +55,8 @@ def validate_bucket_name(bucket: str) -> None:
         raise ValueError(f"gcsSource.uri: bucket name {bucket!r} must be 3 to 63 characters long")
     if _IPV4.match(bucket):
         raise ValueError(f"gcsSource.uri: bucket name {bucket!r} must not look like an IP address")
+    if bucket.startswith("goog"):
+        raise ValueError(f"gcsSource.uri: bucket name {bucket!r} must not start with 'goog' (reserved by Cloud Storage)")
     for part in parts:
         if not _BUCKET_PART.match(part):
             raise ValueError(

@@ -194,19 +194,19 @@ def test_empty_store_creates_an_empty_table(ctx, bq):
 
 @pytest.mark.parametrize("body,field", [
     ({}, "one of gcsDestination or bigqueryDestination"),
-    ({"gcsDestination": {"uriPrefix": "gs://bkt/x"}, "bigqueryDestination": {"tableUri": "bq://p.d.t"}},
+    ({"gcsDestination": {"uriPrefix": "gs://bkt/x"}, "bigqueryDestination": {"tableUri": "bq://proj-1.d.t"}},
      "only one of"),
-    ({"bigqueryDestination": {"tableUri": "bq://p.d.t", "force": True, "writeDisposition": "WRITE_APPEND"}},
+    ({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True, "writeDisposition": "WRITE_APPEND"}},
      "must not both be set"),
-    ({"bigqueryDestination": {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_SOMETIMES"}},
+    ({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "writeDisposition": "WRITE_SOMETIMES"}},
      "writeDisposition"),
     ({"bigqueryDestination": {}}, "tableUri is required"),
     ({"bigqueryDestination": {"tableUri": "p.d.t"}}, "tableUri"),
     ({"bigqueryDestination": {"tableUri": "bq://p.d"}}, "tableUri"),
-    ({"bigqueryDestination": {"tableUri": "bq://p.d.t/x"}}, "tableUri"),
-    ({"bigqueryDestination": {"tableUri": "bq://proj.data-set.t"}}, "dataset"),
+    ({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t/x"}}, "tableUri"),
+    ({"bigqueryDestination": {"tableUri": "bq://proj-1.data-set.t"}}, "dataset"),
     ({"bigqueryDestination": {"tableUri": "bq://p.d." + "t" * 2000}}, "2000"),
-    ({"bigqueryDestination": {"tableUri": "bq://p.d.t", "schemaJson": {}, "schemaFlattened": {}}},
+    ({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "schemaJson": {}, "schemaFlattened": {}}},
      "schemaFlattened"),
     ({"gcsDestination": {"uriPrefix": "s3://bkt/x"}}, "gcsDestination.uriPrefix"),
     ({"gcsDestination": {}}, "gcsDestination.uriPrefix"),
@@ -230,9 +230,9 @@ def test_export_request_validation(body, field):
     {"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "image/jpeg"}},
     {"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "application/DICOM;transfer-syntax=*"}},
     {"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "image/png"}},
-    {"bigqueryDestination": {"tableUri": "bq://p-1.d_1.t-1", "force": False, "writeDisposition": "WRITE_APPEND"}},
-    {"bigqueryDestination": {"tableUri": "bq://example.com:p.d.t", "force": True}},
-    {"bigqueryDestination": {"tableUri": "bq://p.d.t", "schemaJson": {}, "includeSourceStore": True},
+    {"bigqueryDestination": {"tableUri": "bq://proj-1.d_1.t-1", "force": False, "writeDisposition": "WRITE_APPEND"}},
+    {"bigqueryDestination": {"tableUri": "bq://example.com:proj-1.d.t", "force": True}},
+    {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "schemaJson": {}, "includeSourceStore": True},
      "filterConfig": {"resourcePathsGcsUri": "gs://bkt/filter.txt"}},
 ])
 def test_export_request_validation_accepts(body):
@@ -240,5 +240,5 @@ def test_export_request_validation_accepts(body):
 
 
 def test_export_method_suffix():
-    assert export_method_suffix({"bigqueryDestination": {"tableUri": "bq://p.d.t"}}) == "_bq"
+    assert export_method_suffix({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t"}}) == "_bq"
     assert export_method_suffix({"gcsDestination": {"uriPrefix": "gs://bkt/x"}}) == ""

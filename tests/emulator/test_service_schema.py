@@ -31,7 +31,7 @@ def test_wrong_json_types_are_rejected():
     assert "gcsSource.uri" in rejected("v1", IMPORT, {"gcsSource": {"uri": 5}})
     assert "gcsSource" in rejected("v1", IMPORT, {"gcsSource": "gs://b/x"})
     assert "bigqueryDestination.force" in rejected(
-        "v1", EXPORT, {"bigqueryDestination": {"tableUri": "bq://p.d.t", "force": "yes"}})
+        "v1", EXPORT, {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": "yes"}})
     assert "labels.a" in rejected("v1", "datasets.dicomStores.create", {"labels": {"a": 1}})
     assert "notificationConfigs" in rejected("v1", "datasets.dicomStores.create",
                                              {"notificationConfigs": {"not": "a list"}})
@@ -39,7 +39,7 @@ def test_wrong_json_types_are_rejected():
 
 
 def test_enum_values_must_be_in_the_enum():
-    message = rejected("v1", EXPORT, {"bigqueryDestination": {"tableUri": "bq://p.d.t",
+    message = rejected("v1", EXPORT, {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t",
                                                               "writeDisposition": "WRITE_SOMETIMES"}})
     assert "bigqueryDestination.writeDisposition" in message and "WRITE_APPEND" in message
     assert "blobStorageSettings.blobStorageClass" in rejected(
@@ -47,10 +47,10 @@ def test_enum_values_must_be_in_the_enum():
 
 
 def test_valid_bodies_pass_and_are_normalised():
-    body = {"bigquery_destination": {"table_uri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND",
+    body = {"bigquery_destination": {"table_uri": "bq://proj-1.d.t", "writeDisposition": "WRITE_APPEND",
                                      "schemaFlattened": {}, "force": None}}
     assert schema.validate_request("v1", EXPORT, body) == {
-        "bigqueryDestination": {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND",
+        "bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "writeDisposition": "WRITE_APPEND",
                                 "schemaFlattened": {}}}
     assert schema.validate_request("v1", IMPORT, None) == {}
     assert schema.validate_request("v1", "datasets.operations.cancel", {}) == {}
@@ -58,7 +58,7 @@ def test_valid_bodies_pass_and_are_normalised():
 
 
 def test_version_specific_fields():
-    body = {"bigqueryDestination": {"tableUri": "bq://p.d.t", "changeDataCaptureConfig": {}}}
+    body = {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "changeDataCaptureConfig": {}}}
     assert "bigqueryDestination.changeDataCaptureConfig" in rejected("v1", EXPORT, body)
     assert schema.validate_request("v1beta1", EXPORT, body) == body
 
@@ -94,13 +94,13 @@ def test_http_rejects_bad_bodies_before_starting_anything(stack, emulator, uniqu
         ("export", {"gcsDestination": {"uriPrefix": "gs://b/x", "mimeTyp": "image/png"}},
          "gcsDestination.mimeTyp"),
         ("import", {"gcsSource": {"uri": ["gs://b/x"]}}, "gcsSource.uri"),
-        ("export", {"bigqueryDestination": {"tableUri": "bq://p.d.t", "writeDisposition": "NOPE"}},
+        ("export", {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "writeDisposition": "NOPE"}},
          "writeDisposition"),
         # Rejected by the data plane's synchronous checks, answered as 400 too.
         ("export", {"gcsDestination": {"uriPrefix": "gs://b/x"},
-                    "bigqueryDestination": {"tableUri": "bq://p.d.t"}}, "bigqueryDestination"),
+                    "bigqueryDestination": {"tableUri": "bq://proj-1.d.t"}}, "bigqueryDestination"),
         ("import", {"gcsSource": {"uri": "gs://b/a**/x.dcm"}}, "gcsSource.uri"),
-        ("export", {"bigqueryDestination": {"tableUri": "bq://p.d.t", "force": True,
+        ("export", {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True,
                                             "writeDisposition": "WRITE_APPEND"}}, "force"),
     ]
     for verb, body, named in cases:
