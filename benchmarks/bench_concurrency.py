@@ -1,0 +1,49 @@
+"""(1) 32 concurrent Creates through the real dynamic provider host.
+
+Each Create starts an import whose operation the emulator keeps running for
+``JOB_SECONDS`` (``operationMinSeconds``). Baselines, same run: one job alone
+(the floor) and 32 jobs with the pool widening switched off
+(``DICOM_JOBS_HOST_POOL=off``: the SDK's stock 4 workers).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from benchmarks import fixtures
+from benchmarks.common import Emulator, Results, Storage
+
+JOBS = 32
+JOB_SECONDS = 5.0
+
+
+def _run(stack_env: dict, emulator: Emulator, src: fixtures.Source, jobs: int, pool: str | None) -> float:
+    dataset = emulator.dataset()
+    stores = [fixtures.new_store(emulator, dataset) for _ in range(jobs)]
+    provider = fixtures.import_provider()
+    with fixtures.host(stack_env, pool) as host:
+        host.check(fixtures.URN.format(0), {}, fixtures.import_inputs(stores[0], src.uri, provider))  # warm import
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=jobs) as threads:
+            futures = [threads.submit(host.create, fixtures.URN.format(i),
+                                      fixtures.import_inputs(store, src.uri, provider), 600)
+                       for i, store in enumerate(stores)]
+            for future in futures:
+                future.result()
+        return time.monotonic() - started
+
+
+def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
+    emulator.config(operationMinSeconds=JOB_SECONDS, instanceDelaySeconds=0.0)
+    src = fixtures.source(storage, 1)
+    one = _run(stack_env, emulator, src, 1, None)
+    many = _run(stack_env, emulator, src, JOBS, None)
+    stock = _run(stack_env, emulator, src, JOBS, "off")
+    emulator.config(operationMinSeconds=0.0)
+    results.add("1 concurrency", f"{JOBS} creates, widened pool: wall s", f"{many:.2f}",
+                f"1 job: {one:.2f}", f"{many / one:.2f}x", "<= 1.5x", many / one <= 1.5)
+    results.add("1 concurrency", f"{JOBS} creates, stock pool (off): wall s", f"{stock:.2f}",
+                f"1 job: {one:.2f}", f"{stock / one:.2f}x", "-", None)
+    results.add("1 concurrency", "widened vs stock", f"{many:.2f}", f"stock: {stock:.2f}",
+                f"{many / stock:.2f}x", "-", None)

@@ -1,0 +1,60 @@
+"""A dynamic provider whose Create blocks until the test releases it.
+
+Imported inside the real ``python -m pulumi.dynamic`` host (put this folder on
+the host's PYTHONPATH): the SDK pickles :class:`BlockingProvider` by
+reference, so unpickling it imports this module in a gRPC worker thread, and
+the import calls :func:`pulumi_dicom_jobs.hostpool.ensure_host_concurrency`
+exactly as the product's providers module does.
+
+Protocol, all through files in ``props["dir"]`` (no timing involved):
+``<name>.started`` is written when a Create begins; the Create returns once
+``release`` exists. ``hostpool-status.json`` records what the import did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider
+
+from pulumi_dicom_jobs import hostpool
+
+STATUS = hostpool.ensure_host_concurrency()
+_STATUS_FILE = os.environ.get("REL_HOSTPOOL_STATUS_FILE")
+if _STATUS_FILE:
+    Path(_STATUS_FILE).write_text(json.dumps(dataclasses.asdict(STATUS)))
+
+#: Safety net: a Create never blocks longer than this, even if the test died.
+_RELEASE_DEADLINE_S = 120.0
+
+
+class BlockingProvider(ResourceProvider):
+    serialize_as_secret_always = False
+
+    def check(self, olds, news):
+        failures = [] if news.get("name") else [CheckFailure("name", "name is required")]
+        return CheckResult(news, failures)
+
+    def diff(self, id_, olds, news):
+        return DiffResult(changes=olds.get("name") != news.get("name"), replaces=["name"]
+                          if olds.get("name") != news.get("name") else [])
+
+    def create(self, props):
+        folder = Path(props["dir"])
+        name = props["name"]
+        (folder / f"{name}.started").write_text(threading.current_thread().name)
+        release = folder / "release"
+        end = time.monotonic() + _RELEASE_DEADLINE_S
+        while not release.exists():
+            if time.monotonic() > end:
+                raise RuntimeError(f"{name}: never released")
+            time.sleep(0.02)
+        return CreateResult(id_=f"blocking-{name}", outs={"name": name, "dir": props["dir"]})
+
+    def delete(self, id_, props):
+        (Path(props["dir"]) / f"{props['name']}.deleted").write_text(id_)

@@ -1,0 +1,159 @@
+"""Differential fuzzing: the provider's offline ``check`` vs the emulator's server-side validation.
+
+For generated inputs (store names, import URIs with wildcards, export
+prefixes, MIME types, BigQuery table URIs, option combinations) the
+provider's ``check`` must never raise and must accept exactly what the
+emulator accepts: the same request (built by the provider's own
+``requests_body``) is sent to the emulator's ``:import`` / ``:export`` (or,
+for names, its dataset/store create); HTTP 400 means rejected. Buckets never
+exist, so an accepted job's operation fails at once: only validation matters.
+
+Profiles: ``default`` (~200 examples, ``make test``) and ``fuzz``
+(>= 10,000, ``make fuzz`` sets ``HYPOTHESIS_PROFILE=fuzz``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import requests
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from pulumi_dicom_jobs import apischema, requests_body
+from pulumi_dicom_jobs.providers import DicomExportJobProvider, DicomImportJobProvider
+
+_COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
+settings.register_profile("default", max_examples=200, **_COMMON)
+settings.register_profile("fuzz", max_examples=10_000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+LOCATION = "us-central1"
+HEADERS = {"Authorization": "Bearer fuzz"}
+
+# -- strategies -------------------------------------------------------------
+_bucket_chars = "abcdefghijklmnopqrstuvwxyz0123456789-_."
+buckets = st.one_of(
+    st.from_regex(r"\A[a-z0-9][a-z0-9_-]{1,20}[a-z0-9]\Z"),
+    st.text(_bucket_chars + "ABZ!", min_size=0, max_size=70),
+    st.sampled_from(["goog-bucket", "192.168.1.1", "a", "ab", "a" * 64, "a.b" * 30, "x..y"]),
+)
+_segment = st.text("abcXYZ019-_.*?/ ", min_size=0, max_size=12)
+objects = st.one_of(
+    _segment,
+    st.builds(lambda a, w, ext: f"{a}{w}{ext}", _segment,
+              st.sampled_from(["", "*", "**", "?", "***", "**/", "*/**"]),
+              st.sampled_from(["", ".dcm", ".DCM", "/x", "*", ".d?m", ".*"])),
+)
+gs_uris = st.one_of(
+    st.builds(lambda b, o, slash: f"gs://{b}{'/' if slash else ''}{o}", buckets, objects, st.booleans()),
+    st.sampled_from(["", "gs://", "gs:/b/o", "http://b/o", "gs://bucket-ok", "gs://bucket-ok/"]),
+    st.text(max_size=20),
+)
+mime_types = st.one_of(
+    st.sampled_from(apischema.LISTED_MIME_TYPES),
+    st.sampled_from(["application/dicom", "image/jpeg", "image/png", "application/octet-stream",
+                     "text/plain", "", " ", "application/dicom;transfer-syntax=1.2.840.10008.1.2.1",
+                     "APPLICATION/DICOM", "image/png; transfer-syntax=*", "application/dicom; transfer-syntax=1.2"]),
+    st.text(max_size=30),
+)
+_bq_part = st.text("abcdefghijklmnopqrstuvwxyz0123456789_- .:A", min_size=0, max_size=14)
+table_uris = st.one_of(
+    st.builds(lambda p, d, t: f"bq://{p}.{d}.{t}", _bq_part, _bq_part, _bq_part),
+    st.sampled_from(["bq://local-project.ds.tbl", "bq://p.d", "bigquery://x.y.z", "",
+                     "bq://" + "a" * 2000, "bq://example.com:proj-1.ds.t"]),
+)
+maybe = lambda strategy: st.one_of(st.none(), strategy)  # noqa: E731
+import_inputs = st.fixed_dictionaries({"gcs_source": st.fixed_dictionaries({"uri": gs_uris})}, optional={
+    "blob_storage_settings": st.fixed_dictionaries(
+        {"blob_storage_class": st.one_of(st.sampled_from(["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE",
+                                                           "standard", "BLOB_STORAGE_CLASS_UNSPECIFIED"]),
+                                         st.text(max_size=8))}),
+})
+gcs_destination = st.fixed_dictionaries({"uri_prefix": gs_uris}, optional={"mime_type": mime_types})
+bq_destination = st.fixed_dictionaries({"table_uri": table_uris}, optional={
+    "force": st.booleans(),
+    "write_disposition": st.sampled_from(["WRITE_EMPTY", "WRITE_TRUNCATE", "WRITE_APPEND", "WRITE_X", ""]),
+})
+export_inputs = st.one_of(
+    st.fixed_dictionaries({"gcs_destination": gcs_destination},
+                          optional={"filter_config": st.fixed_dictionaries({"resource_paths_gcs_uri": gs_uris})}),
+    st.fixed_dictionaries({"bigquery_destination": bq_destination}),
+    st.fixed_dictionaries({"gcs_destination": gcs_destination, "bigquery_destination": bq_destination}),
+    st.just({}),
+)
+ids = st.one_of(st.from_regex(r"\A[A-Za-z0-9_.-]{1,30}\Z"), st.text(min_size=0, max_size=20),
+                st.sampled_from(["a" * 256, "a" * 257, ".", "..", "bad/id", "ok-id"]))
+
+
+# -- fixtures -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def target(stack):
+    """One dataset and store that every generated job is aimed at."""
+    base = stack.healthcare_url
+    session = requests.Session()
+    session.headers.update(HEADERS)
+    parent = f"projects/{stack.project}/locations/{LOCATION}"
+    dataset = f"fuzz{uuid.uuid4().hex[:8]}"
+    session.post(f"{base}/v1/{parent}/datasets", params={"datasetId": dataset}, json={},
+                 timeout=30).raise_for_status()
+    store = f"{parent}/datasets/{dataset}/dicomStores/store"
+    session.post(f"{base}/v1/{parent}/datasets/{dataset}/dicomStores", params={"dicomStoreId": "store"},
+                 json={}, timeout=30).raise_for_status()
+    return base, session, store, parent
+
+
+def _emulator_accepts(session: requests.Session, url: str, body: dict, **params) -> bool:
+    response = session.post(url, json=body, params=params or None, timeout=30)
+    assert response.status_code in (200, 400, 404, 409), (response.status_code, response.text[:300], body)
+    return response.status_code in (200, 409)  # 409: a valid name created by an earlier example
+
+
+def _provider_accepts(provider, props: dict) -> tuple[bool, list]:
+    result = provider.check({}, props)  # must not raise
+    return not result.failures, [(f.property, f.reason) for f in result.failures]
+
+
+@given(inputs=import_inputs)
+@example(inputs={"gcs_source": {"uri": "gs://bucket-ok/dir/**.dcm"}})
+@example(inputs={"gcs_source": {"uri": "gs://bucket-ok/a*/**"}})
+def test_import_check_agrees_with_the_emulator(target, inputs) -> None:
+    base, session, store, _ = target
+    props = {"dicom_store": store, **inputs}
+    ours, failures = _provider_accepts(DicomImportJobProvider(), props)
+    theirs = _emulator_accepts(session, f"{base}/v1/{store}:import", requests_body.build_import_body(props))
+    assert ours == theirs, f"provider {'accepts' if ours else 'rejects'} {inputs} {failures}; emulator " \
+                           f"{'accepts' if theirs else 'rejects'}"
+
+
+@given(inputs=export_inputs)
+@example(inputs={"bigquery_destination": {"table_uri": "bq://p.d", "force": True}})
+@example(inputs={"gcs_destination": {"uri_prefix": "gs://bucket-ok/out", "mime_type": "text/plain"}})
+def test_export_check_agrees_with_the_emulator(target, inputs) -> None:
+    base, session, store, _ = target
+    props = {"dicom_store": store, **inputs}
+    ours, failures = _provider_accepts(DicomExportJobProvider(), props)
+    theirs = _emulator_accepts(session, f"{base}/v1/{store}:export", requests_body.build_export_body(props))
+    assert ours == theirs, f"provider {'accepts' if ours else 'rejects'} {inputs} {failures}; emulator " \
+                           f"{'accepts' if theirs else 'rejects'}"
+
+
+@given(dataset=ids, store_id=ids)
+def test_store_names_agree_with_the_emulator(target, dataset, store_id) -> None:
+    base, session, _, parent = target
+    name = f"{parent}/datasets/{dataset}/dicomStores/{store_id}"
+    ours, failures = _provider_accepts(DicomImportJobProvider(),
+                                       {"dicom_store": name, "gcs_source": {"uri": "gs://bucket-ok/a.dcm"}})
+    # The emulator's own rules for the two IDs, via its create calls (400 = invalid ID).
+    ok_dataset = _emulator_accepts(session, f"{base}/v1/{parent}/datasets", {}, datasetId=dataset) \
+        or session.get(f"{base}/v1/{parent}/datasets/{dataset}", timeout=30).status_code == 200 \
+        if "/" not in dataset and dataset else False
+    ok_store = False
+    if ok_dataset and store_id and "/" not in store_id:
+        ok_store = _emulator_accepts(session, f"{base}/v1/{parent}/datasets/{dataset}/dicomStores", {},
+                                     dicomStoreId=store_id) \
+            or session.get(f"{base}/v1/{name}", timeout=30).status_code == 200
+    assert ours == (ok_dataset and ok_store), f"{name!r}: provider {ours} {failures}; emulator " \
+                                              f"dataset={ok_dataset} store={ok_store}"
