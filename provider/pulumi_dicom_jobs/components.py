@@ -40,7 +40,7 @@ The service agent defaults to the one of the project parsed from
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -94,6 +94,49 @@ class _DicomJobComponent(pulumi.ComponentResource):
             _grants.store_project(dicom_store), opts=pulumi.InvokeOptions(parent=self)
         )
 
+    def _bucket(
+        self,
+        dicom_store: pulumi.Input[str],
+        bucket: pulumi.Input[str] | None,
+        *,
+        create: bool,
+        location: pulumi.Input[str] | None,
+        project: pulumi.Input[str] | None,
+        force_destroy: bool,
+    ) -> tuple[gcp.storage.Bucket | None, pulumi.Output[str]]:
+        """Create ``{name}-bucket`` (located with the store by default), or resolve ``bucket``.
+
+        Returns the bucket (``None`` when not created) and its name.
+        """
+        if not create:
+            return None, pulumi.Output.from_input(bucket).apply(_grants.bucket_of)
+        made = gcp.storage.Bucket(
+            f"{self._name}-bucket",
+            name=bucket,
+            project=project,
+            location=location if location is not None else _grants.store_location(dicom_store),
+            uniform_bucket_level_access=True,
+            force_destroy=force_destroy,
+            opts=self._child(),
+        )
+        return made, made.name
+
+    def _grants_or(
+        self,
+        given: Sequence[pulumi.Resource] | None,
+        make: Callable[[], list[pulumi.CustomResource]],
+        filter_file: pulumi.Input[str] | None = None,
+    ) -> list[pulumi.Resource]:
+        """The grants handed in, else those ``make`` creates plus the filter file's."""
+        if given is not None:
+            return list(given)
+        made = make()
+        if filter_file is not None:
+            made += _grants.filter_file_grants(
+                self._name, filter_uri=filter_file, member=self.service_agent, opts=self._child()
+            )
+        return list(made)
+
     def _job_opts(self) -> pulumi.ResourceOptions:
         return self._child(depends_on=[*self.grants, *self._outer_depends_on])
 
@@ -129,6 +172,9 @@ class DicomGcsImport(_DicomJobComponent):
     at the end (optionally with an extension, e.g. ``ct/**.dcm``).
     """
 
+    bucket: gcp.storage.Bucket | None
+    bucket_name: pulumi.Output[str]
+
     def __init__(
         self,
         name: str,
@@ -157,29 +203,19 @@ class DicomGcsImport(_DicomJobComponent):
         if not pattern or pattern.startswith("gs://"):
             raise ValueError(f"DicomGcsImport {name!r}: pattern is the object part, e.g. 'dir/**.dcm', got {pattern!r}")
 
-        self.bucket: gcp.storage.Bucket | None = None
-        if create_bucket:
-            self.bucket = gcp.storage.Bucket(
-                f"{name}-bucket",
-                name=bucket,
-                project=bucket_project,
-                location=bucket_location if bucket_location is not None else _grants.store_location(dicom_store),
-                uniform_bucket_level_access=True,
-                force_destroy=bucket_force_destroy,
-                opts=self._child(),
-            )
-            self.bucket_name: pulumi.Output[str] = self.bucket.name
-        else:
-            self.bucket_name = pulumi.Output.from_input(bucket).apply(_grants.bucket_of)
+        self.bucket, self.bucket_name = self._bucket(
+            dicom_store, bucket, create=create_bucket, location=bucket_location,
+            project=bucket_project, force_destroy=bucket_force_destroy,
+        )
         self.source_uri: pulumi.Output[str] = self.bucket_name.apply(lambda b: _join_gs(b, pattern))
 
         self.service_agent = self._service_agent(dicom_store, service_agent)
-        if grants is not None:
-            self.grants = list(grants)
-        else:
-            self.grants = list(
-                _grants.import_source_grants(name, bucket=self.bucket_name, member=self.service_agent, opts=self._child())
-            )
+        self.grants = self._grants_or(
+            grants,
+            lambda: _grants.import_source_grants(
+                name, bucket=self.bucket_name, member=self.service_agent, opts=self._child()
+            ),
+        )
 
         self.job = DicomImportJob(
             name,
@@ -208,6 +244,9 @@ class DicomGcsExport(_DicomJobComponent):
     ``gs://{bucket}/{prefix}/{study}/{series}/{instance}[/{frame}].{ext}``.
     """
 
+    bucket: gcp.storage.Bucket | None
+    bucket_name: pulumi.Output[str]
+
     def __init__(
         self,
         name: str,
@@ -234,30 +273,20 @@ class DicomGcsExport(_DicomJobComponent):
         if bucket is None and not create_bucket:
             raise ValueError(f"DicomGcsExport {name!r}: give bucket=, or leave create_bucket on")
 
-        self.bucket: gcp.storage.Bucket | None = None
-        if create_bucket:
-            self.bucket = gcp.storage.Bucket(
-                f"{name}-bucket",
-                name=bucket,
-                project=bucket_project,
-                location=bucket_location if bucket_location is not None else _grants.store_location(dicom_store),
-                uniform_bucket_level_access=True,
-                force_destroy=bucket_force_destroy,
-                opts=self._child(),
-            )
-            self.bucket_name: pulumi.Output[str] = self.bucket.name
-        else:
-            self.bucket_name = pulumi.Output.from_input(bucket).apply(_grants.bucket_of)
+        self.bucket, self.bucket_name = self._bucket(
+            dicom_store, bucket, create=create_bucket, location=bucket_location,
+            project=bucket_project, force_destroy=bucket_force_destroy,
+        )
         self.uri_prefix: pulumi.Output[str] = self.bucket_name.apply(lambda b: _join_gs(b, prefix))
 
         self.service_agent = self._service_agent(dicom_store, service_agent)
-        if grants is not None:
-            self.grants = list(grants)
-        else:
-            made = _grants.gcs_export_grants(name, bucket=self.bucket_name, member=self.service_agent, opts=self._child())
-            if filter_file is not None:
-                made += _grants.filter_file_grants(name, filter_uri=filter_file, member=self.service_agent, opts=self._child())
-            self.grants = list(made)
+        self.grants = self._grants_or(
+            grants,
+            lambda: _grants.gcs_export_grants(
+                name, bucket=self.bucket_name, member=self.service_agent, opts=self._child()
+            ),
+            filter_file,
+        )
 
         destination: dict[str, Any] = {"uri_prefix": self.uri_prefix}
         if mime_type:
@@ -348,19 +377,17 @@ class DicomBigQueryExport(_DicomJobComponent):
         )
 
         self.service_agent = self._service_agent(dicom_store, service_agent)
-        if grants is not None:
-            self.grants = list(grants)
-        else:
-            made = _grants.bigquery_export_grants(
+        self.grants = self._grants_or(
+            grants,
+            lambda: _grants.bigquery_export_grants(
                 name,
                 project=self.dataset_project,
                 dataset_id=self.dataset_id,
                 member=self.service_agent,
                 opts=self._child(),
-            )
-            if filter_file is not None:
-                made += _grants.filter_file_grants(name, filter_uri=filter_file, member=self.service_agent, opts=self._child())
-            self.grants = list(made)
+            ),
+            filter_file,
+        )
 
         destination: dict[str, Any] = {"table_uri": self.table_uri}
         destination.update(

@@ -191,6 +191,25 @@ def _child_opts(opts: Optional[pulumi.ResourceOptions]) -> pulumi.ResourceOption
     return opts if opts is not None else pulumi.ResourceOptions()
 
 
+def _bucket_member(
+    resource_name: str,
+    uri_or_bucket: pulumi.Input[str],
+    role: str,
+    member: pulumi.Input[str],
+    opts: Optional[pulumi.ResourceOptions],
+) -> list[pulumi.CustomResource]:
+    """One additive ``role`` grant for ``member`` on the bucket of ``uri_or_bucket``."""
+    return [
+        gcp.storage.BucketIAMMember(
+            resource_name,
+            bucket=_bucket_input(uri_or_bucket),
+            role=role,
+            member=member,
+            opts=_child_opts(opts),
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- #
 # Per-job grant helpers
 # --------------------------------------------------------------------------- #
@@ -208,15 +227,7 @@ def import_source_grants(
     ``bucket`` is a bucket name or any ``gs://bucket/...`` URI (the import's
     ``gcs_source.uri`` works). Creates ``{name}-source-reader``.
     """
-    return [
-        gcp.storage.BucketIAMMember(
-            f"{name}-source-reader",
-            bucket=_bucket_input(bucket),
-            role=ROLE_OBJECT_VIEWER,
-            member=member,
-            opts=_child_opts(opts),
-        )
-    ]
+    return _bucket_member(f"{name}-source-reader", bucket, ROLE_OBJECT_VIEWER, member, opts)
 
 
 def gcs_export_grants(
@@ -231,15 +242,7 @@ def gcs_export_grants(
     ``bucket`` is a bucket name or the export's ``gs://bucket/prefix``.
     Creates ``{name}-export-writer``.
     """
-    return [
-        gcp.storage.BucketIAMMember(
-            f"{name}-export-writer",
-            bucket=_bucket_input(bucket),
-            role=ROLE_OBJECT_ADMIN,
-            member=member,
-            opts=_child_opts(opts),
-        )
-    ]
+    return _bucket_member(f"{name}-export-writer", bucket, ROLE_OBJECT_ADMIN, member, opts)
 
 
 def bigquery_export_grants(
@@ -297,15 +300,7 @@ def filter_file_grants(
     ``filter_uri`` is the ``gs://bucket/path/filter.txt`` given as the export's
     ``filter_config.resource_paths_gcs_uri``. Creates ``{name}-filter-reader``.
     """
-    return [
-        gcp.storage.BucketIAMMember(
-            f"{name}-filter-reader",
-            bucket=_bucket_input(filter_uri),
-            role=ROLE_OBJECT_VIEWER,
-            member=member,
-            opts=_child_opts(opts),
-        )
-    ]
+    return _bucket_member(f"{name}-filter-reader", filter_uri, ROLE_OBJECT_VIEWER, member, opts)
 
 
 # --------------------------------------------------------------------------- #

@@ -9,6 +9,7 @@ rename fields to camelCase on the wire). Values may be Outputs.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Union
 
@@ -91,13 +92,11 @@ def _common(dicom_store: Any, api_version: Any, api_endpoint: Any, timeout_secon
             "triggers": triggers, **{key: None for key in OUTPUT_KEYS}}
 
 
-class DicomImportJob(Resource, module="dicom-jobs", name="DicomImportJob"):
-    """Import DICOM files from Cloud Storage into a DICOM store (one operation).
+class _DicomJob(Resource):
+    """The outputs and inputs both job resources have (never instantiated itself).
 
-    ``timeout_seconds`` (default 6 h) bounds how long ``pulumi up`` waits;
-    ``max_failed_instances`` (default 0) failed files are tolerated;
-    ``triggers`` (any value) re-runs the import when it changes. Deleting the
-    resource leaves the imported instances in the store.
+    Each subclass passes its own ``module=``/``name=`` keywords, so its type
+    token stays ``dynamic/dicom-jobs:<ClassName>``.
     """
 
     operation_name: pulumi.Output[str]
@@ -108,13 +107,30 @@ class DicomImportJob(Resource, module="dicom-jobs", name="DicomImportJob"):
     end_time: pulumi.Output[Optional[str]]
     api_method_name: pulumi.Output[Optional[str]]
     dicom_store: pulumi.Output[str]
-    gcs_source: pulumi.Output[dict]
-    blob_storage_settings: pulumi.Output[Optional[dict]]
     api_version: pulumi.Output[Optional[str]]
     api_endpoint: pulumi.Output[Optional[str]]
     timeout_seconds: pulumi.Output[Optional[float]]
     max_failed_instances: pulumi.Output[Optional[int]]
     triggers: pulumi.Output[Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Pulumi types a resource's outputs (e.g. a count arriving as 3.0 -> 3)
+        # from the class's *own* annotations only, so copy the shared ones in.
+        cls.__annotations__ = {**inspect.get_annotations(_DicomJob), **inspect.get_annotations(cls)}
+
+
+class DicomImportJob(_DicomJob, module="dicom-jobs", name="DicomImportJob"):
+    """Import DICOM files from Cloud Storage into a DICOM store (one operation).
+
+    ``timeout_seconds`` (default 6 h) bounds how long ``pulumi up`` waits;
+    ``max_failed_instances`` (default 0) failed files are tolerated;
+    ``triggers`` (any value) re-runs the import when it changes. Deleting the
+    resource leaves the imported instances in the store.
+    """
+
+    gcs_source: pulumi.Output[dict]
+    blob_storage_settings: pulumi.Output[Optional[dict]]
 
     def __init__(self, resource_name: str, *, dicom_store: pulumi.Input[str],
                  gcs_source: Union[GcsSourceArgs, Mapping[str, Any]],
@@ -131,7 +147,7 @@ class DicomImportJob(Resource, module="dicom-jobs", name="DicomImportJob"):
         super().__init__(DicomImportJobProvider(), resource_name, props, opts)
 
 
-class DicomExportJob(Resource, module="dicom-jobs", name="DicomExportJob"):
+class DicomExportJob(_DicomJob, module="dicom-jobs", name="DicomExportJob"):
     """Export a DICOM store to Cloud Storage or BigQuery (one operation).
 
     Exactly one of ``gcs_destination`` / ``bigquery_destination``;
@@ -140,22 +156,9 @@ class DicomExportJob(Resource, module="dicom-jobs", name="DicomExportJob"):
     leaves the exported objects or rows in place.
     """
 
-    operation_name: pulumi.Output[str]
-    success_count: pulumi.Output[int]
-    failure_count: pulumi.Output[int]
-    logs_url: pulumi.Output[Optional[str]]
-    create_time: pulumi.Output[Optional[str]]
-    end_time: pulumi.Output[Optional[str]]
-    api_method_name: pulumi.Output[Optional[str]]
-    dicom_store: pulumi.Output[str]
     gcs_destination: pulumi.Output[Optional[dict]]
     bigquery_destination: pulumi.Output[Optional[dict]]
     filter_config: pulumi.Output[Optional[dict]]
-    api_version: pulumi.Output[Optional[str]]
-    api_endpoint: pulumi.Output[Optional[str]]
-    timeout_seconds: pulumi.Output[Optional[float]]
-    max_failed_instances: pulumi.Output[Optional[int]]
-    triggers: pulumi.Output[Any]
 
     def __init__(self, resource_name: str, *, dicom_store: pulumi.Input[str],
                  gcs_destination: ArgsOrDict = None,
