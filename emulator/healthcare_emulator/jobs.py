@@ -175,7 +175,9 @@ def validate_export_request(body: Mapping[str, Any]) -> None:
         _validate_gs_prefix(gcs.get("uriPrefix"), "gcsDestination.uriPrefix", need_object=False)
         mime = gcs.get("mimeType")
         if mime not in (None, ""):
-            if not isinstance(mime, str) or _normalize_mime(mime) not in supported_mime_types():
+            # "" is proto3's unset (original DICOM); blank text is not a MIME type.
+            if not isinstance(mime, str) or not mime.strip() \
+                    or _normalize_mime(mime) not in supported_mime_types():
                 raise ValueError(f"gcsDestination.mimeType {mime!r} is not supported; supported: "
                                  f"{', '.join(sorted(supported_mime_types()))}")
     if bqd is not None:

@@ -171,6 +171,8 @@ def uri_prefix_problem(value: Any) -> str | None:
 
 
 def mime_type_problem(value: Any) -> str | None:
+    if value == "":  # proto3 cannot tell "" from unset: the original DICOM, as the API reads it
+        return None
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty MIME type string"
     if apischema.canonical_mime_type(value) in apischema.supported_mime_types():

@@ -113,13 +113,18 @@ MIME_OK = [*apischema.LISTED_MIME_TYPES, *apischema.BARE_MIME_TYPES, "applicatio
            "Image/PNG", "application/dicom;  transfer-syntax=1.2.840.10008.1.2.1"]
 MIME_BAD = ["application/json", "image/gif", "application/dicom; transfer-syntax=1.2.3",
             "image/png; transfer-syntax=*", "image/jpeg; transfer-syntax=1.2.840.10008.1.2.1",
-            "application/octet-stream; transfer-syntax=1.2.840.10008.1.2", "", "dicom", 7,
+            "application/octet-stream; transfer-syntax=1.2.840.10008.1.2", " ", "dicom", 7,
             "application/dicom; charset=utf-8"]
 
 
 @pytest.mark.parametrize("mime", MIME_OK)
 def test_mime_valid(mime: str) -> None:
     assert check_export(exp(gcs_destination={"uri_prefix": "gs://bucket/o", "mime_type": mime})) == []
+
+
+def test_mime_empty_means_original_dicom() -> None:
+    # proto3 cannot tell "" from unset, so the API exports the original DICOM: accepted.
+    assert check_export(exp(gcs_destination={"uri_prefix": "gs://bucket/o", "mime_type": ""})) == []
 
 
 @pytest.mark.parametrize("mime", MIME_BAD)
