@@ -28,7 +28,6 @@ with the new schema; a missing dataset fails the operation (NOT_FOUND).
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
@@ -36,6 +35,7 @@ from typing import Any, Iterable, Optional, Sequence
 import requests
 
 from .jobcontext import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN, OperationFailed
+from .restclient import RestClient
 
 _TIMEOUT_S = 120.0
 #: rows per insertAll request (BigQuery recommends ≤500)
@@ -105,19 +105,8 @@ def effective_disposition(destination: dict) -> str:
     return WRITE_TRUNCATE if destination.get("force") is True else WRITE_EMPTY
 
 
-class BigQueryClient:
+class BigQueryClient(RestClient):
     """Just the REST calls the export needs; one session per thread."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._local = threading.local()
-
-    @property
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
 
     def _call(self, method: str, path: str, body: Optional[dict] = None) -> requests.Response:
         url = f"{self.base_url}/bigquery/v2/{path}"

@@ -13,12 +13,13 @@ job functions can turn them into the right operation error code.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from typing import Iterator, Optional
 from urllib.parse import quote
 
 import requests
+
+from .restclient import RestClient
 
 _TIMEOUT_S = 60.0
 #: ``gs://bucket[/object]``; the object part may be empty.
@@ -60,21 +61,10 @@ def split_gs_uri(uri: str) -> tuple[str, str]:
     return match.group(1), match.group(2) or ""
 
 
-class GcsClient:
-    """Thread-safe enough for the jobs: one ``requests.Session`` per thread."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._local = threading.local()
+class GcsClient(RestClient):
+    """The Cloud Storage JSON-API calls the jobs need (one session per thread)."""
 
     # -- plumbing ---------------------------------------------------------
-    @property
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            self._local.session = session
-        return session
 
     def _request(self, method: str, url: str, **kwargs) -> requests.Response:
         try:

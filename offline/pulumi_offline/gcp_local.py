@@ -156,6 +156,19 @@ class Applier:
         return inputs
 
 
+class _DerivedOutputs(Applier):
+    """An applier whose outputs follow from its inputs alone (ids, links)."""
+
+    def _outputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def update(self, old: ResourceState, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self._outputs(inputs)
+
+    def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self._outputs(inputs)
+
+
 def _autoname(name: str) -> str:
     return f"{name}-{secrets.token_hex(4)[:7]}".lower()
 
@@ -256,7 +269,7 @@ class BucketObject(Applier):
 
 
 # --------------------------------------------------------------------------- BigQuery
-class BigQueryDataset(Applier):
+class BigQueryDataset(_DerivedOutputs):
     type = "gcp:bigquery/dataset:Dataset"
     replace_keys = frozenset({"datasetId", "project", "location"})
 
@@ -283,12 +296,6 @@ class BigQueryDataset(Applier):
         outputs = self._outputs(inputs)
         return outputs["id"], outputs
 
-    def update(self, old: ResourceState, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._outputs(inputs)
-
-    def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._outputs(inputs)
-
     def delete(self, old: ResourceState) -> str | None:
         project, dataset = old.outputs.get("project"), old.outputs.get("datasetId")
         base = f"/bigquery/v2/projects/{quote(project)}/datasets/{quote(dataset)}"
@@ -303,7 +310,7 @@ class BigQueryDataset(Applier):
 
 
 # --------------------------------------------------------------------------- Cloud Healthcare
-class HealthcareDataset(Applier):
+class HealthcareDataset(_DerivedOutputs):
     type = "gcp:healthcare/dataset:Dataset"
     replace_keys = frozenset({"name", "location", "project"})
 
@@ -325,18 +332,12 @@ class HealthcareDataset(Applier):
         outputs = self._outputs(inputs)
         return outputs["id"], outputs
 
-    def update(self, old: ResourceState, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._outputs(inputs)
-
-    def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._outputs(inputs)
-
     def delete(self, old: ResourceState) -> str | None:
         self.cloud.http("healthcare", "DELETE", f"/v1/{old.id}", ok_missing=True)
         return None
 
 
-class DicomStore(Applier):
+class DicomStore(_DerivedOutputs):
     type = "gcp:healthcare/dicomStore:DicomStore"
     replace_keys = frozenset({"name", "dataset"})
 
@@ -356,9 +357,6 @@ class DicomStore(Applier):
                         f"/v1/{inputs['dataset']}/dicomStores?dicomStoreId={quote(inputs['name'])}", json=body)
         outputs = self._outputs(inputs)
         return outputs["id"], outputs
-
-    def update(self, old: ResourceState, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._outputs(inputs)
 
     def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return self._outputs(inputs) if isinstance(inputs.get("dataset"), str) else dict(inputs)
