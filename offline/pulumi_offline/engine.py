@@ -36,6 +36,7 @@ from . import state as state_mod
 from .display import Display
 from .gcp_local import CloudError, LocalCloud, UnsupportedError
 from .host import PROVIDER_KEY, DynamicProviderHost, HostError
+from .jobwatch import JobWatcher
 from .program import Project, run_program
 from .state import ResourceState, StackState, plain
 
@@ -162,6 +163,7 @@ class Engine(sdk_mocks.Mocks):
         self.display = display or Display()
         self.python = python
         self.cloud = LocalCloud(self.env, project=self.config.get("gcp:project"))
+        self.watcher = JobWatcher(self.cloud, self.display)
         self._tls = threading.local()
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -412,7 +414,8 @@ class Engine(sdk_mocks.Mocks):
             host.delete(urn, old.id, old_outputs)
             with self._lock:
                 self.state.resources.pop(urn, None)
-        ident, outputs = host.create(urn, news)
+        with self.watcher.watching(args.name, news):  # live counters while the job waits
+            ident, outputs = host.create(urn, news)
         if kind == "replace" and not dbr:
             host.delete(urn, old.id, old_outputs)
         return kind, ident, outputs
