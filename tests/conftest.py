@@ -12,6 +12,8 @@ from typing import Iterator
 
 import pytest
 import requests
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery, storage
 
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 
@@ -75,3 +77,16 @@ def unique() -> str:
 @pytest.fixture
 def project() -> str:
     return DEFAULT_PROJECT
+
+
+@pytest.fixture(scope="session")
+def gcs_client(stack: LocalStack) -> storage.Client:
+    """google-cloud-storage on the stack's Cloud Storage emulator (STORAGE_EMULATOR_HOST)."""
+    return storage.Client(project=DEFAULT_PROJECT, credentials=AnonymousCredentials())
+
+
+@pytest.fixture(scope="session")
+def bq_client(stack: LocalStack) -> bigquery.Client:
+    """google-cloud-bigquery on the stack's BigQuery emulator."""
+    return bigquery.Client(project=DEFAULT_PROJECT, credentials=AnonymousCredentials(),
+                           client_options={"api_endpoint": stack.bigquery_url})

@@ -52,7 +52,8 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels(setup):
     assert op["metadata"]["cancelRequested"] is True
 
 
-def test_ctrl_c_asks_and_yes_cancels(setup):
+def _interrupted_import(setup) -> tuple["PtyRun", str]:
+    """A slow import in a terminal, Ctrl-C pressed while it runs, at the cancel question."""
     setup.upload("in", 20)
     setup.slow(0.5)
     run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
@@ -61,20 +62,18 @@ def test_ctrl_c_asks_and_yes_cancels(setup):
     run.expect("elapsed")
     run.interrupt()
     run.expect("Cancel operation")
+    return run, name
+
+
+def test_ctrl_c_asks_and_yes_cancels(setup):
+    run, name = _interrupted_import(setup)
     run.send("y\r")
     assert run.finish() == 5, run.text
     assert setup.get(name)["error"]["code"] == 1
 
 
 def test_ctrl_c_asks_and_no_leaves_it_running(setup):
-    setup.upload("in", 20)
-    setup.slow(0.5)
-    run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
-    run.expect("Started import operation")
-    name = op_name_in(run.text)
-    run.expect("elapsed")
-    run.interrupt()
-    run.expect("Cancel operation")
+    run, name = _interrupted_import(setup)
     run.send("n\r")
     assert run.finish() == 130, run.text
     assert f"dicom-jobs wait {name}" in run.text

@@ -8,8 +8,6 @@ records what the job reports and keeps instances in a dict.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
@@ -90,42 +88,14 @@ class FakeContext:
         return instance
 
 
-class _DataPlaneStack(LocalStack):
-    """GCS + BigQuery only: used while the Healthcare server cannot start yet."""
-
-    def _start_healthcare(self) -> None:  # noqa: D401 - nothing to start
-        return None
+@pytest.fixture(scope="session")
+def gcs(gcs_client) -> storage.Client:
+    return gcs_client
 
 
 @pytest.fixture(scope="session")
-def data_stack(request) -> Iterator[LocalStack]:
-    """The session stack from conftest; GCS+BigQuery alone if the service layer is absent."""
-    if importlib.util.find_spec("healthcare_emulator.__main__") is not None:
-        yield request.getfixturevalue("stack")
-        return
-    with _DataPlaneStack() as running:
-        env = {"STORAGE_EMULATOR_HOST": running.storage_url, "GOOGLE_CLOUD_PROJECT": running.project}
-        previous = {key: os.environ.get(key) for key in env}
-        os.environ.update(env)
-        try:
-            yield running
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-
-@pytest.fixture(scope="session")
-def gcs(data_stack) -> storage.Client:
-    return storage.Client(project=DEFAULT_PROJECT, credentials=AnonymousCredentials())
-
-
-@pytest.fixture(scope="session")
-def bq(data_stack) -> bigquery.Client:
-    return bigquery.Client(project=DEFAULT_PROJECT, credentials=AnonymousCredentials(),
-                           client_options={"api_endpoint": data_stack.bigquery_url})
+def bq(bq_client) -> bigquery.Client:
+    return bq_client
 
 
 @pytest.fixture
@@ -135,8 +105,8 @@ def bucket(gcs) -> storage.Bucket:
 
 
 @pytest.fixture
-def ctx(data_stack) -> FakeContext:
-    return FakeContext(storage_url=data_stack.storage_url, bigquery_url=data_stack.bigquery_url)
+def ctx(stack) -> FakeContext:
+    return FakeContext(storage_url=stack.storage_url, bigquery_url=stack.bigquery_url)
 
 
 def upload(bucket: storage.Bucket, name: str, data: bytes) -> None:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import dicomdata
-from data_plane_helpers import STORE, bucket, ctx, data_stack, download, gcs, object_names, upload  # noqa: F401
+from data_plane_helpers import STORE, bucket, ctx, download, gcs, object_names, upload  # noqa: F401
 from healthcare_emulator.jobcontext import INVALID_ARGUMENT, NOT_FOUND, OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_export
 

@@ -6,7 +6,7 @@ import pytest
 
 import dicomdata
 from data_plane_helpers import (  # noqa: F401 (fixtures)
-    bq, bucket, ctx, data_stack, gcs, new_dataset, object_names, query_rows, upload)
+    bq, bucket, ctx, gcs, new_dataset, object_names, query_rows, upload)
 from healthcare_emulator.filters import parse_filter
 from healthcare_emulator.jobcontext import INVALID_ARGUMENT, NOT_FOUND, OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_export

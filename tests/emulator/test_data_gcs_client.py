@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from data_plane_helpers import bucket, data_stack, download, gcs, upload  # noqa: F401 (fixtures)
+from data_plane_helpers import bucket, download, gcs, upload  # noqa: F401 (fixtures)
 from healthcare_emulator.gcs import BucketNotFound, GcsClient, ObjectNotFound, split_gs_uri
 
 
-def test_write_list_read_with_names_needing_encoding(data_stack, bucket):
-    client = GcsClient(data_stack.storage_url)
+def test_write_list_read_with_names_needing_encoding(stack, bucket):
+    client = GcsClient(stack.storage_url)
     names = ["a/b c.dcm", "a/x?y#z%.dcm", "a/ü/é.dcm", "top"]
     for index, name in enumerate(names):
         client.write_object(bucket.name, name, f"payload {index}".encode(), "application/dicom")
@@ -25,8 +25,8 @@ def test_write_list_read_with_names_needing_encoding(data_stack, bucket):
     assert client.read_object(bucket.name, "from-google-client") == b"abc"
 
 
-def test_missing_bucket_and_object_are_distinct_errors(data_stack, bucket):
-    client = GcsClient(data_stack.storage_url)
+def test_missing_bucket_and_object_are_distinct_errors(stack, bucket):
+    client = GcsClient(stack.storage_url)
     assert client.bucket_exists(bucket.name)
     with pytest.raises(BucketNotFound, match="does not exist"):
         client.require_bucket("no-such-bucket-gcs-client")

@@ -12,18 +12,18 @@ import time
 
 import dicomdata
 from data_plane_helpers import (  # noqa: F401 (fixtures)
-    FakeContext, bq, data_stack, new_dataset, private_storage, private_storage_2, query_rows, storage_client)
+    FakeContext, bq, new_dataset, private_storage, private_storage_2, query_rows, storage_client)
 from healthcare_emulator.jobs import run_export, run_import
 
 COUNT = 1000
 DEADLINE_S = 60.0
 
 
-def test_thousand_instances_round_trip(private_storage, private_storage_2, data_stack, bq):
+def test_thousand_instances_round_trip(private_storage, private_storage_2, stack, bq):
     start = time.monotonic()
     gcs = storage_client(private_storage.storage_url)
     bucket = gcs.create_bucket("roundtrip-bucket")
-    ctx = FakeContext(storage_url=private_storage.storage_url, bigquery_url=data_stack.bigquery_url)
+    ctx = FakeContext(storage_url=private_storage.storage_url, bigquery_url=stack.bigquery_url)
     files = list(dicomdata.synthetic_instances(COUNT, per_study=50))
     uids = {u.sop: u for u in map(dicomdata.uids_of, files)}
     assert len(uids) == COUNT

@@ -14,7 +14,6 @@ from typing import Callable
 
 import pytest
 import requests
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
 import dicomdata
@@ -80,17 +79,6 @@ def _rest(base_url: str, method: str, path: str, **kwargs) -> dict:
                                 timeout=30, **kwargs)
     assert response.status_code < 300, response.text
     return response.json()
-
-
-@pytest.fixture(scope="session")
-def gcs_client(stack) -> storage.Client:
-    return storage.Client(project=PROJECT, credentials=AnonymousCredentials())
-
-
-@pytest.fixture(scope="session")
-def bq_client(stack) -> bigquery.Client:
-    return bigquery.Client(project=PROJECT, credentials=AnonymousCredentials(),
-                           client_options={"api_endpoint": stack.bigquery_url})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from provider_support import Env, bq_client, env, gcs_client, synthetic  # noqa: F401 (fixtures)
+from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
 from pulumi_dicom_jobs import (DicomExportJob, DicomImportJob, FilterConfigArgs, GcsDestinationArgs,
                                GcsSourceArgs)
 from pulumi_offline.host import DynamicProviderHost, HostError

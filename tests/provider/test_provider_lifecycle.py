@@ -6,7 +6,7 @@ import pytest
 from google.cloud import bigquery
 
 import dicomdata
-from provider_support import Env, bq_client, env, gcs_client, synthetic  # noqa: F401 (fixtures)
+from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
 from pulumi_dicom_jobs import DicomExportJobProvider, DicomImportJobProvider, runner
 
 

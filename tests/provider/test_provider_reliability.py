@@ -9,7 +9,7 @@ import time
 import google.auth.credentials
 import pytest
 
-from provider_support import Env, bq_client, env, gcs_client, synthetic  # noqa: F401 (fixtures)
+from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
 from pulumi_dicom_jobs import auth, runner
 from pulumi_dicom_jobs.transport import RetryPolicy
 
