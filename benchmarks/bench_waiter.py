@@ -21,7 +21,7 @@ from pulumi_dicom_jobs import runner
 
 INSTANCE_SECONDS = 0.25
 #: job length (s) -> repetitions per waiter
-CASES = {3: 4, 20: 2, 90: 1}
+CASES = {3: 12, 20: 5, 90: 3}
 
 
 def _start(emulator: Emulator, store: str, uri: str) -> str:

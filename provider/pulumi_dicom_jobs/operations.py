@@ -102,25 +102,30 @@ class PollSchedule:
       not from the start: an operation's start-up (listing the source,
       queueing) shows no progress and would make the rate look slow, and a
       rate from a single step is noise.
-    * Rate trusted: the next poll comes after ``eta * eta_fraction`` (about
-      half the estimated remaining time, at most ``maximum``), so polls close
-      in on the end geometrically and a wrong estimate costs a poll, not
-      seconds of lag. A job that slows down stretches its own ETA (the rate
-      keeps being measured from the first progress).
+    * Rate trusted: the next poll comes after ``eta * eta_fraction`` (a
+      little over half the estimated remaining time, at most ``maximum``), so
+      polls close in on the end geometrically and a wrong estimate costs a
+      poll, not seconds of lag. A job that slows down stretches its own ETA
+      (the rate keeps being measured from the first progress).
     * The floor is ``minimum``, raised to ``floor_fraction`` of the time
       waited so far (a 90 s job does not need 0.3 s precision; api-core's
-      interval is a third of the elapsed time). When half the remaining time
-      would be under the floor, one last hop goes to just past the predicted
-      end (``eta + final_margin``, between one and two floors): halving all
-      the way down would cost a poll per halving for nothing.
+      interval is a third of the elapsed time). Once less than
+      ``endgame_floors`` floors remain, the waiter stops halving and steps:
+      ``eta + final_margin``, but never more than one floor. The cap matters
+      because counters trail the work (the service publishes them after an
+      item is settled, so the last items often land together with ``done``):
+      a hop to just past the predicted end would overshoot by that trail,
+      while a step of one floor bounds the lag by the floor whatever the
+      counters say. Near the end of a short job that costs a poll or two at
+      0.3 s; on long jobs the floor is seconds and the step is the one hop.
     * No trusted rate yet (no counters, or too little progress): exponential
       backoff from ``initial`` by ``multiplier`` up to ``maximum``, with
       jitter, and never longer than ``early_fraction`` times the time since
       the first snapshot (at least ``initial``): a short job is not overslept
       by a backoff step far longer than everything seen so far. Once some
       items are processed, the average rate since the first snapshot
-      (start-up included, so pessimistic) may shorten that wait to half its
-      ETA, never lengthen it.
+      (start-up included, so pessimistic) may shorten that wait to
+      ``eta_fraction`` of its ETA, never lengthen it.
     * Everything processed but not yet done: the operation is finalizing,
       so poll again soon (``minimum``, growing).
 
@@ -131,9 +136,10 @@ class PollSchedule:
     multiplier: float = 1.6
     maximum: float = 60.0
     minimum: float = 0.3
-    eta_fraction: float = 0.5
+    eta_fraction: float = 0.6
     floor_fraction: float = 0.04
     final_margin: float = 0.1
+    endgame_floors: float = 2.0
     early_fraction: float = 1.0
     trust_after: int = 2
     jitter: float = 0.1
@@ -168,8 +174,8 @@ class PollSchedule:
             self._backoff = 0.0
             eta = status.pending / rate
             floor = min(self.maximum, max(self.minimum, self.floor_fraction * (now - self._started)))
-            if eta * self.eta_fraction < floor:
-                return min(2 * floor, max(floor, eta + self.final_margin))
+            if eta < self.endgame_floors * floor:
+                return max(self.minimum, min(floor, eta + self.final_margin))
             return max(floor, self._jittered(min(self.maximum, eta * self.eta_fraction)))
         cap = max(self.initial, self.early_fraction * (now - self._started))
         if processed > 0 and status.pending > 0 and now > self._started:
