@@ -111,6 +111,19 @@ class _DicomJobProvider(ResourceProvider):
                                        props.get("api_version") or apischema.DEFAULT_API_VERSION)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        """Start the job and wait for it; a failure raises JobFailed with the whole story.
+
+        The SDK's provider host sends the engine the formatted traceback of
+        whatever ``create`` raises, and ``pulumi up`` prints it. The runner's
+        frames add nothing to a JobFailed message, so they are cut: the user
+        sees the host's two frames, this one, and the message.
+        """
+        try:
+            return self._create(props)
+        except runner.JobFailed as failure:
+            raise failure.with_traceback(None) from None
+
+    def _create(self, props: dict[str, Any]) -> CreateResult:
         failures = self._check(props)
         if failures:
             raise runner.JobFailed("invalid_input", "invalid inputs: " + "; ".join(
