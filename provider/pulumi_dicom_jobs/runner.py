@@ -20,11 +20,14 @@ started an operation. Starting a second import would double the work (and a
 second export to BigQuery with WRITE_APPEND would duplicate rows). The
 operations list, filtered on ``metadata.api_method_name`` and
 ``metadata.create_time >= (time just before the POST - CLOCK_SKEW_MARGIN_S)``,
-says what started: exactly one candidate is adopted; none means the POST was
-not processed, so it is sent again; several (another job of the same kind
-started on the same dataset within those few seconds) cannot be told apart
-from the API's answer, so the start fails with a message naming them rather
-than guess.
+says what started: exactly one candidate is adopted; several (another job of
+the same kind started on the same dataset within those few seconds by another
+process) cannot be told apart from the API's answer, so the start fails with
+a message naming them rather than guess. None is not proof yet: a request
+whose answer timed out may still be waiting in the server and start its
+operation seconds later. So the listing is repeated for a settle period
+(twice the read timeout, between 3 and 30 s) and only if nothing appears is
+the POST sent again.
 
 In-flight check before starting (detect and say so, never adopt): when the
 dynamic provider host dies mid-wait (killed, OOM, CI runner gone), the engine
@@ -40,13 +43,15 @@ are not done, have the same ``apiMethodName`` and were created more than
 started and JobFailed("in_flight") names each one (createTime, counters),
 says it may be this job's own operation from an interrupted run, and how to
 proceed (``dicom-jobs wait OP`` or ``dicom-jobs cancel OP``, then run again).
-The grace period exists because sibling resources of the same ``pulumi up``
-(say three exports of one dataset) start within a few seconds of each other
-and must not trip over each other. Known limit: a job whose start is delayed
-(``pulumi up --parallel`` smaller than the number of jobs of one kind in one
-dataset) sees its longer-running siblings as in flight; users who really run
-unrelated concurrent jobs of one kind in one dataset turn the check off with
-``DICOM_JOBS_IN_FLIGHT_CHECK=off``. ``DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS``
+Operations this process started are never counted: every dynamic resource
+of one ``pulumi up`` runs in the same provider host process, so siblings (say
+an import whose bucket grant came a minute after another import's) never trip
+over each other, however late one of them starts; a restarted host remembers
+nothing, which is what makes it see its predecessor's operation. The grace
+period covers jobs started at nearly the same moment by *other* processes
+(two stacks, or a ``dicom-jobs`` run, sharing a dataset). Users who really
+run unrelated, long concurrent jobs of one kind in one dataset from several
+processes turn the check off with ``DICOM_JOBS_IN_FLIGHT_CHECK=off``. ``DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS``
 overrides the grace period (read at each start). If the listing itself
 fails, the start fails too (loudly, naming the knob): a check that silently
 passes would defeat its purpose.
@@ -60,6 +65,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import random
+import threading
 import time
 from typing import Any, Callable, Iterator, Optional
 
@@ -67,7 +73,7 @@ from pulumi_dicom_jobs import apischema, auth
 from pulumi_dicom_jobs.errors import JobFailed, operation_failure, permission_hint
 from pulumi_dicom_jobs.operations import OperationStatus, PollSchedule
 from pulumi_dicom_jobs.transport import (AmbiguousRequestError, ApiError, RetryPolicy, Transport,
-                                         TransportError)
+                                         TransportError, http_timeout)
 
 __all__ = [
     "OperationStatus", "JobFailed", "OperationNotFound", "HealthcareClient", "start_import",
@@ -87,6 +93,8 @@ PERMISSION_RETRY_ENV = "DICOM_JOBS_PERMISSION_RETRY_SECONDS"
 CLOCK_SKEW_MARGIN_S = 5.0
 #: How many times an unprocessed start POST is sent again after reconciliation.
 MAX_START_ATTEMPTS = 4
+#: Bounds of the settle period after a lost start answer (module docstring).
+START_SETTLE_BOUNDS_S = (3.0, 30.0)
 #: Not-done operations of the same kind created less than this many seconds
 #: before a start are taken for siblings started by the same ``pulumi up``,
 #: not for a leftover of an interrupted run (module docstring).
@@ -202,9 +210,55 @@ def list_operations(client: HealthcareClient, dataset: str, filter_: str | None 
 
 
 def _adopt(client: HealthcareClient, dataset: str, method: str, since: _dt.datetime) -> list[str]:
+    """Candidates for the operation a lost POST started: same kind, started since ``since``.
+
+    Operations this process already knows it started (siblings) are not candidates.
+    """
     filter_ = (f'metadata.api_method_name = "{method}" AND '
                f'metadata.create_time >= "{_rfc3339(since)}"')
-    return [op.name for op in list_operations(client, dataset, filter_)]
+    return [op.name for op in list_operations(client, dataset, filter_)
+            if op.name not in _started_here]
+
+
+def _candidates_after_lost_answer(client: HealthcareClient, dataset: str, method: str,
+                                  since: _dt.datetime) -> list[str]:
+    """:func:`_adopt`, repeated until something shows up or the settle period ends."""
+    low, high = START_SETTLE_BOUNDS_S
+    read_timeout = (client.timeout or http_timeout())[1]
+    settle_until = time.monotonic() + min(high, max(low, 2 * read_timeout))
+    delay = 0.25
+    while True:
+        candidates = _adopt(client, dataset, method, since)
+        if candidates or time.monotonic() >= settle_until:
+            return candidates
+        client.sleep(min(delay, max(0.0, settle_until - time.monotonic())))
+        delay = min(delay * 2, 2.0)
+
+
+class _OperationNames:
+    """A thread-safe set of the operation names this process has started.
+
+    The Pulumi engine runs every dynamic resource of one ``pulumi up`` in one
+    provider host process, so this set holds the siblings' operations: the
+    in-flight check never mistakes them for an interrupted run's, however
+    long ago they started. A restarted host starts with an empty set, which
+    is what lets it see the operation its predecessor left running.
+    """
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._names.add(name)
+
+    def __contains__(self, name: object) -> bool:
+        with self._lock:
+            return name in self._names
+
+
+_started_here = _OperationNames()
 
 
 def in_flight_grace_seconds() -> float:
@@ -252,7 +306,9 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, method: str, wha
     older = []
     for op in running:
         created = _parse_rfc3339(op.create_time)
-        if not op.done and (created is None or created <= cutoff):
+        if op.done or op.name in _started_here:
+            continue  # a sibling this process started: not an interrupted run's
+        if created is None or created <= cutoff:
             older.append(op)
     if not older:
         return
@@ -277,15 +333,23 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, method: str, wha
 
 def _start(client: HealthcareClient, dicom_store: str, verb: str, body: dict, method: str) -> str:
     what = "import" if verb == "import" else "export"
-    dataset = dataset_of(dicom_store)
     check_in_flight(client, dicom_store, method, what)
+    name = _post_start(client, dicom_store, verb, body, method, what)
+    _started_here.add(name)
+    return name
+
+
+def _post_start(client: HealthcareClient, dicom_store: str, verb: str, body: dict, method: str,
+                what: str) -> str:
+    """The starting POST, adopting the operation it started when its answer was lost."""
+    dataset = dataset_of(dicom_store)
     for _attempt in range(MAX_START_ATTEMPTS):
         before = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=CLOCK_SKEW_MARGIN_S)
         try:
             answer = client.request("POST", f"{dicom_store}:{verb}", json=body, idempotent=False)
         except AmbiguousRequestError as exc:
             try:
-                candidates = _adopt(client, dataset, method, before)
+                candidates = _candidates_after_lost_answer(client, dataset, method, before)
             except (ApiError, TransportError) as list_exc:
                 raise JobFailed("start_failed", f"could not start the DICOM {what} job: the start "
                                 f"request got no reliable answer ({exc.cause}) and listing the "

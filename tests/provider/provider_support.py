@@ -74,7 +74,8 @@ class Env:
         return list(self.bq.query(f"SELECT COUNT(*) AS n FROM `{table}`").result())[0]["n"]
 
 
-def _rest(base_url: str, method: str, path: str, **kwargs) -> dict:
+def rest_json(base_url: str, method: str, path: str, **kwargs) -> dict:
+    """One Healthcare API call that must succeed, as another client would make it."""
     response = requests.request(method, f"{base_url}/v1/{path}", headers={"Authorization": "Bearer t"},
                                 timeout=30, **kwargs)
     assert response.status_code < 300, response.text
@@ -87,8 +88,8 @@ def env(stack, emulator, gcs_client, bq_client, unique) -> Env:
     base = stack.healthcare_url
     parent = f"projects/{PROJECT}/locations/{LOCATION}"
     dataset = f"{parent}/datasets/ds{unique}"
-    _rest(base, "POST", f"{parent}/datasets", params={"datasetId": f"ds{unique}"}, json={})
-    _rest(base, "POST", f"{dataset}/dicomStores", params={"dicomStoreId": "store"}, json={})
+    rest_json(base, "POST", f"{parent}/datasets", params={"datasetId": f"ds{unique}"}, json={})
+    rest_json(base, "POST", f"{dataset}/dicomStores", params={"dicomStoreId": "store"}, json={})
     bucket = gcs_client.create_bucket(f"bkt-{unique}")
     return Env(emulator, base, dataset, f"{dataset}/dicomStores/store", bucket, bq_client, gcs_client)
 

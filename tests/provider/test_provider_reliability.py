@@ -9,7 +9,7 @@ import time
 import google.auth.credentials
 import pytest
 
-from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
+from provider_support import Env, env, rest_json, synthetic  # noqa: F401 (fixtures)
 from pulumi_dicom_jobs import auth, runner
 from pulumi_dicom_jobs.transport import RetryPolicy
 
@@ -99,15 +99,26 @@ def test_http_timeout_from_environment_is_read_at_call_time(env: Env, monkeypatc
 
 
 def test_several_candidates_fail_clearly(env: Env) -> None:
+    """Another process started an import of this dataset just before our answer was lost."""
     _prepare(env)
-    with env.client() as client:
-        other = runner.start_import(client, env.store, _body(env))
-        _fault(env, method="POST", path=":import$", action="drop_after_processing")
-        with pytest.raises(runner.JobFailed) as info:
-            runner.start_import(client, env.store, _body(env))
+    other = rest_json(env.base_url, "POST", f"{env.store}:import", json=_body(env))["name"]
+    _fault(env, method="POST", path=":import$", action="drop_after_processing")
+    with env.client() as client, pytest.raises(runner.JobFailed) as info:
+        runner.start_import(client, env.store, _body(env))
     assert info.value.reason == "start_failed"
     assert other in str(info.value) and "2 operations" in str(info.value)
     assert len(env.operations()) == 2
+
+
+def test_a_sibling_this_process_started_is_not_a_candidate(env: Env) -> None:
+    """Same window, but the other import is this process's own: the lost one is adopted."""
+    _prepare(env)
+    with env.client() as client:
+        sibling = runner.start_import(client, env.store, _body(env))
+        _fault(env, method="POST", path=":import$", action="drop_after_processing")
+        adopted = runner.start_import(client, env.store, _body(env))
+    names = {op["name"] for op in env.operations()}
+    assert adopted != sibling and names == {sibling, adopted}
 
 
 def test_export_lost_answer_adopts_bigquery_method(env: Env) -> None:

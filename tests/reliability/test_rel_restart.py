@@ -7,8 +7,9 @@ the product cannot adopt "its" operation; it must detect it and say so:
 before starting, a not-done operation of the same kind in the dataset,
 older than the grace period (``DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS``, made
 small here), makes the create fail naming it, without a second POST.
-Siblings started within the grace period do not, and
-``DICOM_JOBS_IN_FLIGHT_CHECK=off`` turns the check off.
+Siblings started within the grace period do not, nor do siblings the same
+host started (however long ago), and ``DICOM_JOBS_IN_FLIGHT_CHECK=off``
+turns the check off.
 """
 
 from __future__ import annotations
@@ -121,6 +122,33 @@ def test_siblings_within_the_grace_period_both_run(emulator, rest) -> None:
         status = runner.run_job(client, store, body, export=False, timeout_seconds=60)
     assert status.done and status.name != other
     assert len(dicom_ops(emulator, store)) == 2
+
+
+def test_a_late_sibling_in_the_same_host_is_not_blocked(emulator, rest) -> None:
+    """One ``pulumi up``: the second import starts long after the first (its grant came late)."""
+    emulator.post("config", {"operationMinSeconds": 60.0})
+    bucket = rest.bucket({"in/a.dcm": synthetic_instance(seed=7)})
+    store = rest.store()
+    provider = serialize_provider(DicomImportJobProvider())
+    inputs = {"dicom_store": store, "gcs_source": {"uri": f"gs://{bucket}/in/**.dcm"},
+              "__provider": provider}
+    with DynamicProviderHost(env=HOST_ENV) as host:
+        first = threading.Thread(target=lambda: _swallow(host.create, URN + "-first", inputs),
+                                 daemon=True)
+        first.start()
+        early = _poll(lambda: dicom_ops(emulator, store), 30, "the first sibling's operation")
+        _poll(lambda: _older_than(rest, early[0]["name"], GRACE_S + 0.2), 30,
+              "first sibling older than the grace")
+        emulator.post("config", {"operationMinSeconds": 0.0})  # the late sibling ends at once
+        try:
+            id_, outputs = host.create(URN + "-late", inputs)
+        finally:
+            rest.call("POST", f"{early[0]['name']}:cancel")
+            first.join(timeout=60)
+    assert id_ != early[0]["name"] and outputs["operation_name"] == id_
+    assert not first.is_alive()
+    assert _import_posts(emulator) == 2
+    # the other half of the rule: the same late start from a *new* host is refused (see above)
 
 
 def _swallow(fn, *args):
