@@ -23,11 +23,12 @@ operations list, filtered on ``metadata.api_method_name`` and
 says what started: exactly one candidate is adopted; several (another job of
 the same kind started on the same dataset within those few seconds by another
 process) cannot be told apart from the API's answer, so the start fails with
-a message naming them rather than guess. None is not proof yet: a request
-whose answer timed out may still be waiting in the server and start its
-operation seconds later. So the listing is repeated for a settle period
-(twice the read timeout, between 3 and 30 s) and only if nothing appears is
-the POST sent again.
+a message naming them rather than guess. None is not proof yet: the listing
+may lag the write, and a request whose answer timed out (a read timeout, a
+504) may still be waiting in the server and start its operation later. So
+the listing is repeated for a settle period (3 s; after a timeout, twice the
+read timeout, at most 30 s) and only if nothing appears is the POST sent
+again.
 
 In-flight check before starting (detect and say so, never adopt): when the
 dynamic provider host dies mid-wait (killed, OOM, CI runner gone), the engine
@@ -93,8 +94,10 @@ PERMISSION_RETRY_ENV = "DICOM_JOBS_PERMISSION_RETRY_SECONDS"
 CLOCK_SKEW_MARGIN_S = 5.0
 #: How many times an unprocessed start POST is sent again after reconciliation.
 MAX_START_ATTEMPTS = 4
-#: Bounds of the settle period after a lost start answer (module docstring).
-START_SETTLE_BOUNDS_S = (3.0, 30.0)
+#: The settle period after a lost start answer, and its cap after a timeout
+#: (module docstring).
+START_SETTLE_S = 3.0
+START_SETTLE_MAX_S = 30.0
 #: Not-done operations of the same kind created less than this many seconds
 #: before a start are taken for siblings started by the same ``pulumi up``,
 #: not for a leftover of an interrupted run (module docstring).
@@ -220,12 +223,19 @@ def _adopt(client: HealthcareClient, dataset: str, method: str, since: _dt.datet
             if op.name not in _started_here]
 
 
-def _candidates_after_lost_answer(client: HealthcareClient, dataset: str, method: str,
-                                  since: _dt.datetime) -> list[str]:
-    """:func:`_adopt`, repeated until something shows up or the settle period ends."""
-    low, high = START_SETTLE_BOUNDS_S
+def _settle_seconds(client: HealthcareClient, cause: BaseException | str) -> float:
+    """How long a lost start answer may take to show up as an operation."""
+    timed_out = cause == "ReadTimeout" or (isinstance(cause, ApiError) and cause.http_status == 504)
+    if not timed_out:
+        return START_SETTLE_S
     read_timeout = (client.timeout or http_timeout())[1]
-    settle_until = time.monotonic() + min(high, max(low, 2 * read_timeout))
+    return min(START_SETTLE_MAX_S, max(START_SETTLE_S, 2 * read_timeout))
+
+
+def _candidates_after_lost_answer(client: HealthcareClient, dataset: str, method: str,
+                                  since: _dt.datetime, settle_seconds: float) -> list[str]:
+    """:func:`_adopt`, repeated until something shows up or the settle period ends."""
+    settle_until = time.monotonic() + settle_seconds
     delay = 0.25
     while True:
         candidates = _adopt(client, dataset, method, since)
@@ -349,7 +359,8 @@ def _post_start(client: HealthcareClient, dicom_store: str, verb: str, body: dic
             answer = client.request("POST", f"{dicom_store}:{verb}", json=body, idempotent=False)
         except AmbiguousRequestError as exc:
             try:
-                candidates = _candidates_after_lost_answer(client, dataset, method, before)
+                candidates = _candidates_after_lost_answer(client, dataset, method, before,
+                                                           _settle_seconds(client, exc.cause))
             except (ApiError, TransportError) as list_exc:
                 raise JobFailed("start_failed", f"could not start the DICOM {what} job: the start "
                                 f"request got no reliable answer ({exc.cause}) and listing the "
