@@ -127,7 +127,8 @@ class PollSchedule:
       (start-up included, so pessimistic) may shorten that wait to
       ``eta_fraction`` of its ETA, never lengthen it.
     * Everything processed but not yet done: the operation is finalizing,
-      so poll again soon (``minimum``, growing).
+      so poll again soon (from ``minimum``, growing; whatever backoff the
+      phase before had reached is dropped).
 
     Tuned with ``benchmarks/bench_waiter.py`` (results in ``benchmarks/results.md``).
     """
@@ -148,6 +149,7 @@ class PollSchedule:
     _anchor: Optional[tuple[float, int]] = None
     _last_processed: int = 0
     _progress_snapshots: int = 0
+    _finalizing: bool = False
 
     def rate(self, now: float, processed: int) -> Optional[float]:
         """Items per second, once trusted; else None."""
@@ -167,7 +169,10 @@ class PollSchedule:
                     self._anchor = (now, processed)
                 self._last_processed = processed
             if status.pending == 0:
-                # all items handled; the operation is wrapping up
+                # all items handled; the operation is wrapping up: poll soon,
+                # growing from the minimum (not from the backoff so far)
+                if not self._finalizing:
+                    self._finalizing, self._backoff = True, 0.0
                 return self._grow(start=self.minimum)
         rate = self.rate(now, processed)
         if rate is not None:

@@ -158,6 +158,15 @@ def test_schedule_endgame_step_is_at_most_one_floor() -> None:
     assert schedule.next_delay(_snap(11, 1), 3.05) == pytest.approx(0.3)
 
 
+def test_schedule_polls_soon_once_everything_is_processed() -> None:
+    """Finalizing starts over from the minimum, whatever the backoff before had grown to."""
+    schedule = PollSchedule(jitter=0.0)
+    schedule.next_delay(_snap(0, 12), 0.0)
+    schedule.next_delay(_snap(4, 8), 1.5)  # one progress step: untrusted, backoff grows
+    assert schedule.next_delay(_snap(12, 0), 3.0) == pytest.approx(0.3)
+    assert schedule.next_delay(_snap(12, 0), 3.3) == pytest.approx(0.3 * 1.6)
+
+
 def test_schedule_never_sleeps_more_than_a_fraction_of_the_remaining_time() -> None:
     schedule = PollSchedule(jitter=0.0)
     schedule.next_delay(_snap(0, 2000), 0.0)
