@@ -68,7 +68,7 @@ import os
 import random
 import threading
 import time
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 from pulumi_dicom_jobs import apischema, auth
 from pulumi_dicom_jobs.errors import JobFailed, operation_failure, permission_hint
@@ -108,6 +108,8 @@ IN_FLIGHT_GRACE_ENV = "DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS"
 IN_FLIGHT_CHECK_ENV = "DICOM_JOBS_IN_FLIGHT_CHECK"
 #: After a timeout's cancel, how long to wait for the final counters.
 _CANCEL_SETTLE_S = 10.0
+
+_T = TypeVar("_T")
 
 
 class OperationNotFound(JobFailed):
@@ -232,16 +234,21 @@ def _settle_seconds(client: HealthcareClient, cause: BaseException | str) -> flo
     return min(START_SETTLE_MAX_S, max(START_SETTLE_S, 2 * read_timeout))
 
 
-def _candidates_after_lost_answer(client: HealthcareClient, dataset: str, method: str,
-                                  since: _dt.datetime, settle_seconds: float) -> list[str]:
-    """:func:`_adopt`, repeated until something shows up or the settle period ends."""
-    settle_until = time.monotonic() + settle_seconds
-    delay = 0.25
+def _poll_briefly(client: HealthcareClient, seconds: float, probe: Callable[[], _T],
+                  settled: Callable[[_T], bool]) -> _T:
+    """``probe()`` until ``settled`` says yes or ``seconds`` pass; the last result.
+
+    For the short waits around a start or a cancel (not the job wait, which
+    has its schedule): pauses double from 0.2 s to 2 s, and the last probe
+    comes at the deadline.
+    """
+    until = time.monotonic() + seconds
+    delay = 0.2
     while True:
-        candidates = _adopt(client, dataset, method, since)
-        if candidates or time.monotonic() >= settle_until:
-            return candidates
-        client.sleep(min(delay, max(0.0, settle_until - time.monotonic())))
+        result = probe()
+        if settled(result) or time.monotonic() >= until:
+            return result
+        client.sleep(min(delay, max(0.0, until - time.monotonic())))
         delay = min(delay * 2, 2.0)
 
 
@@ -359,8 +366,8 @@ def _post_start(client: HealthcareClient, dicom_store: str, verb: str, body: dic
             answer = client.request("POST", f"{dicom_store}:{verb}", json=body, idempotent=False)
         except AmbiguousRequestError as exc:
             try:
-                candidates = _candidates_after_lost_answer(client, dataset, method, before,
-                                                           _settle_seconds(client, exc.cause))
+                candidates = _poll_briefly(client, _settle_seconds(client, exc.cause),
+                                           lambda: _adopt(client, dataset, method, before), bool)
             except (ApiError, TransportError) as list_exc:
                 raise JobFailed("start_failed", f"could not start the DICOM {what} job: the start "
                                 f"request got no reliable answer ({exc.cause}) and listing the "
@@ -486,15 +493,10 @@ def _timed_out(client: HealthcareClient, name: str, timeout_seconds: float,
         try:
             cancel_operation(client, name)
             action = "cancel requested"
-            settle_until = time.monotonic() + _CANCEL_SETTLE_S
-            delay = 0.2
-            while time.monotonic() < settle_until:
-                last = get_operation(client, name)
-                if last.done:
-                    action = "cancelled"
-                    break
-                client.sleep(delay)
-                delay = min(delay * 2, 2.0)
+            last = _poll_briefly(client, _CANCEL_SETTLE_S, lambda: get_operation(client, name),
+                                 lambda op: op.done)
+            if last.done:
+                action = "cancelled"
         except (JobFailed, ApiError, TransportError) as exc:
             action = f"cancel failed ({exc}); it may still be running"
     headline = (f"the DICOM job did not finish within timeout_seconds={timeout_seconds:g}; "
