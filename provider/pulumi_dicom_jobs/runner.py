@@ -225,10 +225,9 @@ def _adopt(client: HealthcareClient, dataset: str, method: str, since: _dt.datet
             if op.name not in _started_here]
 
 
-def _settle_seconds(client: HealthcareClient, cause: BaseException | str) -> float:
+def _settle_seconds(client: HealthcareClient, lost: AmbiguousRequestError) -> float:
     """How long a lost start answer may take to show up as an operation."""
-    timed_out = cause == "ReadTimeout" or (isinstance(cause, ApiError) and cause.http_status == 504)
-    if not timed_out:
+    if not lost.timed_out:
         return START_SETTLE_S
     read_timeout = (client.timeout or http_timeout())[1]
     return min(START_SETTLE_MAX_S, max(START_SETTLE_S, 2 * read_timeout))
@@ -366,7 +365,7 @@ def _post_start(client: HealthcareClient, dicom_store: str, verb: str, body: dic
             answer = client.request("POST", f"{dicom_store}:{verb}", json=body, idempotent=False)
         except AmbiguousRequestError as exc:
             try:
-                candidates = _poll_briefly(client, _settle_seconds(client, exc.cause),
+                candidates = _poll_briefly(client, _settle_seconds(client, exc),
                                            lambda: _adopt(client, dataset, method, before), bool)
             except (ApiError, TransportError) as list_exc:
                 raise JobFailed("start_failed", f"could not start the DICOM {what} job: the start "

@@ -86,13 +86,20 @@ class TransportError(Exception):
 
 
 class AmbiguousRequestError(Exception):
-    """A non-idempotent request may or may not have been processed."""
+    """A non-idempotent request may or may not have been processed.
 
-    def __init__(self, method: str, path: str, cause: BaseException | str) -> None:
+    ``timed_out``: nobody answered in time (a read timeout, a 504), so the
+    server may still be holding the request and process it later; any other
+    cause (a reset, a 500) means it was processed by now or never will be.
+    """
+
+    def __init__(self, method: str, path: str, cause: BaseException | str, *,
+                 timed_out: bool = False) -> None:
         super().__init__(f"{method} {path}: no reliable answer ({cause}); it may have been processed")
         self.method = method
         self.path = path
         self.cause = cause
+        self.timed_out = timed_out
 
 
 def http_timeout() -> tuple[float, float]:
@@ -188,7 +195,8 @@ class Transport:
                     headers={"Authorization": self.tokens.header(), "Accept": "application/json"})
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not idempotent and not _never_sent(exc):
-                    raise AmbiguousRequestError(method, path, type(exc).__name__) from None
+                    raise AmbiguousRequestError(method, path, type(exc).__name__,
+                                                timed_out=isinstance(exc, requests.Timeout)) from None
                 failure: BaseException = exc
                 delay = policy.backoff(retries)
             else:
@@ -205,7 +213,8 @@ class Transport:
                 if response.status_code not in RETRYABLE_STATUSES:
                     raise error
                 if not idempotent and response.status_code not in NOT_PROCESSED_STATUSES:
-                    raise AmbiguousRequestError(method, path, error) from None
+                    raise AmbiguousRequestError(method, path, error,
+                                                timed_out=response.status_code == 504) from None
                 failure = error
                 delay = policy.backoff(retries)
                 if error.retry_after is not None:

@@ -9,7 +9,7 @@ import time
 import google.auth.credentials
 import pytest
 
-from provider_support import Env, env, rest_json, synthetic  # noqa: F401 (fixtures)
+from provider_support import Env, deadline_poll, env, rest_json, synthetic  # noqa: F401 (fixtures)
 from pulumi_dicom_jobs import auth, runner
 from pulumi_dicom_jobs.transport import RetryPolicy
 
@@ -29,6 +29,12 @@ def _prepare(env: Env, count: int = 2) -> None:
 
 def _fault(env: Env, **rule) -> None:
     env.emulator.post("faults", {"times": 1, **rule})
+
+
+def _wait_until_delayed_request_processed(env: Env) -> None:
+    """Operations are counted only once the delayed request was processed (the
+    emulator logs it then): a premature resend shows as a second one by then."""
+    deadline_poll(lambda: any(r.get("fault") == "delay" for r in env.emulator.get("requests")["requests"]))
 
 
 def _methods(env: Env, method: str, fragment: str) -> list[int]:
@@ -82,7 +88,21 @@ def test_read_timeout_on_start_adopts(env: Env) -> None:
     _fault(env, method="POST", path=":import$", action="delay", delaySeconds=1.5)
     with env.client(timeout=(5.0, 0.5)) as client:
         name = runner.start_import(client, env.store, _body(env))
+    _wait_until_delayed_request_processed(env)
     assert [op["name"] for op in env.operations()] == [name]
+
+
+def test_read_timeout_settles_longer_than_a_reset(env: Env) -> None:
+    """After a read timeout the server may hold the request for a while: the
+    settle is twice the read timeout (4 s here), longer than the 3 s of other
+    lost answers, so a request processed 3.5 s late is still adopted."""
+    _prepare(env)
+    _fault(env, method="POST", path=":import$", action="delay", delaySeconds=2.0 + 3.5)
+    with env.client(timeout=(5.0, 2.0)) as client:
+        name = runner.start_import(client, env.store, _body(env))
+    _wait_until_delayed_request_processed(env)
+    assert [op["name"] for op in env.operations()] == [name]
+    assert len(_methods(env, "POST", ":import")) == 1
 
 
 def test_http_timeout_from_environment_is_read_at_call_time(env: Env, monkeypatch) -> None:
@@ -94,6 +114,7 @@ def test_http_timeout_from_environment_is_read_at_call_time(env: Env, monkeypatc
         name = runner.start_import(client, env.store, _body(env))
     # the 0.5 s read timeout made the POST ambiguous; the listing adopted its operation
     assert time.monotonic() - started < 1.5 + 1.0
+    _wait_until_delayed_request_processed(env)
     assert [op["name"] for op in env.operations()] == [name]
     assert len(_methods(env, "POST", ":import")) == 1
 
