@@ -7,7 +7,7 @@ Creates, from ``Pulumi.<stack>.yaml`` (see ``Pulumi.example.yaml``):
   every instance in it);
 * the Cloud Storage buckets and BigQuery datasets marked for creation;
 * the Healthcare service agent's grants, each (bucket/dataset, role) once
-  (:class:`pulumi_dicom_jobs.grants.GrantSet`);
+  (:class:`pulumi_dicom_jobs.gcp.grants.GrantSet`);
 * one import job per ``imports`` entry, then one export job per ``exports``
   entry, every export ordered after every import.
 
@@ -23,8 +23,8 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_gcp as gcp
 
-from pulumi_dicom_jobs.components import DicomBigQueryExport, DicomGcsExport, DicomGcsImport
-from pulumi_dicom_jobs.grants import GrantSet, bucket_of, healthcare_service_agent
+from pulumi_dicom_jobs.gcp.components import DicomBigQueryExport, DicomGcsExport, DicomGcsImport
+from pulumi_dicom_jobs.gcp.grants import GrantSet, bucket_of, healthcare_service_agent
 
 IMPORT_KEYS = {
     "name", "bucket", "create_bucket", "pattern", "max_failed_instances",

@@ -20,7 +20,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from benchmarks import fixtures
 from benchmarks.baseline_provider import TrivialProvider
 from benchmarks.common import Emulator, Results, Storage
-from pulumi_dicom_jobs.providers import DicomImportJobProvider
+from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 
 COUNT = 1000
 STORE = "projects/p-{0}/locations/us-central1/datasets/d{0}/dicomStores/s{0}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from pulumi.dynamic.dynamic import serialize_provider
 
 from benchmarks.common import Emulator, Storage
-from pulumi_dicom_jobs.providers import DicomExportJobProvider, DicomImportJobProvider
+from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost
 
 REPO = Path(__file__).resolve().parent.parent

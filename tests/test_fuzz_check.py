@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pulumi_dicom_jobs import apischema, requests_body
-from pulumi_dicom_jobs.providers import DicomExportJobProvider, DicomImportJobProvider
+from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
 
 _COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
 settings.register_profile("default", max_examples=200, **_COMMON)

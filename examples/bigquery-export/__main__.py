@@ -11,8 +11,8 @@ import hashlib
 import pulumi
 import pulumi_gcp as gcp
 
-from pulumi_dicom_jobs.components import DicomBigQueryExport
-from pulumi_dicom_jobs.grants import store_location
+from pulumi_dicom_jobs.gcp.components import DicomBigQueryExport
+from pulumi_dicom_jobs.gcp.grants import store_location
 
 config = pulumi.Config()
 dicom_store = config.require("dicom_store")

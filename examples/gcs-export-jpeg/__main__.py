@@ -8,7 +8,7 @@
 
 import pulumi
 
-from pulumi_dicom_jobs.components import DicomGcsExport
+from pulumi_dicom_jobs.gcp.components import DicomGcsExport
 
 config = pulumi.Config()
 dicom_store = config.require("dicom_store")

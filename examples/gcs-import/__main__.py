@@ -8,7 +8,7 @@
 import pulumi
 import pulumi_gcp as gcp
 
-from pulumi_dicom_jobs.components import DicomGcsImport
+from pulumi_dicom_jobs.gcp.components import DicomGcsImport
 
 config = pulumi.Config()
 bucket = config.require("bucket")

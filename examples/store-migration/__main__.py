@@ -14,8 +14,8 @@ both jobs through their ``triggers``: a fresh export, then a fresh import.
 import pulumi
 import pulumi_gcp as gcp
 
-from pulumi_dicom_jobs.components import DicomGcsExport, DicomGcsImport
-from pulumi_dicom_jobs.grants import parse_dicom_store
+from pulumi_dicom_jobs.gcp.components import DicomGcsExport, DicomGcsImport
+from pulumi_dicom_jobs.gcp.grants import parse_dicom_store
 
 config = pulumi.Config()
 source_store = config.require("source_store")

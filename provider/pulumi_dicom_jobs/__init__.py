@@ -5,7 +5,7 @@ long-running operation each through :mod:`.runner`, the code path the
 ``dicom-jobs`` CLI shares.
 
 Names are imported lazily (PEP 562): importing a submodule such as
-``pulumi_dicom_jobs.hostpool`` or ``.runner`` does not drag in the providers
+``pulumi_dicom_jobs.dynamic.hostpool`` or ``.runner`` does not drag in the providers
 (whose import widens the dynamic host's worker pool) or the resources.
 """
 
@@ -15,13 +15,13 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "DicomImportJob": "resources", "DicomExportJob": "resources", "GcsSourceArgs": "resources",
-    "BlobStorageSettingsArgs": "resources", "GcsDestinationArgs": "resources",
-    "BigQueryDestinationArgs": "resources", "FilterConfigArgs": "resources",
-    "DicomImportJobProvider": "providers", "DicomExportJobProvider": "providers",
+    "DicomImportJob": "dynamic.resources", "DicomExportJob": "dynamic.resources", "GcsSourceArgs": "dynamic.resources",
+    "BlobStorageSettingsArgs": "dynamic.resources", "GcsDestinationArgs": "dynamic.resources",
+    "BigQueryDestinationArgs": "dynamic.resources", "FilterConfigArgs": "dynamic.resources",
+    "DicomImportJobProvider": "dynamic.providers", "DicomExportJobProvider": "dynamic.providers",
     "JobFailed": "runner", "OperationStatus": "runner", "DEFAULT_TIMEOUT_SECONDS": "runner",
-    "DicomGcsImport": "components", "DicomGcsExport": "components", "DicomBigQueryExport": "components",
-    "GrantSet": "grants", "healthcare_service_agent": "grants",
+    "DicomGcsImport": "gcp.components", "DicomGcsExport": "gcp.components", "DicomBigQueryExport": "gcp.components",
+    "GrantSet": "gcp.grants", "healthcare_service_agent": "gcp.grants",
 }
 __all__ = list(_EXPORTS)
 

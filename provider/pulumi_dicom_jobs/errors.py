@@ -28,13 +28,13 @@ MAX_SAMPLE_ERRORS = 5
 
 _AGENT_RE = re.compile(r"service-\d+@gcp-sa-healthcare\.iam\.gserviceaccount\.com")
 _ROLE_RE = re.compile(r"roles/[A-Za-z0-9_.]+")
-#: Which helper in :mod:`pulumi_dicom_jobs.grants` grants which role.
+#: Which helper in :mod:`pulumi_dicom_jobs.gcp.grants` grants which role.
 _GRANT_HELPERS = {
-    "roles/storage.objectViewer": "pulumi_dicom_jobs.grants.import_source_grants "
+    "roles/storage.objectViewer": "pulumi_dicom_jobs.gcp.grants.import_source_grants "
                                   "(or filter_file_grants for an export's filter file)",
-    "roles/storage.objectAdmin": "pulumi_dicom_jobs.grants.gcs_export_grants",
-    "roles/bigquery.dataEditor": "pulumi_dicom_jobs.grants.bigquery_export_grants",
-    "roles/bigquery.jobUser": "pulumi_dicom_jobs.grants.bigquery_export_grants",
+    "roles/storage.objectAdmin": "pulumi_dicom_jobs.gcp.grants.gcs_export_grants",
+    "roles/bigquery.dataEditor": "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
+    "roles/bigquery.jobUser": "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
 }
 
 
@@ -62,7 +62,7 @@ def permission_hint(message: str) -> Optional[str]:
         return None
     role_match = _ROLE_RE.search(message)
     role = role_match.group(0) if role_match else None
-    helper = _GRANT_HELPERS.get(role or "", "the helpers in pulumi_dicom_jobs.grants")
+    helper = _GRANT_HELPERS.get(role or "", "the helpers in pulumi_dicom_jobs.gcp.grants")
     what = f"grant {role}" if role else "grant the missing role"
     return (f"Hint: the Cloud Healthcare Service Agent {agent.group(0)} does the reading and writing; "
             f"{what} to serviceAccount:{agent.group(0)} on the resource named above "

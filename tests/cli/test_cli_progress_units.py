@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from pulumi_dicom_jobs.progress import (Estimator, PlainProgress, format_duration, parse_rfc3339,
+from pulumi_dicom_jobs.cli.progress import (Estimator, PlainProgress, format_duration, parse_rfc3339,
                                         short_name)
 from pulumi_dicom_jobs.runner import OperationStatus
 

@@ -1,4 +1,4 @@
-"""pulumi_dicom_jobs.components: bucket/dataset, grants and job, wired together."""
+"""pulumi_dicom_jobs.gcp.components: bucket/dataset, grants and job, wired together."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pulumi_gcp as gcp
 import pytest
 
 from mockgraph import AGENT_MEMBER, GET_PROJECT, assert_least_privilege, grants_of, is_grant, run_callable
-from pulumi_dicom_jobs.components import DicomBigQueryExport, DicomGcsExport, DicomGcsImport
+from pulumi_dicom_jobs.gcp.components import DicomBigQueryExport, DicomGcsExport, DicomGcsImport
 
 STORE = "projects/img-proj/locations/europe-west4/datasets/imaging/dicomStores/main"
 CONFIG = {"gcp:project": "img-proj"}

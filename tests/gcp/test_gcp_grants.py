@@ -1,4 +1,4 @@
-"""pulumi_dicom_jobs.grants: the service agent, parsing helpers and grant helpers."""
+"""pulumi_dicom_jobs.gcp.grants: the service agent, parsing helpers and grant helpers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from mockgraph import AGENT_MEMBER, GET_PROJECT, PROJECT_NUMBER, assert_least_privilege, grants_of, run_callable
-from pulumi_dicom_jobs import grants as g
+from pulumi_dicom_jobs.gcp import grants as g
 
 BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 DATASET_MEMBER = "gcp:bigquery/datasetIamMember:DatasetIamMember"

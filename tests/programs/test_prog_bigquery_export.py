@@ -113,7 +113,7 @@ def _without(role: str) -> list[tuple[str, str]]:
     """
     prelude = f'''
 # TEST PATCH: the component's own grants, minus {role}.
-from pulumi_dicom_jobs import grants as _g
+from pulumi_dicom_jobs.gcp import grants as _g
 _agent = _g.healthcare_service_agent(project)
 _test_grants = []
 if {role!r} != _g.ROLE_BQ_DATA_EDITOR:

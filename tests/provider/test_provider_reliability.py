@@ -226,7 +226,7 @@ def test_permission_denied_hint(env: Env) -> None:
     text = str(info.value)
     assert info.value.operation.error_code == 7
     assert "PERMISSION_DENIED" in text and "roles/storage.objectViewer" in text
-    assert "pulumi_dicom_jobs.grants.import_source_grants" in text
+    assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in text
     assert env.emulator.get("service-agent")["email"] in text
 
 

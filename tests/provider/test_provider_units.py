@@ -11,7 +11,7 @@ from pulumi.output import Unknown
 import pulumi_dicom_jobs
 from pulumi_dicom_jobs import errors, runner
 from pulumi_dicom_jobs.operations import OperationStatus, PollSchedule
-from pulumi_dicom_jobs.providers import DicomExportJobProvider, DicomImportJobProvider
+from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
 from pulumi_dicom_jobs.requests_body import build_export_body, build_import_body
 
 STORE = "projects/p-123456/locations/l/datasets/d/dicomStores/s"
@@ -85,7 +85,7 @@ def test_judge_and_failure_messages() -> None:
     assert info.value.reason == "operation_error"
     assert "PERMISSION_DENIED" in str(info.value)
     assert "grant roles/storage.objectViewer" in str(info.value)
-    assert "pulumi_dicom_jobs.grants.import_source_grants" in str(info.value)
+    assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in str(info.value)
     with pytest.raises(ValueError):
         errors.JobFailed("nonsense", "x")
 
@@ -95,7 +95,7 @@ def test_judge_and_failure_messages() -> None:
                                          ("roles/bigquery.jobUser", "bigquery_export_grants")])
 def test_permission_hint_names_helper(role: str, helper: str) -> None:
     hint = errors.permission_hint(f"service-1@gcp-sa-healthcare.iam.gserviceaccount.com needs {role}")
-    assert role in hint and f"pulumi_dicom_jobs.grants.{helper}" in hint
+    assert role in hint and f"pulumi_dicom_jobs.gcp.grants.{helper}" in hint
     assert errors.permission_hint("some other denial") is None
 
 
@@ -330,7 +330,7 @@ def test_providers_pickle_by_reference_small_and_stateless() -> None:
         assert vars(provider) == {}
         blob = serialize_provider(provider)
         assert len(blob) <= 2048 and len(blob) < 200, len(blob)
-        assert b"pulumi_dicom_jobs.providers" in pickle.dumps(provider)
+        assert b"pulumi_dicom_jobs.dynamic.providers" in pickle.dumps(provider)
     assert pulumi_dicom_jobs.DicomImportJobProvider is DicomImportJobProvider
 
 

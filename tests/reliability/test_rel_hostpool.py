@@ -21,7 +21,7 @@ import pytest
 
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_offline.host import DynamicProviderHost
-from pulumi_dicom_jobs import hostpool
+from pulumi_dicom_jobs.dynamic import hostpool
 
 SUPPORT = Path(__file__).parent / "_support"
 sys.path.insert(0, str(SUPPORT))

@@ -24,7 +24,7 @@ from conftest import dicom_ops
 from dicomdata import synthetic_instance
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_dicom_jobs import runner
-from pulumi_dicom_jobs.providers import DicomImportJobProvider
+from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
 
 URN = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::restart"

@@ -3,7 +3,7 @@
 Imported inside the real ``python -m pulumi.dynamic`` host (put this folder on
 the host's PYTHONPATH): the SDK pickles :class:`BlockingProvider` by
 reference, so unpickling it imports this module in a gRPC worker thread, and
-the import calls :func:`pulumi_dicom_jobs.hostpool.ensure_host_concurrency`
+the import calls :func:`pulumi_dicom_jobs.dynamic.hostpool.ensure_host_concurrency`
 exactly as the product's providers module does.
 
 Protocol, all through files in ``props["dir"]`` (no timing involved):
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider
 
-from pulumi_dicom_jobs import hostpool
+from pulumi_dicom_jobs.dynamic import hostpool
 
 STATUS = hostpool.ensure_host_concurrency()
 _STATUS_FILE = os.environ.get("REL_HOSTPOOL_STATUS_FILE")

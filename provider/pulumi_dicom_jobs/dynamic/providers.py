@@ -31,7 +31,8 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, \
     ResourceProvider, UpdateResult
 
-from pulumi_dicom_jobs import apischema, hostpool, requests_body, runner, validation
+from pulumi_dicom_jobs import apischema, requests_body, runner, validation
+from pulumi_dicom_jobs.dynamic import hostpool
 
 # Let the dynamic host run many waits at once (its stock pool is 4 threads).
 hostpool.ensure_host_concurrency()

@@ -31,12 +31,12 @@ pass their own name). :class:`GrantSet` names grants after the bucket or
 dataset instead and creates each one once, for programs with many jobs.
 
 IAM is eventually consistent: a fresh grant can take a short while to take
-effect. The job resources in :mod:`pulumi_dicom_jobs.resources` start the job
+effect. The job resources in :mod:`pulumi_dicom_jobs.dynamic.resources` start the job
 again when it ends ``PERMISSION_DENIED`` with nothing processed, for
 :data:`pulumi_dicom_jobs.runner.DEFAULT_PERMISSION_RETRY_SECONDS` (120 s;
 environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) after the first start, so
 a job that ``depends_on`` its grants (as every component in
-:mod:`pulumi_dicom_jobs.components` arranges) succeeds in the same
+:mod:`pulumi_dicom_jobs.gcp.components` arranges) succeeds in the same
 ``pulumi up`` that creates the grants. A denial outlasting the window fails
 the job, naming the missing role and the helper here that grants it.
 """

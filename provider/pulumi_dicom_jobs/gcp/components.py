@@ -2,7 +2,7 @@
 
 Three components, each a few lines in a program::
 
-    from pulumi_dicom_jobs.components import DicomGcsImport, DicomGcsExport, DicomBigQueryExport
+    from pulumi_dicom_jobs.gcp.components import DicomGcsImport, DicomGcsExport, DicomBigQueryExport
 
     ct = DicomGcsImport("ct", dicom_store=store.id, bucket="my-scans", pattern="ct/**.dcm")
     png = DicomGcsExport("png", dicom_store=store.id, bucket="my-renders", mime_type="image/png",
@@ -17,7 +17,7 @@ Each one:
   is *not* emptied on destroy, so ``pulumi destroy`` fails on a non-empty one and
   leaves it in place);
 * grants the project's Cloud Healthcare Service Agent exactly the roles the job
-  needs (see :mod:`pulumi_dicom_jobs.grants`; names ``{name}-source-reader``,
+  needs (see :mod:`pulumi_dicom_jobs.gcp.grants`; names ``{name}-source-reader``,
   ``{name}-export-writer``, ``{name}-bq-data-editor``, ``{name}-bq-job-user``,
   ``{name}-filter-reader``) unless ``grants=`` hands it grants made elsewhere;
 * runs the job (the dynamic resource, named ``name``, child of the component),
@@ -45,8 +45,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from pulumi_dicom_jobs import grants as _grants
-from pulumi_dicom_jobs.resources import DicomExportJob, DicomImportJob
+from pulumi_dicom_jobs.gcp import grants as _grants
+from pulumi_dicom_jobs.dynamic.resources import DicomExportJob, DicomImportJob
 
 __all__ = ["DicomGcsImport", "DicomGcsExport", "DicomBigQueryExport"]
 

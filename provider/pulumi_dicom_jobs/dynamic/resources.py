@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional, Union
 import pulumi
 from pulumi.dynamic import Resource
 
-from pulumi_dicom_jobs.providers import OUTPUT_KEYS, DicomExportJobProvider, DicomImportJobProvider
+from pulumi_dicom_jobs.dynamic.providers import OUTPUT_KEYS, DicomExportJobProvider, DicomImportJobProvider
 
 __all__ = ["GcsSourceArgs", "BlobStorageSettingsArgs", "GcsDestinationArgs", "BigQueryDestinationArgs",
            "FilterConfigArgs", "DicomImportJob", "DicomExportJob"]

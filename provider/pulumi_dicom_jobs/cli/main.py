@@ -50,7 +50,7 @@ import click
 
 from pulumi_dicom_jobs import requests_body, runner, validation
 from pulumi_dicom_jobs.errors import describe_operation
-from pulumi_dicom_jobs.progress import (format_duration, kind_of, make_reporter, operation_duration,
+from pulumi_dicom_jobs.cli.progress import (format_duration, kind_of, make_reporter, operation_duration,
                                         Reporter)
 from pulumi_dicom_jobs.transport import ApiError, TransportError
 

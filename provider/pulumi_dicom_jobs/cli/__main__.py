@@ -1,0 +1,3 @@
+from pulumi_dicom_jobs.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The pulumi-gcp face: the Healthcare service agent's grants and ready-made components."""
