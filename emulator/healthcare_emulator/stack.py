@@ -26,12 +26,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
 import requests
+
+from healthcare_emulator.waiting import poll
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PROJECT = "local-project"
@@ -50,20 +51,9 @@ def free_port() -> int:
 
 def wait_until(ready: Callable[[], bool], deadline_s: float, what: str,
                alive: Callable[[], bool] = lambda: True) -> None:
-    """Poll ``ready`` until it is true; fail with ``what`` after the deadline."""
-    end = time.monotonic() + deadline_s
-    delay = 0.02
-    while time.monotonic() < end:
-        if not alive():
-            raise RuntimeError(f"{what} exited before it was ready")
-        try:
-            if ready():
-                return
-        except (requests.ConnectionError, requests.Timeout, OSError):
-            pass
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.25)
-    raise TimeoutError(f"{what} not ready after {deadline_s:.0f}s")
+    """Poll ``ready`` (connection errors count as "not yet") until it is true."""
+    poll(ready, deadline_s=deadline_s, what=what, alive=alive,
+         transient=(requests.ConnectionError, requests.Timeout, OSError))
 
 
 def duckdb_home() -> Path:
@@ -210,7 +200,7 @@ class LocalStack:
         try:
             wait_until(lambda: requests.get(url + ready_path, timeout=2).status_code < 500,
                        _STARTUP_DEADLINE_S, name, alive=lambda: process.poll() is None)
-        except (TimeoutError, RuntimeError) as exc:
+        except AssertionError as exc:
             raise RuntimeError(f"{exc}\n--- {name} log ---\n{server.log_tail()}") from None
         return server
 
