@@ -177,7 +177,7 @@ def healthcare_service_agent(
     Usage API, but it is a beta resource and removing it from the stack does
     not remove the agent anyway. The Healthcare agent is created when the
     Cloud Healthcare API is enabled in the project, which any job needs
-    first; ``docs/real-gcp.md`` has the ``gcloud services enable`` step.
+    first; ``docs/real-gcp.md#2-credentials-and-the-api`` has the ``gcloud services enable`` step.
     """
     result = gcp.organizations.get_project_output(project_id=project, opts=opts)
     return result.number.apply(service_agent_member)
