@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -40,3 +42,28 @@ def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
     assert report.second_run_counts == {}
     assert "22 created" in text and "22 unchanged" in text, text
     assert BQ_DATASET in text
+    _assert_docs_show_this_run(text)
+
+
+def _masked(line: str) -> str:
+    """A demo output line with what varies between runs masked."""
+    line = re.sub(r"operations/\d+", "operations/ID", line)
+    line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line)
+    return re.sub(r"\d+\.\ds\b", "N.Ns", line)
+
+
+def _assert_docs_show_this_run(text: str) -> None:
+    """Every line docs/offline-engine.md shows of `make demo` is printed by this run.
+
+    Compared as a multiset (parallel steps finish in any order); the page's
+    commands, marked cuts and live-counter lines (timing-dependent) are left out.
+    """
+    page = (ROOT / "docs" / "offline-engine.md").read_text()
+    block = re.search(r"## `make demo`.*?```text\n(.*?)```", page, re.S).group(1)
+    live_counter = re.compile(r"^\s+[\w-]+: \d+ success=")
+    shown = [_masked(line) for line in block.splitlines()
+             if line.strip() and not line.startswith(("$ ", "...", "    ...", ".venv/"))
+             and not live_counter.match(line)]
+    printed = collections.Counter(_masked(line) for line in text.splitlines())
+    missing = [line for line, count in collections.Counter(shown).items() if printed[line] < count]
+    assert missing == [], "docs/offline-engine.md shows lines this run did not print: refresh it from `make demo`"
