@@ -57,11 +57,6 @@ def _declared() -> dict:
     return discovery.system_parameters("v1")
 
 
-def names() -> frozenset[str]:
-    """The names of the system parameters."""
-    return frozenset(_declared())
-
-
 def split(query: dict[str, str]) -> tuple[SystemParameters, dict[str, str]]:
     """The request's system parameters (checked) and the method's own query parameters.
 

@@ -205,7 +205,8 @@ def test_dicomweb_retrieve_methods(healthcare, imported_store):
         parent=store, dicomWebPath=f"studies/{u.study}/series/{u.series}")) == [ct]
     assert retrieve(web.retrieveStudy(parent=store, dicomWebPath=f"studies/{u.study}")) == [ct]
 
-    [meta] = web.series().instances().retrieveMetadata(parent=store, dicomWebPath=f"{path}/metadata").execute()
+    [meta] = web.series().instances().retrieveMetadata(
+        parent=store, dicomWebPath=f"{path}/metadata").execute()
     assert value(meta, "00080018") == u.sop
     [meta] = web.series().retrieveMetadata(
         parent=store, dicomWebPath=f"studies/{u.study}/series/{u.series}/metadata").execute()
@@ -278,9 +279,9 @@ def test_fields_selects_nested_paths_and_sub_selections(stack, emulator, unique)
 
 
 def test_both_api_versions_declare_the_same_system_parameters():
-    from healthcare_emulator import discovery as documents, sysparams
+    from healthcare_emulator import discovery as documents
 
     assert set(documents.system_parameters("v1")) == set(documents.system_parameters("v1beta1"))
-    assert sysparams.names() >= {"alt", "fields", "prettyPrint", "quotaUser", "key", "$.xgafv",
-                                 "access_token", "oauth_token", "callback", "upload_protocol",
-                                 "uploadType"}
+    assert set(documents.system_parameters("v1")) >= {
+        "alt", "fields", "prettyPrint", "quotaUser", "key", "$.xgafv", "access_token", "oauth_token",
+        "callback", "upload_protocol", "uploadType"}
