@@ -35,7 +35,6 @@ unchanged (QIDO-RS, for one, refuses attributes it does not know).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Optional
 
 from . import discovery, partial
@@ -51,12 +50,6 @@ class SystemParameters:
     access_token: Optional[str] = None
 
 
-@lru_cache(maxsize=None)
-def _declared() -> dict:
-    """Name → declaration of every system parameter (both API versions declare the same)."""
-    return discovery.system_parameters("v1")
-
-
 def split(query: dict[str, str]) -> tuple[SystemParameters, dict[str, str]]:
     """The request's system parameters (checked) and the method's own query parameters.
 
@@ -64,7 +57,7 @@ def split(query: dict[str, str]) -> tuple[SystemParameters, dict[str, str]]:
     ``$.xgafv`` outside their enums, a ``prettyPrint`` that is not a boolean,
     a ``fields`` selection that does not parse).
     """
-    declared = _declared()
+    declared = discovery.system_parameters("v1")  # v1beta1 declares the same
     system = {k: v for k, v in query.items() if k in declared}
     own = {k: v for k, v in query.items() if k not in declared}
     for name in ("alt", "$.xgafv"):

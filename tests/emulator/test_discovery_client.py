@@ -260,9 +260,12 @@ def test_refused_system_parameter_values(stack, emulator, unique):
 def test_access_token_in_the_query_is_a_credential_and_key_is_not(stack, emulator, unique):
     store = Api(stack.healthcare_url).create_store(f"ds-{unique}")
     url = f"{stack.healthcare_url}/v1/{store}"
-    assert requests.get(url, params={"access_token": "t"}, timeout=30).status_code == 200
-    assert requests.get(url, params={"oauth_token": "t"}, timeout=30).status_code == 200
+    assert requests.get(url, params={"access_token": "t0ken"}, timeout=30).status_code == 200
+    assert requests.get(url, params={"oauth_token": "t0ken", "alt": "json"}, timeout=30).status_code == 200
     assert requests.get(url, params={"key": "k"}, timeout=30).status_code == 401
+    logged = " ".join(entry["query"] for entry in emulator.get("requests")["requests"])
+    assert "access_token=REDACTED" in logged and "oauth_token=REDACTED" in logged
+    assert "t0ken" not in logged and "key=k" not in logged
 
 
 def test_fields_selects_nested_paths_and_sub_selections(stack, emulator, unique):
