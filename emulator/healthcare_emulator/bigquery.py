@@ -34,8 +34,9 @@ from typing import Any, Iterable, Optional, Sequence
 
 import requests
 
-from .jobcontext import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN, OperationFailed
+from .jobcontext import OperationFailed
 from .restclient import RestClient
+from .rpc import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
 
 _TIMEOUT_S = 120.0
 #: rows per insertAll request (BigQuery recommends ≤500)

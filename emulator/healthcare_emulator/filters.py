@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .gcs import BucketNotFound, GcsClient, GcsError, ObjectNotFound, split_gs_uri
-from .jobcontext import INVALID_ARGUMENT, NOT_FOUND, UNKNOWN, JobContext, OperationFailed
+from .jobcontext import JobContext, OperationFailed
+from .rpc import INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
 
 _UID = r"[0-9]+(?:\.[0-9]+)*"
 _LINE = re.compile(rf"^/studies/({_UID})(?:/series/({_UID})(?:/instances/({_UID}))?)?/?$")

@@ -12,16 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Literal, Optional, Protocol
 
-Access = Literal["read", "write"]
+from .rpc import PERMISSION_DENIED
 
-# google.rpc.Code values the emulator uses.
-CANCELLED = 1
-UNKNOWN = 2
-INVALID_ARGUMENT = 3
-NOT_FOUND = 5
-ALREADY_EXISTS = 6
-PERMISSION_DENIED = 7
-FAILED_PRECONDITION = 9
+Access = Literal["read", "write"]
 
 
 class OperationFailed(Exception):

@@ -31,28 +31,19 @@ serves concurrent connections far slower than one busy connection (measured:
 
 from __future__ import annotations
 
-import json
 import re
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from . import bigquery as bq
-from . import dicom
+from . import dicom, discovery
 from .filters import ResourceFilter, load_filter
 from .gcs import BucketNotFound, GcsClient, GcsError, split_gs_uri
-from .jobcontext import (
-    FAILED_PRECONDITION,
-    INVALID_ARGUMENT,
-    NOT_FOUND,
-    UNKNOWN,
-    JobContext,
-    OperationFailed,
-    StoredInstance,
-)
+from .jobcontext import JobContext, OperationFailed, StoredInstance
+from .rpc import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
 from .wildcards import parse_import_uri, validate_bucket_name, validate_import_uri
 
 WORKERS = 2
@@ -68,14 +59,6 @@ class JobResult:
 
     success: int
     failure: int
-
-
-# -- discovery document facts ---------------------------------------------------
-def _discovery_document(version: str = "v1") -> dict:
-    import googleapiclient.discovery_cache as cache  # discovery documents only
-
-    path = Path(cache.__file__).parent / "documents" / f"healthcare.{version}.json"
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _normalize_mime(mime_type: str) -> str:
@@ -95,7 +78,7 @@ def supported_mime_types() -> frozenset[str]:
     is accepted when the list has it with some transfer syntax: the service treats it
     as that type's default.
     """
-    schema = _discovery_document()["schemas"]["GoogleCloudHealthcareV1DicomGcsDestination"]
+    schema = discovery.schemas("v1")["GoogleCloudHealthcareV1DicomGcsDestination"]
     text = schema["properties"]["mimeType"]["description"]
     text = text.split("The following extensions", 1)[0]
     found = re.findall(r"-\s+([a-z]+/[a-z0-9.+\-]+(?:;\s*transfer-syntax=[0-9.*]+)?)", text)
@@ -109,7 +92,7 @@ def supported_mime_types() -> frozenset[str]:
 @lru_cache(maxsize=None)
 def blob_storage_classes() -> frozenset[str]:
     """``BlobStorageSettings.blobStorageClass`` enum values from the discovery document."""
-    schema = _discovery_document()["schemas"]["BlobStorageSettings"]
+    schema = discovery.schemas("v1")["BlobStorageSettings"]
     return frozenset(schema["properties"]["blobStorageClass"]["enum"])
 
 

@@ -18,14 +18,9 @@ import traceback
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
-from .errors import INTERNAL, invalid
-from .jobcontext import (
-    CANCELLED,
-    UNKNOWN,
-    JobCancelled,
-    OperationFailed,
-    StoredInstance,
-)
+from .errors import invalid
+from .jobcontext import JobCancelled, OperationFailed, StoredInstance
+from .rpc import CANCELLED, INTERNAL, UNKNOWN
 from .state import DicomStore, EmulatorState, OperationRecord, now_utc, rfc3339
 
 IMPORT = "dicom.DicomService.ImportDicomData"

@@ -4,8 +4,7 @@ Why: the real API rejects a misspelt field (``gcsDestination.mimeTyp``), a
 wrong JSON type or an unknown enum value with 400 before anything runs. A
 client that is only ever tested against a lenient fake would never notice
 such bugs, so the emulator checks every body against the discovery document
-shipped in ``google-api-python-client`` (``healthcare.v1.json`` /
-``healthcare.v1beta1.json``), chosen by the URL's API version.
+(:mod:`healthcare_emulator.discovery`) of the URL's API version.
 
 The walker understands the discovery subset those documents use: ``$ref``,
 ``properties``, ``additionalProperties``, ``items``, ``enum``, ``type``
@@ -23,16 +22,10 @@ import base64
 import binascii
 import json
 import re
-import threading
-from pathlib import Path
 from typing import Any, Optional
 
+from . import discovery
 from .errors import ApiError, invalid
-
-VERSIONS = ("v1", "v1beta1")
-
-_documents: dict[str, dict] = {}
-_lock = threading.Lock()
 
 _INT_STRING = re.compile(r"^-?\d+$")
 _UINT_STRING = re.compile(r"^\d+$")
@@ -41,35 +34,6 @@ _DURATION = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 _INT32 = (-(2 ** 31), 2 ** 31 - 1)
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 _UINT64 = (0, 2 ** 64 - 1)
-
-
-def discovery_document(version: str) -> dict:
-    """The parsed discovery document of ``version``; read from disk once per process."""
-    if version not in VERSIONS:
-        raise ValueError(f"unknown API version {version!r}")
-    with _lock:
-        document = _documents.get(version)
-        if document is None:
-            import googleapiclient.discovery_cache as cache  # the documents only, not the client
-
-            path = Path(cache.__file__).parent / "documents" / f"healthcare.{version}.json"
-            document = json.loads(path.read_text(encoding="utf-8"))
-            _documents[version] = document
-        return document
-
-
-def request_schema_name(version: str, method_id: str) -> Optional[str]:
-    """The ``$ref`` of a method's request body, e.g. ``ImportDicomDataRequest``.
-
-    ``method_id`` is the dotted resource path below ``projects.locations``,
-    e.g. ``datasets.dicomStores.import``.
-    """
-    node: dict = discovery_document(version)["resources"]["projects"]["resources"]["locations"]
-    *resources, method = method_id.split(".")
-    for name in resources:
-        node = node["resources"][name]
-    request = node["methods"][method].get("request")
-    return request["$ref"] if request else None
 
 
 def validate_request(version: str, method_id: str, body: Any) -> dict:
@@ -81,31 +45,17 @@ def validate_request(version: str, method_id: str, body: Any) -> dict:
         body = {}
     if not isinstance(body, dict):
         raise invalid("Invalid JSON payload received. The request body must be a JSON object.")
-    name = request_schema_name(version, method_id)
+    name = discovery.request_schema_name(version, method_id)
     if name is None:
         if body:
             raise invalid("Invalid JSON payload received. This method takes no request body.")
         return {}
-    return _Walker(discovery_document(version)["schemas"]).walk(body, {"$ref": name}, "")
+    return _Walker(discovery.schemas(version)).walk(body, {"$ref": name}, "")
 
 
 def _snake_to_camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 class _Walker:

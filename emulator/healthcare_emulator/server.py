@@ -1,4 +1,11 @@
-"""The HTTP server: sockets, auth, fault injection, the request log.
+"""The HTTP server: sockets, system parameters, auth, fault injection, the request log.
+
+It wires the two route tables: ``/_emulator/...`` goes to
+:class:`~healthcare_emulator.admin_routes.AdminRoutes` (no credential, no
+faults, not logged), everything else to
+:class:`~healthcare_emulator.api_routes.ApiRoutes` after fault injection,
+the system parameters (:mod:`healthcare_emulator.sysparams`) and the
+credential check.
 
 Why the stdlib server and not a framework: fault injection needs control of
 the socket itself — reset a connection with nothing sent, or process a
@@ -23,8 +30,14 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import sysparams
+from .admin_routes import PREFIX as ADMIN_PREFIX
+from .admin_routes import AdminRoutes
+from .api_routes import ApiRoutes
 from .errors import ApiError
-from .routes import Request, Response, Service
+from .faults import FaultInjector
+from .requestlog import RequestLog
+from .routing import Request, Response
 from .state import EmulatorState
 
 DEFAULT_PROJECT_NUMBER = "123456789012"
@@ -77,17 +90,17 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _dispatch(self) -> None:
-        service = self.server.service
+        server = self.server
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         request = Request(self.command, path, dict(parse_qsl(parts.query, keep_blank_values=True)),
                           {k.lower(): v for k, v in self.headers.items()}, self._read_body())
-        if path.startswith("/_emulator/"):
-            self._send(service.handle_admin(request))
+        if path.startswith(ADMIN_PREFIX):
+            self._send(server.admin.handle(request))
             return
-        fault = service.faults.take(self.command, path)
+        fault = server.faults.take(self.command, path)
         if fault is not None and fault.action == "reset":
-            service.requests.add(self.command, path, parts.query, 0, "reset")
+            server.requests.add(self.command, path, parts.query, 0, "reset")
             self._abort(reset=True)
             return
         if fault is not None and fault.action == "status":
@@ -96,29 +109,34 @@ class _Handler(BaseHTTPRequestHandler):
                 retry = fault.retry_after
                 headers["Retry-After"] = str(int(retry) if float(retry).is_integer() else retry)
             error = ApiError(fault.status, f"Injected fault: HTTP {fault.status}")
-            service.requests.add(self.command, path, parts.query, fault.status, "status")
+            server.requests.add(self.command, path, parts.query, fault.status, "status")
             self._send(Response.error(error, headers))
             return
         if fault is not None and fault.action == "delay":
             time.sleep(fault.delay_seconds)
-        response = self._process(service, request)
+        response = self._process(server.api, request)
         dropped = fault is not None and fault.action == "drop_after_processing"
-        service.requests.add(self.command, path, parts.query, response.status,
-                             fault.action if fault is not None else None)
+        server.requests.add(self.command, path, parts.query, response.status,
+                            fault.action if fault is not None else None)
         if dropped:
             self._abort(reset=False)
             return
         self._send(response)
 
-    def _process(self, service: Service, request: Request) -> Response:
-        if not _BEARER.match(request.headers.get("authorization", "")):
+    def _process(self, api: ApiRoutes, request: Request) -> Response:
+        """System parameters, then the credential, then the API route (the real front end's order)."""
+        try:
+            request.system, request.query = sysparams.split(request.query)
+        except ApiError as error:
+            return Response.error(error)
+        if not (_BEARER.match(request.headers.get("authorization", "")) or request.system.access_token):
             return Response.error(
                 ApiError(401, "Request is missing required authentication credential. Expected "
                               "OAuth 2 access token, login cookie or other valid authentication "
                               "credential."),
                 {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
         try:
-            return service.handle_api(request)
+            return api.handle(request)
         except Exception as exc:  # never leave a client without an answer because of a bug
             self.log_error("internal error: %r", exc)
             return Response.error(ApiError(500, f"internal emulator error: {exc!r}"))
@@ -150,8 +168,12 @@ class _HttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], service: Service, verbose: bool) -> None:
-        self.service = service
+    def __init__(self, address: tuple[str, int], api: ApiRoutes, admin: AdminRoutes,
+                 faults: FaultInjector, requests: RequestLog, verbose: bool) -> None:
+        self.api = api
+        self.admin = admin
+        self.faults = faults
+        self.requests = requests
         self.verbose = verbose
         super().__init__(address, _Handler)
 
@@ -177,14 +199,18 @@ class EmulatorServer:
                   "enforceIam": enforce_iam, "grantPropagationSeconds": grant_propagation_seconds}
         self.state = EmulatorState(str(project_number), config,
                                    Path(data_dir) if data_dir is not None else None)
-        self.service = Service(self.state, storage_url, bigquery_url)
+        self.faults = FaultInjector()
+        self.requests = RequestLog()
+        self.api = ApiRoutes(self.state, storage_url, bigquery_url)
+        self.admin = AdminRoutes(self.state, self.faults, self.requests)
         self.verbose = verbose
         self._httpd: Optional[_HttpServer] = None
         self._thread: Optional[threading.Thread] = None
 
     def bind(self) -> "EmulatorServer":
-        self._httpd = _HttpServer((self.host, self.requested_port), self.service, self.verbose)
-        self.service.base_url = self.url
+        self._httpd = _HttpServer((self.host, self.requested_port), self.api, self.admin, self.faults,
+                                  self.requests, self.verbose)
+        self.api.base_url = self.url
         return self
 
     def start(self) -> "EmulatorServer":

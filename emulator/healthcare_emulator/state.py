@@ -25,9 +25,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import ABORTED, already_exists, invalid, not_found
+from .errors import already_exists, invalid, not_found
 from .iam import IamPolicy
 from .jobcontext import StoredInstance
+from .rpc import ABORTED
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "instanceDelaySeconds": 0.0,

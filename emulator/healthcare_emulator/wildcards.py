@@ -33,7 +33,6 @@ class ImportPattern:
     """A validated import URI: where to list and how to match object names."""
 
     bucket: str
-    object_pattern: str
     #: the literal start of the object name, up to the first wildcard
     prefix: str
     has_wildcard: bool
@@ -124,7 +123,7 @@ def parse_import_uri(uri: str) -> ImportPattern:
     _check_wildcards(uri, object_part)
     first = min((i for i in (object_part.find("*"), object_part.find("?")) if i >= 0),
                 default=len(object_part))
-    return ImportPattern(bucket=bucket, object_pattern=object_part, prefix=object_part[:first],
+    return ImportPattern(bucket=bucket, prefix=object_part[:first],
                          has_wildcard=first < len(object_part), _regex=_to_regex(object_part))
 
 

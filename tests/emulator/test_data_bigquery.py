@@ -11,8 +11,9 @@ import dicomdata
 from data_plane_helpers import (  # noqa: F401 (fixtures)
     STORE, bq, ctx, new_dataset, query_rows)
 from healthcare_emulator.dicom import JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN
-from healthcare_emulator.jobcontext import FAILED_PRECONDITION, NOT_FOUND, OperationFailed, PermissionDenied
+from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import export_method_suffix, run_export, validate_export_request
+from healthcare_emulator.rpc import FAILED_PRECONDITION, NOT_FOUND
 
 PROJECT = "local-project"
 REAL = ("CT_small.dcm", "MR_small.dcm", "rtdose.dcm", "rtplan.dcm")

@@ -11,8 +11,9 @@ from PIL import Image
 
 import dicomdata
 from data_plane_helpers import STORE, bucket, ctx, download, gcs, object_names, upload  # noqa: F401
-from healthcare_emulator.jobcontext import INVALID_ARGUMENT, NOT_FOUND, OperationFailed, PermissionDenied
+from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_export
+from healthcare_emulator.rpc import INVALID_ARGUMENT, NOT_FOUND
 
 TS_IMPLICIT = "1.2.840.10008.1.2"
 TS_EXPLICIT = "1.2.840.10008.1.2.1"

@@ -6,9 +6,9 @@ import pytest
 
 import dicomdata
 from data_plane_helpers import bucket, ctx, gcs, upload  # noqa: F401 (fixtures)
-from healthcare_emulator.jobcontext import (
-    INVALID_ARGUMENT, NOT_FOUND, JobCancelled, OperationFailed, PermissionDenied)
+from healthcare_emulator.jobcontext import JobCancelled, OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_import, validate_import_request
+from healthcare_emulator.rpc import INVALID_ARGUMENT, NOT_FOUND
 
 
 def _body(uri: str, **extra) -> dict:

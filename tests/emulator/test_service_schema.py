@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from healthcare_emulator import schema
+from healthcare_emulator import discovery, schema
 from healthcare_emulator.errors import ApiError
 from service_helpers import Api, error_of
 
@@ -64,7 +64,7 @@ def test_version_specific_fields():
 
 
 def test_int64_and_integer_formats():
-    walker = schema._Walker(schema.discovery_document("v1")["schemas"])
+    walker = schema._Walker(discovery.schemas("v1"))
     int64 = {"type": "string", "format": "int64"}
     assert walker.walk("12", int64, "n") == "12"
     assert walker.walk(12, int64, "n") == "12"
@@ -81,9 +81,9 @@ def test_int64_and_integer_formats():
 
 
 def test_discovery_document_loaded_once():
-    assert schema.discovery_document("v1") is schema.discovery_document("v1")
-    assert schema.discovery_document("v1") is not schema.discovery_document("v1beta1")
-    assert schema.request_schema_name("v1", IMPORT) == "ImportDicomDataRequest"
+    assert discovery.document("v1") is discovery.document("v1")
+    assert discovery.document("v1") is not discovery.document("v1beta1")
+    assert discovery.request_schema_name("v1", IMPORT) == "ImportDicomDataRequest"
 
 
 @pytest.mark.parametrize("version", ["v1", "v1beta1"])
