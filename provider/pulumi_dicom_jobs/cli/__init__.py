@@ -12,5 +12,7 @@ __all__ = ["main"]
 def __getattr__(name: str) -> Any:
     if name == "main":
         from pulumi_dicom_jobs.cli.main import main as entry_point
+        # importing the submodule bound ``main`` to it: the package's ``main`` is the function
+        globals()["main"] = entry_point
         return entry_point
     raise AttributeError(f"module 'pulumi_dicom_jobs.cli' has no attribute {name!r}")
