@@ -14,7 +14,7 @@ Flow of :func:`run_job`::
                        -> JobFailed("in_flight") naming it; no POST (see below)
     POST {dicomStore}:import|:export          (start)
       ambiguous answer? -> list the dataset's operations started since just
-      before the POST and adopt the one we started (see _start)
+      before the POST and adopt the one we started (see _post_start)
     GET {operation} until done                 (wait: lro.Waiter, lro.PollSchedule)
       timeout          -> POST {operation}:cancel, JobFailed("timeout")
       error / failures -> JobFailed with code, text, counters, samples, logs URL
