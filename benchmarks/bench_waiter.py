@@ -2,7 +2,7 @@
 
 Jobs with steady progress: ``n`` instances at ``instanceDelaySeconds`` each
 (3 s, 20 s and 90 s). For every job, one operation is waited on by
-``pulumi_dicom_jobs.runner.wait`` and an identical one, started at the same
+``pulumi_dicom_jobs.jobs.wait`` and an identical one, started at the same
 moment, by api-core's ``PollingFuture`` defaults. Measured per waiter:
 completion lag (operation ``endTime`` -> wait returns) and the number of
 ``operations.get`` calls (the emulator's request log, per operation name).
@@ -21,7 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from benchmarks import fixtures
 from benchmarks.apicore_baseline import wait_with_api_core
 from benchmarks.common import TOKEN, Emulator, Results, Storage, median, rfc3339_to_epoch
-from pulumi_dicom_jobs import runner
+from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.failures import JobFailed
 
 INSTANCE_SECONDS = 0.25
 #: job length (s) -> repetitions per waiter
@@ -33,10 +35,10 @@ def _start(emulator: Emulator, store: str, uri: str) -> str:
 
 
 def _ours(base_url: str, name: str) -> float:
-    with runner.HealthcareClient() as client:
+    with HealthcareClient() as client:
         try:
-            runner.wait(client, name, timeout_seconds=900)
-        except runner.JobFailed:
+            jobs.wait(client, name, timeout_seconds=900)
+        except JobFailed:
             pass
     return time.time()
 

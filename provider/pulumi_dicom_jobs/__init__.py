@@ -1,11 +1,11 @@
 """Pulumi dynamic resources for Cloud Healthcare API DICOM import and export jobs.
 
-``DicomImportJob`` / ``DicomExportJob`` (:mod:`.resources`) run one
-long-running operation each through :mod:`.runner`, the code path the
+``DicomImportJob`` / ``DicomExportJob`` (:mod:`.dynamic.resources`) run one
+long-running operation each through :mod:`.jobs`, the code path the
 ``dicom-jobs`` CLI shares.
 
 Names are imported lazily (PEP 562): importing a submodule such as
-``pulumi_dicom_jobs.dynamic.hostpool`` or ``.runner`` does not drag in the providers
+``pulumi_dicom_jobs.dynamic.hostpool`` or ``.jobs`` does not drag in the providers
 (whose import widens the dynamic host's worker pool) or the resources.
 """
 
@@ -19,7 +19,7 @@ _EXPORTS = {
     "BlobStorageSettingsArgs": "dynamic.resources", "GcsDestinationArgs": "dynamic.resources",
     "BigQueryDestinationArgs": "dynamic.resources", "FilterConfigArgs": "dynamic.resources",
     "DicomImportJobProvider": "dynamic.providers", "DicomExportJobProvider": "dynamic.providers",
-    "JobFailed": "runner", "OperationStatus": "runner", "DEFAULT_TIMEOUT_SECONDS": "runner",
+    "JobFailed": "failures", "OperationStatus": "lro.status", "DEFAULT_TIMEOUT_SECONDS": "jobs",
     "DicomGcsImport": "gcp.components", "DicomGcsExport": "gcp.components", "DicomBigQueryExport": "gcp.components",
     "GrantSet": "gcp.grants", "healthcare_service_agent": "gcp.grants",
 }

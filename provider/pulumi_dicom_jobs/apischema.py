@@ -101,7 +101,6 @@ MAX_TABLE_URI_CHARS = 2000
 
 #: ``google.rpc.Code`` numbers the provider reacts to.
 CODE_CANCELLED = 1
-CODE_NOT_FOUND = 5
 CODE_PERMISSION_DENIED = 7
 RPC_CODE_NAMES: dict[int, str] = {
     0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",
@@ -109,18 +108,6 @@ RPC_CODE_NAMES: dict[int, str] = {
     9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED",
     13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
 }
-
-
-def method_name(api_version: str, export: bool, bigquery: bool = False) -> str:
-    """The ``metadata.apiMethodName`` an import or export operation carries.
-
-    BigQuery exports are reported as ``ExportDicomData_bq`` (see
-    ARCHITECTURE.md), the other exports as ``ExportDicomData``.
-    """
-    base = f"google.cloud.healthcare.{api_version}.dicom.DicomService."
-    if not export:
-        return base + "ImportDicomData"
-    return base + ("ExportDicomData_bq" if bigquery else "ExportDicomData")
 
 
 def canonical_mime_type(value: str) -> str:

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from typing import Any, Callable, Mapping
 
-from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs import apischema, names
 
 Failure = tuple[str, str]
 
@@ -38,18 +38,18 @@ NESTED_KEYS: dict[str, frozenset[str]] = {
 #: Keys the engine or the SDK add to inputs (``__provider``) are not the user's.
 _RESERVED_PREFIX = "__"
 
-_STORE_RE = re.compile(
-    r"^projects/(?P<project>[a-z0-9][a-z0-9.:-]{0,62}[a-z0-9]|[a-z0-9])"
-    r"/locations/(?P<location>[a-z][a-z0-9-]{0,62})"
-    r"/datasets/(?P<dataset>[^/]{1,256})"
-    r"/dicomStores/(?P<store>[^/]{1,256})$")
+#: What the API accepts in a store name's project and location (the name is
+#: split by :mod:`pulumi_dicom_jobs.names`; dataset and store ids: at most 256).
+_PROJECT_ID_RE = re.compile(r"[a-z0-9][a-z0-9.:-]{0,62}[a-z0-9]|[a-z0-9]")
+_LOCATION_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
+_MAX_ID_CHARS = 256
 _BUCKET_PART_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$")
 _IPV4_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _EXTENSION_RE = re.compile(r"^\.[^/*?]+$")
-_TABLE_URI_RE = re.compile(
-    r"^bq://(?P<project>(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9])"
-    r"\.(?P<dataset>[A-Za-z0-9_]{1,1024})"
-    r"\.(?P<table>[\w\- ]{1,1024})$")
+#: The parts of ``bq://PROJECT.DATASET.TABLE`` (split by :mod:`pulumi_dicom_jobs.names`).
+_TABLE_PROJECT_RE = re.compile(r"(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_TABLE_DATASET_RE = re.compile(r"[A-Za-z0-9_]{1,1024}")
+_TABLE_RE = re.compile(r"[\w\- ]{1,1024}$")
 
 
 def is_unknown(value: Any) -> bool:
@@ -74,16 +74,18 @@ def contains_unknown(value: Any) -> bool:
 def store_name_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return "is required: projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE"
-    match = _STORE_RE.match(value)
-    if not match:
+    parts = names.split_dicom_store(value)
+    if (parts is None or not _PROJECT_ID_RE.fullmatch(parts.project)
+            or not _LOCATION_RE.fullmatch(parts.location)
+            or len(parts.dataset) > _MAX_ID_CHARS or len(parts.store) > _MAX_ID_CHARS):
         return (f"{value!r} is not a DICOM store name: expected "
                 "projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE")
-    for part in ("dataset", "store"):
-        if not is_healthcare_id(match.group(part)):
-            return (f"{value!r}: the {part} id {match.group(part)!r} may only hold letters, "
+    for part, id_ in (("dataset", parts.dataset), ("store", parts.store)):
+        if not is_healthcare_id(id_):
+            return (f"{value!r}: the {part} id {id_!r} may only hold letters, "
                     "digits, '_', '-' and '.' (the API's [\\p{L}\\p{N}_\\-\\.]{1,256})")
-        if match.group(part) in (".", ".."):  # would address another URL path segment
-            return f"{value!r}: the {part} id must not be {match.group(part)!r}"
+        if id_ in (".", ".."):  # would address another URL path segment
+            return f"{value!r}: the {part} id must not be {id_!r}"
     return None
 
 
@@ -115,9 +117,9 @@ def _split_gs(value: Any, need_object: bool) -> tuple[str | None, str, str]:
     """``(problem, bucket, object)`` for a ``gs://`` URI."""
     if not isinstance(value, str) or not value:
         return "is required: a Cloud Storage URI gs://BUCKET/...", "", ""
-    if not value.startswith("gs://"):
+    if not value.startswith(names.GS_SCHEME):
         return f"{value!r} is not a Cloud Storage URI (must start with gs://)", "", ""
-    bucket, _, obj = value[len("gs://"):].partition("/")
+    bucket, obj = names.split_gs_uri(value)
     problem = bucket_problem(bucket)
     if problem is None and need_object and not obj:
         problem = f"{value!r} names no object: expected gs://BUCKET/OBJECT"
@@ -187,9 +189,14 @@ def table_uri_problem(value: Any) -> str | None:
         return "is required: bq://PROJECT.DATASET.TABLE"
     if len(value) > apischema.MAX_TABLE_URI_CHARS:
         return f"is {len(value)} characters long; at most {apischema.MAX_TABLE_URI_CHARS} are allowed"
-    if not value.startswith("bq://"):
+    if not value.startswith(names.BQ_SCHEME):
         return f"{value!r} is not a BigQuery URI (must start with bq://)"
-    if not _TABLE_URI_RE.match(value):
+    try:
+        project, dataset, table = names.parse_table_uri(value)
+    except ValueError:
+        project = dataset = table = ""
+    if not (_TABLE_PROJECT_RE.fullmatch(project) and _TABLE_DATASET_RE.fullmatch(dataset)
+            and _TABLE_RE.match(table)):
         return (f"{value!r} is not bq://PROJECT.DATASET.TABLE: the project holds lowercase letters, "
                 "digits and '-'; the dataset letters, digits and '_'; the table letters, digits, "
                 "'_', '-' and spaces")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from pulumi_dicom_jobs.cli.progress import (Estimator, PlainProgress, format_duration, parse_rfc3339,
-                                        short_name)
-from pulumi_dicom_jobs.runner import OperationStatus
+from pulumi_dicom_jobs.cli.progress import Estimator, PlainProgress, format_duration
+from pulumi_dicom_jobs.lro import OperationStatus
 
 NAME = "projects/p/locations/l/datasets/d/operations/42"
 CREATED = "2026-01-02T03:04:05.123456789Z"
@@ -41,17 +40,6 @@ def test_format_duration():
     assert format_duration(3725.4) == "1:02:05"
     assert format_duration(None) == "-:--:--"
     assert format_duration(-1) == "-:--:--"
-
-
-def test_parse_rfc3339_nanoseconds_and_offsets():
-    assert parse_rfc3339(CREATED) == dt.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
-    assert parse_rfc3339("2026-01-02T04:04:05+01:00") == dt.datetime(2026, 1, 2, 3, 4, 5,
-                                                                      tzinfo=dt.timezone.utc)
-    assert parse_rfc3339("yesterday") is None and parse_rfc3339(None) is None
-
-
-def test_short_name():
-    assert short_name(NAME) == "operations/42"
 
 
 def test_estimator_elapsed_from_create_time_and_eta_from_rate():

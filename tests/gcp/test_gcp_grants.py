@@ -1,4 +1,4 @@
-"""pulumi_dicom_jobs.gcp.grants: the service agent, parsing helpers and grant helpers."""
+"""pulumi_dicom_jobs.gcp.grants: the service agent and grant helpers (names: test_provider_names)."""
 
 from __future__ import annotations
 
@@ -21,37 +21,6 @@ def test_service_agent_member_format():
     assert g.service_agent_member(PROJECT_NUMBER) == AGENT_MEMBER
     with pytest.raises(ValueError):
         g.service_agent_member("my-project")
-
-
-def test_parse_dicom_store():
-    assert g.parse_dicom_store("projects/p/locations/europe-west4/datasets/d/dicomStores/s") == (
-        "p", "europe-west4", "d", "s",
-    )
-    for bad in ("", "p/d/s", "projects/p/locations/l/datasets/d", "projects/p/locations/l/datasets/d/fhirStores/s"):
-        with pytest.raises(ValueError):
-            g.parse_dicom_store(bad)
-
-
-@pytest.mark.parametrize(
-    "value, bucket",
-    [("gs://my-bucket/dir/**.dcm", "my-bucket"), ("gs://my-bucket", "my-bucket"), ("my.bucket_1", "my.bucket_1")],
-)
-def test_bucket_of(value, bucket):
-    assert g.bucket_of(value) == bucket
-
-
-@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "UPPER", "x"])
-def test_bucket_of_rejects(value):
-    with pytest.raises(ValueError):
-        g.bucket_of(value)
-
-
-def test_parse_table_uri():
-    assert g.parse_table_uri("bq://p.ds.t") == ("p", "ds", "t")
-    assert g.parse_table_uri("bq://example.com:proj.ds.t") == ("example.com:proj", "ds", "t")
-    for bad in ("p.ds.t", "bq://p.ds", "bq://..t", None):
-        with pytest.raises(ValueError):
-            g.parse_table_uri(bad)
 
 
 # --- the service agent Output -------------------------------------------------------

@@ -17,8 +17,9 @@ import requests
 from google.cloud import bigquery, storage
 
 import dicomdata
-from pulumi_dicom_jobs import runner
-from pulumi_dicom_jobs.transport import RetryPolicy
+from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.api.transport import RetryPolicy
 
 PROJECT = "local-project"
 LOCATION = "us-central1"
@@ -37,9 +38,9 @@ class Env:
     bq: bigquery.Client
     gcs: storage.Client
 
-    def client(self, **kwargs) -> runner.HealthcareClient:
+    def client(self, **kwargs) -> HealthcareClient:
         kwargs.setdefault("retry", FAST_RETRY)
-        return runner.HealthcareClient(**kwargs)
+        return HealthcareClient(**kwargs)
 
     def upload(self, name: str, data: bytes) -> str:
         self.bucket.blob(name).upload_from_string(data, content_type="application/dicom")
@@ -60,8 +61,8 @@ class Env:
         for index, data in enumerate(files):
             self.upload(f"{folder}/{index}.dcm", data)
         with self.client() as client:
-            status = runner.run_job(client, self.store, {"gcsSource": {"uri": f"gs://{self.bucket.name}/{folder}/**.dcm"}},
-                                    export=False, timeout_seconds=60)
+            status = jobs.run_job(client, self.store, {"gcsSource": {"uri": f"gs://{self.bucket.name}/{folder}/**.dcm"}},
+                                  export=False, timeout_seconds=60)
         assert status.success == len(files)
         return status.name
 

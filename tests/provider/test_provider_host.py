@@ -121,7 +121,7 @@ def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pyte
         # the traceback the host sends is cut to the frame that raised: no runner internals
         frames = [line for line in info.value.details.splitlines() if line.lstrip().startswith('File "')]
         assert len(frames) <= 3 and frames[-1].endswith("in create"), info.value.details
-        assert "runner.py" not in info.value.details
+        assert "jobs.py" not in info.value.details
         assert TOKEN not in info.value.details
         assert all(TOKEN not in line for line in host.stderr_lines)
         assert env.request_count() > before

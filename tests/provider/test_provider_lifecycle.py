@@ -7,7 +7,8 @@ from google.cloud import bigquery
 
 import dicomdata
 from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
-from pulumi_dicom_jobs import DicomExportJobProvider, DicomImportJobProvider, runner
+from pulumi_dicom_jobs import DicomExportJobProvider, DicomImportJobProvider
+from pulumi_dicom_jobs.failures import JobFailed
 
 
 def test_import_create_read_update_delete(env: Env) -> None:
@@ -50,7 +51,7 @@ def test_import_create_read_update_delete(env: Env) -> None:
 def test_import_too_many_failures_message(env: Env) -> None:
     env.upload("in/good.dcm", synthetic(1)[0])
     env.upload("in/bad.dcm", dicomdata.broken_file())
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         DicomImportJobProvider().create({"dicom_store": env.store,
                                          "gcs_source": {"uri": f"gs://{env.bucket.name}/in/*"}})
     text = str(info.value)
@@ -62,14 +63,14 @@ def test_import_too_many_failures_message(env: Env) -> None:
 
 def test_invalid_inputs_fail_before_any_request(env: Env) -> None:
     before = env.request_count()
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         DicomImportJobProvider().create({"dicom_store": env.store, "gcs_source": {"uri": "gs://b/**/x"}})
     assert info.value.reason == "invalid_input" and "gcs_source.uri" in str(info.value)
     assert env.request_count() == before
 
 
 def test_missing_source_is_an_operation_error(env: Env) -> None:
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         DicomImportJobProvider().create({"dicom_store": env.store,
                                          "gcs_source": {"uri": f"gs://{env.bucket.name}/nothing/**"}})
     assert info.value.reason in ("operation_error", "start_failed")
@@ -136,10 +137,10 @@ def test_export_to_bigquery_write_dispositions_and_force(env: Env) -> None:
     assert env.rows(table) == 4
     provider.create(_bq_props(env, table, write_disposition="WRITE_TRUNCATE", schema="FLATTENED"))
     assert env.rows(table) == 2
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         provider.create(_bq_props(env, table, write_disposition="WRITE_EMPTY"))
     assert info.value.reason in ("operation_error", "too_many_failures", "start_failed")
-    with pytest.raises(runner.JobFailed):
+    with pytest.raises(JobFailed):
         provider.create(_bq_props(env, table))  # force unset, table exists
     provider.create(_bq_props(env, table, force=True))
     assert env.rows(table) == 2

@@ -10,8 +10,12 @@ import google.auth.credentials
 import pytest
 
 from provider_support import Env, deadline_poll, env, rest_json, synthetic  # noqa: F401 (fixtures)
-from pulumi_dicom_jobs import auth, runner
-from pulumi_dicom_jobs.transport import RetryPolicy
+from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.api import auth
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.api.transport import RetryPolicy
+from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.lro import OperationStatus
 
 
 def _uri(env: Env) -> str:
@@ -56,7 +60,7 @@ def test_transient_errors_are_retried(env: Env, rule: dict) -> None:
     _fault(env, **rule)
     started = time.monotonic()
     with env.client() as client:
-        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
     assert status.success == 2
     assert len(env.operations()) == 1
     assert env.emulator.get("faults").get("faults") == []  # the fault was hit
@@ -72,7 +76,7 @@ def test_lost_start_answer_starts_exactly_one_operation(env: Env, action: str) -
     _prepare(env)
     _fault(env, method="POST", path=":import$", action=action)
     with env.client() as client:
-        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
     assert status.success == 2
     operations = env.operations()
     assert len(operations) == 1 and operations[0]["name"] == status.name
@@ -87,7 +91,7 @@ def test_read_timeout_on_start_adopts(env: Env) -> None:
     _prepare(env)
     _fault(env, method="POST", path=":import$", action="delay", delaySeconds=1.5)
     with env.client(timeout=(5.0, 0.5)) as client:
-        name = runner.start_import(client, env.store, _body(env))
+        name = jobs.start_import(client, env.store, _body(env))
     _wait_until_delayed_request_processed(env)
     assert [op["name"] for op in env.operations()] == [name]
 
@@ -99,7 +103,7 @@ def test_read_timeout_settles_longer_than_a_reset(env: Env) -> None:
     _prepare(env)
     _fault(env, method="POST", path=":import$", action="delay", delaySeconds=2.0 + 3.5)
     with env.client(timeout=(5.0, 2.0)) as client:
-        name = runner.start_import(client, env.store, _body(env))
+        name = jobs.start_import(client, env.store, _body(env))
     _wait_until_delayed_request_processed(env)
     assert [op["name"] for op in env.operations()] == [name]
     assert len(_methods(env, "POST", ":import")) == 1
@@ -111,7 +115,7 @@ def test_http_timeout_from_environment_is_read_at_call_time(env: Env, monkeypatc
     with env.client() as client:  # created before the variable is set: read per request
         monkeypatch.setenv("DICOM_JOBS_HTTP_TIMEOUT", "5,0.5")
         started = time.monotonic()
-        name = runner.start_import(client, env.store, _body(env))
+        name = jobs.start_import(client, env.store, _body(env))
     # the 0.5 s read timeout made the POST ambiguous; the listing adopted its operation
     assert time.monotonic() - started < 1.5 + 1.0
     _wait_until_delayed_request_processed(env)
@@ -124,8 +128,8 @@ def test_several_candidates_fail_clearly(env: Env) -> None:
     _prepare(env)
     other = rest_json(env.base_url, "POST", f"{env.store}:import", json=_body(env))["name"]
     _fault(env, method="POST", path=":import$", action="drop_after_processing")
-    with env.client() as client, pytest.raises(runner.JobFailed) as info:
-        runner.start_import(client, env.store, _body(env))
+    with env.client() as client, pytest.raises(JobFailed) as info:
+        jobs.start_import(client, env.store, _body(env))
     assert info.value.reason == "start_failed"
     assert other in str(info.value) and "2 operations" in str(info.value)
     assert len(env.operations()) == 2
@@ -135,9 +139,9 @@ def test_a_sibling_this_process_started_is_not_a_candidate(env: Env) -> None:
     """Same window, but the other import is this process's own: the lost one is adopted."""
     _prepare(env)
     with env.client() as client:
-        sibling = runner.start_import(client, env.store, _body(env))
+        sibling = jobs.start_import(client, env.store, _body(env))
         _fault(env, method="POST", path=":import$", action="drop_after_processing")
-        adopted = runner.start_import(client, env.store, _body(env))
+        adopted = jobs.start_import(client, env.store, _body(env))
     names = {op["name"] for op in env.operations()}
     assert adopted != sibling and names == {sibling, adopted}
 
@@ -147,15 +151,15 @@ def test_export_lost_answer_adopts_bigquery_method(env: Env) -> None:
     table = f"local-project.{env.new_bq_dataset()}.t"
     _fault(env, method="POST", path=":export$", action="drop_after_processing")
     with env.client() as client:
-        status = runner.run_job(client, env.store, {"bigqueryDestination": {"tableUri": f"bq://{table}"}},
-                                export=True, timeout_seconds=30)
+        status = jobs.run_job(client, env.store, {"bigqueryDestination": {"tableUri": f"bq://{table}"}},
+                              export=True, timeout_seconds=30)
     assert status.success == 1 and len(env.operations()) == 2
 
 
 def test_start_error_is_not_retried(env: Env) -> None:
     _fault(env, method="POST", path=":import$", action="status", status=400)
-    with env.client() as client, pytest.raises(runner.JobFailed) as info:
-        runner.start_import(client, env.store, _body(env))
+    with env.client() as client, pytest.raises(JobFailed) as info:
+        jobs.start_import(client, env.store, _body(env))
     assert info.value.reason == "start_failed" and "400" in str(info.value)
     assert len(_methods(env, "POST", ":import")) == 1
 
@@ -163,14 +167,14 @@ def test_start_error_is_not_retried(env: Env) -> None:
 def test_timeout_cancels_and_names_operation(env: Env) -> None:
     _prepare(env, 6)
     env.emulator.post("config", {"instanceDelaySeconds": 0.5})
-    with env.client() as client, pytest.raises(runner.JobFailed) as info:
-        runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=1.0)
+    with env.client() as client, pytest.raises(JobFailed) as info:
+        jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=1.0)
     exc = info.value
     [operation] = env.operations()
     assert exc.reason == "timeout" and operation["name"] in str(exc)
     assert "timeout_seconds=1" in str(exc)
     with env.client() as client:
-        final = runner.get_operation(client, operation["name"])
+        final = jobs.get_operation(client, operation["name"])
     assert final.done and final.error_code == 1 and final.cancel_requested
 
 
@@ -178,30 +182,30 @@ def test_external_cancel_and_vanished(env: Env) -> None:
     _prepare(env, 6)
     env.emulator.post("config", {"instanceDelaySeconds": 0.3})
     with env.client() as client:
-        name = runner.start_import(client, env.store, _body(env))
-        runner.cancel_operation(client, name)
-        with pytest.raises(runner.JobFailed) as info:
-            runner.wait(client, name, timeout_seconds=20)
+        name = jobs.start_import(client, env.store, _body(env))
+        jobs.cancel_operation(client, name)
+        with pytest.raises(JobFailed) as info:
+            jobs.wait(client, name, timeout_seconds=20)
         assert info.value.reason == "cancelled"
         env.emulator.post("operations/forget", {"name": name})
-        with pytest.raises(runner.JobFailed) as info:
-            runner.wait(client, name, timeout_seconds=5)
+        with pytest.raises(JobFailed) as info:
+            jobs.wait(client, name, timeout_seconds=5)
         assert info.value.reason == "vanished"
 
 
 def test_progress_callbacks_and_few_polls(env: Env) -> None:
     _prepare(env, 8)
     env.emulator.post("config", {"instanceDelaySeconds": 0.25})
-    seen: list[runner.OperationStatus] = []
+    seen: list[OperationStatus] = []
     with env.client() as client:
-        name = runner.start_import(client, env.store, _body(env))
+        name = jobs.start_import(client, env.store, _body(env))
         stamps: list[tuple[float, int, int, bool]] = []
         t0 = time.monotonic()
 
-        def record(snapshot: runner.OperationStatus) -> None:
+        def record(snapshot: OperationStatus) -> None:
             seen.append(snapshot)
             stamps.append((round(time.monotonic() - t0, 3), snapshot.success, snapshot.pending, snapshot.done))
-        status = runner.wait(client, name, timeout_seconds=30, on_progress=record)
+        status = jobs.wait(client, name, timeout_seconds=30, on_progress=record)
     returned = datetime.datetime.now(datetime.timezone.utc)
     assert status.success == 8 and seen[-1].done
     ended = datetime.datetime.fromisoformat(status.end_time.replace("Z", "+00:00"))
@@ -220,9 +224,9 @@ def _service_agent(env: Env) -> str:
 def test_permission_denied_hint(env: Env) -> None:
     _prepare(env)
     env.emulator.post("config", {"enforceIam": True})
-    with env.client() as client, pytest.raises(runner.JobFailed) as info:
-        runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30,
-                       permission_retry_seconds=0)
+    with env.client() as client, pytest.raises(JobFailed) as info:
+        jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30,
+                     permission_retry_seconds=0)
     text = str(info.value)
     assert info.value.operation.error_code == 7
     assert "PERMISSION_DENIED" in text and "roles/storage.objectViewer" in text
@@ -236,8 +240,8 @@ def test_grant_propagation_is_waited_out(env: Env) -> None:
     env.emulator.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
                               "role": "roles/storage.objectViewer", "member": _service_agent(env)})
     with env.client() as client:
-        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
-                                permission_retry_seconds=30)
+        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
+                              permission_retry_seconds=30)
     assert status.success == 2
     operations = env.operations()
     assert len(operations) >= 2 and operations[-1]["name"] == status.name
@@ -247,9 +251,9 @@ def test_grant_never_arrives_gives_up_after_window(env: Env) -> None:
     _prepare(env)
     env.emulator.post("config", {"enforceIam": True})
     started = time.monotonic()
-    with env.client() as client, pytest.raises(runner.JobFailed) as info:
-        runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
-                       permission_retry_seconds=1.5)
+    with env.client() as client, pytest.raises(JobFailed) as info:
+        jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
+                     permission_retry_seconds=1.5)
     assert time.monotonic() - started < 10
     assert "started" in str(info.value) and "IAM grants to propagate" in str(info.value)
 
@@ -262,7 +266,7 @@ def test_adc_access_token_is_sent_and_never_leaks(env: Env, monkeypatch: pytest.
     _prepare(env)
     monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST")
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
-    client = runner.HealthcareClient(env.base_url)
+    client = HealthcareClient(env.base_url)
     assert not client.emulated and TOKEN not in repr(client)
     assert client.transport.tokens.header() == f"Bearer {TOKEN}"
     from pulumi_dicom_jobs import DicomImportJobProvider
@@ -273,7 +277,7 @@ def test_adc_access_token_is_sent_and_never_leaks(env: Env, monkeypatch: pytest.
     assert TOKEN not in repr(created.outs) and TOKEN not in repr(vars(provider))
     env.emulator.post("config", {"enforceIam": True})
     monkeypatch.setenv("DICOM_JOBS_PERMISSION_RETRY_SECONDS", "0")
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         provider.create(props)
     assert TOKEN not in str(info.value) and TOKEN not in repr(info.value.operation)
 
@@ -283,7 +287,7 @@ def test_emulator_uses_dummy_token_and_no_adc(env: Env, monkeypatch: pytest.Monk
         raise AssertionError("ADC must not be looked up with HEALTHCARE_EMULATOR_HOST set")
     monkeypatch.setattr(google.auth, "default", boom)
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
-    client = runner.HealthcareClient("https://healthcare.googleapis.com")
+    client = HealthcareClient("https://healthcare.googleapis.com")
     assert client.transport.tokens.header() == f"Bearer {auth.EMULATOR_TOKEN}"
     assert client.base_url == env.base_url
 
@@ -305,12 +309,12 @@ def test_401_refreshes_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     creds = _CountingCredentials()
     monkeypatch.setattr(auth, "google_credentials", lambda *a, **k: creds)
     _fault(env, method="GET", path="/operations/", action="status", status=401)
-    with runner.HealthcareClient(env.base_url, retry=RetryPolicy(initial=0.05)) as client:
-        status = runner.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+    with HealthcareClient(env.base_url, retry=RetryPolicy(initial=0.05)) as client:
+        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
     assert status.success == 2 and creds.refreshes == 1
     _fault(env, method="GET", path="/operations/", action="status", status=401, times=2)
-    with runner.HealthcareClient(env.base_url) as client, pytest.raises(Exception) as info:
-        runner.get_operation(client, status.name)
+    with HealthcareClient(env.base_url) as client, pytest.raises(Exception) as info:
+        jobs.get_operation(client, status.name)
     assert "401" in str(info.value) and creds.refreshes == 2
 
 

@@ -9,8 +9,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 
 import pulumi_dicom_jobs
-from pulumi_dicom_jobs import errors, runner
-from pulumi_dicom_jobs.operations import OperationStatus, PollSchedule
+from pulumi_dicom_jobs import failures, jobs, settings
+from pulumi_dicom_jobs.api import transport
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.lro import OperationStatus, PollSchedule
 from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
 from pulumi_dicom_jobs.requests_body import build_export_body, build_import_body
 
@@ -65,38 +67,38 @@ def test_judge_and_failure_messages() -> None:
         "code": 3, "message": "8 files failed", "details": [{"@type": "x", "sampleErrors": samples}]},
         metadata={"apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
                   "logsUrl": "https://logs/x", "counter": {"success": "2", "failure": "8"}}))
-    with pytest.raises(runner.JobFailed) as info:
-        runner.judge(failed, 0)
+    with pytest.raises(failures.JobFailed) as info:
+        jobs.judge(failed, 0)
     text = str(info.value)
     assert info.value.reason == "too_many_failures" and info.value.operation is failed
     assert "INVALID_ARGUMENT" in text and "8 files failed" in text and "https://logs/x" in text
     assert "success=2 failure=8" in text and "gs://b/f4" in text and "gs://b/f5" not in text
     assert failed.name in text
-    assert runner.judge(failed, 8) is failed  # tolerated
+    assert jobs.judge(failed, 8) is failed  # tolerated
     cancelled = OperationStatus.from_json(_op(done=True, error={"code": 1, "message": "cancelled"}))
-    with pytest.raises(runner.JobFailed) as info:
-        runner.judge(cancelled, 100)
+    with pytest.raises(failures.JobFailed) as info:
+        jobs.judge(cancelled, 100)
     assert info.value.reason == "cancelled"
     denied = OperationStatus.from_json(_op(done=True, metadata={}, error={
         "code": 7, "message": "service-123@gcp-sa-healthcare.iam.gserviceaccount.com lacks "
                               "roles/storage.objectViewer on gs://b"}))
-    with pytest.raises(runner.JobFailed) as info:
-        runner.judge(denied, 0)
+    with pytest.raises(failures.JobFailed) as info:
+        jobs.judge(denied, 0)
     assert info.value.reason == "operation_error"
     assert "PERMISSION_DENIED" in str(info.value)
     assert "grant roles/storage.objectViewer" in str(info.value)
     assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in str(info.value)
     with pytest.raises(ValueError):
-        errors.JobFailed("nonsense", "x")
+        failures.JobFailed("nonsense", "x")
 
 
 @pytest.mark.parametrize("role,helper", [("roles/storage.objectAdmin", "gcs_export_grants"),
                                          ("roles/bigquery.dataEditor", "bigquery_export_grants"),
                                          ("roles/bigquery.jobUser", "bigquery_export_grants")])
 def test_permission_hint_names_helper(role: str, helper: str) -> None:
-    hint = errors.permission_hint(f"service-1@gcp-sa-healthcare.iam.gserviceaccount.com needs {role}")
+    hint = failures.permission_hint(f"service-1@gcp-sa-healthcare.iam.gserviceaccount.com needs {role}")
     assert role in hint and f"pulumi_dicom_jobs.gcp.grants.{helper}" in hint
-    assert errors.permission_hint("some other denial") is None
+    assert failures.permission_hint("some other denial") is None
 
 
 def _snap(success: int, pending: int, done: bool = False) -> OperationStatus:
@@ -227,20 +229,18 @@ def test_schedule_calls_fewer_than_api_core_for_a_long_job() -> None:
 
 
 def test_http_timeout_from_environment(monkeypatch) -> None:
-    from pulumi_dicom_jobs import transport
-    monkeypatch.delenv(transport.HTTP_TIMEOUT_ENV, raising=False)
-    assert transport.http_timeout() == (10.0, 60.0)
-    monkeypatch.setenv(transport.HTTP_TIMEOUT_ENV, "120")
-    assert transport.http_timeout() == (10.0, 120.0)
-    monkeypatch.setenv(transport.HTTP_TIMEOUT_ENV, " 3.5 , 90 ")
-    assert transport.http_timeout() == (3.5, 90.0)
+    monkeypatch.delenv(settings.HTTP_TIMEOUT_ENV, raising=False)
+    assert settings.http_timeout() == (10.0, 60.0)
+    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "120")
+    assert settings.http_timeout() == (10.0, 120.0)
+    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, " 3.5 , 90 ")
+    assert settings.http_timeout() == (3.5, 90.0)
     for bad in ("x", "1,2,3", "0", "-5", "5,", "inf", "nan"):
-        monkeypatch.setenv(transport.HTTP_TIMEOUT_ENV, bad)
-        assert transport.http_timeout() == (10.0, 60.0), bad
+        monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, bad)
+        assert settings.http_timeout() == (10.0, 60.0), bad
 
 
 def test_http_timeout_explicit_argument_wins(monkeypatch) -> None:
-    from pulumi_dicom_jobs import transport
     seen: list = []
 
     class FakeResponse:
@@ -260,12 +260,12 @@ def test_http_timeout_explicit_argument_wins(monkeypatch) -> None:
         def header(self):
             return "Bearer t"
 
-    monkeypatch.setenv(transport.HTTP_TIMEOUT_ENV, "7,8")
+    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "7,8")
     default = transport.Transport("http://x", Tokens())
     explicit = transport.Transport("http://x", Tokens(), timeout=(1.0, 2.0))
     default.session = explicit.session = FakeSession()
     default.request("GET", "a")
-    monkeypatch.setenv(transport.HTTP_TIMEOUT_ENV, "9")
+    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "9")
     default.request("GET", "a")
     explicit.request("GET", "a")
     assert seen == [(7.0, 8.0), (10.0, 9.0), (1.0, 2.0)]
@@ -336,10 +336,10 @@ def test_providers_pickle_by_reference_small_and_stateless() -> None:
 
 def test_client_endpoint_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST", raising=False)
-    assert runner.HealthcareClient().base_url == "https://healthcare.googleapis.com"
-    assert runner.HealthcareClient("https://x.example/", "v1beta1").base_url == "https://x.example"
+    assert HealthcareClient().base_url == "https://healthcare.googleapis.com"
+    assert HealthcareClient("https://x.example/", "v1beta1").base_url == "https://x.example"
     monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", "127.0.0.1:9")
-    client = runner.HealthcareClient("https://x.example")
+    client = HealthcareClient("https://x.example")
     assert client.base_url == "http://127.0.0.1:9" and client.emulated
     with pytest.raises(ValueError):
-        runner.HealthcareClient(api_version="v2")
+        HealthcareClient(api_version="v2")

@@ -1,7 +1,7 @@
 """Fault matrix: every transport fault at every phase of a job, no duplicate operation.
 
 Each case injects one fault through the emulator's admin ``faults`` surface,
-runs the job through :func:`pulumi_dicom_jobs.runner.run_job` (the one code
+runs the job through :func:`pulumi_dicom_jobs.jobs.run_job` (the one code
 path the resources and the CLI share), and asserts:
 
 * the job ends correctly (success for start/poll faults; for cancel faults,
@@ -25,8 +25,10 @@ import pytest
 
 from conftest import MATRIX, MatrixRow, dicom_ops
 from dicomdata import synthetic_instance
-from pulumi_dicom_jobs import runner
-from pulumi_dicom_jobs.transport import RetryPolicy
+from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.api.transport import RetryPolicy
+from pulumi_dicom_jobs.failures import JobFailed
 
 READ_TIMEOUT_S = 1.0
 FAST_RETRY = RetryPolicy(initial=0.1, multiplier=2.0, maximum=1.0, attempts=6, deadline=30.0)
@@ -49,8 +51,8 @@ PHASES = {
 }
 
 
-def _client(**kwargs) -> runner.HealthcareClient:
-    return runner.HealthcareClient(retry=FAST_RETRY, timeout=(5.0, READ_TIMEOUT_S), **kwargs)
+def _client(**kwargs) -> HealthcareClient:
+    return HealthcareClient(retry=FAST_RETRY, timeout=(5.0, READ_TIMEOUT_S), **kwargs)
 
 
 def _inject(emulator, phase: str, fault: dict) -> None:
@@ -100,17 +102,17 @@ def test_fault_matrix(emulator, rest, phase: str, fault_name: str) -> None:
     try:
         with _client() as client:
             if phase == "cancel":
-                with pytest.raises(runner.JobFailed) as info:
-                    runner.run_job(client, store, body, export=False, timeout_seconds=1.0,
-                                   permission_retry_seconds=0)
+                with pytest.raises(JobFailed) as info:
+                    jobs.run_job(client, store, body, export=False, timeout_seconds=1.0,
+                                 permission_retry_seconds=0)
                 outcome = info.value
                 survived = (outcome.reason == "timeout" and "cancelled" in str(outcome)
                             and outcome.operation is not None and outcome.operation.error_code == 1)
             else:
-                outcome = runner.run_job(client, store, body, export=False, timeout_seconds=60,
-                                         permission_retry_seconds=0)
+                outcome = jobs.run_job(client, store, body, export=False, timeout_seconds=60,
+                                       permission_retry_seconds=0)
                 survived = outcome.done and outcome.success == 1 and outcome.failure == 0
-    except runner.JobFailed as exc:
+    except JobFailed as exc:
         note = str(exc).splitlines()[0][:160]
         outcome = exc
     finally:
@@ -202,10 +204,10 @@ def test_401_cured_by_token_refresh(emulator, rest, stack, adc_env, phase: str) 
     try:
         with _client(api_endpoint=stack.healthcare_url) as client:
             assert not client.emulated
-            status = runner.run_job(client, store, {"gcsSource": {"uri": f"gs://{bucket}/in/**.dcm"}},
-                                    export=False, timeout_seconds=60, permission_retry_seconds=0)
+            status = jobs.run_job(client, store, {"gcsSource": {"uri": f"gs://{bucket}/in/**.dcm"}},
+                                  export=False, timeout_seconds=60, permission_retry_seconds=0)
             survived = status.done and status.success == 1
-    except runner.JobFailed as exc:
+    except JobFailed as exc:
         note = str(exc).splitlines()[0][:160]
     finally:
         ops = _wait_all_done(emulator, store, {})

@@ -1,6 +1,6 @@
 """Operation outcomes and the exact message the user sees for each.
 
-Runs through :func:`pulumi_dicom_jobs.runner.run_job` (what ``create`` calls);
+Runs through :func:`pulumi_dicom_jobs.jobs.run_job` (what ``create`` calls);
 the message asserted is ``str(JobFailed)``, which the dynamic provider host
 returns to the engine verbatim (one case checks that through the real host).
 """
@@ -14,7 +14,9 @@ import pytest
 
 from conftest import dicom_ops
 from dicomdata import broken_file, synthetic_instance
-from pulumi_dicom_jobs import runner
+from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.failures import JobFailed
 
 
 def _job(rest, files: dict[str, bytes]) -> tuple[str, dict]:
@@ -23,8 +25,8 @@ def _job(rest, files: dict[str, bytes]) -> tuple[str, dict]:
 
 
 def _run(store, body, **kwargs):
-    with runner.HealthcareClient() as client:
-        return runner.run_job(client, store, body, export=False, permission_retry_seconds=0, **kwargs)
+    with HealthcareClient() as client:
+        return jobs.run_job(client, store, body, export=False, permission_retry_seconds=0, **kwargs)
 
 
 def _details(op: dict) -> str:
@@ -67,7 +69,7 @@ def test_partial_failure_within_max_failed_instances(emulator, rest) -> None:
 
 def test_partial_failure_over_max_failed_instances(emulator, rest) -> None:
     store, body = _job(rest, {"in/a.dcm": synthetic_instance(seed=1), "in/bad.dcm": broken_file()})
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         _run(store, body, max_failed_instances=0)
     name = _single_op(emulator, store)["name"]
     op = rest.operation(name)
@@ -81,7 +83,7 @@ def test_partial_failure_over_max_failed_instances(emulator, rest) -> None:
 def test_total_failure(emulator, rest) -> None:
     store = rest.store()
     body = {"gcsSource": {"uri": "gs://rel-no-such-bucket-0000/in/**.dcm"}}
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         _run(store, body)
     name = _single_op(emulator, store)["name"]
     op = rest.operation(name)
@@ -125,14 +127,14 @@ def test_cancelled_by_someone_else(emulator, rest) -> None:
     thread.join(60)
     assert not thread.is_alive()
     error = box.get("error")
-    assert isinstance(error, runner.JobFailed) and error.reason == "cancelled", box
+    assert isinstance(error, JobFailed) and error.reason == "cancelled", box
     assert str(error) == f"the DICOM import job was cancelled (operation {name})\n" + _details(rest.operation(name))
 
 
 def test_timeout_we_cancel(emulator, rest) -> None:
     emulator.post("config", {"operationMinSeconds": 60.0})
     store, body = _job(rest, {"in/a.dcm": synthetic_instance(seed=1)})
-    with pytest.raises(runner.JobFailed) as info:
+    with pytest.raises(JobFailed) as info:
         _run(store, body, timeout_seconds=1)
     name = _single_op(emulator, store)["name"]
     op = rest.operation(name)
@@ -153,5 +155,5 @@ def test_operation_vanished(emulator, rest) -> None:
     thread.join(120)
     assert not thread.is_alive()
     error = box.get("error")
-    assert isinstance(error, runner.JobFailed) and error.reason == "vanished", box
+    assert isinstance(error, JobFailed) and error.reason == "vanished", box
     assert str(error) == f"operation {name} is not known to the API (404): it expired or was deleted"

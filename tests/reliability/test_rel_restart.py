@@ -23,13 +23,15 @@ import pytest
 from conftest import dicom_ops
 from dicomdata import synthetic_instance
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi_dicom_jobs import runner
+from pulumi_dicom_jobs import jobs, settings
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
 
 URN = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::restart"
 GRACE_S = 1.0
-HOST_ENV = {runner.IN_FLIGHT_GRACE_ENV: str(GRACE_S)}
+HOST_ENV = {settings.IN_FLIGHT_GRACE_ENV: str(GRACE_S)}
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
 
 
@@ -87,7 +89,7 @@ def test_restarted_host_does_not_start_a_second_operation_unnoticed(emulator, re
                      f"pending={int(counter.get('pending', 0))}",
                      "may be this job's own operation from an interrupted run",
                      f"dicom-jobs wait {name}", f"dicom-jobs cancel {name}", "then run again",
-                     f"{runner.IN_FLIGHT_CHECK_ENV}=off"):
+                     f"{settings.IN_FLIGHT_CHECK_ENV}=off"):
         assert expected in message, (expected, message)
 
 
@@ -99,15 +101,15 @@ def test_in_flight_check_off_starts_anyway(emulator, rest, monkeypatch) -> None:
     other = rest.call("POST", f"{store}:import", body).json()["name"]
     _poll(lambda: _older_than(rest, other, 0.3), 30, "operation older than the grace")
     emulator.post("config", {"operationMinSeconds": 0.0})
-    monkeypatch.setenv(runner.IN_FLIGHT_GRACE_ENV, "0")
-    monkeypatch.setenv(runner.IN_FLIGHT_CHECK_ENV, "off")
-    with runner.HealthcareClient() as client:
-        status = runner.run_job(client, store, body, export=False, timeout_seconds=60)
+    monkeypatch.setenv(settings.IN_FLIGHT_GRACE_ENV, "0")
+    monkeypatch.setenv(settings.IN_FLIGHT_CHECK_ENV, "off")
+    with HealthcareClient() as client:
+        status = jobs.run_job(client, store, body, export=False, timeout_seconds=60)
     assert status.done and status.name != other
     assert len(dicom_ops(emulator, store)) == 2
-    monkeypatch.delenv(runner.IN_FLIGHT_CHECK_ENV)  # back on: the older import is named
-    with runner.HealthcareClient() as client, pytest.raises(runner.JobFailed) as info:
-        runner.run_job(client, store, body, export=False, timeout_seconds=60)
+    monkeypatch.delenv(settings.IN_FLIGHT_CHECK_ENV)  # back on: the older import is named
+    with HealthcareClient() as client, pytest.raises(JobFailed) as info:
+        jobs.run_job(client, store, body, export=False, timeout_seconds=60)
     assert info.value.reason == "in_flight" and other in str(info.value)
     assert len(dicom_ops(emulator, store)) == 2
 
@@ -118,8 +120,8 @@ def test_siblings_within_the_grace_period_both_run(emulator, rest) -> None:
     store = rest.store()
     body = {"gcsSource": {"uri": f"gs://{bucket}/in/**.dcm"}}
     other = rest.call("POST", f"{store}:import", body).json()["name"]
-    with runner.HealthcareClient() as client:  # default grace: 30 s
-        status = runner.run_job(client, store, body, export=False, timeout_seconds=60)
+    with HealthcareClient() as client:  # default grace: 30 s
+        status = jobs.run_job(client, store, body, export=False, timeout_seconds=60)
     assert status.done and status.name != other
     assert len(dicom_ops(emulator, store)) == 2
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import SUPPORT
 from dicomdata import synthetic_instance
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi_dicom_jobs import auth
+from pulumi_dicom_jobs.api import auth
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
 from rel_netstat import is_loopback, listening_of

@@ -5,7 +5,7 @@ become the resources' inputs (``dicom_store``, ``gcs_source``, ...), which are
 checked by :mod:`pulumi_dicom_jobs.validation` (the same rules and messages
 as the resources' ``check``), turned into a request body by
 :mod:`pulumi_dicom_jobs.requests_body` and run by
-:mod:`pulumi_dicom_jobs.runner`. Nothing here talks HTTP or judges an
+:mod:`pulumi_dicom_jobs.jobs`. Nothing here talks HTTP or judges an
 operation itself.
 
 Commands::
@@ -41,18 +41,21 @@ Exit codes:
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, NoReturn, Optional
 
 import click
 
-from pulumi_dicom_jobs import requests_body, runner, validation
-from pulumi_dicom_jobs.errors import describe_operation
+from pulumi_dicom_jobs import jobs, names, requests_body, validation
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.api.errors import ApiError, TransportError
+from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
 from pulumi_dicom_jobs.cli.progress import (format_duration, kind_of, make_reporter, operation_duration,
                                         Reporter)
-from pulumi_dicom_jobs.transport import ApiError, TransportError
+from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
+from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.lro.status import OperationStatus
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -113,7 +116,6 @@ FLAG_OF = {
     "max_failed_instances": "--max-failed-instances",
 }
 _COMMON_PATHS = ("api_version", "api_endpoint", "timeout_seconds", "max_failed_instances")
-_OPERATION_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/datasets/[^/\s]+/operations/[^/\s]+$")
 
 
 # -- options shared by commands --------------------------------------------
@@ -141,7 +143,7 @@ class Options:
 
     @property
     def timeout_seconds(self) -> float:
-        return float(self.timeout) if self.timeout is not None else float(runner.DEFAULT_TIMEOUT_SECONDS)
+        return float(self.timeout) if self.timeout is not None else float(jobs.DEFAULT_TIMEOUT_SECONDS)
 
     @property
     def max_failed(self) -> int:
@@ -232,7 +234,7 @@ def _print_json(data: dict) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
-def state_of(status: runner.OperationStatus) -> str:
+def state_of(status: OperationStatus) -> str:
     """RUNNING, CANCELLING, SUCCEEDED, CANCELLED or FAILED (as the API reports it)."""
     if not status.done:
         return "CANCELLING" if status.cancel_requested else "RUNNING"
@@ -241,7 +243,7 @@ def state_of(status: runner.OperationStatus) -> str:
     return "CANCELLED" if status.error_code == 1 else "FAILED"
 
 
-def summary(status: Optional[runner.OperationStatus], *, state: str, exit_code: int,
+def summary(status: Optional[OperationStatus], *, state: str, exit_code: int,
             message: Optional[str] = None, name: Optional[str] = None) -> dict:
     """The ``--json`` document: the operation's facts plus the CLI's verdict."""
     data: dict[str, Any] = {"state": state, "exitCode": exit_code, "message": message,
@@ -264,7 +266,7 @@ def summary(status: Optional[runner.OperationStatus], *, state: str, exit_code: 
     return data
 
 
-def _describe(status: runner.OperationStatus) -> list[str]:
+def _describe(status: OperationStatus) -> list[str]:
     lines = [f"name: {status.name}", f"kind: {kind_of(status, default='unknown')}",
              f"state: {state_of(status)}"]
     if status.create_time:
@@ -277,7 +279,7 @@ def _describe(status: runner.OperationStatus) -> list[str]:
     return lines + describe_operation(status)
 
 
-def _succeeded(status: runner.OperationStatus, opts: Options) -> NoReturn:
+def _succeeded(status: OperationStatus, opts: Options) -> NoReturn:
     if opts.as_json:
         _print_json(summary(status, state="SUCCEEDED", exit_code=EXIT_OK))
     else:
@@ -294,8 +296,10 @@ def _succeeded(status: runner.OperationStatus, opts: Options) -> NoReturn:
     _finish(EXIT_OK)
 
 
-def _job_failed(exc: runner.JobFailed, opts: Options, name: Optional[str] = None) -> NoReturn:
+def _job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoReturn:
     code, state = REASON_OUTCOME.get(exc.reason, (EXIT_ERROR, "ERROR"))
+    if isinstance(exc, JobInFlight):
+        exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
     _err(f"Error: {exc}")
     if opts.as_json:
         _print_json(summary(exc.operation, state=state, exit_code=code, message=str(exc), name=name))
@@ -331,14 +335,14 @@ def _check_common(opts: Options) -> None:
 
 
 def _check_operation_name(name: str, opts: Options) -> None:
-    if not _OPERATION_RE.match(name):
+    if not names.is_operation_name(name):
         _bad_input([("OPERATION", f"{name!r} is not an operation name: expected "
                                   "projects/PROJECT/locations/LOCATION/datasets/DATASET/operations/ID")],
                    opts)
 
 
-def _client(opts: Options) -> runner.HealthcareClient:
-    return runner.HealthcareClient(opts.api_endpoint, opts.api_version)
+def _client(opts: Options) -> HealthcareClient:
+    return HealthcareClient(opts.api_endpoint, opts.api_version)
 
 
 def _reporter(opts: Options, kind: str) -> Reporter:
@@ -348,7 +352,7 @@ def _reporter(opts: Options, kind: str) -> Reporter:
 
 
 # -- waiting, interrupts -------------------------------------------------------
-def _interrupted(client: runner.HealthcareClient, name: Optional[str], opts: Options,
+def _interrupted(client: HealthcareClient, name: Optional[str], opts: Options,
                  reporter: Reporter) -> NoReturn:
     reporter.stop()
     _err("")
@@ -371,11 +375,11 @@ def _interrupted(client: runner.HealthcareClient, name: Optional[str], opts: Opt
                                 message="interrupted; operation left running", name=name))
         _finish(EXIT_INTERRUPTED)
     try:
-        runner.cancel_operation(client, name)
+        jobs.cancel_operation(client, name)
         _err(f"Cancellation requested for {name}; waiting for it to stop...")
-        status = runner.wait(client, name, timeout_seconds=CANCEL_SETTLE_SECONDS,
-                             max_failed_instances=opts.max_failed, cancel_on_timeout=False)
-    except runner.JobFailed as exc:
+        status = jobs.wait(client, name, timeout_seconds=CANCEL_SETTLE_SECONDS,
+                           max_failed_instances=opts.max_failed, cancel_on_timeout=False)
+    except JobFailed as exc:
         _job_failed(exc, opts, name)
     except (ApiError, TransportError) as exc:
         _api_failed(exc, opts, f"could not cancel {name}", name)
@@ -387,25 +391,26 @@ def _interrupted(client: runner.HealthcareClient, name: Optional[str], opts: Opt
     _succeeded(status, opts)
 
 
-def _wait_for(client: runner.HealthcareClient, name: str, opts: Options, kind: str) -> NoReturn:
+def _wait_for(client: HealthcareClient, name: str, opts: Options, kind: str) -> NoReturn:
     reporter = _reporter(opts, kind)
     try:
         with reporter:
             reporter.started(name, "Waiting for")
-            status = runner.wait(client, name, timeout_seconds=opts.timeout_seconds,
-                                 max_failed_instances=opts.max_failed, on_progress=reporter.update,
-                                 cancel_on_timeout=opts.cancel_on_timeout)
+            status = jobs.wait(client, name, timeout_seconds=opts.timeout_seconds,
+                               max_failed_instances=opts.max_failed, on_progress=reporter.update,
+                               cancel_on_timeout=opts.cancel_on_timeout)
     except KeyboardInterrupt:
         _interrupted(client, name, opts, reporter)
-    except runner.JobFailed as exc:
+    except JobFailed as exc:
         _job_failed(exc, opts, name)
     except (ApiError, TransportError) as exc:
         _api_failed(exc, opts, f"could not wait for {name}", name)
     _succeeded(status, opts)
 
 
-def _run_job(opts: Options, props: dict, export: bool, kind: str) -> NoReturn:
+def _run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
     """Check ``props``, build the body, start the job; wait for it unless --async."""
+    export, kind = job_kind.is_export, job_kind.noun
     failures = (validation.check_export if export else validation.check_import)(props)
     if failures:
         _bad_input(failures, opts)
@@ -414,8 +419,8 @@ def _run_job(opts: Options, props: dict, export: bool, kind: str) -> NoReturn:
     client = _client(opts)
     if opts.run_async:
         try:
-            name = (runner.start_export if export else runner.start_import)(client, store, body)
-        except runner.JobFailed as exc:
+            name = jobs.start(client, job_kind, store, body)
+        except JobFailed as exc:
             _job_failed(exc, opts)
         except KeyboardInterrupt:
             _interrupted(client, None, opts, make_reporter(sys.stderr, kind, enabled=False))
@@ -437,13 +442,13 @@ def _run_job(opts: Options, props: dict, export: bool, kind: str) -> NoReturn:
 
     try:
         with reporter:
-            status = runner.run_job(client, store, body, export=export,
-                                    timeout_seconds=opts.timeout_seconds,
-                                    max_failed_instances=opts.max_failed,
-                                    on_started=on_started, on_progress=reporter.update)
+            status = jobs.run_job(client, store, body, export=export,
+                                  timeout_seconds=opts.timeout_seconds,
+                                  max_failed_instances=opts.max_failed,
+                                  on_started=on_started, on_progress=reporter.update)
     except KeyboardInterrupt:
         _interrupted(client, current["name"], opts, reporter)
-    except runner.JobFailed as exc:
+    except JobFailed as exc:
         _job_failed(exc, opts, current["name"])
     except (ApiError, TransportError) as exc:
         _api_failed(exc, opts, f"the {kind} job could not be run", current["name"])
@@ -481,7 +486,7 @@ def import_cmd(store: str, source: str, blob_storage_class: Optional[str], **kwa
     props: dict[str, Any] = {"dicom_store": store, "gcs_source": {"uri": source}, **opts.common_props()}
     if blob_storage_class is not None:
         props["blob_storage_settings"] = {"blob_storage_class": blob_storage_class.upper()}
-    _run_job(opts, props, export=False, kind="import")
+    _run_job(opts, props, JobKind.IMPORT)
 
 
 @cli.group("export", epilog=EXIT_CODES_HELP)
@@ -508,7 +513,7 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
     props: dict[str, Any] = {"dicom_store": store, "gcs_destination": gcs, **opts.common_props()}
     if filter_uri is not None:
         props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
-    _run_job(opts, props, export=True, kind="export")
+    _run_job(opts, props, JobKind.EXPORT_GCS)
 
 
 @export_group.command("bq", epilog=EXIT_CODES_HELP)
@@ -541,7 +546,7 @@ def export_bq(store: str, destination: str, write_disposition: Optional[str], fo
     props: dict[str, Any] = {"dicom_store": store, "bigquery_destination": bq, **opts.common_props()}
     if filter_uri is not None:
         props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
-    _run_job(opts, props, export=True, kind="export to BigQuery")
+    _run_job(opts, props, JobKind.EXPORT_BIGQUERY)
 
 
 @cli.command("wait", epilog=EXIT_CODES_HELP)
@@ -557,8 +562,8 @@ def wait_cmd(operation: str, **kwargs: Any) -> None:
     _check_operation_name(operation, opts)
     client = _client(opts)
     try:
-        first = runner.get_operation(client, operation)
-    except runner.JobFailed as exc:
+        first = jobs.get_operation(client, operation)
+    except JobFailed as exc:
         _job_failed(exc, opts, operation)
     except (ApiError, TransportError) as exc:
         _api_failed(exc, opts, f"could not read {operation}", operation)
@@ -574,8 +579,8 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
     _check_common(opts)
     _check_operation_name(operation, opts)
     try:
-        status = runner.get_operation(_client(opts), operation)
-    except runner.JobFailed as exc:
+        status = jobs.get_operation(_client(opts), operation)
+    except JobFailed as exc:
         _job_failed(exc, opts, operation)
     except (ApiError, TransportError) as exc:
         _api_failed(exc, opts, f"could not read {operation}", operation)
@@ -601,9 +606,9 @@ def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: 
     _check_operation_name(operation, opts)
     client = _client(opts)
     try:
-        runner.cancel_operation(client, operation)
-        status = runner.get_operation(client, operation)
-    except runner.JobFailed as exc:
+        jobs.cancel_operation(client, operation)
+        status = jobs.get_operation(client, operation)
+    except JobFailed as exc:
         _job_failed(exc, opts, operation)
     except (ApiError, TransportError) as exc:
         _api_failed(exc, opts, f"could not cancel {operation}", operation)

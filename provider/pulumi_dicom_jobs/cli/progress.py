@@ -1,7 +1,7 @@
 """Progress display for ``dicom-jobs`` while it waits on a long-running operation.
 
-Why its own module: the runner (:mod:`pulumi_dicom_jobs.runner`) only hands
-out :class:`~pulumi_dicom_jobs.runner.OperationStatus` snapshots through its
+Why its own module: the job runner (:mod:`pulumi_dicom_jobs.jobs`) only hands
+out :class:`~pulumi_dicom_jobs.lro.status.OperationStatus` snapshots through its
 ``on_progress`` callback; turning those into something a person can watch is
 the CLI's business and nothing else's. Two renderers share one estimator:
 
@@ -29,7 +29,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
 from rich.text import Text
 
-from pulumi_dicom_jobs.runner import OperationStatus
+from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
+from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.names import short_operation_name as short_name
+from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
 #: Seconds between "still running" lines when nothing changes (plain mode).
 DEFAULT_HEARTBEAT_SECONDS = 15.0
@@ -43,27 +46,6 @@ def format_duration(seconds: Optional[float]) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def parse_rfc3339(value: Optional[str]) -> Optional[_dt.datetime]:
-    """An RFC 3339 timestamp (``...Z`` or with an offset, any fraction) as aware UTC, or None."""
-    if not value:
-        return None
-    text = value.strip().replace("z", "Z")
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    head, sep, rest = text.partition(".")
-    if sep:  # trim the fraction to microseconds; fromisoformat is strict on 3.10
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        tail = rest[len(digits):]
-        text = f"{head}.{(digits + '000000')[:6]}{tail}"
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
-    return moment.astimezone(_dt.timezone.utc)
-
-
 def operation_duration(status: OperationStatus) -> Optional[float]:
     """Seconds from ``createTime`` to ``endTime`` of a finished operation, if both parse."""
     start, end = parse_rfc3339(status.create_time), parse_rfc3339(status.end_time)
@@ -72,22 +54,10 @@ def operation_duration(status: OperationStatus) -> Optional[float]:
     return max(0.0, (end - start).total_seconds())
 
 
-def short_name(name: str) -> str:
-    """``operations/ID`` of a full operation name (for narrow displays)."""
-    marker = "/operations/"
-    return "operations/" + name.split(marker, 1)[1] if marker in name else name
-
-
 def kind_of(status: Optional[OperationStatus], default: str = "job") -> str:
     """``import``, ``export`` or ``export to BigQuery`` from ``apiMethodName``."""
-    method = (status.api_method_name if status else None) or ""
-    if "ImportDicomData" in method:
-        return "import"
-    if "ExportDicomData_bq" in method:
-        return "export to BigQuery"
-    if "ExportDicomData" in method:
-        return "export"
-    return default
+    kind = status.kind if status else None
+    return kind.noun if kind is not None else default
 
 
 @dataclass
@@ -136,23 +106,17 @@ class Estimator:
         """Items per second, once two snapshots show progress."""
         if self._first is None or self._last is None:
             return None
-        t0, p0 = self._first
-        t1, p1, _pending = self._last
-        if t1 <= t0 or p1 <= p0:
-            return None
-        return (p1 - p0) / (t1 - t0)
+        return rate_between(self._first, self._last[:2])
 
     def eta(self) -> Optional[float]:
         """Seconds left, or None when unknown."""
         if self.done or self._last is None:
             return 0.0 if self.done else None
         t1, _, pending = self._last
-        if pending == 0:
-            return 0.0
-        rate = self.rate()
-        if rate is None:
-            return None
-        return max(0.0, pending / rate - (self.clock() - t1))
+        left = eta_seconds(pending, self.rate())
+        if left is None or pending == 0:
+            return left
+        return max(0.0, left - (self.clock() - t1))
 
 
 def counters_text(status: Optional[OperationStatus]) -> str:

@@ -40,6 +40,8 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any, Callable, Optional
 
+from pulumi_dicom_jobs import settings
+
 #: Worker threads we give the host. Each waiting job holds one thread, which
 #: costs ~100 KB of resident memory while it sleeps between polls: 128 lets a
 #: large stack's jobs all wait at once, far below the host's memory budget.
@@ -47,7 +49,7 @@ DEFAULT_TARGET = 128
 #: Never go above this, whatever the environment asks for.
 MAX_TARGET = 1024
 #: Environment switch (see module docstring).
-ENV_VAR = "DICOM_JOBS_HOST_POOL"
+ENV_VAR = settings.HOST_POOL_ENV
 _OFF_VALUES = frozenset({"off", "0", "false", "no", "stock", "disable", "disabled"})
 #: The SDK host's module, as ``python -m pulumi.dynamic`` runs it.
 _HOST_MODULE_SPEC = "pulumi.dynamic.__main__"
@@ -194,7 +196,7 @@ def _warn_once(message: str) -> None:
 
 
 def _target_from_env(default: int) -> tuple[Optional[int], str]:
-    raw = os.environ.get(ENV_VAR, "").strip().lower()
+    raw = settings.host_pool()
     if not raw:
         return default, ""
     if raw in _OFF_VALUES:
@@ -267,7 +269,7 @@ def ensure_host_concurrency(target: int = DEFAULT_TARGET) -> HostPoolStatus:
     with _lock:
         try:
             if _status is not None and _status.effective and _status.target >= target \
-                    and os.environ.get(ENV_VAR, "").strip().lower() not in _OFF_VALUES:
+                    and settings.host_pool() not in _OFF_VALUES:
                 return replace(_status, outcome="already-wide") if _status.changed else _status
             status = _ensure(target, sys.modules.get("__main__"), _find_server)
         except Exception as exc:  # never take the host down

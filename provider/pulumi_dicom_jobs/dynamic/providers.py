@@ -5,7 +5,7 @@ resource's state. A class defined in this installed module is pickled by
 reference (a few dozen bytes, no code), so the dynamic provider host imports
 this same module in a fresh process. The instances hold no attributes at all:
 HTTP sessions and credentials are created per call (see
-:mod:`pulumi_dicom_jobs.auth`) and never persisted.
+:mod:`pulumi_dicom_jobs.api.auth`) and never persisted.
 
 Lifecycle (one job = one long-running operation; id = operation name):
 
@@ -14,7 +14,7 @@ Lifecycle (one job = one long-running operation; id = operation name):
   and ``triggers`` replace (a new operation runs); ``timeout_seconds``,
   ``max_failed_instances``, ``api_version`` and ``api_endpoint`` update in
   place without re-running anything.
-* ``create`` starts the job and waits (:func:`runner.run_job`).
+* ``create`` starts the job and waits (:func:`pulumi_dicom_jobs.jobs.run_job`).
 * ``read``   re-reads the operation; if the API forgot it (404, operations
   expire) the recorded state is kept: the job's data are still there.
 * ``update`` records the new settings; no API call.
@@ -31,7 +31,11 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, \
     ResourceProvider, UpdateResult
 
-from pulumi_dicom_jobs import apischema, requests_body, runner, validation
+from pulumi_dicom_jobs import apischema, jobs, requests_body, validation
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
+from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, OperationNotFound
+from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.dynamic import hostpool
 
 # Let the dynamic host run many waits at once (its stock pool is 4 threads).
@@ -42,7 +46,7 @@ OUTPUT_KEYS = ("operation_name", "success_count", "failure_count", "logs_url", "
                "end_time", "api_method_name")
 #: Inputs that change in place.
 UPDATABLE_KEYS = ("timeout_seconds", "max_failed_instances", "api_version", "api_endpoint")
-_DEFAULTS: dict[str, Any] = {"timeout_seconds": runner.DEFAULT_TIMEOUT_SECONDS,
+_DEFAULTS: dict[str, Any] = {"timeout_seconds": jobs.DEFAULT_TIMEOUT_SECONDS,
                              "max_failed_instances": 0,
                              "api_version": apischema.DEFAULT_API_VERSION,
                              "api_endpoint": None}
@@ -107,9 +111,9 @@ class _DicomJobProvider(ResourceProvider):
                           delete_before_replace=False)
 
     # -- online ---------------------------------------------------------
-    def _client(self, props: Mapping[str, Any]) -> runner.HealthcareClient:
-        return runner.HealthcareClient(props.get("api_endpoint"),
-                                       props.get("api_version") or apischema.DEFAULT_API_VERSION)
+    def _client(self, props: Mapping[str, Any]) -> HealthcareClient:
+        return HealthcareClient(props.get("api_endpoint"),
+                                props.get("api_version") or apischema.DEFAULT_API_VERSION)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Start the job and wait for it; a failure raises JobFailed with the whole story.
@@ -117,24 +121,29 @@ class _DicomJobProvider(ResourceProvider):
         The SDK's provider host sends the engine the formatted traceback of
         whatever ``create`` raises, and ``pulumi up`` prints it. The runner's
         frames add nothing to a JobFailed message, so they are cut: the user
-        sees the host's two frames, this one, and the message.
+        sees the host's two frames, this one, and the message. A job not
+        started because an older one runs names the commands that wait for or
+        cancel that one.
         """
         try:
             return self._create(props)
-        except runner.JobFailed as failure:
+        except JobFailed as failure:
+            if isinstance(failure, JobInFlight):
+                api_version = props.get("api_version") or apischema.DEFAULT_API_VERSION
+                failure = failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version))
             raise failure.with_traceback(None) from None
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         failures = self._check(props)
         if failures:
-            raise runner.JobFailed("invalid_input", "invalid inputs: " + "; ".join(
+            raise JobFailed("invalid_input", "invalid inputs: " + "; ".join(
                 f"{path}: {reason}" for path, reason in failures))
         inputs = user_inputs(props, self.input_keys)
         body = (requests_body.build_export_body if self.export else requests_body.build_import_body)(inputs)
         with self._client(props) as client:
-            status = runner.run_job(
+            status = jobs.run_job(
                 client, inputs["dicom_store"], body, export=self.export,
-                timeout_seconds=float(inputs.get("timeout_seconds") or runner.DEFAULT_TIMEOUT_SECONDS),
+                timeout_seconds=float(inputs.get("timeout_seconds") or jobs.DEFAULT_TIMEOUT_SECONDS),
                 max_failed_instances=_int(inputs.get("max_failed_instances"), 0))
         return CreateResult(id_=status.name, outs={**inputs, **operation_outputs(status)})
 
@@ -143,8 +152,8 @@ class _DicomJobProvider(ResourceProvider):
         recorded = {k: props[k] for k in OUTPUT_KEYS if props.get(k) is not None}
         with self._client(props) as client:
             try:
-                status = runner.get_operation(client, id_)
-            except runner.OperationNotFound:
+                status = jobs.get_operation(client, id_)
+            except OperationNotFound:
                 return ReadResult(id_, {**inputs, **recorded})
         return ReadResult(id_, {**inputs, **operation_outputs(status)})
 
@@ -157,7 +166,7 @@ class _DicomJobProvider(ResourceProvider):
         return None
 
 
-def operation_outputs(status: runner.OperationStatus) -> dict[str, Any]:
+def operation_outputs(status: OperationStatus) -> dict[str, Any]:
     """The resources' output properties for an operation snapshot."""
     return {
         "operation_name": status.name,

@@ -27,7 +27,7 @@ Each one:
 
 Grant propagation: IAM changes take a while to reach the Healthcare API. The
 job resources start a job again when it ends ``PERMISSION_DENIED`` with nothing
-processed, within :data:`pulumi_dicom_jobs.runner.DEFAULT_PERMISSION_RETRY_SECONDS`
+processed, within :data:`pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`
 (120 s, environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) of the first
 start; that covers a grant created moments earlier in the same ``pulumi up``.
 A denial that outlasts the window fails the job with the missing role and the
@@ -46,6 +46,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from pulumi_dicom_jobs.gcp import grants as _grants
+from pulumi_dicom_jobs.names import join_gs_uri
 from pulumi_dicom_jobs.dynamic.resources import DicomExportJob, DicomImportJob
 
 __all__ = ["DicomGcsImport", "DicomGcsExport", "DicomBigQueryExport"]
@@ -56,11 +57,6 @@ _TYPE_PREFIX = "dicom-jobs:components"
 def _job_kwargs(**values: Any) -> dict[str, Any]:
     """Drop the options left unset so the job resource applies its own defaults."""
     return {key: value for key, value in values.items() if value is not None}
-
-
-def _join_gs(bucket: str, path: str) -> str:
-    path = (path or "").lstrip("/")
-    return f"gs://{bucket}/{path}" if path else f"gs://{bucket}"
 
 
 class _DicomJobComponent(pulumi.ComponentResource):
@@ -207,7 +203,7 @@ class DicomGcsImport(_DicomJobComponent):
             dicom_store, bucket, create=create_bucket, location=bucket_location,
             project=bucket_project, force_destroy=bucket_force_destroy,
         )
-        self.source_uri: pulumi.Output[str] = self.bucket_name.apply(lambda b: _join_gs(b, pattern))
+        self.source_uri: pulumi.Output[str] = self.bucket_name.apply(lambda b: join_gs_uri(b, pattern))
 
         self.service_agent = self._service_agent(dicom_store, service_agent)
         self.grants = self._grants_or(
@@ -277,7 +273,7 @@ class DicomGcsExport(_DicomJobComponent):
             dicom_store, bucket, create=create_bucket, location=bucket_location,
             project=bucket_project, force_destroy=bucket_force_destroy,
         )
-        self.uri_prefix: pulumi.Output[str] = self.bucket_name.apply(lambda b: _join_gs(b, prefix))
+        self.uri_prefix: pulumi.Output[str] = self.bucket_name.apply(lambda b: join_gs_uri(b, prefix))
 
         self.service_agent = self._service_agent(dicom_store, service_agent)
         self.grants = self._grants_or(

@@ -33,7 +33,7 @@ dataset instead and creates each one once, for programs with many jobs.
 IAM is eventually consistent: a fresh grant can take a short while to take
 effect. The job resources in :mod:`pulumi_dicom_jobs.dynamic.resources` start the job
 again when it ends ``PERMISSION_DENIED`` with nothing processed, for
-:data:`pulumi_dicom_jobs.runner.DEFAULT_PERMISSION_RETRY_SECONDS` (120 s;
+:data:`pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS` (120 s;
 environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) after the first start, so
 a job that ``depends_on`` its grants (as every component in
 :mod:`pulumi_dicom_jobs.gcp.components` arranges) succeeds in the same
@@ -48,6 +48,8 @@ from typing import Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
+
+from pulumi_dicom_jobs.names import bucket_of, parse_dicom_store, parse_table_uri
 
 __all__ = [
     "ROLE_OBJECT_VIEWER",
@@ -77,56 +79,9 @@ ROLE_BQ_JOB_USER = "roles/bigquery.jobUser"
 
 SERVICE_AGENT_DOMAIN = "gcp-sa-healthcare.iam.gserviceaccount.com"
 
-_STORE_RE = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
-    r"/datasets/(?P<dataset>[^/]+)/dicomStores/(?P<store>[^/]+)$"
-)
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
-
-
 # --------------------------------------------------------------------------- #
-# Parsing helpers (plain strings)
+# Plain-string helpers (the names are parsed by pulumi_dicom_jobs.names)
 # --------------------------------------------------------------------------- #
-
-
-def parse_dicom_store(name: str) -> tuple[str, str, str, str]:
-    """``projects/P/locations/L/datasets/D/dicomStores/S`` -> ``(P, L, D, S)``.
-
-    A pulumi-gcp ``healthcare.DicomStore``'s ``id`` has this form.
-    """
-    match = _STORE_RE.match(name or "")
-    if not match:
-        raise ValueError(
-            f"not a DICOM store resource name: {name!r} "
-            "(expected projects/P/locations/L/datasets/D/dicomStores/S)"
-        )
-    return match["project"], match["location"], match["dataset"], match["store"]
-
-
-def bucket_of(uri_or_bucket: str) -> str:
-    """The bucket name of ``gs://bucket[/object...]``, or a bare bucket name unchanged."""
-    value = uri_or_bucket or ""
-    if value.startswith("gs://"):
-        value = value[len("gs://"):].split("/", 1)[0]
-    elif "/" in value or ":" in value:
-        raise ValueError(f"not a bucket name or gs:// URI: {uri_or_bucket!r}")
-    if not _BUCKET_RE.match(value):
-        raise ValueError(f"not a valid Cloud Storage bucket name: {value!r} (from {uri_or_bucket!r})")
-    return value
-
-
-def parse_table_uri(table_uri: str) -> tuple[str, str, str]:
-    """``bq://PROJECT.DATASET.TABLE`` -> ``(PROJECT, DATASET, TABLE)``.
-
-    Domain-scoped project ids (``example.com:proj``) contain no dot after the
-    colon, so the last two dot-separated parts are always dataset and table.
-    """
-    if not isinstance(table_uri, str) or not table_uri.startswith("bq://"):
-        raise ValueError(f"not a BigQuery table URI: {table_uri!r} (expected bq://PROJECT.DATASET.TABLE)")
-    parts = table_uri[len("bq://"):].rsplit(".", 2)
-    if len(parts) != 3 or not all(parts):
-        raise ValueError(f"not a BigQuery table URI: {table_uri!r} (expected bq://PROJECT.DATASET.TABLE)")
-    return parts[0], parts[1], parts[2]
 
 
 def service_agent_email(project_number: str | int) -> str:

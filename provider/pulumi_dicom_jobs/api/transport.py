@@ -7,13 +7,13 @@ exponential backoff, full jitter, a cap, and ``Retry-After`` honoured. The
 starting POST of a job is *not* idempotent: when it may have been processed
 (a read timeout, a connection dropped after the request was sent, a 500, 502
 or 504) this module raises :class:`AmbiguousRequestError` instead of
-retrying, and the runner reconciles by listing operations. A 429 or 503 is an
+retrying, and :mod:`pulumi_dicom_jobs.jobs` reconciles by listing operations. A 429 or 503 is an
 explicit "not processed" and a refused connection never reached the server,
 so those are retried for POSTs too.
 
 A 401 refreshes the credentials once per request (expired token), then fails.
 
-HTTP timeouts: (connect, read) = :data:`DEFAULT_TIMEOUT` (10 s, 60 s) per
+HTTP timeouts: (connect, read) = ``settings.DEFAULT_HTTP_TIMEOUT`` (10 s, 60 s) per
 request unless the caller passes ``timeout``. The environment variable
 ``DICOM_JOBS_HTTP_TIMEOUT`` overrides that default: ``READ`` (seconds, e.g.
 ``120``) or ``CONNECT,READ`` (e.g. ``5,120``). It is read at each request,
@@ -25,8 +25,6 @@ default applies.
 from __future__ import annotations
 
 import logging
-import os
-import random
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
@@ -34,14 +32,12 @@ from typing import Any, Callable, Mapping, Optional
 import requests
 import urllib3.exceptions
 
-from pulumi_dicom_jobs.auth import TokenSource
+from pulumi_dicom_jobs import settings
+from pulumi_dicom_jobs.api.auth import TokenSource
+from pulumi_dicom_jobs.api.errors import AmbiguousRequestError, ApiError, TransportError, from_http_status
+from pulumi_dicom_jobs.lro.backoff import Backoff
 
-log = logging.getLogger("pulumi_dicom_jobs.transport")
-
-#: (connect, read) seconds when neither the caller nor the environment says otherwise.
-DEFAULT_TIMEOUT = (10.0, 60.0)
-#: Environment override of :data:`DEFAULT_TIMEOUT`: ``READ`` or ``CONNECT,READ`` seconds.
-HTTP_TIMEOUT_ENV = "DICOM_JOBS_HTTP_TIMEOUT"
+log = logging.getLogger(__name__)
 
 #: Statuses worth retrying on an idempotent request.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -63,61 +59,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """Delay before retry ``retry_number`` (0-based): "equal jitter" in [d/2, d]."""
-        ceiling = min(self.maximum, self.initial * (self.multiplier ** retry_number))
-        return random.uniform(ceiling / 2.0, ceiling)
-
-
-class ApiError(Exception):
-    """The API answered with an error (after any retries)."""
-
-    def __init__(self, http_status: int, status: str, message: str,
-                 retry_after: Optional[float] = None, method: str = "", path: str = "") -> None:
-        super().__init__(f"HTTP {http_status} {status}: {message}" + (f" ({method} {path})" if method else ""))
-        self.http_status = http_status
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
-        self.method = method
-        self.path = path
-
-
-class TransportError(Exception):
-    """The API could not be reached (after any retries)."""
-
-
-class AmbiguousRequestError(Exception):
-    """A non-idempotent request may or may not have been processed.
-
-    ``timed_out``: nobody answered in time (a read timeout, a 504), so the
-    server may still be holding the request and process it later; any other
-    cause (a reset, a 500) means it was processed by now or never will be.
-    """
-
-    def __init__(self, method: str, path: str, cause: BaseException | str, *,
-                 timed_out: bool = False) -> None:
-        super().__init__(f"{method} {path}: no reliable answer ({cause}); it may have been processed")
-        self.method = method
-        self.path = path
-        self.cause = cause
-        self.timed_out = timed_out
-
-
-def http_timeout() -> tuple[float, float]:
-    """(connect, read) seconds: :data:`HTTP_TIMEOUT_ENV` if valid, else :data:`DEFAULT_TIMEOUT`."""
-    raw = os.environ.get(HTTP_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        parts = [float(part) for part in raw.split(",")]
-    except ValueError:
-        parts = []
-    if len(parts) == 1:
-        parts = [DEFAULT_TIMEOUT[0], parts[0]]
-    if len(parts) != 2 or not all(0 < value < float("inf") for value in parts):
-        log.warning("ignoring %s=%r: expected READ or CONNECT,READ seconds (positive numbers)",
-                    HTTP_TIMEOUT_ENV, raw)
-        return DEFAULT_TIMEOUT
-    return parts[0], parts[1]
+        return Backoff(self.initial, self.multiplier, self.maximum).equal_jitter(retry_number)
 
 
 def _retry_after_seconds(response: requests.Response) -> Optional[float]:
@@ -138,8 +80,8 @@ def _api_error(response: requests.Response, method: str, path: str) -> ApiError:
         message = error.get("message", message) or message
     except (ValueError, AttributeError):
         pass
-    return ApiError(response.status_code, status or response.reason or "", message,
-                    _retry_after_seconds(response), method, path)
+    return from_http_status(response.status_code, status or response.reason or "", message,
+                            _retry_after_seconds(response), method, path)
 
 
 def _never_sent(exc: BaseException) -> bool:
@@ -163,7 +105,8 @@ class Transport:
     """One HTTP session against one API base URL; not shared across threads' calls.
 
     ``sleep`` is injectable so unit tests can observe delays without waiting.
-    ``timeout`` None: :func:`http_timeout` at each request (module docstring).
+    ``timeout`` None: :func:`pulumi_dicom_jobs.settings.http_timeout` at each request
+    (module docstring).
     """
 
     def __init__(self, base_url: str, tokens: TokenSource, policy: RetryPolicy | None = None,
@@ -191,7 +134,7 @@ class Transport:
             try:
                 response = self.session.request(
                     method, url, params=params, json=json,
-                    timeout=self.timeout if self.timeout is not None else http_timeout(),
+                    timeout=self.timeout if self.timeout is not None else settings.http_timeout(),
                     headers={"Authorization": self.tokens.header(), "Accept": "application/json"})
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not idempotent and not _never_sent(exc):

@@ -1,4 +1,4 @@
-"""Long-running operations: parse a snapshot, and decide when to look again.
+"""Long-running operations: decide when to look again.
 
 Why a custom waiter: a DICOM import can run for hours. A fixed exponential
 backoff (google-api-core's ``PollingFuture`` starts at 1 s and grows by 1.5x
@@ -12,85 +12,14 @@ falls back to capped, jittered exponential backoff.
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass
+from typing import Optional
 
+from pulumi_dicom_jobs.lro.backoff import Backoff, jittered
+from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
+from pulumi_dicom_jobs.lro.status import OperationStatus
 
-def _int64(value: Any) -> int:
-    """proto3 JSON int64 (a string, or absent for zero) -> int."""
-    if value is None or value == "":
-        return 0
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
-
-
-@dataclass(frozen=True)
-class OperationStatus:
-    """One snapshot of a long-running operation."""
-
-    name: str
-    done: bool
-    success: int
-    failure: int
-    pending: int
-    api_method_name: Optional[str]
-    create_time: Optional[str]
-    end_time: Optional[str]
-    logs_url: Optional[str]
-    cancel_requested: bool
-    error: Optional[dict]
-    raw: dict = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> "OperationStatus":
-        metadata = raw.get("metadata") or {}
-        counter = metadata.get("counter") or {}
-        error = raw.get("error")
-        return cls(
-            name=str(raw.get("name", "")),
-            done=bool(raw.get("done", False)),
-            success=_int64(counter.get("success")),
-            failure=_int64(counter.get("failure")),
-            pending=_int64(counter.get("pending")),
-            api_method_name=metadata.get("apiMethodName"),
-            create_time=metadata.get("createTime"),
-            end_time=metadata.get("endTime"),
-            logs_url=metadata.get("logsUrl"),
-            cancel_requested=bool(metadata.get("cancelRequested", False)),
-            error=dict(error) if isinstance(error, Mapping) else None,
-            raw=dict(raw),
-        )
-
-    @property
-    def processed(self) -> int:
-        return self.success + self.failure
-
-    @property
-    def error_code(self) -> Optional[int]:
-        if not self.error:
-            return None
-        try:
-            return int(self.error.get("code", 2))
-        except (TypeError, ValueError):
-            return 2
-
-    @property
-    def error_message(self) -> str:
-        return str((self.error or {}).get("message", ""))
-
-    def sample_errors(self) -> list[dict]:
-        """``error.details[].sampleErrors[]`` entries, in order."""
-        out: list[dict] = []
-        for detail in (self.error or {}).get("details") or []:
-            if isinstance(detail, Mapping):
-                out.extend(s for s in detail.get("sampleErrors") or [] if isinstance(s, Mapping))
-        return out
+__all__ = ["PollSchedule"]
 
 
 @dataclass
@@ -144,7 +73,8 @@ class PollSchedule:
     early_fraction: float = 1.0
     trust_after: int = 2
     jitter: float = 0.1
-    _backoff: float = 0.0
+    #: The backoff phase under way: (its first delay, retries since), or None.
+    _growth: Optional[tuple[float, int]] = None
     _started: Optional[float] = None
     _anchor: Optional[tuple[float, int]] = None
     _last_processed: int = 0
@@ -155,8 +85,7 @@ class PollSchedule:
         """Items per second, once trusted; else None."""
         if self._anchor is None or self._progress_snapshots < self.trust_after:
             return None
-        seconds, items = now - self._anchor[0], processed - self._anchor[1]
-        return items / seconds if seconds > 0 and items > 0 else None
+        return rate_between(self._anchor, (now, processed))
 
     def next_delay(self, status: OperationStatus, now: float) -> float:
         if self._started is None:
@@ -172,12 +101,12 @@ class PollSchedule:
                 # all items handled; the operation is wrapping up: poll soon,
                 # growing from the minimum (not from the backoff so far)
                 if not self._finalizing:
-                    self._finalizing, self._backoff = True, 0.0
+                    self._finalizing, self._growth = True, None
                 return self._grow(start=self.minimum)
         rate = self.rate(now, processed)
         if rate is not None:
-            self._backoff = 0.0
-            eta = status.pending / rate
+            self._growth = None
+            eta = eta_seconds(status.pending, rate) or 0.0
             floor = min(self.maximum, max(self.minimum, self.floor_fraction * (now - self._started)))
             if eta < self.endgame_floors * floor:
                 return max(self.minimum, min(floor, eta + self.final_margin))
@@ -190,8 +119,10 @@ class PollSchedule:
         return min(cap, self._grow(start=self.initial))
 
     def _grow(self, start: float) -> float:
-        self._backoff = start if self._backoff <= 0 else min(self.maximum, self._backoff * self.multiplier)
-        return self._jittered(self._backoff)
+        """The next backoff delay: from ``start`` when no backoff phase is under way."""
+        first, retries = (start, 0) if self._growth is None else (self._growth[0], self._growth[1] + 1)
+        self._growth = (first, retries)
+        return Backoff(first, self.multiplier, self.maximum).spread(retries, self.jitter)
 
     def _jittered(self, delay: float) -> float:
-        return max(0.0, delay * (1.0 + random.uniform(-self.jitter, self.jitter)))
+        return jittered(delay, self.jitter)

@@ -12,12 +12,12 @@ complete message; nothing in it comes from credentials.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from pulumi_dicom_jobs import apischema
 
 if TYPE_CHECKING:
-    from pulumi_dicom_jobs.operations import OperationStatus
+    from pulumi_dicom_jobs.lro.status import OperationStatus
 
 #: Allowed values of :attr:`JobFailed.reason`.
 #: ``in_flight``: not started because an older operation of the same kind still
@@ -47,6 +47,48 @@ class JobFailed(Exception):
         super().__init__(message)
         self.reason = reason
         self.operation = operation
+
+
+class OperationNotFound(JobFailed):
+    """The API no longer knows the operation (404)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("vanished", f"operation {name} is not known to the API (404): it expired "
+                                     "or was deleted", None)
+        self.name = name
+
+
+class JobInFlight(JobFailed):
+    """Not started: older operations of the same kind still run in the dataset.
+
+    The message ends with what to do next (wait for or cancel ``blocking``,
+    then run again). How to wait or cancel is a face's business (a CLI
+    command, a console link): :meth:`with_commands` returns the same failure
+    with the face's commands written into that sentence.
+    """
+
+    def __init__(self, lines: Sequence[str], blocking: Sequence[str], check_knob: str,
+                 commands: Optional[tuple[str, str]] = None) -> None:
+        self.lines = tuple(lines)
+        self.blocking = tuple(blocking)
+        self.check_knob = check_knob
+        self.commands = commands
+        super().__init__("in_flight", "\n".join([*self.lines, self._next_steps()]))
+
+    @property
+    def operation_ref(self) -> str:
+        """The operation to name in a command: the one blocking, else a placeholder."""
+        return self.blocking[0] if len(self.blocking) == 1 else "OPERATION"
+
+    def with_commands(self, wait: str, cancel: str) -> "JobInFlight":
+        """The same failure, naming ``wait`` and ``cancel`` as the ways to proceed."""
+        return JobInFlight(self.lines, self.blocking, self.check_knob, (wait, cancel))
+
+    def _next_steps(self) -> str:
+        wait, cancel = (f" ({command})" for command in self.commands) if self.commands else ("", "")
+        return (f"To proceed: wait for {'it' if len(self.blocking) == 1 else 'each'} to finish{wait} "
+                f"or cancel it{cancel}, then run again. If these are unrelated jobs you mean to run "
+                f"concurrently in this dataset, set {self.check_knob}=off.")
 
 
 def code_name(code: Optional[int]) -> str:

@@ -5,7 +5,8 @@ state, so anything it holds is persisted. Credentials are therefore never
 attributes of a provider; each call resolves them here, uses them for its
 requests, and drops them. Tokens never reach state, outputs, errors or logs.
 
-Order of precedence (the same as Google's Terraform provider):
+Order of precedence (the same as Google's Terraform provider; the variables
+are read through :mod:`pulumi_dicom_jobs.settings`):
 
 1. ``HEALTHCARE_EMULATOR_HOST`` set: a dummy bearer token (the emulator
    checks for presence only) - no Google credentials are looked up at all.
@@ -20,7 +21,6 @@ are used only to mint short-lived tokens for that service account
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Optional
 
@@ -30,11 +30,7 @@ import google.auth.transport.requests
 import google.oauth2.credentials
 from google.auth import impersonated_credentials
 
-from pulumi_dicom_jobs import apischema
-
-EMULATOR_ENV = "HEALTHCARE_EMULATOR_HOST"
-ACCESS_TOKEN_ENV = "GOOGLE_OAUTH_ACCESS_TOKEN"
-IMPERSONATE_ENV = "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"
+from pulumi_dicom_jobs import apischema, settings
 #: What the emulator gets as a bearer token: any value is accepted there.
 EMULATOR_TOKEN = "healthcare-emulator-dummy-token"
 
@@ -78,21 +74,15 @@ class TokenSource:
         return True
 
 
-def emulator_host() -> Optional[str]:
-    """``HEALTHCARE_EMULATOR_HOST`` when set (``host:port``), else None."""
-    value = os.environ.get(EMULATOR_ENV, "").strip()
-    return value or None
-
-
 def google_credentials(scopes: tuple[str, ...] = (apischema.CLOUD_PLATFORM_SCOPE,)
                        ) -> google.auth.credentials.Credentials:
     """Credentials per the module's precedence (without the emulator case)."""
-    token = os.environ.get(ACCESS_TOKEN_ENV, "").strip()
+    token = settings.access_token()
     if token:
         credentials: google.auth.credentials.Credentials = google.oauth2.credentials.Credentials(token=token)
     else:
         credentials, _ = google.auth.default(scopes=list(scopes))
-    target = os.environ.get(IMPERSONATE_ENV, "").strip()
+    target = settings.impersonated_service_account()
     if target:
         credentials = impersonated_credentials.Credentials(
             source_credentials=credentials, target_principal=target, target_scopes=list(scopes))

@@ -1,0 +1,129 @@
+"""The Healthcare API calls the product makes, one method each.
+
+Why a client object: it holds where the API is (endpoint or emulator, API
+version) and how to reach it (retry policy, timeouts); the HTTP session and
+the credentials behind it are created on the first request and dropped by
+:meth:`HealthcareClient.close`, so nothing secret outlives a job (the dynamic
+provider is pickled into the state). Each method is one REST call (or, for
+the listing, one call per page) and raises the typed errors of
+:mod:`pulumi_dicom_jobs.api.errors`; deciding what an error means for a job
+is :mod:`pulumi_dicom_jobs.jobs`' business.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator, Mapping, Optional
+
+from pulumi_dicom_jobs import apischema, settings
+from pulumi_dicom_jobs.api import auth
+from pulumi_dicom_jobs.api.transport import RetryPolicy, Transport
+from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.lro.status import OperationStatus
+
+__all__ = ["HealthcareClient"]
+
+
+class HealthcareClient:
+    """Where and how to reach the Healthcare API; HTTP and credentials are lazy.
+
+    ``HEALTHCARE_EMULATOR_HOST`` (``host:port``) wins over ``api_endpoint``:
+    plain HTTP to that host with a dummy bearer token. ``timeout`` (connect,
+    read) seconds; None: the default or ``DICOM_JOBS_HTTP_TIMEOUT`` (see
+    :mod:`pulumi_dicom_jobs.settings`).
+    """
+
+    def __init__(self, api_endpoint: str | None = None, api_version: str = "v1", *,
+                 retry: RetryPolicy | None = None, timeout: tuple[float, float] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if api_version not in apischema.API_VERSIONS:
+            raise ValueError(f"api_version must be one of {apischema.API_VERSIONS}, got {api_version!r}")
+        host = settings.emulator_host()
+        if host:
+            self.base_url = host if host.startswith(("http://", "https://")) else f"http://{host}"
+            self.emulated = True
+        else:
+            self.base_url = (api_endpoint or apischema.DEFAULT_ENDPOINT).rstrip("/")
+            self.emulated = False
+        self.api_version = api_version
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.sleep = sleep
+        self._transport: Optional[Transport] = None
+
+    def __repr__(self) -> str:
+        return f"HealthcareClient({self.base_url!r}, {self.api_version!r})"
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = Transport(self.base_url, auth.token_source(self.emulated), self.retry,
+                                        self.timeout, self.sleep)
+        return self._transport
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds a request waits for an answer (this client's, else the setting)."""
+        return (self.timeout or settings.http_timeout())[1]
+
+    def request(self, method: str, resource: str, *, params: dict | None = None,
+                json: Any = None, idempotent: bool = True) -> dict:
+        """``method`` on ``/{api_version}/{resource}``."""
+        return self.transport.request(method, f"{self.api_version}/{resource}", params=params,
+                                      json=json, idempotent=idempotent)
+
+    # -- the API calls ------------------------------------------------------
+    def start(self, kind: JobKind, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
+        """``POST {dicom_store}:import|:export`` (not retried once it may have been processed).
+
+        Returns the started operation's name (None if the answer names none);
+        raises AmbiguousRequestError when the answer was lost.
+        """
+        answer = self.request("POST", f"{dicom_store}:{kind.verb}", json=dict(body), idempotent=False)
+        name = answer.get("name")
+        return str(name) if name else None
+
+    def start_import(self, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
+        """``dicomStores.import`` (see :meth:`start`)."""
+        return self.start(JobKind.IMPORT, dicom_store, body)
+
+    def start_export(self, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
+        """``dicomStores.export`` to Cloud Storage or BigQuery (see :meth:`start`)."""
+        return self.start(JobKind.of_request(True, body), dicom_store, body)
+
+    def get_operation(self, name: str) -> OperationStatus:
+        """``operations.get``: one snapshot (NotFound when the API forgot it)."""
+        return OperationStatus.from_json(self.request("GET", name))
+
+    def cancel_operation(self, name: str) -> None:
+        """``operations.cancel`` (safe to repeat; NotFound when the API forgot it)."""
+        self.request("POST", f"{name}:cancel", json={})
+
+    def list_operations(self, dataset: str, filter_: str | None = None,
+                        page_size: int = 100) -> Iterator[OperationStatus]:
+        """``operations.list``: every operation of ``dataset`` matching ``filter_`` (all pages)."""
+        token: Optional[str] = None
+        while True:
+            params: dict[str, Any] = {"pageSize": page_size}
+            if filter_:
+                params["filter"] = filter_
+            if token:
+                params["pageToken"] = token
+            page = self.request("GET", f"{dataset}/operations", params=params)
+            for raw in page.get("operations") or []:
+                yield OperationStatus.from_json(raw)
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+    # -- lifetime -----------------------------------------------------------
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def __enter__(self) -> "HealthcareClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,20 @@
+"""``dicom-jobs`` command lines that other messages point users to.
+
+Why its own module (without click or rich): the job runner speaks no CLI
+syntax, yet a failure such as "an older operation still runs" is most useful
+with the command that waits for or cancels it. Both faces, the CLI and the
+dynamic provider (whose host must not load the CLI's libraries), add these
+to the message.
+"""
+
+from __future__ import annotations
+
+from pulumi_dicom_jobs import apischema
+
+__all__ = ["wait_and_cancel_commands"]
+
+
+def wait_and_cancel_commands(operation: str, api_version: str) -> tuple[str, str]:
+    """``dicom-jobs wait OPERATION`` and ``dicom-jobs cancel OPERATION`` (with a non-default API version)."""
+    flag = "" if api_version == apischema.DEFAULT_API_VERSION else f" --api-version {api_version}"
+    return f"dicom-jobs wait {operation}{flag}", f"dicom-jobs cancel {operation}{flag}"

@@ -1,0 +1,97 @@
+"""One snapshot of a long-running operation, parsed from the API's JSON.
+
+Why a frozen snapshot: every layer above (the waiter, the verdict, the CLI's
+progress, the resources' outputs) reads the same few fields, and proto3 JSON
+has traps (int64 counters as strings, zero counters omitted) that are
+handled here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from pulumi_dicom_jobs.kinds import JobKind
+
+__all__ = ["OperationStatus"]
+
+
+def _int64(value: Any) -> int:
+    """proto3 JSON int64 (a string, or absent for zero) -> int."""
+    if value is None or value == "":
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return 0
+
+
+@dataclass(frozen=True)
+class OperationStatus:
+    """One snapshot of a long-running operation."""
+
+    name: str
+    done: bool
+    success: int
+    failure: int
+    pending: int
+    api_method_name: Optional[str]
+    create_time: Optional[str]
+    end_time: Optional[str]
+    logs_url: Optional[str]
+    cancel_requested: bool
+    error: Optional[dict]
+    raw: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> "OperationStatus":
+        metadata = raw.get("metadata") or {}
+        counter = metadata.get("counter") or {}
+        error = raw.get("error")
+        return cls(
+            name=str(raw.get("name", "")),
+            done=bool(raw.get("done", False)),
+            success=_int64(counter.get("success")),
+            failure=_int64(counter.get("failure")),
+            pending=_int64(counter.get("pending")),
+            api_method_name=metadata.get("apiMethodName"),
+            create_time=metadata.get("createTime"),
+            end_time=metadata.get("endTime"),
+            logs_url=metadata.get("logsUrl"),
+            cancel_requested=bool(metadata.get("cancelRequested", False)),
+            error=dict(error) if isinstance(error, Mapping) else None,
+            raw=dict(raw),
+        )
+
+    @property
+    def kind(self) -> Optional[JobKind]:
+        """The job kind ``apiMethodName`` names, or None."""
+        return JobKind.of_method_name(self.api_method_name)
+
+    @property
+    def processed(self) -> int:
+        return self.success + self.failure
+
+    @property
+    def error_code(self) -> Optional[int]:
+        if not self.error:
+            return None
+        try:
+            return int(self.error.get("code", 2))
+        except (TypeError, ValueError):
+            return 2
+
+    @property
+    def error_message(self) -> str:
+        return str((self.error or {}).get("message", ""))
+
+    def sample_errors(self) -> list[dict]:
+        """``error.details[].sampleErrors[]`` entries, in order."""
+        out: list[dict] = []
+        for detail in (self.error or {}).get("details") or []:
+            if isinstance(detail, Mapping):
+                out.extend(s for s in detail.get("sampleErrors") or [] if isinstance(s, Mapping))
+        return out

@@ -1,0 +1,88 @@
+"""One loop that polls until something is done or a deadline passes.
+
+Why one object: the job wait (hours, its :class:`PollSchedule`), the short
+settle after a lost start answer (is the operation listed yet?) and the
+settle after a timeout's cancel (is it stopped yet?) are the same loop: ask,
+report, stop when done or out of time, otherwise sleep as a schedule says
+but never past the deadline. Like google-api-core's ``PollingFuture`` the
+waiter takes its budget and its delays as data; unlike it, the delays may
+depend on what the last answer said (the schedule estimates the end of a job
+from its counters), and what happens at the deadline is the caller's call:
+the waiter only says "not done, here is the last answer".
+
+``clock`` and ``sleep`` are injectable, so the loop runs on a fake clock in
+unit tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Callable, Generic, Optional, TypeVar
+
+from pulumi_dicom_jobs.lro.backoff import Backoff
+
+__all__ = ["Waiter", "Outcome", "NextDelay", "growing_pauses"]
+
+T = TypeVar("T")
+
+#: ``(last answer or None when the probe got none, now) -> seconds to sleep``.
+NextDelay = Callable[[Optional[T], float], float]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """How a wait ended: ``done`` (the last answer is final), or out of time."""
+
+    last: Optional[T]
+    done: bool
+
+
+def growing_pauses(backoff: Backoff) -> NextDelay:
+    """Delays that grow along ``backoff`` (un-jittered), whatever the answers say."""
+    attempts = itertools.count()
+    return lambda _answer, _now: backoff.ceiling(next(attempts))
+
+
+class Waiter(Generic[T]):
+    """Probe until an answer is done or ``timeout_seconds`` pass.
+
+    ``next_delay`` is the schedule (see :data:`NextDelay`). ``on_progress``
+    sees every answer; an exception it raises is ignored (a display must not
+    abort a job). The last probe comes at the deadline at the latest.
+    """
+
+    def __init__(self, timeout_seconds: float, next_delay: NextDelay, *,
+                 on_progress: Optional[Callable[[T], None]] = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.timeout_seconds = max(0.0, timeout_seconds)
+        self.next_delay = next_delay
+        self.on_progress = on_progress
+        self.clock = clock
+        self.sleep = sleep
+
+    def run(self, probe: Callable[[], Optional[T]], done: Callable[[T], bool]) -> Outcome[T]:
+        """Call ``probe`` (None: no answer this time) until ``done(answer)`` or the deadline."""
+        deadline = self.clock() + self.timeout_seconds
+        last: Optional[T] = None
+        while True:
+            answer = probe()
+            if answer is not None:
+                last = answer
+                self._report(answer)
+                if done(answer):
+                    return Outcome(answer, True)
+            now = self.clock()
+            if now >= deadline:
+                return Outcome(last, False)
+            self.sleep(min(self.next_delay(answer, now), max(0.0, deadline - now)))
+
+    def _report(self, answer: T) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            self.on_progress(answer)
+        except Exception:  # a progress callback must not abort the wait
+            pass
