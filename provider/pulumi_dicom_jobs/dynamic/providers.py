@@ -31,22 +31,14 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, \
     ResourceProvider, UpdateResult
 
-from pulumi_dicom_jobs import apischema, requests_body, runner, validation
+from pulumi_dicom_jobs import apischema, requests_body, runner, spec, validation
 from pulumi_dicom_jobs.dynamic import hostpool
 
 # Let the dynamic host run many waits at once (its stock pool is 4 threads).
 hostpool.ensure_host_concurrency()
 
 #: Output-only properties (besides the inputs) of both resources.
-OUTPUT_KEYS = ("operation_name", "success_count", "failure_count", "logs_url", "create_time",
-               "end_time", "api_method_name")
-#: Inputs that change in place.
-UPDATABLE_KEYS = ("timeout_seconds", "max_failed_instances", "api_version", "api_endpoint")
-_DEFAULTS: dict[str, Any] = {"timeout_seconds": runner.DEFAULT_TIMEOUT_SECONDS,
-                             "max_failed_instances": 0,
-                             "api_version": apischema.DEFAULT_API_VERSION,
-                             "api_endpoint": None}
-_PROVIDER_KEY = "__provider"
+OUTPUT_KEYS = spec.IMPORT_JOB.output_names
 
 
 def normalize(value: Any) -> Any:
@@ -73,8 +65,7 @@ class _DicomJobProvider(ResourceProvider):
     """Shared lifecycle; subclasses set the job kind."""
 
     export: bool = False
-    input_keys: frozenset[str] = frozenset()
-    replace_keys: tuple[str, ...] = ()
+    job_spec: spec.JobSpec = spec.IMPORT_JOB
 
     # -- offline --------------------------------------------------------
     def _check(self, props: dict) -> list[tuple[str, str]]:
@@ -89,17 +80,17 @@ class _DicomJobProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces, changed = [], False
-        for key in self.replace_keys:
+        for key in self.job_spec.replace_names:
             new = news.get(key)
             if validation.contains_unknown(new) or normalize(olds.get(key)) != normalize(new):
                 replaces.append(key)
-        for key in UPDATABLE_KEYS:
+        for key, default in spec.defaults(self.job_spec).items():
             new = news.get(key)
             if validation.contains_unknown(new):
                 changed = True
                 continue
-            old_value = olds.get(key) if olds.get(key) is not None else _DEFAULTS[key]
-            new_value = new if new is not None else _DEFAULTS[key]
+            old_value = olds.get(key) if olds.get(key) is not None else default
+            new_value = new if new is not None else default
             if normalize(old_value) != normalize(new_value):
                 changed = True
         return DiffResult(changes=bool(replaces) or changed, replaces=replaces,
@@ -129,7 +120,7 @@ class _DicomJobProvider(ResourceProvider):
         if failures:
             raise runner.JobFailed("invalid_input", "invalid inputs: " + "; ".join(
                 f"{path}: {reason}" for path, reason in failures))
-        inputs = user_inputs(props, self.input_keys)
+        inputs = user_inputs(props, self.job_spec.input_names)
         body = (requests_body.build_export_body if self.export else requests_body.build_import_body)(inputs)
         with self._client(props) as client:
             status = runner.run_job(
@@ -139,7 +130,7 @@ class _DicomJobProvider(ResourceProvider):
         return CreateResult(id_=status.name, outs={**inputs, **operation_outputs(status)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        inputs = user_inputs(props, self.input_keys)
+        inputs = user_inputs(props, self.job_spec.input_names)
         recorded = {k: props[k] for k in OUTPUT_KEYS if props.get(k) is not None}
         with self._client(props) as client:
             try:
@@ -150,7 +141,7 @@ class _DicomJobProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         recorded = {k: olds[k] for k in OUTPUT_KEYS if olds.get(k) is not None}
-        return UpdateResult({**user_inputs(news, self.input_keys), **recorded})
+        return UpdateResult({**user_inputs(news, self.job_spec.input_names), **recorded})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Forget the job; the imported or exported data stay (module docstring says why)."""
@@ -174,13 +165,11 @@ class DicomImportJobProvider(_DicomJobProvider):
     """``dicomStores.import`` from Cloud Storage."""
 
     export = False
-    input_keys = validation.IMPORT_KEYS
-    replace_keys = ("dicom_store", "gcs_source", "blob_storage_settings", "triggers")
+    job_spec = spec.IMPORT_JOB
 
 
 class DicomExportJobProvider(_DicomJobProvider):
     """``dicomStores.export`` to Cloud Storage or BigQuery."""
 
     export = True
-    input_keys = validation.EXPORT_KEYS
-    replace_keys = ("dicom_store", "gcs_destination", "bigquery_destination", "filter_config", "triggers")
+    job_spec = spec.EXPORT_JOB
