@@ -9,6 +9,12 @@ HTTP sessions and credentials are created per call (see
 
 Lifecycle (one job = one long-running operation; id = operation name):
 
+Every method first lets the dynamic provider host run many of them at once
+(:func:`hostpool.widen_on_first_call`: its stock pool is 4 threads, and a
+``create`` holds one for its whole wait). That happens on the first call, not
+at import, so importing this module changes nothing; the first RPC of a
+``pulumi up`` (a ``check``) reaches it before any ``create`` waits.
+
 * ``check``  offline validation (:mod:`validation`); never raises, no network.
 * ``diff``   what the job imports/exports, its API version/endpoint excluded,
   and ``triggers`` replace (a new operation runs); ``timeout_seconds``,
@@ -33,9 +39,6 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from pulumi_dicom_jobs import apischema, requests_body, runner, spec, validation
 from pulumi_dicom_jobs.dynamic import hostpool
-
-# Let the dynamic host run many waits at once (its stock pool is 4 threads).
-hostpool.ensure_host_concurrency()
 
 #: Output-only properties (besides the inputs) of both resources.
 OUTPUT_KEYS = spec.IMPORT_JOB.output_names
@@ -72,6 +75,7 @@ class _DicomJobProvider(ResourceProvider):
         return (validation.check_export if self.export else validation.check_import)(props)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        hostpool.widen_on_first_call()
         try:
             failures = self._check(news)
         except Exception as exc:  # check must never raise
@@ -79,6 +83,7 @@ class _DicomJobProvider(ResourceProvider):
         return CheckResult(news, [CheckFailure(path, reason) for path, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        hostpool.widen_on_first_call()
         replaces, changed = [], False
         for key in self.job_spec.replace_names:
             new = news.get(key)
@@ -110,6 +115,7 @@ class _DicomJobProvider(ResourceProvider):
         frames add nothing to a JobFailed message, so they are cut: the user
         sees the host's two frames, this one, and the message.
         """
+        hostpool.widen_on_first_call()
         try:
             return self._create(props)
         except runner.JobFailed as failure:
@@ -130,6 +136,7 @@ class _DicomJobProvider(ResourceProvider):
         return CreateResult(id_=status.name, outs={**inputs, **operation_outputs(status)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        hostpool.widen_on_first_call()
         inputs = user_inputs(props, self.job_spec.input_names)
         recorded = {k: props[k] for k in OUTPUT_KEYS if props.get(k) is not None}
         with self._client(props) as client:
@@ -140,11 +147,13 @@ class _DicomJobProvider(ResourceProvider):
         return ReadResult(id_, {**inputs, **operation_outputs(status)})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        hostpool.widen_on_first_call()
         recorded = {k: olds[k] for k in OUTPUT_KEYS if olds.get(k) is not None}
         return UpdateResult({**user_inputs(news, self.job_spec.input_names), **recorded})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Forget the job; the imported or exported data stay (module docstring says why)."""
+        hostpool.widen_on_first_call()
         return None
 
 
