@@ -125,7 +125,8 @@ class JobSpec:
 DICOM_STORE = InputSpec(
     "dicom_store", "dicomStore", "string", required=True, cli="STORE",
     description="The DICOM store the job imports into or exports from: "
-                "projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE.")
+                "projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE "
+                "(a pulumi-gcp healthcare.DicomStore's id).")
 API_VERSION = InputSpec(
     "api_version", "apiVersion", "string", default=apischema.DEFAULT_API_VERSION,
     enum=apischema.API_VERSIONS, replaces=False, cli="--api-version",
@@ -183,10 +184,13 @@ BIGQUERY_DESTINATION = InputSpec(
     description="Export instance metadata to a BigQuery table (set this or gcsDestination, not both).",
     fields=(
         InputSpec("table_uri", "tableUri", "string", required=True, api=True, cli="DESTINATION",
-                  description="bq://PROJECT.DATASET.TABLE to write to."),
+                  description=f"bq://PROJECT.DATASET.TABLE to write to, at most "
+                              f"{apischema.MAX_TABLE_URI_CHARS} characters; the dataset may live in "
+                              "another project."),
         InputSpec("write_disposition", "writeDisposition", "string", api=True, cli="--write-disposition",
                   enum=apischema.WRITE_DISPOSITIONS,
-                  description="What to do when the table already holds data; not together with force."),
+                  description="What to do when the table already holds data (the API's default: "
+                              "WRITE_EMPTY); not together with force."),
         InputSpec("force", "force", "boolean", api=True, cli="--force",
                   description="Overwrite the table if it exists (the same as WRITE_TRUNCATE); "
                               "not together with writeDisposition."),
