@@ -92,33 +92,28 @@ class JobSpec:
 
     def input(self, name: str) -> InputSpec:
         """The input called ``name`` (snake_case)."""
-        for spec in self.inputs:
-            if spec.name == name:
-                return spec
+        for item in self.inputs:
+            if item.name == name:
+                return item
         raise KeyError(f"{self.name} has no input {name!r}")
 
     @property
     def input_names(self) -> frozenset[str]:
-        return frozenset(spec.name for spec in self.inputs)
+        return frozenset(item.name for item in self.inputs)
 
     @property
     def replace_names(self) -> tuple[str, ...]:
         """Inputs whose change replaces the job (a new operation runs), in order."""
-        return tuple(spec.name for spec in self.inputs if spec.replaces)
-
-    @property
-    def update_names(self) -> tuple[str, ...]:
-        """Inputs whose change is recorded in place (no API call), in order."""
-        return tuple(spec.name for spec in self.inputs if not spec.replaces)
+        return tuple(item.name for item in self.inputs if item.replaces)
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        return tuple(spec.name for spec in self.outputs)
+        return tuple(item.name for item in self.outputs)
 
     @property
     def objects(self) -> tuple[InputSpec, ...]:
         """The nested input objects (gcsSource, bigqueryDestination...)."""
-        return tuple(spec for spec in self.inputs if spec.type == "object")
+        return tuple(item for item in self.inputs if item.type == "object")
 
 
 # -- inputs both jobs have ---------------------------------------------------
@@ -245,22 +240,22 @@ JOBS: tuple[JobSpec, ...] = (IMPORT_JOB, EXPORT_JOB)
 # -- helpers ---------------------------------------------------------------------
 def nested_objects() -> dict[str, InputSpec]:
     """Every nested input object of either job, by snake_case name."""
-    return {spec.name: spec for job_spec in JOBS for spec in job_spec.objects}
+    return {item.name: item for job_spec in JOBS for item in job_spec.objects}
 
 
 def walk(job_spec: JobSpec) -> Iterator[tuple[str, InputSpec]]:
     """``(property path, spec)`` for every input and nested field, e.g. ``gcs_source.uri``."""
-    for spec in job_spec.inputs:
-        yield spec.name, spec
-        for field in spec.fields:
-            yield f"{spec.name}.{field.name}", field
+    for item in job_spec.inputs:
+        yield item.name, item
+        for field in item.fields:
+            yield f"{item.name}.{field.name}", field
 
 
 def cli_flags(job_spec: JobSpec) -> dict[str, str]:
     """Property path -> the ``dicom-jobs`` flag or argument that sets it."""
-    return {path: spec.cli for path, spec in walk(job_spec) if spec.cli is not None}
+    return {path: item.cli for path, item in walk(job_spec) if item.cli is not None}
 
 
 def defaults(job_spec: JobSpec) -> dict[str, Any]:
     """The value each in-place input has when unset (for ``diff``)."""
-    return {spec.name: spec.default for spec in job_spec.inputs if not spec.replaces}
+    return {item.name: item.default for item in job_spec.inputs if not item.replaces}

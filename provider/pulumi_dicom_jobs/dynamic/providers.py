@@ -41,7 +41,7 @@ from pulumi_dicom_jobs import apischema, requests_body, runner, spec, validation
 from pulumi_dicom_jobs.dynamic import hostpool
 
 #: Output-only properties (besides the inputs) of both resources.
-OUTPUT_KEYS = spec.IMPORT_JOB.output_names
+OUTPUT_KEYS = tuple(item.name for item in spec.OUTPUTS)
 
 
 def normalize(value: Any) -> Any:
