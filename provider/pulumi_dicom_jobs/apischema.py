@@ -81,15 +81,8 @@ BLOB_STORAGE_CLASSES: tuple[str, ...] = ("STANDARD", "NEARLINE", "COLDLINE", "AR
 #: The provider's ``schema`` choice and the request field each one sets.
 SCHEMA_FIELDS: dict[str, str] = {"FLATTENED": "schemaFlattened", "JSON": "schemaJson"}
 
-#: Request field names (camelCase, as on the wire) the body builders emit.
-IMPORT_REQUEST_FIELDS: tuple[str, ...] = ("gcsSource", "blobStorageSettings")
-EXPORT_REQUEST_FIELDS: tuple[str, ...] = ("gcsDestination", "bigqueryDestination", "filterConfig")
-GCS_SOURCE_FIELDS: tuple[str, ...] = ("uri",)
-GCS_DESTINATION_FIELDS: tuple[str, ...] = ("uriPrefix", "mimeType")
-BIGQUERY_DESTINATION_FIELDS: tuple[str, ...] = (
-    "tableUri", "force", "writeDisposition", "includeSourceStore", "schemaFlattened", "schemaJson")
-FILTER_CONFIG_FIELDS: tuple[str, ...] = ("resourcePathsGcsUri",)
-BLOB_STORAGE_FIELDS: tuple[str, ...] = ("blobStorageClass",)
+#: The request bodies' field names (camelCase, as on the wire) are the inputs'
+#: ``camel`` names in :mod:`pulumi_dicom_jobs.spec`, checked by the same test.
 #: ``ProgressCounter`` fields (int64, so JSON strings on the wire).
 COUNTER_FIELDS: tuple[str, ...] = ("success", "failure", "pending")
 #: ``OperationMetadata`` fields the provider reads.

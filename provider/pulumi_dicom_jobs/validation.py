@@ -16,25 +16,19 @@ import re
 import unicodedata
 from typing import Any, Callable, Mapping
 
-from pulumi_dicom_jobs import apischema, names
+from pulumi_dicom_jobs import apischema, names, spec
 
 Failure = tuple[str, str]
 
 #: The RPC layer's sentinel for an unknown value (``pulumi.runtime.rpc.UNKNOWN``).
 _RPC_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-COMMON_KEYS = frozenset({"dicom_store", "api_version", "api_endpoint", "timeout_seconds",
-                         "max_failed_instances", "triggers"})
-IMPORT_KEYS = COMMON_KEYS | {"gcs_source", "blob_storage_settings"}
-EXPORT_KEYS = COMMON_KEYS | {"gcs_destination", "bigquery_destination", "filter_config"}
+#: The keys ``check`` knows, from the one input table (:mod:`pulumi_dicom_jobs.spec`).
+COMMON_KEYS = frozenset(item.name for item in spec.COMMON_INPUTS)
+IMPORT_KEYS = spec.IMPORT_JOB.input_names
+EXPORT_KEYS = spec.EXPORT_JOB.input_names
 NESTED_KEYS: dict[str, frozenset[str]] = {
-    "gcs_source": frozenset({"uri"}),
-    "blob_storage_settings": frozenset({"blob_storage_class"}),
-    "gcs_destination": frozenset({"uri_prefix", "mime_type"}),
-    "bigquery_destination": frozenset({"table_uri", "force", "write_disposition",
-                                       "include_source_store", "schema"}),
-    "filter_config": frozenset({"resource_paths_gcs_uri"}),
-}
+    name: item.field_names for name, item in spec.nested_objects().items()}
 #: Keys the engine or the SDK add to inputs (``__provider``) are not the user's.
 _RESERVED_PREFIX = "__"
 
@@ -287,7 +281,7 @@ def _check_common(c: _Collector, props: Mapping[str, Any], allowed: frozenset[st
     c.keys("", props, allowed)
     c.rule("dicom_store", props.get("dicom_store"), store_name_problem)
     if _present(props.get("api_version")):
-        c.rule("api_version", props["api_version"], enum_problem(apischema.API_VERSIONS))
+        c.rule("api_version", props["api_version"], enum_problem(spec.API_VERSION.enum))
     if _present(props.get("api_endpoint")):
         c.rule("api_endpoint", props["api_endpoint"], endpoint_problem)
     if _present(props.get("timeout_seconds")):
@@ -308,8 +302,7 @@ def check_import(props: dict) -> list[tuple[str, str]]:
     blob = c.nested(props, "blob_storage_settings", required=False)
     if blob is not None and _present(blob.get("blob_storage_class")):
         c.rule("blob_storage_settings.blob_storage_class", blob["blob_storage_class"],
-               # The API's "unspecified" value is accepted and means the store's default.
-               enum_problem(apischema.BLOB_STORAGE_CLASSES + ("BLOB_STORAGE_CLASS_UNSPECIFIED",)))
+               enum_problem(spec.BLOB_STORAGE_SETTINGS.field("blob_storage_class").enum))
     return c.failures
 
 
@@ -336,13 +329,13 @@ def check_export(props: dict) -> list[tuple[str, str]]:
         c.rule("bigquery_destination.table_uri", bq.get("table_uri"), table_uri_problem)
         if _present(bq.get("write_disposition")):
             c.rule("bigquery_destination.write_disposition", bq["write_disposition"],
-                   enum_problem(apischema.WRITE_DISPOSITIONS))
+                   enum_problem(spec.BIGQUERY_DESTINATION.field("write_disposition").enum))
         for flag in ("force", "include_source_store"):
             if _present(bq.get(flag)):
                 c.rule(f"bigquery_destination.{flag}", bq[flag], bool_problem)
         if _present(bq.get("schema")):
             c.rule("bigquery_destination.schema", bq["schema"],
-                   enum_problem(tuple(apischema.SCHEMA_FIELDS)))
+                   enum_problem(spec.BIGQUERY_DESTINATION.field("schema").enum))
         # The API cannot tell force=false from unset (proto3), so only force=true
         # beside a write disposition is a contradiction the service refuses.
         disposition = bq.get("write_disposition")

@@ -1,4 +1,4 @@
-"""The provider's API facts (apischema) match the discovery documents."""
+"""The provider's API facts (apischema, and the request field names in spec) match the discovery documents."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from pathlib import Path
 import googleapiclient
 import pytest
 
-from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs import apischema, spec
 
 DOCS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+
+
+def _api_fields(inputs: tuple[spec.InputSpec, ...]) -> set[str]:
+    """The request field names the body builder sends for these inputs (the spec's camelCase)."""
+    return {item.camel for item in inputs if item.api}
 
 
 def _doc(version: str) -> dict:
@@ -42,17 +47,20 @@ def test_enums_and_field_names(version: str) -> None:
     bq = _schema(doc, "DicomBigQueryDestination")["properties"]
     assert tuple(v for v in bq["writeDisposition"]["enum"] if not v.endswith("UNSPECIFIED")) \
         == apischema.WRITE_DISPOSITIONS
-    assert set(apischema.BIGQUERY_DESTINATION_FIELDS) <= set(bq)
     assert set(apischema.SCHEMA_FIELDS.values()) <= set(bq)
     assert str(apischema.MAX_TABLE_URI_CHARS) in bq["tableUri"]["description"]
     blob = schemas["BlobStorageSettings"]["properties"]["blobStorageClass"]["enum"]
     assert tuple(v for v in blob if not v.endswith("UNSPECIFIED")) == apischema.BLOB_STORAGE_CLASSES
-    assert set(apischema.IMPORT_REQUEST_FIELDS) == set(schemas["ImportDicomDataRequest"]["properties"])
-    assert set(apischema.EXPORT_REQUEST_FIELDS) == set(schemas["ExportDicomDataRequest"]["properties"])
-    assert set(apischema.GCS_SOURCE_FIELDS) == set(_schema(doc, "DicomGcsSource")["properties"])
-    assert set(apischema.GCS_DESTINATION_FIELDS) == set(_schema(doc, "DicomGcsDestination")["properties"])
-    assert set(apischema.FILTER_CONFIG_FIELDS) == set(schemas["DicomFilterConfig"]["properties"])
-    assert set(apischema.BLOB_STORAGE_FIELDS) == set(schemas["BlobStorageSettings"]["properties"])
+    assert set(spec.BLOB_STORAGE_SETTINGS.field("blob_storage_class").enum) == set(blob)
+    assert set(spec.BIGQUERY_DESTINATION.field("write_disposition").enum) < set(bq["writeDisposition"]["enum"])
+    assert _api_fields(spec.IMPORT_JOB.inputs) == set(schemas["ImportDicomDataRequest"]["properties"])
+    assert _api_fields(spec.EXPORT_JOB.inputs) == set(schemas["ExportDicomDataRequest"]["properties"])
+    assert _api_fields(spec.GCS_SOURCE.fields) == set(_schema(doc, "DicomGcsSource")["properties"])
+    assert _api_fields(spec.GCS_DESTINATION.fields) == set(_schema(doc, "DicomGcsDestination")["properties"])
+    # v1beta1 has more BigQuery options than the provider offers (changeDataCaptureConfig).
+    assert _api_fields(spec.BIGQUERY_DESTINATION.fields) | set(apischema.SCHEMA_FIELDS.values()) <= set(bq)
+    assert _api_fields(spec.FILTER_CONFIG.fields) == set(schemas["DicomFilterConfig"]["properties"])
+    assert _api_fields(spec.BLOB_STORAGE_SETTINGS.fields) == set(schemas["BlobStorageSettings"]["properties"])
     counter = schemas["ProgressCounter"]["properties"]
     for name in apischema.COUNTER_FIELDS:
         assert counter[name]["format"] == "int64" and counter[name]["type"] == "string"

@@ -4,13 +4,18 @@ Create, Read, Update and Delete over gRPC in a fresh ``python -m pulumi.dynamic`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
 from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
 from pulumi_dicom_jobs import (DicomExportJob, DicomImportJob, FilterConfigArgs, GcsDestinationArgs,
                                GcsSourceArgs)
+from pulumi_dicom_jobs.dynamic import hostpool
+from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
 
 TOKEN = "ya29.host-token-must-not-leak"
@@ -127,3 +132,24 @@ def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pyte
         assert env.request_count() > before
     for blob in (outs_i, updated, read.outputs, outs_e):
         assert TOKEN not in repr(blob)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
+def test_the_first_call_widens_the_real_hosts_pool() -> None:
+    """Importing the providers changes nothing; their first method call widens the host.
+
+    Property, not timing: the host's threads are counted before any provider
+    RPC and after the first ``check`` returns (the widening pre-spawns its
+    threads before the call returns).
+    """
+    inputs = {"dicom_store": "projects/p-123456/locations/l/datasets/d/dicomStores/s",
+              "gcs_source": {"uri": "gs://bucket-ok/in/**.dcm"},
+              "__provider": serialize_provider(DicomImportJobProvider())}
+    urn = "urn:pulumi:test::dicom::pulumi-python:dynamic/dicom-jobs:DicomImportJob::imp"
+    with DynamicProviderHost(project="dicom", env={hostpool.ENV_VAR: ""}) as host:
+        threads = Path(f"/proc/{host.process.pid}/task")
+        before = len(list(threads.iterdir()))
+        assert before < hostpool.DEFAULT_TARGET
+        assert host.check(urn, {}, inputs).failures == []
+        assert len(list(threads.iterdir())) >= hostpool.DEFAULT_TARGET, host.stderr_lines[-5:]
+        assert not [line for line in host.stderr_lines if "pulumi-dicom-jobs:" in line]

@@ -47,7 +47,7 @@ from typing import Any, Callable, NoReturn, Optional
 
 import click
 
-from pulumi_dicom_jobs import jobs, names, requests_body, validation
+from pulumi_dicom_jobs import jobs, names, requests_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, TransportError
 from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
@@ -94,28 +94,10 @@ Exit codes:
   130  interrupted with Ctrl-C, operation left running
 """
 
-#: Resource property path -> the flag or argument that sets it (for messages).
-FLAG_OF = {
-    "dicom_store": "STORE",
-    "gcs_source": "SOURCE",
-    "gcs_source.uri": "SOURCE",
-    "blob_storage_settings.blob_storage_class": "--blob-storage-class",
-    "gcs_destination": "DESTINATION",
-    "gcs_destination.uri_prefix": "DESTINATION",
-    "gcs_destination.mime_type": "--mime-type",
-    "bigquery_destination": "DESTINATION",
-    "bigquery_destination.table_uri": "DESTINATION",
-    "bigquery_destination.write_disposition": "--write-disposition",
-    "bigquery_destination.force": "--force",
-    "bigquery_destination.include_source_store": "--include-source-store",
-    "bigquery_destination.schema": "--schema",
-    "filter_config.resource_paths_gcs_uri": "--filter",
-    "api_version": "--api-version",
-    "api_endpoint": "--endpoint",
-    "timeout_seconds": "--timeout",
-    "max_failed_instances": "--max-failed-instances",
-}
-_COMMON_PATHS = ("api_version", "api_endpoint", "timeout_seconds", "max_failed_instances")
+#: Resource property path -> the flag or argument that sets it (for messages), from the spec.
+FLAG_OF: dict[str, str] = {**spec.cli_flags(spec.IMPORT_JOB), **spec.cli_flags(spec.EXPORT_JOB)}
+#: The inputs every command sets with a flag (``--api-version``, ``--timeout``...).
+_COMMON_PATHS = tuple(item.name for item in spec.COMMON_INPUTS if (item.cli or "").startswith("--"))
 
 
 # -- options shared by commands --------------------------------------------

@@ -6,12 +6,13 @@ whose gRPC server runs on ``futures.ThreadPoolExecutor(max_workers=4)``. A
 four threads for the whole wait, so 32 jobs of 5 s take 8 waves x 5 s, and
 even a ``Check`` queues behind them.
 
-What: when the provider module is imported *inside that host* (the SDK
-unpickles the provider class by reference, which imports our package in one of
-the gRPC worker threads), :func:`ensure_host_concurrency` finds the host's gRPC
-server, raises its executor's ``_max_workers`` to :data:`DEFAULT_TARGET`, and
-pre-spawns the threads (so RPCs that already sit in the executor's queue start
-at once instead of waiting for one of the four to come free).
+What: when the providers' first method runs *inside that host* (in one of the
+gRPC worker threads, on the first RPC; the providers call
+:func:`widen_on_first_call`), :func:`ensure_host_concurrency` finds the host's
+gRPC server, raises its executor's ``_max_workers`` to :data:`DEFAULT_TARGET`,
+and pre-spawns the threads (so RPCs that already sit in the executor's queue
+start at once instead of waiting for one of the four to come free). Nothing
+happens at import: importing a module has no side effect.
 
 Robustness: the SDK and grpcio internals are not a public API. Every
 expectation is checked before anything is touched (the ``__main__`` module is
@@ -26,7 +27,8 @@ keeps the stock pool (the benchmarks measure the stock behaviour that way);
 ``DICOM_JOBS_HOST_POOL=<n>`` asks for ``n`` workers instead of the default.
 
 The call is idempotent and thread-safe: a module lock serialises callers, the
-pool is only ever widened (never narrowed), and the last status is cached.
+pool is only ever widened (never narrowed), and the last effective status is
+cached; :func:`widen_on_first_call` looks only once per process.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class HostPoolStatus:
 
 _lock = threading.RLock()
 _status: Optional[HostPoolStatus] = None
+_first_call: Optional[HostPoolStatus] = None
 _warned = False
 
 
@@ -260,7 +263,7 @@ def _find_server(main: ModuleType) -> tuple[Any, Optional[str]]:
 def ensure_host_concurrency(target: int = DEFAULT_TARGET) -> HostPoolStatus:
     """Let the dynamic provider host run up to ``target`` RPCs at once.
 
-    Call it from the provider module at import time. Returns what was found
+    Returns what was found
     and changed; never raises. Safe to call from any thread, any number of
     times: only the first effective call changes anything (a later call with a
     larger target widens further).
@@ -281,7 +284,16 @@ def ensure_host_concurrency(target: int = DEFAULT_TARGET) -> HostPoolStatus:
         return status
 
 
-def last_status() -> Optional[HostPoolStatus]:
-    """The status of the last effective call (or the first call), if any."""
+def widen_on_first_call() -> HostPoolStatus:
+    """:func:`ensure_host_concurrency` once per process; later calls return its status at once.
+
+    Every provider method calls this first. Why not at import: importing a
+    module must change nothing. Why only once: outside the host, or when the
+    host's internals are unexpected, looking again on every RPC would cost a
+    scan of the process for nothing.
+    """
+    global _first_call
     with _lock:
-        return _status
+        if _first_call is None:
+            _first_call = ensure_host_concurrency()
+        return _first_call

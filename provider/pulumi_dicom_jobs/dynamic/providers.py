@@ -9,6 +9,12 @@ HTTP sessions and credentials are created per call (see
 
 Lifecycle (one job = one long-running operation; id = operation name):
 
+Every method first lets the dynamic provider host run many of them at once
+(:func:`hostpool.widen_on_first_call`: its stock pool is 4 threads, and a
+``create`` holds one for its whole wait). That happens on the first call, not
+at import, so importing this module changes nothing; the first RPC of a
+``pulumi up`` (a ``check``) reaches it before any ``create`` waits.
+
 * ``check``  offline validation (:mod:`validation`); never raises, no network.
 * ``diff``   what the job imports/exports, its API version/endpoint excluded,
   and ``triggers`` replace (a new operation runs); ``timeout_seconds``,
@@ -31,26 +37,15 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, \
     ResourceProvider, UpdateResult
 
-from pulumi_dicom_jobs import apischema, jobs, requests_body, validation
+from pulumi_dicom_jobs import apischema, jobs, requests_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, OperationNotFound
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.dynamic import hostpool
 
-# Let the dynamic host run many waits at once (its stock pool is 4 threads).
-hostpool.ensure_host_concurrency()
-
 #: Output-only properties (besides the inputs) of both resources.
-OUTPUT_KEYS = ("operation_name", "success_count", "failure_count", "logs_url", "create_time",
-               "end_time", "api_method_name")
-#: Inputs that change in place.
-UPDATABLE_KEYS = ("timeout_seconds", "max_failed_instances", "api_version", "api_endpoint")
-_DEFAULTS: dict[str, Any] = {"timeout_seconds": jobs.DEFAULT_TIMEOUT_SECONDS,
-                             "max_failed_instances": 0,
-                             "api_version": apischema.DEFAULT_API_VERSION,
-                             "api_endpoint": None}
-_PROVIDER_KEY = "__provider"
+OUTPUT_KEYS = tuple(item.name for item in spec.OUTPUTS)
 
 
 def normalize(value: Any) -> Any:
@@ -77,14 +72,14 @@ class _DicomJobProvider(ResourceProvider):
     """Shared lifecycle; subclasses set the job kind."""
 
     export: bool = False
-    input_keys: frozenset[str] = frozenset()
-    replace_keys: tuple[str, ...] = ()
+    job_spec: spec.JobSpec = spec.IMPORT_JOB
 
     # -- offline --------------------------------------------------------
     def _check(self, props: dict) -> list[tuple[str, str]]:
         return (validation.check_export if self.export else validation.check_import)(props)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        hostpool.widen_on_first_call()
         try:
             failures = self._check(news)
         except Exception as exc:  # check must never raise
@@ -92,18 +87,19 @@ class _DicomJobProvider(ResourceProvider):
         return CheckResult(news, [CheckFailure(path, reason) for path, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        hostpool.widen_on_first_call()
         replaces, changed = [], False
-        for key in self.replace_keys:
+        for key in self.job_spec.replace_names:
             new = news.get(key)
             if validation.contains_unknown(new) or normalize(olds.get(key)) != normalize(new):
                 replaces.append(key)
-        for key in UPDATABLE_KEYS:
+        for key, default in spec.defaults(self.job_spec).items():
             new = news.get(key)
             if validation.contains_unknown(new):
                 changed = True
                 continue
-            old_value = olds.get(key) if olds.get(key) is not None else _DEFAULTS[key]
-            new_value = new if new is not None else _DEFAULTS[key]
+            old_value = olds.get(key) if olds.get(key) is not None else default
+            new_value = new if new is not None else default
             if normalize(old_value) != normalize(new_value):
                 changed = True
         return DiffResult(changes=bool(replaces) or changed, replaces=replaces,
@@ -125,6 +121,7 @@ class _DicomJobProvider(ResourceProvider):
         started because an older one runs names the commands that wait for or
         cancel that one.
         """
+        hostpool.widen_on_first_call()
         try:
             return self._create(props)
         except JobFailed as failure:
@@ -138,7 +135,7 @@ class _DicomJobProvider(ResourceProvider):
         if failures:
             raise JobFailed("invalid_input", "invalid inputs: " + "; ".join(
                 f"{path}: {reason}" for path, reason in failures))
-        inputs = user_inputs(props, self.input_keys)
+        inputs = user_inputs(props, self.job_spec.input_names)
         body = (requests_body.build_export_body if self.export else requests_body.build_import_body)(inputs)
         with self._client(props) as client:
             status = jobs.run_job(
@@ -148,7 +145,8 @@ class _DicomJobProvider(ResourceProvider):
         return CreateResult(id_=status.name, outs={**inputs, **operation_outputs(status)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        inputs = user_inputs(props, self.input_keys)
+        hostpool.widen_on_first_call()
+        inputs = user_inputs(props, self.job_spec.input_names)
         recorded = {k: props[k] for k in OUTPUT_KEYS if props.get(k) is not None}
         with self._client(props) as client:
             try:
@@ -158,11 +156,13 @@ class _DicomJobProvider(ResourceProvider):
         return ReadResult(id_, {**inputs, **operation_outputs(status)})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        hostpool.widen_on_first_call()
         recorded = {k: olds[k] for k in OUTPUT_KEYS if olds.get(k) is not None}
-        return UpdateResult({**user_inputs(news, self.input_keys), **recorded})
+        return UpdateResult({**user_inputs(news, self.job_spec.input_names), **recorded})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Forget the job; the imported or exported data stay (module docstring says why)."""
+        hostpool.widen_on_first_call()
         return None
 
 
@@ -183,13 +183,11 @@ class DicomImportJobProvider(_DicomJobProvider):
     """``dicomStores.import`` from Cloud Storage."""
 
     export = False
-    input_keys = validation.IMPORT_KEYS
-    replace_keys = ("dicom_store", "gcs_source", "blob_storage_settings", "triggers")
+    job_spec = spec.IMPORT_JOB
 
 
 class DicomExportJobProvider(_DicomJobProvider):
     """``dicomStores.export`` to Cloud Storage or BigQuery."""
 
     export = True
-    input_keys = validation.EXPORT_KEYS
-    replace_keys = ("dicom_store", "gcs_destination", "bigquery_destination", "filter_config", "triggers")
+    job_spec = spec.EXPORT_JOB

@@ -5,6 +5,13 @@ Why plain Args classes: the providers must always receive snake_case keys
 objects and plain dicts are both turned into plain dicts of the same keys
 here, before the SDK serializes them (pulumi's ``input_type`` machinery would
 rename fields to camelCase on the wire). Values may be Outputs.
+
+Why explicit signatures: users' IDEs complete and type-check keyword
+arguments only from written-out signatures and dataclass fields. They are the
+one place the inputs are spelled out again; ``tests/provider/test_provider_spec.py``
+checks them against :mod:`pulumi_dicom_jobs.spec` (names, required or not,
+defaults, nesting, value types). The props sent to the provider are built
+from the spec.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from typing import Any, Mapping, Optional, Union
 import pulumi
 from pulumi.dynamic import Resource
 
-from pulumi_dicom_jobs.dynamic.providers import OUTPUT_KEYS, DicomExportJobProvider, DicomImportJobProvider
+from pulumi_dicom_jobs import spec
+from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
 
 __all__ = ["GcsSourceArgs", "BlobStorageSettingsArgs", "GcsDestinationArgs", "BigQueryDestinationArgs",
            "FilterConfigArgs", "DicomImportJob", "DicomExportJob"]
@@ -85,11 +93,12 @@ def _plain(value: Any) -> Any:
     return value  # an Output of a dict, or something check() will report
 
 
-def _common(dicom_store: Any, api_version: Any, api_endpoint: Any, timeout_seconds: Any,
-            max_failed_instances: Any, triggers: Any) -> dict[str, Any]:
-    return {"dicom_store": dicom_store, "api_version": api_version, "api_endpoint": api_endpoint,
-            "timeout_seconds": timeout_seconds, "max_failed_instances": max_failed_instances,
-            "triggers": triggers, **{key: None for key in OUTPUT_KEYS}}
+def _props(job: spec.JobSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider's props: every input of ``job`` from ``arguments`` (objects as plain
+    dicts), and every output as None so the engine knows the resource has it."""
+    props = {item.name: _plain(arguments[item.name]) if item.type == "object" else arguments[item.name]
+             for item in job.inputs}
+    return {**props, **{name: None for name in job.output_names}}
 
 
 class _DicomJob(Resource):
@@ -141,9 +150,7 @@ class DicomImportJob(_DicomJob, module="dicom-jobs", name="DicomImportJob"):
                  max_failed_instances: Optional[pulumi.Input[int]] = None,
                  triggers: Any = None,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = _common(dicom_store, api_version, api_endpoint, timeout_seconds,
-                        max_failed_instances, triggers)
-        props.update(gcs_source=_plain(gcs_source), blob_storage_settings=_plain(blob_storage_settings))
+        props = _props(spec.IMPORT_JOB, locals())
         super().__init__(DicomImportJobProvider(), resource_name, props, opts)
 
 
@@ -170,9 +177,5 @@ class DicomExportJob(_DicomJob, module="dicom-jobs", name="DicomExportJob"):
                  max_failed_instances: Optional[pulumi.Input[int]] = None,
                  triggers: Any = None,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = _common(dicom_store, api_version, api_endpoint, timeout_seconds,
-                        max_failed_instances, triggers)
-        props.update(gcs_destination=_plain(gcs_destination),
-                     bigquery_destination=_plain(bigquery_destination),
-                     filter_config=_plain(filter_config))
+        props = _props(spec.EXPORT_JOB, locals())
         super().__init__(DicomExportJobProvider(), resource_name, props, opts)

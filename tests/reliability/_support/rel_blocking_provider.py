@@ -3,8 +3,8 @@
 Imported inside the real ``python -m pulumi.dynamic`` host (put this folder on
 the host's PYTHONPATH): the SDK pickles :class:`BlockingProvider` by
 reference, so unpickling it imports this module in a gRPC worker thread, and
-the import calls :func:`pulumi_dicom_jobs.dynamic.hostpool.ensure_host_concurrency`
-exactly as the product's providers module does.
+every method first calls :func:`pulumi_dicom_jobs.dynamic.hostpool.widen_on_first_call`
+exactly as the product's providers do (importing changes nothing).
 
 Protocol, all through files in ``props["dir"]`` (no timing involved):
 ``<name>.started`` is written when a Create begins; the Create returns once
@@ -24,10 +24,19 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from pulumi_dicom_jobs.dynamic import hostpool
 
-STATUS = hostpool.ensure_host_concurrency()
 _STATUS_FILE = os.environ.get("REL_HOSTPOOL_STATUS_FILE")
-if _STATUS_FILE:
-    Path(_STATUS_FILE).write_text(json.dumps(dataclasses.asdict(STATUS)))
+_status_lock = threading.Lock()
+_status_written = False
+
+
+def _widen() -> None:
+    """The product's first-call hook; the first status is written for the test to read."""
+    global _status_written
+    status = hostpool.widen_on_first_call()
+    with _status_lock:
+        if _STATUS_FILE and not _status_written:
+            Path(_STATUS_FILE).write_text(json.dumps(dataclasses.asdict(status)))
+            _status_written = True
 
 #: Safety net: a Create never blocks longer than this, even if the test died.
 _RELEASE_DEADLINE_S = 120.0
@@ -37,14 +46,17 @@ class BlockingProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def check(self, olds, news):
+        _widen()
         failures = [] if news.get("name") else [CheckFailure("name", "name is required")]
         return CheckResult(news, failures)
 
     def diff(self, id_, olds, news):
+        _widen()
         return DiffResult(changes=olds.get("name") != news.get("name"), replaces=["name"]
                           if olds.get("name") != news.get("name") else [])
 
     def create(self, props):
+        _widen()
         folder = Path(props["dir"])
         name = props["name"]
         (folder / f"{name}.started").write_text(threading.current_thread().name)
@@ -57,4 +69,5 @@ class BlockingProvider(ResourceProvider):
         return CreateResult(id_=f"blocking-{name}", outs={"name": name, "dir": props["dir"]})
 
     def delete(self, id_, props):
+        _widen()
         (Path(props["dir"]) / f"{props['name']}.deleted").write_text(id_)
