@@ -7,7 +7,8 @@ commands pasted into a shell, stopped with a signal):
   docs/cli.md says they end, so the printed commands cannot drift from the
   CLI or from the page;
 * ``kill PID`` stops the three emulators as Ctrl-C does: no child left
-  running, no port left taken.
+  running, no port left taken;
+* ``make demo`` ends by pointing at the sandbox as the docs start it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import requests
 
 from healthcare_emulator.sandbox import BROKEN_FILE, SAMPLE_FILES
 from healthcare_emulator.waiting import poll
+from pulumi_offline.demo import SANDBOX_COMMAND
 from sandbox_process import SandboxProcess, shell_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,11 +80,21 @@ def printed_ports(env: dict[str, str]) -> list[int]:
     return [int(re.search(r":(\d+)$", env[key]).group(1)) for key in keys]
 
 
+def documented_sandbox_command() -> str:
+    """The command docs/cli.md starts the sandbox with."""
+    return next(line[2:] for line in CLI_PAGE.read_text().splitlines()
+                if line.startswith("$ python -m healthcare_emulator.stack"))
+
+
 @pytest.fixture
 def sandbox():
     started = SandboxProcess.start(["--seed"])
     yield started
     started.stop()
+
+
+def test_make_demo_points_at_the_sandbox_as_the_docs_start_it() -> None:
+    assert SANDBOX_COMMAND == ".venv/bin/" + documented_sandbox_command()
 
 
 @pytest.mark.slow
