@@ -1,14 +1,17 @@
-"""The ``dicom-jobs`` session shown in docs/cli.md is what the code prints today.
+"""The sandbox and the ``dicom-jobs`` session shown in docs/cli.md are what the code prints today.
 
-The test sets the local stack up as the page's prose says, runs the page's
-``$ `` commands in one bash session (outside a terminal, as in a CI log) and
-compares the output with the page, after masking what changes from run to
-run: operation ids, ports, durations and the timing-dependent progress lines.
-A message that drifts from the page fails here.
+The test starts the sandbox with the command the page shows
+(``python -m healthcare_emulator.stack --seed ...``) and compares what it
+prints with the page; then, in one bash session with the printed ``export``
+lines pasted (outside a terminal, as in a CI log), it runs the page's ``$ ``
+commands and compares the output with the page, after masking what changes
+from run to run: operation ids, ports, durations and the timing-dependent
+progress lines. A message that drifts from the page fails here, and so does
+a page that stops running the commands the sandbox prints.
 
 To refresh the page from the code after a deliberate change of the output:
 ``UPDATE_DOCS=1 .venv/bin/python -m pytest tests/test_docs_session.py``
-(the block is rewritten with the new run; review the diff).
+(both blocks are rewritten with the new run; review the diff).
 """
 
 from __future__ import annotations
@@ -17,30 +20,33 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import requests
 
-from healthcare_emulator import sampledata
+from sandbox_process import SandboxProcess, shell_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "cli.md"
 SECTION = "## A session"
-BEARER = {"Authorization": "Bearer docs-session"}
-STORE = "projects/local-project/locations/us-central1/datasets/demo/dicomStores/ct"
+SANDBOX = ["python", "-m", "healthcare_emulator.stack"]
 
 pytestmark = pytest.mark.slow
 
 
-def session_block(text: str) -> tuple[int, int]:
-    """Line span (start, end) of the console block under the session heading."""
+def console_blocks(text: str) -> list[tuple[int, int]]:
+    """Line spans (start, end) of the console blocks in the section: the sandbox's, then the session's."""
     lines = text.splitlines()
     start = lines.index(SECTION)
-    opening = next(i for i in range(start, len(lines)) if lines[i].startswith("```console"))
-    closing = next(i for i in range(opening + 1, len(lines)) if lines[i].startswith("```"))
-    return opening + 1, closing
+    stop = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    spans, line = [], start
+    while line < stop:
+        if lines[line].startswith("```console"):
+            closing = next(i for i in range(line + 1, stop) if lines[i].startswith("```"))
+            spans.append((line + 1, closing))
+            line = closing
+        line += 1
+    return spans
 
 
 def mask(output: str) -> list[str]:
@@ -68,36 +74,28 @@ def run_session(commands: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-@pytest.fixture
-def documented_setup(stack, emulator, gcs_client) -> dict[str, str]:
-    """Dataset ``demo``, store ``ct``, buckets ``scans-demo`` and ``renders-demo``, 0.1 s per instance."""
-    parent = f"{stack.healthcare_url}/v1/projects/local-project/locations/us-central1/datasets"
-    requests.post(f"{parent}?datasetId=demo", headers=BEARER, timeout=10).raise_for_status()
-    requests.post(f"{parent}/demo/dicomStores?dicomStoreId=ct", headers=BEARER, timeout=10).raise_for_status()
-    scans = gcs_client.lookup_bucket("scans-demo") or gcs_client.create_bucket("scans-demo")
-    if gcs_client.lookup_bucket("renders-demo") is None:
-        gcs_client.create_bucket("renders-demo")
-    for index, data in enumerate(sampledata.synthetic_instances(40, per_study=10)):
-        scans.blob(f"in/{index:04d}.dcm").upload_from_string(data)
-    scans.blob("bad/good.dcm").upload_from_string(next(sampledata.synthetic_instances(1)))
-    scans.blob("bad/broken.dcm").upload_from_string(sampledata.broken_file())
-    emulator.post("config", {"instanceDelaySeconds": 0.1})
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, **stack.env(), "PATH": path, "NO_COLOR": "1", "STORE": STORE}
-    env.pop("GOOGLE_OAUTH_ACCESS_TOKEN", None)
-    return env
-
-
-def test_the_cli_session_in_the_docs_is_what_the_code_prints(documented_setup) -> None:
+def test_the_sandbox_and_cli_session_in_the_docs_are_what_the_code_prints() -> None:
     text = PAGE.read_text()
-    assert f"`STORE={STORE}`" in text, "the page must say which store the session uses"
-    start, end = session_block(text)
-    shown = text.splitlines()[start:end]
+    lines = text.splitlines()
+    (sandbox_start, sandbox_end), (start, end) = console_blocks(text)[:2]
+    started_with = lines[sandbox_start]
+    argv = shlex.split(started_with.removeprefix("$ "))
+    assert argv[:3] == SANDBOX and "--seed" in argv, "the page starts the seeded sandbox first"
+    shown = lines[start:end]
     commands = [line[2:] for line in shown if line.startswith("$ ")]
     assert len(commands) >= 5, "the session shows a few commands"
-    output = run_session(commands, documented_setup)
+
+    sandbox = SandboxProcess.start(argv[3:])
+    try:
+        printed = sandbox.lines()
+        assert [c for c in commands if c in sandbox.commands()] == sandbox.commands(), \
+            "the session runs the commands the sandbox prints, in that order"
+        output = run_session(commands, shell_env(sandbox.env()))
+    finally:
+        sandbox.stop()
     if os.environ.get("UPDATE_DOCS") == "1":
-        lines = text.splitlines()
-        PAGE.write_text("\n".join(lines[:start] + output.splitlines() + lines[end:]) + "\n")
+        PAGE.write_text("\n".join(lines[:sandbox_start + 1] + printed + lines[sandbox_end:start]
+                                  + output.splitlines() + lines[end:]) + "\n")
         return
+    assert mask("\n".join(printed)) == mask("\n".join(lines[sandbox_start + 1:sandbox_end]))
     assert mask(output) == mask("\n".join(shown))

@@ -11,6 +11,10 @@ environment variables (:meth:`LocalStack.env`). Tests, ``make demo``, the
 offline engine and the benchmarks all start the stack through this module so
 that there is one place that knows how.
 
+``python -m healthcare_emulator.stack`` runs the stack until Ctrl-C or
+SIGTERM and prints the environment; ``--seed`` adds a sandbox to try
+``dicom-jobs`` on (:mod:`healthcare_emulator.sandbox`) and the commands to
+paste, ``--instance-delay S`` slows the jobs down enough to watch them.
 ``python -m healthcare_emulator.stack --prepare`` copies the DuckDB extension
 files out of their wheels (``make`` runs it once after installing); without
 them bqemulator stalls trying to download them and exits.
@@ -28,11 +32,14 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import requests
 
 from healthcare_emulator.waiting import poll
+
+if TYPE_CHECKING:
+    from healthcare_emulator.sandbox import Sandbox
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PROJECT = "local-project"
@@ -228,22 +235,81 @@ class LocalStack:
         self._spawn("healthcare", argv + list(self.healthcare_args), port, "/_emulator/health")
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_on_signals() -> None:
+    """Make SIGTERM (``kill PID``) stop the stack exactly as Ctrl-C does.
+
+    Both raise :class:`KeyboardInterrupt`, which unwinds ``with LocalStack()``
+    and so stops the children (they run in their own sessions: nothing else
+    would). After the first signal both are ignored, so that a second one
+    cannot cut the children's shutdown short and leave one holding its port.
+    """
+    def stop(signum: int, frame: object) -> None:
+        for number in _STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for number in _STOP_SIGNALS:
+        signal.signal(number, stop)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a duration of 0 seconds or more."""
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 or more seconds")
+    return value
+
+
+def _announce(stack: LocalStack, sandbox: Sandbox | None, instance_delay: float | None) -> None:
+    """Print the environment to export (and, with a sandbox, what it holds and what to run)."""
+    env = {**stack.env(), **(sandbox.env() if sandbox else {})}
+    lines = [f"export {key}={value}" for key, value in env.items()]
+    if sandbox:
+        lines += sandbox.description(instance_delay)
+        lines.append("# paste the export lines above into another shell, then try:")
+        lines += sandbox.commands()
+    lines.append("# local stack running; Ctrl-C stops it")
+    print("\n".join(lines), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m healthcare_emulator.stack",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--prepare", action="store_true",
                         help="copy the DuckDB extension files into the venv and exit")
+    parser.add_argument("--seed", action="store_true",
+                        help="create a sandbox to try dicom-jobs on (a DICOM store, a bucket of "
+                             "sample files, a BigQuery dataset) and print the commands to paste")
+    parser.add_argument("--instance-delay", type=seconds, default=None, metavar="S",
+                        help="seconds of work per instance in the Healthcare emulator, "
+                             "so that a job's progress can be watched")
     args = parser.parse_args(argv)
     if args.prepare:
         print(f"DuckDB extensions ready under {prepare_duckdb_extensions()}")
         return 0
-    with LocalStack() as stack:
-        for key, value in stack.env().items():
-            print(f"export {key}={value}", flush=True)
-        print("# local stack running; Ctrl-C stops it", flush=True)
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
+    # Imported here: the sandbox's sample data needs pydicom and numpy, which the
+    # stack's many other users (tests, offline engine, benchmarks) need not load.
+    from healthcare_emulator.sandbox import Sandbox, seed, set_instance_delay
+
+    _stop_on_signals()
+    try:
+        with LocalStack() as stack:
+            sandbox = Sandbox(project=stack.project) if args.seed else None
+            if sandbox:
+                seed(sandbox, stack.env())
+            if args.instance_delay is not None:
+                set_instance_delay(stack.healthcare_url, args.instance_delay)
+            _announce(stack, sandbox, args.instance_delay)
+            while True:
+                signal.pause()
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:  # a server that did not start, a seed call refused
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

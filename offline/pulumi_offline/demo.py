@@ -47,6 +47,8 @@ SUBSET_BUCKET = "demo-study-subset"
 BQ_DATASET = "demo_dicom_metadata"
 BQ_TABLE = "instances"
 PER_INSTANCE_SECONDS = 0.1  # enough for the live counters to show
+#: What to try after the demo: the command docs/cli.md starts its session with.
+SANDBOX_COMMAND = ".venv/bin/python -m healthcare_emulator.stack --seed --instance-delay 0.5"
 
 
 @dataclass
@@ -195,6 +197,8 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     for sample in report.sample_errors[:3]:
         line(f"sample error: {sample.get('resource')}: {sample.get('error', {}).get('message')}")
     line(f"second `up`: {report.second_run_counts or 'no changes'}")
+    line()
+    line(f"Next, a sandbox to try the dicom-jobs CLI on (docs/cli.md): {SANDBOX_COMMAND}")
 
 
 def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoReport:
