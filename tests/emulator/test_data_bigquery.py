@@ -8,8 +8,8 @@ import pytest
 from google.cloud import bigquery
 
 import dicomdata
-from data_plane_helpers import (  # noqa: F401 (fixtures)
-    STORE, bq, ctx, new_dataset, query_rows)
+from support.data import new_dataset, query_rows
+from support.jobcontext import STORE
 from healthcare_emulator.dicom import JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN
 from healthcare_emulator.jobcontext import FAILED_PRECONDITION, NOT_FOUND, OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import export_method_suffix, run_export, validate_export_request

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 import dicomdata
-from data_plane_helpers import STORE, bucket, ctx, download, gcs, object_names, upload  # noqa: F401
+from support.data import download, object_names, upload
+from support.jobcontext import STORE
 from healthcare_emulator.jobcontext import INVALID_ARGUMENT, NOT_FOUND, OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_export
 

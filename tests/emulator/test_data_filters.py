@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dicomdata
-from data_plane_helpers import (  # noqa: F401 (fixtures)
-    bq, bucket, ctx, gcs, new_dataset, object_names, query_rows, upload)
+from support.data import new_dataset, object_names, query_rows, upload
 from healthcare_emulator.filters import parse_filter
 from healthcare_emulator.jobcontext import INVALID_ARGUMENT, NOT_FOUND, OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_export

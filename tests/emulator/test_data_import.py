@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dicomdata
-from data_plane_helpers import bucket, ctx, gcs, upload  # noqa: F401 (fixtures)
+from support.data import upload
 from healthcare_emulator.jobcontext import (
     INVALID_ARGUMENT, NOT_FOUND, JobCancelled, OperationFailed, PermissionDenied)
 from healthcare_emulator.jobs import run_import, validate_import_request

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 
 import dicomdata
-from data_plane_helpers import (  # noqa: F401 (fixtures)
-    FakeContext, bq, new_dataset, private_storage, private_storage_2, query_rows, storage_client)
+from support.data import new_dataset, query_rows, storage_client
+from support.jobcontext import FakeContext
 from healthcare_emulator.jobs import run_export, run_import
 
 COUNT = 1000

@@ -7,12 +7,12 @@ import time
 import pytest
 import requests
 
-from service_helpers import Api, error_of
+from support.emulator import HealthcareApi, error_of
 
 
 @pytest.fixture
 def api(stack, emulator) -> Api:
-    return Api(stack.healthcare_url)
+    return HealthcareApi(stack.healthcare_url)
 
 
 def test_status_fault_counts_down_and_sets_retry_after(api: Api, emulator):

@@ -7,7 +7,9 @@ import requests
 
 from dicomdata import synthetic_instance, uids_of
 from healthcare_emulator.server import EmulatorServer
-from service_helpers import Api, gcs_client, new_bucket, poll
+from healthcare_emulator.waiting import poll
+from support.data import new_bucket, storage_client
+from support.emulator import HealthcareApi
 
 AGENT_MEMBER = "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"
 
@@ -24,12 +26,12 @@ def files():
 
 
 def test_state_survives_restart(stack, tmp_path, files):
-    bucket = new_bucket(gcs_client(), files)
+    bucket = new_bucket(storage_client(), files)
     grant = {"resource": f"//storage.googleapis.com/projects/_/buckets/{bucket.name}",
              "role": "roles/storage.objectViewer", "member": AGENT_MEMBER}
     first = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(first.url)
+        api = HealthcareApi(first.url)
         store = api.create_store("kept")
         done = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}}))
         assert "response" in done
@@ -38,13 +40,13 @@ def test_state_survives_restart(stack, tmp_path, files):
         # An operation still running at shutdown comes back aborted.
         admin(first, "POST", "config", {"instanceDelaySeconds": 5})
         running = api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}})
-        poll(lambda: api.operation(running)["metadata"].get("counter"), 10, "the job to start")
+        poll(lambda: api.operation(running)["metadata"].get("counter"), deadline_s=10, what="the job to start")
     finally:
         first.stop()
 
     second = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(second.url)
+        api = HealthcareApi(second.url)
         assert api.get(store).json()["name"] == store
         assert api.get(store.split("/dicomStores/")[0]).status_code == 200
         kept = api.operation(done["name"])
@@ -70,7 +72,7 @@ def test_state_survives_restart(stack, tmp_path, files):
         second.stop()
     third = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(third.url)
+        api = HealthcareApi(third.url)
         assert api.get(store).status_code == 404
         assert api.get(store.split("/dicomStores/")[0]).status_code == 200
         admin(third, "POST", "reset")
@@ -78,7 +80,7 @@ def test_state_survives_restart(stack, tmp_path, files):
         third.stop()
     fourth = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(fourth.url)
+        api = HealthcareApi(fourth.url)
         assert api.get(store.split("/dicomStores/")[0]).status_code == 404
         assert admin(fourth, "GET", "iam") == {"grants": []}
     finally:
@@ -88,11 +90,11 @@ def test_state_survives_restart(stack, tmp_path, files):
 def test_memory_mode_forgets_on_restart(stack):
     first = EmulatorServer(storage_url=stack.storage_url).start()
     try:
-        store = Api(first.url).create_store("volatile")
+        store = HealthcareApi(first.url).create_store("volatile")
     finally:
         first.stop()
     second = EmulatorServer(storage_url=stack.storage_url).start()
     try:
-        assert Api(second.url).get(store).status_code == 404
+        assert HealthcareApi(second.url).get(store).status_code == 404
     finally:
         second.stop()

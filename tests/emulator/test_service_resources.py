@@ -9,14 +9,15 @@ import sys
 import pytest
 import requests
 
-from service_helpers import LOCATION, PROJECT, Api, error_of, poll
+from healthcare_emulator.waiting import poll
+from support.emulator import LOCATION, PROJECT, HealthcareApi, error_of
 
 VERSIONS = ["v1", "v1beta1"]
 
 
 @pytest.fixture(params=VERSIONS)
 def api(request, stack, emulator) -> Api:
-    return Api(stack.healthcare_url, request.param)
+    return HealthcareApi(stack.healthcare_url, request.param)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -140,7 +141,7 @@ def test_unknown_path_is_not_found_json(api: Api):
 
 
 def test_request_log_records_non_admin_requests(stack, emulator):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     assert emulator.get("requests") == {"count": 0, "requests": []}
     api.get(f"{api.location()}/datasets")
     api.post(f"{api.location()}/datasets", {}, datasetId="logged")
@@ -229,7 +230,7 @@ def test_console_script_prints_ready_line_and_stops_on_sigterm(tmp_path):
         prefix = "healthcare-emulator listening on http://127.0.0.1:"
         assert line.startswith(prefix), line
         url = line.removeprefix("healthcare-emulator listening on ")
-        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent", timeout=5).json(), 10)
+        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent", timeout=5).json(), deadline_s=10)
         assert agent["email"] == "service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
     finally:
         process.terminate()

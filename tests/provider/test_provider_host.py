@@ -8,7 +8,8 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
+from support.data import synthetic
+from support.workspace import Workspace
 from pulumi_dicom_jobs import (DicomExportJob, DicomImportJob, FilterConfigArgs, GcsDestinationArgs,
                                GcsSourceArgs)
 from pulumi_offline.host import DynamicProviderHost, HostError
@@ -28,7 +29,7 @@ class _Capture(pulumi.runtime.Mocks):
         return {}
 
 
-def _register(env: Env) -> dict[str, tuple[str, dict]]:
+def _register(env: Workspace) -> dict[str, tuple[str, dict]]:
     mocks = _Capture()
     pulumi.runtime.set_mocks(mocks, project="dicom", stack="test", preview=False)
 
@@ -49,7 +50,7 @@ def _register(env: Env) -> dict[str, tuple[str, dict]]:
     return mocks.registered
 
 
-def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
     registered = _register(env)
     imp_type, imp_inputs = registered["imp"]
@@ -100,7 +101,7 @@ def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pyte
         assert env.request_count() == count
         read = host.read(urn_i, id_i, updated)
         assert read.id == id_i and read.outputs["end_time"] == outs_i["end_time"]
-        env.emulator.post("operations/forget", {"name": id_i})
+        env.admin.post("operations/forget", {"name": id_i})
         kept = host.read(urn_i, id_i, updated)
         assert kept.outputs["success_count"] == 2 and kept.outputs["operation_name"] == id_i
         count = env.request_count()
@@ -114,7 +115,7 @@ def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pyte
         assert outs_e["api_method_name"].endswith("ExportDicomData") and outs_e["success_count"] == 0
 
         # Failure surfaces as a gRPC error holding the user-facing message, never the token
-        env.emulator.post("config", {"enforceIam": True})
+        env.admin.post("config", {"enforceIam": True})
         with pytest.raises(HostError) as info:
             host.create(urn_e, {**exp_inputs, "timeout_seconds": 30}, timeout=120)
         assert "PERMISSION_DENIED" in info.value.details or "permission" in info.value.details.lower()
