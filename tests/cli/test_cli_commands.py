@@ -15,7 +15,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-import dicomdata
+from healthcare_emulator import sampledata
 from support.cli import LineReader, op_name_in, run_cli
 from pulumi_dicom_jobs import requests_body, validation
 
@@ -64,7 +64,7 @@ def test_import_json_summary_and_the_exact_request_body(setup):
 
 def test_operation_failure_exits_3_with_sample_errors(setup):
     setup.upload_synthetic("in", 2)
-    setup.upload("in/broken.dcm", dicomdata.broken_file())
+    setup.upload("in/broken.dcm", sampledata.broken_file())
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--json")
     assert proc.returncode == 3, proc.stderr
     assert "failed instance(s), more than max_failed_instances=0" in proc.stderr
@@ -79,7 +79,7 @@ def test_operation_failure_exits_3_with_sample_errors(setup):
 
 def test_failures_within_max_failed_instances_exit_0(setup):
     setup.upload_synthetic("in", 2)
-    setup.upload("in/broken.dcm", dicomdata.broken_file())
+    setup.upload("in/broken.dcm", sampledata.broken_file())
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--max-failed-instances", "1")
     assert proc.returncode == 0, proc.stderr
     assert "1 failed instance(s) allowed by --max-failed-instances=1" in proc.stdout
@@ -159,7 +159,7 @@ def test_help_documents_exit_codes():
 def test_export_gcs_with_mime_type_and_filter(setup):
     setup.upload_synthetic("in", 4)
     assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
-    first = dicomdata.uids_of(setup.bucket.blob("in/0000.dcm").download_as_bytes())
+    first = sampledata.uids_of(setup.bucket.blob("in/0000.dcm").download_as_bytes())
     setup.upload("filters/one.txt", f"/studies/{first.study}/series/{first.series}/instances/"
                                           f"{first.sop}\n".encode())
     proc = run_cli("export", "gcs", setup.store, setup.gs("out"), "--mime-type", "image/png",
@@ -328,7 +328,7 @@ def test_interrupt_without_tty_with_cancel_on_interrupt(setup):
 # -- secrets -------------------------------------------------------------------------------
 def test_no_token_is_ever_printed(setup):
     setup.upload_synthetic("in", 1)
-    setup.upload("in/broken.dcm", dicomdata.broken_file())
+    setup.upload("in/broken.dcm", sampledata.broken_file())
     secret = "ya29.super-secret-access-token"
     outputs = []
     for args in (["import", setup.store, setup.gs("in/*.dcm"), "--json"],

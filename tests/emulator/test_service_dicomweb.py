@@ -7,7 +7,7 @@ import email.policy
 
 import pytest
 
-from dicomdata import real_bytes, synthetic_study, uids_of
+from healthcare_emulator.sampledata import real_bytes, synthetic_study, uids_of
 from support.data import new_bucket, storage_client
 from support.emulator import HealthcareApi, error_of
 

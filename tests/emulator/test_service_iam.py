@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomdata import synthetic_instance
+from healthcare_emulator.sampledata import synthetic_instance
 from healthcare_emulator.waiting import poll
 from support.data import new_bucket, storage_client
 from support.emulator import PROJECT, HealthcareApi

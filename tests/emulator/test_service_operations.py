@@ -10,7 +10,7 @@ import requests
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from dicomdata import broken_file, synthetic_instance, synthetic_study, uids_of
+from healthcare_emulator.sampledata import broken_file, synthetic_instance, synthetic_study, uids_of
 from healthcare_emulator.waiting import poll
 from support.data import new_bucket, storage_client
 from support.emulator import PROJECT, HealthcareApi, error_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomdata import synthetic_instance, uids_of
+from healthcare_emulator.sampledata import synthetic_instance, uids_of
 from healthcare_emulator.server import EmulatorServer
 from healthcare_emulator.waiting import poll
 from support.data import new_bucket, storage_client

@@ -6,7 +6,7 @@ import io
 
 import requests
 
-from dicomdata import real_bytes, synthetic_instance
+from healthcare_emulator.sampledata import real_bytes, synthetic_instance
 from support.programs import by_name, make_program, state_of
 from pulumi_offline.display import Display
 from pulumi_offline.engine import run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicomdata import REAL_MULTI_FRAME, REAL_NO_PIXELS, REAL_SINGLE_FRAME, real_bytes, synthetic_study, uids_of
+from healthcare_emulator.sampledata import REAL_MULTI_FRAME, REAL_NO_PIXELS, REAL_SINGLE_FRAME, real_bytes, synthetic_study, uids_of
 from support.programs import (EXAMPLES, PROJECT, ROLE_OBJECT_ADMIN, Program, assert_permission_failure,
                               bucket_grant, copy_program, counts_by_type, steps_of)
 

@@ -8,6 +8,7 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from healthcare_emulator.sampledata import uids_of
 from support.data import synthetic
 from support.workspace import Workspace
 from pulumi_dicom_jobs import (DicomExportJob, DicomImportJob, FilterConfigArgs, GcsDestinationArgs,
@@ -109,7 +110,7 @@ def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch
         assert env.request_count() == count
 
         # Export with filter, as image/png, through the host
-        dicom_uids = __import__("dicomdata").uids_of(synthetic(1)[0])
+        dicom_uids = uids_of(synthetic(1)[0])
         env.upload("f.txt", f"/studies/{dicom_uids.study}\n".encode())  # matches nothing: 0 exported
         id_e, outs_e = host.create(urn_e, exp_inputs, timeout=120)
         assert outs_e["api_method_name"].endswith("ExportDicomData") and outs_e["success_count"] == 0

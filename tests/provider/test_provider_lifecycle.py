@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.cloud import bigquery
 
-import dicomdata
+from healthcare_emulator import sampledata
 from support.data import synthetic
 from support.workspace import Workspace
 from pulumi_dicom_jobs import DicomExportJobProvider, DicomImportJobProvider, runner
@@ -14,7 +14,7 @@ from pulumi_dicom_jobs import DicomExportJobProvider, DicomImportJobProvider, ru
 def test_import_create_read_update_delete(env: Workspace) -> None:
     for index, data in enumerate(synthetic(3)):
         env.upload(f"in/{index}.dcm", data)
-    env.upload("in/broken.dcm", dicomdata.broken_file())
+    env.upload("in/broken.dcm", sampledata.broken_file())
     provider = DicomImportJobProvider()
     props = {"dicom_store": env.store, "gcs_source": {"uri": f"gs://{env.bucket.name}/in/**.dcm"},
              "max_failed_instances": 1.0, "timeout_seconds": 60.0, "triggers": ["v1"],
@@ -50,7 +50,7 @@ def test_import_create_read_update_delete(env: Workspace) -> None:
 
 def test_import_too_many_failures_message(env: Workspace) -> None:
     env.upload("in/good.dcm", synthetic(1)[0])
-    env.upload("in/bad.dcm", dicomdata.broken_file())
+    env.upload("in/bad.dcm", sampledata.broken_file())
     with pytest.raises(runner.JobFailed) as info:
         DicomImportJobProvider().create({"dicom_store": env.store,
                                          "gcs_source": {"uri": f"gs://{env.bucket.name}/in/*"}})
@@ -111,9 +111,9 @@ def test_export_to_gcs_each_mime_family(env: Workspace, mime, ext: str) -> None:
 
 
 def test_filtered_export(env: Workspace) -> None:
-    first, second = dicomdata.synthetic_study(1, 2), dicomdata.synthetic_study(1, 1)
+    first, second = sampledata.synthetic_study(1, 2), sampledata.synthetic_study(1, 1)
     env.import_files(first + second)
-    study = dicomdata.uids_of(first[0]).study
+    study = sampledata.uids_of(first[0]).study
     filter_uri = env.upload("filter.txt", f"/studies/{study}\n".encode())
     created = DicomExportJobProvider().create({
         "dicom_store": env.store, "gcs_destination": {"uri_prefix": f"gs://{env.bucket.name}/f"},

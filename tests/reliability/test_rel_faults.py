@@ -23,7 +23,7 @@ import threading
 import pytest
 
 from conftest import MATRIX, MatrixRow
-from dicomdata import synthetic_instance
+from healthcare_emulator.sampledata import synthetic_instance
 from healthcare_emulator.waiting import PollTimeout, poll
 from pulumi_dicom_jobs import runner
 from pulumi_dicom_jobs.transport import RetryPolicy

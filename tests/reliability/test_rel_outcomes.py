@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from dicomdata import broken_file, synthetic_instance
+from healthcare_emulator.sampledata import broken_file, synthetic_instance
 from healthcare_emulator.waiting import poll
 from pulumi_dicom_jobs import runner
 

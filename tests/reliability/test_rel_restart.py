@@ -19,7 +19,7 @@ import threading
 
 import pytest
 
-from dicomdata import synthetic_instance
+from healthcare_emulator.sampledata import synthetic_instance
 from healthcare_emulator.waiting import poll
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_dicom_jobs import runner

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SUPPORT
-from dicomdata import synthetic_instance
+from healthcare_emulator.sampledata import synthetic_instance
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_dicom_jobs import auth
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider

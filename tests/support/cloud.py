@@ -15,8 +15,8 @@ from typing import Any, Optional
 import requests
 
 from healthcare_emulator.stack import LocalStack
-from support.data import BigQueryRest, GcsRest, random_name
-from support.emulator import LOCATION, PROJECT, EmulatorAdmin, HealthcareApi
+from .data import BigQueryRest, GcsRest, random_name
+from .emulator import LOCATION, PROJECT, EmulatorAdmin, HealthcareApi
 
 ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
 _TIMEOUT_S = 60

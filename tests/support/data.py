@@ -10,7 +10,7 @@ Two ways to reach the storage emulators, each written once:
   what the emulators hold with Google's own libraries.
 
 DICOM bytes come from :mod:`healthcare_emulator.sampledata` (see
-``tests/dicomdata.py``); ``synthetic`` is the usual small batch.
+``tests/sampledata.py``); ``synthetic`` is the usual small batch.
 """
 
 from __future__ import annotations

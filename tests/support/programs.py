@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 from pulumi_offline.display import Display
 from pulumi_offline.engine import Result, run
-from support.emulator import EmulatorAdmin
+from .emulator import EmulatorAdmin
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
