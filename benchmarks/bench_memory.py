@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks import fixtures
 from healthcare_emulator.waiting import poll
-from benchmarks.common import Results, process_tree_rss_kb, thread_count
+from benchmarks.common import Results
 from tests.support.cloud import Cloud
+from tests.support.procfs import process_tree_rss_kb, thread_count
 
 JOBS = 100
 LIMIT_MB = 150.0

@@ -23,7 +23,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_dicom_jobs import auth
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
-from rel_netstat import is_loopback, listening_of
+from support.procfs import is_loopback, listening_of
 
 SECRET = "ya29.REL-TEST-SECRET-TOKEN-7f3c9e"
 URN = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::job{}"

@@ -20,6 +20,8 @@
   mocks, through the offline engine's program runner.
 * :mod:`support.jobcontext` -- a fake ``JobContext`` for running the
   emulator's jobs without its HTTP layer.
+* :mod:`support.procfs` -- what ``/proc`` says about a process tree
+  (listening sockets, memory, threads).
 
 Waiting is never written here: every "until true, with a deadline" is
 :func:`healthcare_emulator.waiting.poll`.

@@ -19,7 +19,7 @@ from healthcare_emulator.sampledata import synthetic_instances
 from pulumi_dicom_jobs import runner
 from pulumi_dicom_jobs.transport import RetryPolicy
 from .data import new_dataset, row_count, upload, upload_numbered
-from .emulator import PROJECT, EmulatorAdmin, HealthcareApi, location
+from .emulator import PROJECT, EmulatorAdmin, HealthcareApi
 
 #: Retries short enough that a test of a failing call ends within seconds.
 FAST_RETRY = RetryPolicy(initial=0.05, maximum=0.5, attempts=6, deadline=30.0, max_retry_after=3.0)
@@ -118,4 +118,4 @@ class Workspace:
         return row_count(self.bq, table)
 
 
-__all__ = ["FAST_RETRY", "Workspace", "location"]
+__all__ = ["FAST_RETRY", "Workspace"]
