@@ -22,11 +22,11 @@ import threading
 
 import pytest
 
-from conftest import MATRIX, MatrixRow
 from healthcare_emulator.sampledata import synthetic_instance
 from healthcare_emulator.waiting import PollTimeout, poll
 from pulumi_dicom_jobs import runner
 from pulumi_dicom_jobs.transport import RetryPolicy
+from support.faultmatrix import MATRIX, MatrixRow
 
 READ_TIMEOUT_S = 1.0
 FAST_RETRY = RetryPolicy(initial=0.1, multiplier=2.0, maximum=1.0, attempts=6, deadline=30.0)
