@@ -29,7 +29,7 @@ def value(item: dict, tag: str):
     return item[tag]["Value"][0]
 
 
-def qido(api: Api, path: str, **params) -> list[dict]:
+def qido(api: HealthcareApi, path: str, **params) -> list[dict]:
     response = api.get(path, **params)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/dicom+json")

@@ -26,7 +26,7 @@ def setup(stack, emulator, unique):
     return api, store, bucket.name
 
 
-def run_import(api: Api, store: str, bucket: str) -> dict:
+def run_import(api: HealthcareApi, store: str, bucket: str) -> dict:
     return api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket}/a.dcm"}}))
 
 

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from healthcare_emulator.sampledata import synthetic_instance, uids_of
 from healthcare_emulator.server import EmulatorServer
 from healthcare_emulator.waiting import poll
 from support.data import new_bucket, storage_client
-from support.emulator import HealthcareApi
+from support.emulator import EmulatorAdmin, HealthcareApi
 
 AGENT_MEMBER = "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"
-
-
-def admin(server: EmulatorServer, method: str, path: str, body=None) -> dict:
-    response = requests.request(method, f"{server.url}/_emulator/{path}", json=body, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture
@@ -35,10 +28,10 @@ def test_state_survives_restart(stack, tmp_path, files):
         store = api.create_store("kept")
         done = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}}))
         assert "response" in done
-        admin(first, "POST", "iam", grant)
-        admin(first, "POST", "permissions", {"resource": "gs://other-bucket", "deny": ["write"]})
+        EmulatorAdmin(first.url).post("iam", grant)
+        EmulatorAdmin(first.url).post("permissions", {"resource": "gs://other-bucket", "deny": ["write"]})
         # An operation still running at shutdown comes back aborted.
-        admin(first, "POST", "config", {"instanceDelaySeconds": 5})
+        EmulatorAdmin(first.url).post("config", {"instanceDelaySeconds": 5})
         running = api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}})
         poll(lambda: api.operation(running)["metadata"].get("counter"), deadline_s=10, what="the job to start")
     finally:
@@ -59,12 +52,12 @@ def test_state_survives_restart(stack, tmp_path, files):
         u = uids_of(files["0.dcm"])
         wado = api.get(f"{store}/dicomWeb/studies/{u.study}/series/{u.series}/instances/{u.sop}")
         assert files["0.dcm"] in wado.content
-        grants = admin(second, "GET", "iam")["grants"]
+        grants = EmulatorAdmin(second.url).get("iam")["grants"]
         assert [(g["resource"], g["role"], g["member"]) for g in grants] == [
             (grant["resource"], grant["role"], grant["member"])]
-        assert admin(second, "GET", "permissions")["denials"] == [{"resource": "gs://other-bucket", "deny": ["write"]}]
+        assert EmulatorAdmin(second.url).get("permissions")["denials"] == [{"resource": "gs://other-bucket", "deny": ["write"]}]
         # Config is not persisted: it is back to the start-up values.
-        assert admin(second, "GET", "config")["instanceDelaySeconds"] == 0.0
+        assert EmulatorAdmin(second.url).get("config")["instanceDelaySeconds"] == 0.0
 
         # Deleting a store removes it from disk too; reset wipes everything.
         assert api.delete(store).status_code == 200
@@ -75,14 +68,14 @@ def test_state_survives_restart(stack, tmp_path, files):
         api = HealthcareApi(third.url)
         assert api.get(store).status_code == 404
         assert api.get(store.split("/dicomStores/")[0]).status_code == 200
-        admin(third, "POST", "reset")
+        EmulatorAdmin(third.url).post("reset")
     finally:
         third.stop()
     fourth = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
         api = HealthcareApi(fourth.url)
         assert api.get(store.split("/dicomStores/")[0]).status_code == 404
-        assert admin(fourth, "GET", "iam") == {"grants": []}
+        assert EmulatorAdmin(fourth.url).get("iam") == {"grants": []}
     finally:
         fourth.stop()
 

@@ -16,7 +16,7 @@ VERSIONS = ["v1", "v1beta1"]
 
 
 @pytest.fixture(params=VERSIONS)
-def api(request, stack, emulator) -> Api:
+def api(request, stack, emulator) -> HealthcareApi:
     return HealthcareApi(stack.healthcare_url, request.param)
 
 
@@ -33,7 +33,7 @@ def test_calls_without_bearer_token_are_unauthenticated(stack, emulator, version
     assert requests.get(f"{stack.healthcare_url}/_emulator/health", timeout=10).json() == {"status": "ok"}
 
 
-def test_dataset_lifecycle(api: Api, unique):
+def test_dataset_lifecycle(api: HealthcareApi, unique):
     loc = api.location()
     created = api.post(f"{loc}/datasets", {"timeZone": "Europe/Paris"}, datasetId=f"ds-{unique}")
     assert created.status_code == 200, created.text
@@ -62,7 +62,7 @@ def test_dataset_lifecycle(api: Api, unique):
 
 
 @pytest.mark.parametrize("bad_id", ["has space", "slash%2Fx", "a" * 257, "bang!", ""])
-def test_bad_dataset_id_is_invalid_argument(api: Api, bad_id):
+def test_bad_dataset_id_is_invalid_argument(api: HealthcareApi, bad_id):
     response = api.post(f"{api.location()}/datasets", {}, datasetId=bad_id)
     assert response.status_code == 400, response.text
     error = error_of(response)
@@ -70,18 +70,18 @@ def test_bad_dataset_id_is_invalid_argument(api: Api, bad_id):
     assert "datasetId" in error["message"]
 
 
-def test_dataset_id_allows_unicode_letters_digits_dot_dash_underscore(api: Api):
+def test_dataset_id_allows_unicode_letters_digits_dot_dash_underscore(api: HealthcareApi):
     response = api.post(f"{api.location()}/datasets", {}, datasetId="Données_1.2-x")
     assert response.status_code == 200, response.text
 
 
-def test_missing_dataset_id_is_invalid_argument(api: Api):
+def test_missing_dataset_id_is_invalid_argument(api: HealthcareApi):
     response = api.post(f"{api.location()}/datasets", {})
     assert response.status_code == 400
     assert "datasetId" in error_of(response)["message"]
 
 
-def test_dicom_store_lifecycle(api: Api, unique):
+def test_dicom_store_lifecycle(api: HealthcareApi, unique):
     loc = api.location()
     dataset = f"{loc}/datasets/ds-{unique}"
     # A store in a missing dataset is NOT_FOUND.
@@ -114,7 +114,7 @@ def test_dicom_store_lifecycle(api: Api, unique):
     assert api.get(f"{dataset}/dicomStores/s2").status_code == 404
 
 
-def test_list_paging(api: Api):
+def test_list_paging(api: HealthcareApi):
     loc = api.location()
     for index in range(5):
         assert api.post(f"{loc}/datasets", {}, datasetId=f"p{index}").status_code == 200
@@ -134,7 +134,7 @@ def test_list_paging(api: Api):
     assert bad.status_code == 400 and "pageToken" in error_of(bad)["message"]
 
 
-def test_unknown_path_is_not_found_json(api: Api):
+def test_unknown_path_is_not_found_json(api: HealthcareApi):
     response = api.get("projects/p/locations/l/nothing-here")
     assert response.status_code == 404
     assert error_of(response)["status"] == "NOT_FOUND"

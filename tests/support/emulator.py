@@ -129,7 +129,10 @@ def error_of(response: requests.Response) -> dict:
 
 
 class EmulatorAdmin:
-    """Client for the emulator's ``/_emulator/`` admin surface (no auth, loopback only)."""
+    """Client for the emulator's ``/_emulator/`` admin surface (no auth, loopback only).
+
+    Every call must answer 200 (the admin surface answers every success so).
+    """
 
     def __init__(self, base_url: str, timeout_s: float = _TIMEOUT_S) -> None:
         self.base_url = base_url.rstrip("/")
@@ -139,7 +142,7 @@ class EmulatorAdmin:
     def _call(self, method: str, path: str, body: Optional[dict]) -> dict:
         response = self.session.request(method, f"{self.base_url}/_emulator/{path}", json=body,
                                         timeout=self.timeout_s)
-        response.raise_for_status()
+        assert response.status_code == 200, f"{method} /_emulator/{path}: {response.status_code} {response.text}"
         return response.json() if response.content else {}
 
     def get(self, path: str) -> dict:
