@@ -41,14 +41,18 @@ def random_name(prefix: str, length: int = 12) -> str:
 
 
 # --------------------------------------------------------------------------- REST clients
-class GcsRest:
-    """The Cloud Storage emulator's JSON API: buckets, uploads, listings, downloads."""
+class _RestClient:
+    """One emulator's base URL, the project the tests use, and a session."""
 
     def __init__(self, base_url: str, project: str = DEFAULT_PROJECT, timeout_s: float = _TIMEOUT_S) -> None:
         self.base_url = base_url.rstrip("/")
         self.project = project
         self.timeout_s = timeout_s
         self.session = requests.Session()
+
+
+class GcsRest(_RestClient):
+    """The Cloud Storage emulator's JSON API: buckets, uploads, listings, downloads."""
 
     def create_bucket(self, name: Optional[str] = None, location: Optional[str] = None) -> str:
         """Create a bucket (a random ``test-`` name unless given); return its name."""
@@ -87,14 +91,8 @@ class GcsRest:
         self.session.get(f"{self.base_url}/wipe", timeout=self.timeout_s).raise_for_status()
 
 
-class BigQueryRest:
+class BigQueryRest(_RestClient):
     """The BigQuery emulator's REST API: datasets, tables, queries."""
-
-    def __init__(self, base_url: str, project: str = DEFAULT_PROJECT, timeout_s: float = _TIMEOUT_S) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.project = project
-        self.timeout_s = timeout_s
-        self.session = requests.Session()
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/bigquery/v2/projects/{self.project}/{path}"
