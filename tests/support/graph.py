@@ -5,9 +5,9 @@ function) through the offline engine's program runner
 (:mod:`pulumi_offline.program`, the same SDK entry points the engine uses),
 but with :class:`GcpMocks` instead of the engine (nothing is applied: no
 emulator, no provider host) and a :class:`RecordingMonitor` that keeps, for
-every registered resource, its type,
-name, URN, parent, inputs and the URNs it depends on (``request.dependencies``:
-explicit ``depends_on`` plus the resources its input Outputs came from). The
+every registered resource, its type, name, URN, parent, inputs and the URNs
+it depends on (``request.dependencies``: explicit ``depends_on`` plus the
+resources its input Outputs came from). The
 ``gcp:organizations/getProject:getProject`` invoke answers a fixed project
 number, so the Healthcare service agent is known:
 ``serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com``.
