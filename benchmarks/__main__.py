@@ -11,8 +11,9 @@ import traceback
 from pathlib import Path
 
 from benchmarks import bench_concurrency, bench_memory, bench_offline, bench_waiter
-from benchmarks.common import Emulator, Results, Storage, table
+from benchmarks.common import TOKEN, Results, table
 from healthcare_emulator.stack import LocalStack
+from tests.support.cloud import Cloud
 
 BENCHES = {"concurrency": bench_concurrency, "waiter": bench_waiter, "offline": bench_offline,
            "memory": bench_memory}
@@ -34,13 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack(with_bigquery=False) as stack:
         env = stack.env()
         os.environ.update(env)
-        emulator, storage = Emulator(stack.healthcare_url), Storage(stack.storage_url)
+        cloud = Cloud(stack, token=TOKEN)
         for name in chosen:
-            emulator.reset()
+            cloud.admin.reset()
             t0 = time.monotonic()
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
             try:
-                BENCHES[name].run(results, env, emulator, storage)
+                BENCHES[name].run(results, env, cloud)
             except Exception:  # report and carry on with the other figures
                 failed.append(name)
                 results.note(f"{name} FAILED:\n```\n{traceback.format_exc()}```")

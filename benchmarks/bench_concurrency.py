@@ -16,16 +16,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks import fixtures
-from benchmarks.common import Emulator, Results, Storage
+from benchmarks.common import Results
+from tests.support.cloud import Cloud
 
 JOBS = 32
 JOB_SECONDS = 5.0
 INSTANCES = 10
 
 
-def _run(stack_env: dict, emulator: Emulator, src: fixtures.Source, jobs: int, pool: str | None) -> float:
-    dataset = emulator.dataset()
-    stores = [fixtures.new_store(emulator, dataset) for _ in range(jobs)]
+def _run(stack_env: dict, cloud: Cloud, src: fixtures.Source, jobs: int, pool: str | None) -> float:
+    dataset = cloud.api.create_dataset()
+    stores = [fixtures.new_store(cloud.api, dataset) for _ in range(jobs)]
     provider = fixtures.import_provider()
     with fixtures.host(stack_env, pool) as host:
         host.check(fixtures.URN.format(0), {}, fixtures.import_inputs(stores[0], src.uri, provider))  # warm import
@@ -39,13 +40,13 @@ def _run(stack_env: dict, emulator: Emulator, src: fixtures.Source, jobs: int, p
         return time.monotonic() - started
 
 
-def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
-    emulator.config(operationMinSeconds=0.0, instanceDelaySeconds=JOB_SECONDS / INSTANCES)
-    src = fixtures.source(storage, INSTANCES)
-    one = _run(stack_env, emulator, src, 1, None)
-    many = _run(stack_env, emulator, src, JOBS, None)
-    stock = _run(stack_env, emulator, src, JOBS, "off")
-    emulator.config(instanceDelaySeconds=0.0)
+def run(results: Results, stack_env: dict, cloud: Cloud) -> None:
+    cloud.admin.config(operationMinSeconds=0.0, instanceDelaySeconds=JOB_SECONDS / INSTANCES)
+    src = fixtures.source(cloud.gcs, INSTANCES)
+    one = _run(stack_env, cloud, src, 1, None)
+    many = _run(stack_env, cloud, src, JOBS, None)
+    stock = _run(stack_env, cloud, src, JOBS, "off")
+    cloud.admin.config(instanceDelaySeconds=0.0)
     results.add("1 concurrency", f"{JOBS} creates, widened pool: wall s", f"{many:.2f}",
                 f"1 job: {one:.2f}", f"{many / one:.2f}x", "<= 1.5x", many / one <= 1.5)
     results.add("1 concurrency", f"{JOBS} creates, stock pool (off): wall s", f"{stock:.2f}",

@@ -13,17 +13,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks import fixtures
-from benchmarks.common import Emulator, Results, Storage, process_tree_rss_kb, thread_count, wait_for
+from healthcare_emulator.waiting import poll
+from benchmarks.common import Results
+from tests.support.cloud import Cloud
+from tests.support.procfs import process_tree_rss_kb, thread_count
 
 JOBS = 100
 LIMIT_MB = 150.0
 
 
-def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
-    emulator.config(operationMinSeconds=600.0, instanceDelaySeconds=0.0)
-    src = fixtures.source(storage, 1)
-    dataset = emulator.dataset()
-    stores = [fixtures.new_store(emulator, dataset) for _ in range(JOBS)]
+def run(results: Results, stack_env: dict, cloud: Cloud) -> None:
+    cloud.admin.config(operationMinSeconds=600.0, instanceDelaySeconds=0.0)
+    src = fixtures.source(cloud.gcs, 1)
+    dataset = cloud.api.create_dataset()
+    stores = [fixtures.new_store(cloud.api, dataset) for _ in range(JOBS)]
     provider = fixtures.import_provider()
     host = fixtures.host(stack_env).start()
     threads = ThreadPoolExecutor(max_workers=JOBS)
@@ -33,9 +36,9 @@ def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage)
         futures = [threads.submit(host.create, fixtures.URN.format(i),
                                   fixtures.import_inputs(store, src.uri, provider), 900)
                    for i, store in enumerate(stores)]
-        running = lambda: sum(1 for op in emulator.operations()  # noqa: E731
+        running = lambda: sum(1 for op in cloud.admin.operations()  # noqa: E731
                               if "DicomService" in op.get("apiMethodName", "") and not op["done"])
-        wait_for(lambda: running() >= JOBS, 120, f"{JOBS} running operations")
+        poll(lambda: running() >= JOBS, deadline_s=120, what=f"{JOBS} running operations")
         peak_kb, threads_seen = 0, 0
         for _ in range(10):
             peak_kb = max(peak_kb, process_tree_rss_kb(host.process.pid))
@@ -45,7 +48,7 @@ def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage)
     finally:
         host.kill()
         threads.shutdown(wait=True, cancel_futures=True)
-        emulator.reset()
+        cloud.admin.reset()
     peak_mb, idle_mb = peak_kb / 1024, idle_kb / 1024
     results.add("5 memory", f"host RSS, {JOBS} jobs waiting: MB", f"{peak_mb:.1f}",
                 f"idle host: {idle_mb:.1f}", f"{peak_mb / idle_mb:.2f}x", f"<= {LIMIT_MB:g} MB",

@@ -19,7 +19,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from benchmarks import fixtures
 from benchmarks.baseline_provider import TrivialProvider
-from benchmarks.common import Emulator, Results, Storage
+from benchmarks.common import Results
+from tests.support.cloud import Cloud
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 
 COUNT = 1000
@@ -55,15 +56,15 @@ def _through_host(stack_env: dict, pairs) -> float:
         return time.perf_counter() - started
 
 
-def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
+def run(results: Results, stack_env: dict, cloud: Cloud) -> None:
     ours = _corpus(fixtures.import_provider())
     trivial = _corpus(serialize_provider(TrivialProvider()))
-    emulator.clear_requests()
+    cloud.admin.clear_requests()
     t_ours = _in_process(DicomImportJobProvider(), ours)
     t_trivial = _in_process(TrivialProvider(), trivial)
     h_ours = _through_host(stack_env, ours)
     h_trivial = _through_host(stack_env, trivial)
-    requests_made = len(emulator.requests_log())  # cleared above: in process and through the host
+    requests_made = len(cloud.admin.requests_log())  # cleared above: in process and through the host
     results.add("3 check+diff", f"{COUNT} resources in process: s", f"{t_ours:.3f}",
                 f"trivial: {t_trivial:.3f}", f"{t_ours / t_trivial:.1f}x", "< 1 s", t_ours < 1.0)
     results.add("3 check+diff", f"{COUNT} resources through host gRPC: s", f"{h_ours:.3f}",

@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks import fixtures
 from benchmarks.apicore_baseline import wait_with_api_core
-from benchmarks.common import TOKEN, Emulator, Results, Storage, median, rfc3339_to_epoch
+from benchmarks.common import TOKEN, Results, median, rfc3339_to_epoch
+from tests.support.cloud import Cloud
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed
@@ -30,8 +31,8 @@ INSTANCE_SECONDS = 0.25
 CASES = {3: 16, 20: 10, 90: 6}
 
 
-def _start(emulator: Emulator, store: str, uri: str) -> str:
-    return emulator.rest("POST", f"{store}:import", {"gcsSource": {"uri": uri}})["name"]
+def _start(cloud: Cloud, store: str, uri: str) -> str:
+    return cloud.api.start(store, "import", {"gcsSource": {"uri": uri}})
 
 
 def _ours(base_url: str, name: str) -> float:
@@ -48,29 +49,29 @@ def _apicore(base_url: str, name: str) -> float:
     return time.time()
 
 
-def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
-    emulator.config(instanceDelaySeconds=INSTANCE_SECONDS, operationMinSeconds=0.0)
-    sources = {seconds: fixtures.source(storage, int(seconds / INSTANCE_SECONDS), prefix=f"s{seconds}")
+def run(results: Results, stack_env: dict, cloud: Cloud) -> None:
+    cloud.admin.config(instanceDelaySeconds=INSTANCE_SECONDS, operationMinSeconds=0.0)
+    sources = {seconds: fixtures.source(cloud.gcs, int(seconds / INSTANCE_SECONDS), prefix=f"s{seconds}")
                for seconds in CASES}
-    dataset = emulator.dataset()
+    dataset = cloud.api.create_dataset()
     jobs = []  # (seconds, waiter name, operation name)
     for seconds, reps in CASES.items():
         for _ in range(reps):
             for waiter in ("ours", "api-core"):
-                jobs.append((seconds, waiter, fixtures.new_store(emulator, dataset)))
-    base = emulator.base_url
+                jobs.append((seconds, waiter, fixtures.new_store(cloud.api, dataset)))
+    base = cloud.api.base_url
     with ThreadPoolExecutor(max_workers=len(jobs)) as threads:
         futures = []
         for seconds, waiter, store in jobs:
-            name = _start(emulator, store, sources[seconds].uri)
+            name = _start(cloud, store, sources[seconds].uri)
             fn = _ours if waiter == "ours" else _apicore
             futures.append((seconds, waiter, name, threads.submit(fn, base, name)))
         finished = [(s, w, n, f.result()) for s, w, n, f in futures]
-    log = emulator.requests_log()
-    ops = {op["name"]: op for op in emulator.operations()}
+    log = cloud.admin.requests_log()
+    ops = {op["name"]: op for op in cloud.admin.operations()}
     stats: dict[tuple[int, str], dict[str, list[float]]] = {}
     for seconds, waiter, name, returned in finished:
-        op = emulator.rest("GET", name)  # after the fact: endTime
+        op = cloud.api.operation(name)  # after the fact: endTime
         end = rfc3339_to_epoch(op["metadata"]["endTime"])
         gets = sum(1 for r in log if r["method"] == "GET" and r["path"] == f"/v1/{name}")
         entry = stats.setdefault((seconds, waiter), {"lag": [], "gets": []})
@@ -90,4 +91,4 @@ def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage)
         results.note(f"waiter {seconds}s raw: ours lag={['%.2f' % v for v in ours['lag']]} "
                      f"gets={ours['gets']}; api-core lag={['%.2f' % v for v in core['lag']]} "
                      f"gets={core['gets']}")
-    emulator.config(instanceDelaySeconds=0.0)
+    cloud.admin.config(instanceDelaySeconds=0.0)

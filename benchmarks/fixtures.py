@@ -8,9 +8,11 @@ from pathlib import Path
 
 from pulumi.dynamic.dynamic import serialize_provider
 
-from benchmarks.common import Emulator, Storage
 from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
+from healthcare_emulator.sampledata import synthetic_instance
 from pulumi_offline.host import DynamicProviderHost
+from tests.support.data import DICOM_CONTENT_TYPE, GcsRest
+from tests.support.emulator import HealthcareApi
 
 REPO = Path(__file__).resolve().parent.parent
 URN = "urn:pulumi:bench::bench::pulumi-python:dynamic:Resource::job-{}"
@@ -18,9 +20,6 @@ URN = "urn:pulumi:bench::bench::pulumi-python:dynamic:Resource::job-{}"
 
 def small_dicom(seed: int = 0) -> bytes:
     """A tiny valid Part 10 instance (pydicom, no files from elsewhere)."""
-    import sys
-    sys.path.insert(0, str(REPO / "tests"))
-    from dicomdata import synthetic_instance  # noqa: PLC0415
     return synthetic_instance(rows=4, columns=4, seed=seed)
 
 
@@ -35,10 +34,10 @@ class Source:
         return f"gs://{self.bucket}/{self.prefix}/**.dcm"
 
 
-def source(storage: Storage, count: int, prefix: str = "in") -> Source:
-    bucket = storage.bucket()
+def source(gcs: GcsRest, count: int, prefix: str = "in") -> Source:
+    bucket = gcs.create_bucket()
     for i in range(count):
-        storage.upload(bucket, f"{prefix}/{i:05d}.dcm", small_dicom(i))
+        gcs.upload(bucket, f"{prefix}/{i:05d}.dcm", small_dicom(i), DICOM_CONTENT_TYPE)
     return Source(bucket, prefix, count)
 
 
@@ -61,5 +60,5 @@ def import_inputs(store: str, uri: str, provider: str, **extra) -> dict:
     return {"dicom_store": store, "gcs_source": {"uri": uri}, "__provider": provider, **extra}
 
 
-def new_store(emulator: Emulator, dataset: str | None = None) -> str:
-    return emulator.store(dataset or emulator.dataset())
+def new_store(api: HealthcareApi, dataset: str | None = None) -> str:
+    return api.create_dicom_store(dataset or api.create_dataset())

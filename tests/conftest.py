@@ -1,7 +1,8 @@
 """Shared fixtures: one local stack (GCS, BigQuery, Healthcare emulators) per session.
 
 Each test gets a clean Healthcare emulator (``emulator`` resets it) and its
-own bucket and dataset names, so tests never see each other's data.
+own bucket and dataset names, so tests never see each other's data. The
+clients themselves live in :mod:`support` (see its docstring).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import uuid
 from typing import Iterator
 
 import pytest
-import requests
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
+from support.data import bigquery_client, storage_client
+from support.emulator import EmulatorAdmin
 
 
 @pytest.fixture(scope="session")
@@ -32,32 +33,6 @@ def stack() -> Iterator[LocalStack]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-
-
-class EmulatorAdmin:
-    """Thin client for the Healthcare emulator's ``/_emulator/`` admin surface."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
-
-    def post(self, path: str, body: dict | None = None) -> dict:
-        response = self.session.post(f"{self.base_url}/_emulator/{path}", json=body or {}, timeout=30)
-        response.raise_for_status()
-        return response.json() if response.content else {}
-
-    def get(self, path: str) -> dict:
-        response = self.session.get(f"{self.base_url}/_emulator/{path}", timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def delete(self, path: str, body: dict | None = None) -> dict:
-        response = self.session.delete(f"{self.base_url}/_emulator/{path}", json=body or {}, timeout=30)
-        response.raise_for_status()
-        return response.json() if response.content else {}
-
-    def reset(self) -> None:
-        self.post("reset")
 
 
 @pytest.fixture
@@ -82,11 +57,10 @@ def project() -> str:
 @pytest.fixture(scope="session")
 def gcs_client(stack: LocalStack) -> storage.Client:
     """google-cloud-storage on the stack's Cloud Storage emulator (STORAGE_EMULATOR_HOST)."""
-    return storage.Client(project=DEFAULT_PROJECT, credentials=AnonymousCredentials())
+    return storage_client()
 
 
 @pytest.fixture(scope="session")
 def bq_client(stack: LocalStack) -> bigquery.Client:
     """google-cloud-bigquery on the stack's BigQuery emulator."""
-    return bigquery.Client(project=DEFAULT_PROJECT, credentials=AnonymousCredentials(),
-                           client_options={"api_endpoint": stack.bigquery_url})
+    return bigquery_client(stack.bigquery_url)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_process import SandboxProcess, shell_env
+from support.sandbox import SandboxProcess, shell_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "cli.md"

@@ -25,14 +25,13 @@ from hypothesis import strategies as st
 
 from pulumi_dicom_jobs import apischema, requests_body
 from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
+from support.emulator import HealthcareApi, location
 
 _COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
 settings.register_profile("default", max_examples=200, **_COMMON)
 settings.register_profile("fuzz", max_examples=10_000, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-LOCATION = "us-central1"
-HEADERS = {"Authorization": "Bearer fuzz"}
 
 # -- strategies -------------------------------------------------------------
 _bucket_chars = "abcdefghijklmnopqrstuvwxyz0123456789-_."
@@ -93,17 +92,9 @@ ids = st.one_of(st.from_regex(r"\A[A-Za-z0-9_.-]{1,30}\Z"), st.text(min_size=0, 
 @pytest.fixture(scope="module")
 def target(stack):
     """One dataset and store that every generated job is aimed at."""
-    base = stack.healthcare_url
-    session = requests.Session()
-    session.headers.update(HEADERS)
-    parent = f"projects/{stack.project}/locations/{LOCATION}"
-    dataset = f"fuzz{uuid.uuid4().hex[:8]}"
-    session.post(f"{base}/v1/{parent}/datasets", params={"datasetId": dataset}, json={},
-                 timeout=30).raise_for_status()
-    store = f"{parent}/datasets/{dataset}/dicomStores/store"
-    session.post(f"{base}/v1/{parent}/datasets/{dataset}/dicomStores", params={"dicomStoreId": "store"},
-                 json={}, timeout=30).raise_for_status()
-    return base, session, store, parent
+    api = HealthcareApi(stack.healthcare_url, token="fuzz")
+    store = api.create_store(f"fuzz{uuid.uuid4().hex[:8]}", "store", project=stack.project)
+    return api.base_url, api.session, store, location(stack.project)
 
 
 def _emulator_accepts(session: requests.Session, url: str, body: dict, **params) -> bool:

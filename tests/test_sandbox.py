@@ -26,7 +26,7 @@ import requests
 from healthcare_emulator.sandbox import BROKEN_FILE, SAMPLE_FILES
 from healthcare_emulator.waiting import poll
 from pulumi_offline.demo import SANDBOX_COMMAND
-from sandbox_process import SandboxProcess, shell_env
+from support.sandbox import SandboxProcess, shell_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_PAGE = ROOT / "docs" / "cli.md"

@@ -99,10 +99,16 @@ def load_config(project: Project, stack: str, config_file: str | os.PathLike | N
     raw = data.get("config") or {}
     if not isinstance(raw, Mapping):
         raise ProjectError(f"{path}: 'config' must be a mapping")
+    return config_strings(project.name, raw)
+
+
+def config_strings(project_name: str, raw: Mapping[str, Any]) -> dict[str, str]:
+    """Stack config as the engine hands it to the program: keys without a namespace get the
+    project's (``bucket`` -> ``<project>:bucket``), structured values become JSON."""
     config: dict[str, str] = {}
     for key, value in raw.items():
         key = str(key)
-        full = key if ":" in key else f"{project.name}:{key}"
+        full = key if ":" in key else f"{project_name}:{key}"
         config[full] = _config_value(value)
     return config
 
@@ -115,11 +121,27 @@ def run_program(project: Project, stack: str, config: Mapping[str, str], *, mock
     ``run_pulumi_func`` does). ``after`` runs in the program's thread once the
     program is done (success or not), before the event loop closes.
     """
+    return run_function(lambda: runpy.run_path(str(project.main), run_name="__main__"), project.name, stack,
+                        config, mocks=mocks, monitor=monitor, preview=preview, directory=project.directory,
+                        max_threads=max_threads, after=after)
+
+
+def run_function(program: Callable[[], Any], project_name: str, stack: str, config: Mapping[str, str], *,
+                 mocks: Any, monitor: Any, preview: bool, directory: Path | None = None,
+                 max_threads: int = 256, after: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Run ``program`` (any function that registers resources) as project ``project_name``'s program.
+
+    What :func:`run_program` does with a project's ``__main__.py``; tests use it
+    to run a few lines of Pulumi code under their own mocks and monitor. With
+    ``directory`` the program runs there (current directory and first on
+    ``sys.path``), as a program file does.
+    """
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["outputs"] = _run_in_thread(project, stack, config, mocks, monitor, preview, max_threads, after)
+            box["outputs"] = _run_in_thread(program, project_name, directory, stack, config, mocks, monitor,
+                                            preview, max_threads, after)
         except BaseException as exc:  # noqa: BLE001 handed to the caller's thread
             box["error"] = exc
 
@@ -152,8 +174,9 @@ def quiet_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
     loop.set_exception_handler(handler)
 
 
-def _run_in_thread(project: Project, stack: str, config: Mapping[str, str], mocks: Any, monitor: Any,
-                   preview: bool, max_threads: int, after: Callable[[], Any] | None) -> dict[str, Any]:
+def _run_in_thread(program: Callable[[], Any], project_name: str, directory: Path | None, stack: str,
+                   config: Mapping[str, str], mocks: Any, monitor: Any, preview: bool, max_threads: int,
+                   after: Callable[[], Any] | None) -> dict[str, Any]:
     import pulumi
     from pulumi.runtime import config as sdk_config
     from pulumi.runtime import settings as sdk_settings
@@ -171,15 +194,15 @@ def _run_in_thread(project: Project, stack: str, config: Mapping[str, str], mock
     with sdk_settings.SETTINGS.lock:
         sdk_settings.SETTINGS.outputs.clear()
     sdk_config.set_all_config(dict(config))
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
-    program_dir = str(project.directory)
-    added = program_dir not in sys.path
+    pulumi.runtime.set_mocks(mocks, project=project_name, stack=stack, preview=preview, monitor=monitor)
+    cwd = os.getcwd()
+    program_dir = str(directory) if directory is not None else cwd
+    added = program_dir not in sys.path and directory is not None
     if added:
         sys.path.insert(0, program_dir)
-    cwd = os.getcwd()
     try:
         os.chdir(program_dir)
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project.main), run_name="__main__")))
+        _sync_await(run_pulumi_func(program))
         root = sdk_settings.get_root_resource()
         outputs = dict(getattr(root, "outputs", {}) or {})
         if not outputs:

@@ -15,8 +15,8 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-import dicomdata
-from cli_helpers import LineReader, op_name_in, run_cli, setup  # noqa: F401 (fixture)
+from healthcare_emulator import sampledata
+from support.cli import LineReader, op_name_in, run_cli
 from pulumi_dicom_jobs import requests_body, validation
 
 PROGRESS_LINE = re.compile(
@@ -31,7 +31,7 @@ def _json(proc) -> dict:
 
 # -- import --------------------------------------------------------------------
 def test_import_succeeds_with_plain_progress_lines(setup):
-    setup.upload("in", 5)
+    setup.upload_synthetic("in", 5)
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"))
     assert proc.returncode == 0, proc.stderr
     assert "Started import operation projects/" in proc.stdout
@@ -42,7 +42,7 @@ def test_import_succeeds_with_plain_progress_lines(setup):
 
 
 def test_import_json_summary_and_the_exact_request_body(setup):
-    setup.upload("in", 3)
+    setup.upload_synthetic("in", 3)
     proc = run_cli("import", setup.store, setup.gs("in/**.dcm"), "--blob-storage-class", "coldline",
                    "--json")
     assert proc.returncode == 0, proc.stderr
@@ -53,7 +53,7 @@ def test_import_json_summary_and_the_exact_request_body(setup):
     assert summary["apiMethodName"].endswith("ImportDicomData")
     assert summary["logsUrl"] and summary["createTime"] and summary["endTime"]
     assert summary["error"] is None and summary["sampleErrors"] == []
-    [op] = setup.operations()
+    [op] = setup.admin.store_operations()
     assert op["name"] == summary["name"]
     props = {"dicom_store": setup.store, "gcs_source": {"uri": setup.gs("in/**.dcm")},
              "blob_storage_settings": {"blob_storage_class": "COLDLINE"}}
@@ -63,8 +63,8 @@ def test_import_json_summary_and_the_exact_request_body(setup):
 
 
 def test_operation_failure_exits_3_with_sample_errors(setup):
-    setup.upload("in", 2)
-    setup.upload_bytes("in/broken.dcm", dicomdata.broken_file())
+    setup.upload_synthetic("in", 2)
+    setup.upload("in/broken.dcm", sampledata.broken_file())
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--json")
     assert proc.returncode == 3, proc.stderr
     assert "failed instance(s), more than max_failed_instances=0" in proc.stderr
@@ -78,8 +78,8 @@ def test_operation_failure_exits_3_with_sample_errors(setup):
 
 
 def test_failures_within_max_failed_instances_exit_0(setup):
-    setup.upload("in", 2)
-    setup.upload_bytes("in/broken.dcm", dicomdata.broken_file())
+    setup.upload_synthetic("in", 2)
+    setup.upload("in/broken.dcm", sampledata.broken_file())
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--max-failed-instances", "1")
     assert proc.returncode == 0, proc.stderr
     assert "1 failed instance(s) allowed by --max-failed-instances=1" in proc.stdout
@@ -157,10 +157,10 @@ def test_help_documents_exit_codes():
 
 # -- export --------------------------------------------------------------------
 def test_export_gcs_with_mime_type_and_filter(setup):
-    setup.upload("in", 4)
+    setup.upload_synthetic("in", 4)
     assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
-    first = dicomdata.uids_of(setup.bucket.blob("in/0000.dcm").download_as_bytes())
-    setup.upload_bytes("filters/one.txt", f"/studies/{first.study}/series/{first.series}/instances/"
+    first = sampledata.uids_of(setup.bucket.blob("in/0000.dcm").download_as_bytes())
+    setup.upload("filters/one.txt", f"/studies/{first.study}/series/{first.series}/instances/"
                                           f"{first.sop}\n".encode())
     proc = run_cli("export", "gcs", setup.store, setup.gs("out"), "--mime-type", "image/png",
                    "--filter", setup.gs("filters/one.txt"), "--json")
@@ -170,13 +170,13 @@ def test_export_gcs_with_mime_type_and_filter(setup):
     assert summary["counter"]["success"] == 1
     written = [b.name for b in setup.bucket.list_blobs(prefix="out/")]
     assert written == [f"out/{first.study}/{first.series}/{first.sop}.png"]
-    export_op = setup.operations()[-1]
+    export_op = setup.admin.store_operations()[-1]
     assert export_op["request"] == {"gcsDestination": {"uriPrefix": setup.gs("out"), "mimeType": "image/png"},
                                     "filterConfig": {"resourcePathsGcsUri": setup.gs("filters/one.txt")}}
 
 
 def test_export_bq_creates_the_table(setup, stack, project, unique):
-    setup.upload("in", 3)
+    setup.upload_synthetic("in", 3)
     assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
     bq = bigquery.Client(project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": stack.bigquery_url})
     bq.create_dataset(f"cli_{unique}")
@@ -186,7 +186,7 @@ def test_export_bq_creates_the_table(setup, stack, project, unique):
     assert proc.returncode == 0, proc.stderr
     summary = _json(proc)
     assert summary["state"] == "SUCCEEDED" and summary["kind"] == "export to BigQuery"
-    assert setup.operations()[-1]["request"] == {"bigqueryDestination": {
+    assert setup.admin.store_operations()[-1]["request"] == {"bigqueryDestination": {
         "tableUri": table, "writeDisposition": "WRITE_TRUNCATE", "includeSourceStore": True,
         "schemaJson": {}}}
     rows = list(bq.query(f"SELECT COUNT(*) AS n FROM `{project}.cli_{unique}.instances`").result())
@@ -201,14 +201,14 @@ def test_export_bq_missing_dataset_fails_with_exit_3(setup, project):
 
 # -- async, wait, status, cancel -------------------------------------------------------
 def test_async_then_wait_then_status(setup):
-    setup.upload("in", 6)
+    setup.upload_synthetic("in", 6)
     setup.slow(0.1)
     started = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async")
     assert started.returncode == 0, started.stderr
     name = started.stdout.strip()
     assert re.fullmatch(r"projects/\S+/operations/\d+", name), started.stdout
     assert f"dicom-jobs wait {name}" in started.stderr
-    assert [op["name"] for op in setup.operations()] == [name]
+    assert [op["name"] for op in setup.admin.store_operations()] == [name]
 
     running = run_cli("status", name, "--json")
     assert running.returncode == 0, running.stderr
@@ -227,15 +227,15 @@ def test_async_then_wait_then_status(setup):
 
 
 def test_async_json(setup):
-    setup.upload("in", 1)
+    setup.upload_synthetic("in", 1)
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async", "--json")
     assert proc.returncode == 0
     data = _json(proc)
-    assert data["state"] == "RUNNING" and data["name"] == setup.operations()[0]["name"]
+    assert data["state"] == "RUNNING" and data["name"] == setup.admin.store_operations()[0]["name"]
 
 
 def test_timeout_exits_4_and_cancels_the_operation(setup):
-    setup.upload("in", 10)
+    setup.upload_synthetic("in", 10)
     setup.slow(1.0)
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--timeout", "1", "--json")
     assert proc.returncode == 4, proc.stderr
@@ -247,20 +247,20 @@ def test_timeout_exits_4_and_cancels_the_operation(setup):
 
 
 def test_wait_timeout_leaves_the_operation_running_unless_asked(setup):
-    setup.upload("in", 10)
+    setup.upload_synthetic("in", 10)
     setup.slow(1.0)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("wait", name, "--timeout", "0.5")
     assert proc.returncode == 4, proc.stderr
-    assert setup.get(name).get("done") is not True
-    assert setup.get(name)["metadata"]["cancelRequested"] is False
+    assert setup.operation(name).get("done") is not True
+    assert setup.operation(name)["metadata"]["cancelRequested"] is False
     proc = run_cli("wait", name, "--timeout", "0.5", "--cancel-on-timeout")
     assert proc.returncode == 4
     assert setup.wait_done(name)["error"]["code"] == 1
 
 
 def test_cancel_a_slow_operation(setup):
-    setup.upload("in", 20)
+    setup.upload_synthetic("in", 20)
     setup.slow(0.5)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("cancel", name, "--json")
@@ -278,12 +278,12 @@ def test_cancel_a_slow_operation(setup):
 
 
 def test_cancel_with_wait_exits_5(setup):
-    setup.upload("in", 20)
+    setup.upload_synthetic("in", 20)
     setup.slow(0.5)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("cancel", name, "--wait")
     assert proc.returncode == 5, proc.stderr
-    assert setup.get(name)["error"]["code"] == 1
+    assert setup.operation(name)["error"]["code"] == 1
 
 
 def test_unknown_operation_exits_6(setup):
@@ -297,7 +297,7 @@ def test_unknown_operation_exits_6(setup):
 
 # -- Ctrl-C without a terminal ---------------------------------------------------------
 def test_interrupt_without_tty_leaves_the_operation_running(setup):
-    setup.upload("in", 20)
+    setup.upload_synthetic("in", 20)
     setup.slow(0.5)
     run = LineReader("import", setup.store, setup.gs("in/*.dcm"))
     run.wait_for("Started import operation")
@@ -305,7 +305,7 @@ def test_interrupt_without_tty_leaves_the_operation_running(setup):
     run.proc.send_signal(2)  # SIGINT
     assert run.finish() == 130, run.stderr
     assert f"Resume waiting with: dicom-jobs wait {name}" in run.stderr
-    op = setup.get(name)
+    op = setup.operation(name)
     assert op.get("done") is not True and op["metadata"]["cancelRequested"] is False
     setup.slow(0.0)  # let it finish: the hint's command picks it up
     resumed = run_cli("wait", name)
@@ -313,7 +313,7 @@ def test_interrupt_without_tty_leaves_the_operation_running(setup):
 
 
 def test_interrupt_without_tty_with_cancel_on_interrupt(setup):
-    setup.upload("in", 20)
+    setup.upload_synthetic("in", 20)
     setup.slow(0.5)
     run = LineReader("import", setup.store, setup.gs("in/*.dcm"), "--cancel-on-interrupt", "--json")
     run.wait_for("Started import operation")
@@ -321,14 +321,14 @@ def test_interrupt_without_tty_with_cancel_on_interrupt(setup):
     run.proc.send_signal(2)
     assert run.finish() == 5, run.stderr
     assert json.loads(run.stdout)["state"] == "CANCELLED"
-    op = setup.get(name)
+    op = setup.operation(name)
     assert op["done"] is True and op["error"]["code"] == 1
 
 
 # -- secrets -------------------------------------------------------------------------------
 def test_no_token_is_ever_printed(setup):
-    setup.upload("in", 1)
-    setup.upload_bytes("in/broken.dcm", dicomdata.broken_file())
+    setup.upload_synthetic("in", 1)
+    setup.upload("in/broken.dcm", sampledata.broken_file())
     secret = "ya29.super-secret-access-token"
     outputs = []
     for args in (["import", setup.store, setup.gs("in/*.dcm"), "--json"],

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 
-from cli_helpers import PtyRun, op_name_in, setup  # noqa: F401 (fixture)
+from support.cli import PtyRun, op_name_in
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def test_live_progress_renders_and_ends_cleanly(setup):
-    setup.upload("in", 12)
+    setup.upload_synthetic("in", 12)
     setup.slow(0.15)
     run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
     run.expect("Started import operation")
@@ -36,7 +36,7 @@ def test_live_progress_renders_and_ends_cleanly(setup):
 
 
 def test_ctrl_c_with_cancel_on_interrupt_cancels(setup):
-    setup.upload("in", 20)
+    setup.upload_synthetic("in", 20)
     setup.slow(0.5)
     run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"), "--cancel-on-interrupt")
     run.expect("Started import operation")
@@ -47,14 +47,14 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels(setup):
     assert code == 5, run.text
     assert "was cancelled" in run.text
     assert "Cancel operation" not in run.text  # no question asked
-    op = setup.get(name)
+    op = setup.operation(name)
     assert op["done"] is True and op["error"]["code"] == 1
     assert op["metadata"]["cancelRequested"] is True
 
 
 def _interrupted_import(setup) -> tuple["PtyRun", str]:
     """A slow import in a terminal, Ctrl-C pressed while it runs, at the cancel question."""
-    setup.upload("in", 20)
+    setup.upload_synthetic("in", 20)
     setup.slow(0.5)
     run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
     run.expect("Started import operation")
@@ -69,7 +69,7 @@ def test_ctrl_c_asks_and_yes_cancels(setup):
     run, name = _interrupted_import(setup)
     run.send("y\r")
     assert run.finish() == 5, run.text
-    assert setup.get(name)["error"]["code"] == 1
+    assert setup.operation(name)["error"]["code"] == 1
 
 
 def test_ctrl_c_asks_and_no_leaves_it_running(setup):
@@ -77,5 +77,5 @@ def test_ctrl_c_asks_and_no_leaves_it_running(setup):
     run.send("n\r")
     assert run.finish() == 130, run.text
     assert f"dicom-jobs wait {name}" in run.text
-    op = setup.get(name)
+    op = setup.operation(name)
     assert op.get("done") is not True and op["metadata"]["cancelRequested"] is False

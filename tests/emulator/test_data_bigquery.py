@@ -7,9 +7,9 @@ import json
 import pytest
 from google.cloud import bigquery
 
-import dicomdata
-from data_plane_helpers import (  # noqa: F401 (fixtures)
-    STORE, bq, ctx, new_dataset, query_rows)
+from healthcare_emulator import sampledata
+from support.data import new_dataset, query_rows
+from support.jobcontext import STORE
 from healthcare_emulator.dicom import JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN
 from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import export_method_suffix, run_export, validate_export_request
@@ -20,8 +20,8 @@ REAL = ("CT_small.dcm", "MR_small.dcm", "rtdose.dcm", "rtplan.dcm")
 
 
 def _fill(ctx, count_synthetic: int = 0) -> list[bytes]:
-    files = [dicomdata.real_bytes(n) for n in REAL]
-    files += [dicomdata.synthetic_instance(seed=i) for i in range(count_synthetic)]
+    files = [sampledata.real_bytes(n) for n in REAL]
+    files += [sampledata.synthetic_instance(seed=i) for i in range(count_synthetic)]
     for data in files:
         ctx.add(data)
     return files
@@ -36,7 +36,7 @@ def _sops(bq_client, table: str) -> list[str]:
 
 
 def _expected_sops(files) -> list[str]:
-    return sorted(dicomdata.uids_of(d).sop for d in files)
+    return sorted(sampledata.uids_of(d).sop for d in files)
 
 
 def test_missing_table_is_created_with_flattened_rows(ctx, bq):
@@ -51,7 +51,7 @@ def test_missing_table_is_created_with_flattened_rows(ctx, bq):
     assert "PixelData" not in schema and "BeamSequence" not in schema and "ImageType" in schema
     rows = {r["SOPInstanceUID"]: r for r in query_rows(bq, f"SELECT * FROM `{table}`")}
     assert sorted(rows) == _expected_sops(files)
-    ct = dicomdata.uids_of(dicomdata.real_bytes("CT_small.dcm"))
+    ct = sampledata.uids_of(sampledata.real_bytes("CT_small.dcm"))
     assert rows[ct.sop]["StudyInstanceUID"] == ct.study
     assert rows[ct.sop]["SeriesInstanceUID"] == ct.series
     assert rows[ct.sop]["Modality"] == "CT" and rows[ct.sop]["PatientID"] == "1CT1"
@@ -96,7 +96,7 @@ def test_append_adds_rows_keeping_the_schema(ctx, bq):
     _export(ctx, table)
     columns_before = [f.name for f in bq.get_table(table).schema]
     ctx.stored.clear()
-    second = [dicomdata.synthetic_instance(seed=i) for i in range(3)]
+    second = [sampledata.synthetic_instance(seed=i) for i in range(3)]
     for data in second:
         ctx.add(data)
     result = _export(ctx, table, writeDisposition="WRITE_APPEND")
@@ -148,13 +148,13 @@ def test_schema_json_holds_dicom_json(ctx, bq):
                       SOURCE_STORE_COLUMN: "STRING"}
     rows = {r["SOPInstanceUID"]: r for r in query_rows(bq, f"SELECT * FROM `{table}`")}
     assert sorted(rows) == _expected_sops(files)
-    ct = dicomdata.uids_of(dicomdata.real_bytes("CT_small.dcm"))
+    ct = sampledata.uids_of(sampledata.real_bytes("CT_small.dcm"))
     model = rows[ct.sop][JSON_COLUMN]
     model = json.loads(model) if isinstance(model, str) else model
     assert model["00080060"] == {"vr": "CS", "Value": ["CT"]}
     assert model["0020000D"]["Value"] == [ct.study]
     assert "7FE00010" not in model
-    plan = dicomdata.uids_of(dicomdata.real_bytes("rtplan.dcm"))
+    plan = sampledata.uids_of(sampledata.real_bytes("rtplan.dcm"))
     plan_model = rows[plan.sop][JSON_COLUMN]
     plan_model = json.loads(plan_model) if isinstance(plan_model, str) else plan_model
     assert plan_model["300A00B0"]["vr"] == "SQ"  # BeamSequence kept as nested JSON

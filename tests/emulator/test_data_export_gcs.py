@@ -9,8 +9,9 @@ import pydicom
 import pytest
 from PIL import Image
 
-import dicomdata
-from data_plane_helpers import STORE, bucket, ctx, download, gcs, object_names, upload  # noqa: F401
+from healthcare_emulator import sampledata
+from support.data import download, object_names, upload
+from support.jobcontext import STORE
 from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_export
 from healthcare_emulator.rpc import INVALID_ARGUMENT, NOT_FOUND
@@ -25,7 +26,7 @@ TS_J2K = "1.2.840.10008.1.2.4.90"
 
 def eight_bit_instance(frames: int = 1) -> bytes:
     """A synthetic 8-bit monochrome instance (JPEG Baseline can hold it)."""
-    ds = pydicom.dcmread(io.BytesIO(dicomdata.synthetic_instance(rows=16, columns=16, frames=frames)))
+    ds = pydicom.dcmread(io.BytesIO(sampledata.synthetic_instance(rows=16, columns=16, frames=frames)))
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
     pixels = (np.arange(frames * 256, dtype=np.uint32) % 256).astype(np.uint8).reshape(frames, 16, 16)
     ds.PixelData = pixels.tobytes()
@@ -43,13 +44,13 @@ def _export(ctx, bucket, prefix: str = "out", mime: str | None = None, **extra):
 
 
 def _path(prefix: str, data: bytes) -> str:
-    uids = dicomdata.uids_of(data)
+    uids = sampledata.uids_of(data)
     return f"{prefix}/{uids.study}/{uids.series}/{uids.sop}"
 
 
 @pytest.mark.parametrize("mime", [None, "application/dicom", "application/dicom; transfer-syntax=*"])
 def test_original_dicom_is_copied_byte_for_byte(ctx, bucket, mime):
-    files = [dicomdata.real_bytes(n) for n in ("CT_small.dcm", "rtdose.dcm", "rtplan.dcm", "MR_small_RLE.dcm")]
+    files = [sampledata.real_bytes(n) for n in ("CT_small.dcm", "rtdose.dcm", "rtplan.dcm", "MR_small_RLE.dcm")]
     for data in files:
         ctx.add(data)
     result = _export(ctx, bucket, "orig", mime)
@@ -62,19 +63,19 @@ def test_original_dicom_is_copied_byte_for_byte(ctx, bucket, mime):
 
 
 def test_trailing_slash_is_added_once(ctx, bucket):
-    data = dicomdata.synthetic_instance()
+    data = sampledata.synthetic_instance()
     ctx.add(data)
     _export(ctx, bucket, "a/b")
     _export(ctx, bucket, "c/")
     _export(ctx, bucket, "")
-    uids = dicomdata.uids_of(data)
+    uids = sampledata.uids_of(data)
     tail = f"{uids.study}/{uids.series}/{uids.sop}.dcm"
     assert object_names(bucket) == sorted([f"a/b/{tail}", f"c/{tail}", tail])
 
 
 @pytest.mark.parametrize("syntax", [TS_IMPLICIT, TS_EXPLICIT, TS_DEFLATED, TS_RLE])
 def test_transcodes_to_uncompressed_and_rle(ctx, bucket, syntax):
-    sources = [dicomdata.real_bytes("CT_small.dcm"), dicomdata.real_bytes("MR_small_RLE.dcm")]
+    sources = [sampledata.real_bytes("CT_small.dcm"), sampledata.real_bytes("MR_small_RLE.dcm")]
     for data in sources:
         ctx.add(data)
     result = _export(ctx, bucket, "t", f"application/dicom; transfer-syntax={syntax}")
@@ -89,7 +90,7 @@ def test_transcodes_to_uncompressed_and_rle(ctx, bucket, syntax):
 
 def test_transcode_to_jpeg_baseline_for_8_bit_and_failure_for_16_bit(ctx, bucket):
     eight = eight_bit_instance()
-    sixteen = dicomdata.real_bytes("CT_small.dcm")
+    sixteen = sampledata.real_bytes("CT_small.dcm")
     ctx.add(eight)
     ctx.add(sixteen)
     result = _export(ctx, bucket, "j", f"application/dicom; transfer-syntax={TS_JPEG_BASELINE}")
@@ -100,14 +101,14 @@ def test_transcode_to_jpeg_baseline_for_8_bit_and_failure_for_16_bit(ctx, bucket
     assert np.abs(written.pixel_array.astype(int) - original).max() <= 16  # lossy but close
     assert object_names(bucket) == [_path("j", eight) + ".dcm"]
     [error] = ctx.errors
-    uids = dicomdata.uids_of(sixteen)
+    uids = sampledata.uids_of(sixteen)
     assert error.resource == (f"{STORE}/dicomWeb/studies/{uids.study}/series/{uids.series}"
                               f"/instances/{uids.sop}")
     assert error.code == INVALID_ARGUMENT and "8-bit" in error.message
 
 
 def test_unsupported_transcode_fails_each_instance_never_copies(ctx, bucket):
-    for data in (dicomdata.synthetic_instance(), dicomdata.real_bytes("MR_small.dcm")):
+    for data in (sampledata.synthetic_instance(), sampledata.real_bytes("MR_small.dcm")):
         ctx.add(data)
     result = _export(ctx, bucket, "u", f"application/dicom; transfer-syntax={TS_J2K}")
     assert (result.success, result.failure) == (0, 2)
@@ -117,7 +118,7 @@ def test_unsupported_transcode_fails_each_instance_never_copies(ctx, bucket):
 
 
 def test_octet_stream_is_raw_pixel_data_without_extension(ctx, bucket):
-    ct, dose, rle = (dicomdata.real_bytes(n) for n in ("CT_small.dcm", "rtdose.dcm", "MR_small_RLE.dcm"))
+    ct, dose, rle = (sampledata.real_bytes(n) for n in ("CT_small.dcm", "rtdose.dcm", "MR_small_RLE.dcm"))
     for data in (ct, dose, rle):
         ctx.add(data)
     result = _export(ctx, bucket, "raw", f"application/octet-stream; transfer-syntax={TS_EXPLICIT}")
@@ -125,7 +126,7 @@ def test_octet_stream_is_raw_pixel_data_without_extension(ctx, bucket):
     ct_ds = pydicom.dcmread(io.BytesIO(ct))
     assert download(bucket, _path("raw", ct)) == ct_ds.PixelData
     rle_raw = download(bucket, _path("raw", rle))
-    assert rle_raw == pydicom.dcmread(io.BytesIO(dicomdata.real_bytes("MR_small.dcm"))).PixelData
+    assert rle_raw == pydicom.dcmread(io.BytesIO(sampledata.real_bytes("MR_small.dcm"))).PixelData
     dose_ds = pydicom.dcmread(io.BytesIO(dose))
     frames = [download(bucket, f"{_path('raw', dose)}/{n}") for n in range(1, 16)]
     assert b"".join(frames) == dose_ds.PixelData
@@ -133,7 +134,7 @@ def test_octet_stream_is_raw_pixel_data_without_extension(ctx, bucket):
 
 
 def test_octet_stream_star_keeps_compressed_frames(ctx, bucket):
-    rle = dicomdata.real_bytes("MR_small_RLE.dcm")
+    rle = sampledata.real_bytes("MR_small_RLE.dcm")
     ctx.add(rle)
     _export(ctx, bucket, "raw", "application/octet-stream; transfer-syntax=*")
     from pydicom.encaps import generate_frames
@@ -147,7 +148,7 @@ def test_octet_stream_star_keeps_compressed_frames(ctx, bucket):
     ("image/png", ".png", "PNG"),
 ])
 def test_images_single_and_multi_frame(ctx, bucket, mime, ext, fmt):
-    ct, dose, rle, plan = (dicomdata.real_bytes(n) for n in
+    ct, dose, rle, plan = (sampledata.real_bytes(n) for n in
                            ("CT_small.dcm", "rtdose.dcm", "MR_small_RLE.dcm", "rtplan.dcm"))
     for data in (ct, dose, rle, plan):
         ctx.add(data)
@@ -166,7 +167,7 @@ def test_images_single_and_multi_frame(ctx, bucket, mime, ext, fmt):
     dose_image = Image.open(io.BytesIO(download(bucket, f"{_path('img', dose)}/1{ext}")))
     assert dose_image.size == (10, 10)
     [error] = ctx.errors
-    assert dicomdata.uids_of(plan).sop in error.resource and "no pixel data" in error.message
+    assert sampledata.uids_of(plan).sop in error.resource and "no pixel data" in error.message
 
 
 def test_png_is_lossless_rendering_of_8_bit_pixels(ctx, bucket):
@@ -182,14 +183,14 @@ def test_png_is_lossless_rendering_of_8_bit_pixels(ctx, bucket):
 
 
 def test_missing_bucket_fails_not_found(ctx):
-    ctx.add(dicomdata.synthetic_instance())
+    ctx.add(sampledata.synthetic_instance())
     with pytest.raises(OperationFailed) as failure:
         run_export(ctx, {"gcsDestination": {"uriPrefix": "gs://no-such-bucket-export/x"}})
     assert failure.value.code == NOT_FOUND and "does not exist" in failure.value.message
 
 
 def test_write_permission_is_required(ctx, bucket):
-    ctx.add(dicomdata.synthetic_instance())
+    ctx.add(sampledata.synthetic_instance())
     ctx.denied.add((f"gs://{bucket.name}", "write"))
     with pytest.raises(PermissionDenied):
         _export(ctx, bucket)
@@ -202,7 +203,7 @@ def test_empty_store_exports_nothing_successfully(ctx, bucket):
 
 
 def test_existing_objects_are_overwritten(ctx, bucket):
-    data = dicomdata.synthetic_instance()
+    data = sampledata.synthetic_instance()
     ctx.add(data)
     upload(bucket, _path("o", data) + ".dcm", b"stale")
     _export(ctx, bucket, "o")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import dicomdata
-from data_plane_helpers import (  # noqa: F401 (fixtures)
-    bq, bucket, ctx, gcs, new_dataset, object_names, query_rows, upload)
+from healthcare_emulator import sampledata
+from support.data import new_dataset, object_names, query_rows, upload
 from healthcare_emulator.filters import parse_filter
 from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_export
@@ -16,11 +15,11 @@ from healthcare_emulator.rpc import INVALID_ARGUMENT, NOT_FOUND
 @pytest.fixture
 def two_studies(ctx):
     """Study A: 2 series x 3 instances; study B: 1 series x 2 instances."""
-    a = dicomdata.synthetic_study(series=2, per_series=3)
-    b = dicomdata.synthetic_study(series=1, per_series=2)
+    a = sampledata.synthetic_study(series=2, per_series=3)
+    b = sampledata.synthetic_study(series=1, per_series=2)
     for data in a + b:
         ctx.add(data)
-    return [dicomdata.uids_of(d) for d in a], [dicomdata.uids_of(d) for d in b]
+    return [sampledata.uids_of(d) for d in a], [sampledata.uids_of(d) for d in b]
 
 
 def _gcs_export(ctx, bucket, filter_text: str):

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from data_plane_helpers import bucket, download, gcs, upload  # noqa: F401 (fixtures)
+from support.data import download, upload
 from healthcare_emulator.gcs import BucketNotFound, GcsClient, ObjectNotFound, split_gs_uri
 
 

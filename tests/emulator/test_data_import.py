@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import dicomdata
-from data_plane_helpers import bucket, ctx, gcs, upload  # noqa: F401 (fixtures)
+from healthcare_emulator import sampledata
+from support.data import upload
 from healthcare_emulator.jobcontext import JobCancelled, OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import run_import, validate_import_request
 from healthcare_emulator.rpc import INVALID_ARGUMENT, NOT_FOUND
@@ -18,7 +18,7 @@ def _body(uri: str, **extra) -> dict:
 def test_imports_real_files_and_publishes_counters(ctx, bucket):
     names = ["CT_small.dcm", "MR_small.dcm", "rtdose.dcm", "rtplan.dcm", "MR_small_RLE.dcm"]
     for name in names:
-        upload(bucket, f"in/{name}", dicomdata.real_bytes(name))
+        upload(bucket, f"in/{name}", sampledata.real_bytes(name))
     result = run_import(ctx, _body(f"gs://{bucket.name}/in/*.dcm"))
     # MR_small and MR_small_RLE are the same SOP instance: the second is a duplicate (success).
     assert (result.success, result.failure) == (5, 0)
@@ -27,16 +27,16 @@ def test_imports_real_files_and_publishes_counters(ctx, bucket):
     assert ctx.last == (5, 0, 0)
     assert [c[2] for c in ctx.counters] == [5, 4, 3, 2, 1, 0]
     assert ctx.paced == 5 and ctx.errors == []
-    expected = {dicomdata.uids_of(dicomdata.real_bytes(n)).sop for n in names}
+    expected = {sampledata.uids_of(sampledata.real_bytes(n)).sop for n in names}
     assert set(ctx.stored) == expected and len(ctx.stored) == 4
-    ct = dicomdata.real_bytes("CT_small.dcm")
-    stored = ctx.stored[dicomdata.uids_of(ct).sop]
+    ct = sampledata.real_bytes("CT_small.dcm")
+    stored = ctx.stored[sampledata.uids_of(ct).sop]
     assert stored.data == ct
-    assert stored.study_uid == dicomdata.uids_of(ct).study
+    assert stored.study_uid == sampledata.uids_of(ct).study
 
 
 def test_duplicates_are_successes_and_not_stored_twice(ctx, bucket):
-    data = dicomdata.synthetic_instance()
+    data = sampledata.synthetic_instance()
     upload(bucket, "a/one.dcm", data)
     upload(bucket, "a/copy.dcm", data)
     result = run_import(ctx, _body(f"gs://{bucket.name}/a/*"))
@@ -47,10 +47,10 @@ def test_duplicates_are_successes_and_not_stored_twice(ctx, bucket):
 
 
 def test_broken_files_are_sample_errors(ctx, bucket):
-    upload(bucket, "mix/good.dcm", dicomdata.synthetic_instance())
-    upload(bucket, "mix/broken.dcm", dicomdata.broken_file())
-    upload(bucket, "mix/truncated.dcm", dicomdata.truncated_file())
-    upload(bucket, "mix/cut_pixels.dcm", dicomdata.real_bytes("CT_small.dcm")[:30000])
+    upload(bucket, "mix/good.dcm", sampledata.synthetic_instance())
+    upload(bucket, "mix/broken.dcm", sampledata.broken_file())
+    upload(bucket, "mix/truncated.dcm", sampledata.truncated_file())
+    upload(bucket, "mix/cut_pixels.dcm", sampledata.real_bytes("CT_small.dcm")[:30000])
     upload(bucket, "mix/empty.dcm", b"")
     result = run_import(ctx, _body(f"gs://{bucket.name}/mix/**"))
     assert (result.success, result.failure) == (1, 4)
@@ -72,10 +72,10 @@ def test_wildcards_select_the_right_objects(ctx, bucket):
         "d/s/c.dcm": "sub", "d/s/t/e.dcm": "deep", "d/f1.dcm": "q", "d/f22.dcm": "qq",
         "other/z.dcm": "other",
     }
-    data = {name: dicomdata.synthetic_instance() for name in layout}
+    data = {name: sampledata.synthetic_instance() for name in layout}
     for name, blob in data.items():
         upload(bucket, name, blob)
-    sop = {name: dicomdata.uids_of(blob).sop for name, blob in data.items()}
+    sop = {name: sampledata.uids_of(blob).sop for name, blob in data.items()}
 
     def imported(pattern: str) -> set[str]:
         ctx.stored.clear()
@@ -92,14 +92,14 @@ def test_wildcards_select_the_right_objects(ctx, bucket):
 
 
 def test_object_names_needing_url_encoding(ctx, bucket):
-    upload(bucket, "odd/a b#c?d.dcm", dicomdata.synthetic_instance())
-    upload(bucket, "odd/ü.dcm", dicomdata.synthetic_instance())
+    upload(bucket, "odd/a b#c?d.dcm", sampledata.synthetic_instance())
+    upload(bucket, "odd/ü.dcm", sampledata.synthetic_instance())
     result = run_import(ctx, _body(f"gs://{bucket.name}/odd/*"))
     assert (result.success, result.failure) == (2, 0)
 
 
 def test_no_match_fails_not_found(ctx, bucket):
-    upload(bucket, "x/a.dcm", dicomdata.synthetic_instance())
+    upload(bucket, "x/a.dcm", sampledata.synthetic_instance())
     with pytest.raises(OperationFailed) as failure:
         run_import(ctx, _body(f"gs://{bucket.name}/y/*.dcm"))
     assert failure.value.code == NOT_FOUND and "no Cloud Storage objects match" in failure.value.message
@@ -112,7 +112,7 @@ def test_missing_bucket_fails_not_found(ctx):
 
 
 def test_permission_denied_propagates_before_reading(ctx, bucket):
-    upload(bucket, "a.dcm", dicomdata.synthetic_instance())
+    upload(bucket, "a.dcm", sampledata.synthetic_instance())
     ctx.denied.add((f"gs://{bucket.name}", "read"))
     with pytest.raises(PermissionDenied):
         run_import(ctx, _body(f"gs://{bucket.name}/a.dcm"))
@@ -121,7 +121,7 @@ def test_permission_denied_propagates_before_reading(ctx, bucket):
 
 def test_cancellation_stops_the_job(ctx, bucket):
     for index in range(10):
-        upload(bucket, f"c/{index}.dcm", dicomdata.synthetic_instance(seed=index))
+        upload(bucket, f"c/{index}.dcm", sampledata.synthetic_instance(seed=index))
     ctx.cancel_after = 3
     with pytest.raises(JobCancelled):
         run_import(ctx, _body(f"gs://{bucket.name}/c/*"))
@@ -129,7 +129,7 @@ def test_cancellation_stops_the_job(ctx, bucket):
 
 
 def test_blob_storage_class_is_passed_on(ctx, bucket):
-    upload(bucket, "a.dcm", dicomdata.synthetic_instance())
+    upload(bucket, "a.dcm", sampledata.synthetic_instance())
     run_import(ctx, _body(f"gs://{bucket.name}/a.dcm", blobStorageSettings={"blobStorageClass": "COLDLINE"}))
     assert [i.blob_storage_class for i in ctx.stored.values()] == ["COLDLINE"]
 

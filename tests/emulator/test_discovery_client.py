@@ -20,9 +20,10 @@ from google.oauth2.credentials import Credentials
 from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
-from dicomdata import real_bytes, synthetic_study, uids_of
+from healthcare_emulator.sampledata import real_bytes, synthetic_study, uids_of
 from healthcare_emulator.waiting import poll
-from service_helpers import LOCATION, PROJECT, Api, error_of, gcs_client, new_bucket
+from support.data import new_bucket, storage_client
+from support.emulator import LOCATION, PROJECT, HealthcareApi, error_of
 
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
 
@@ -98,19 +99,19 @@ def test_dicom_stores_create_get_list_delete(healthcare, emulator, unique):
 def test_import_export_and_operations_get_list(healthcare, emulator, unique):
     store = make_store(healthcare, f"ds-{unique}")
     study = synthetic_study(series=1, per_series=2)
-    source = new_bucket(gcs_client(), {f"in/{i}.dcm": data for i, data in enumerate(study)})
+    source = new_bucket(storage_client(), {f"in/{i}.dcm": data for i, data in enumerate(study)})
     started = stores(healthcare).import_(
         name=store, body={"gcsSource": {"uri": f"gs://{source.name}/in/*.dcm"}}).execute()
     imported = wait_done(healthcare, started["name"])
     assert "response" in imported and "error" not in imported, imported
     assert imported["metadata"]["counter"] == {"success": "2"}
 
-    destination = new_bucket(gcs_client())
+    destination = new_bucket(storage_client())
     started = stores(healthcare).export(
         name=store, body={"gcsDestination": {"uriPrefix": f"gs://{destination.name}/out"}}).execute()
     exported = wait_done(healthcare, started["name"])
     assert "response" in exported and "error" not in exported, exported
-    written = [blob.name for blob in gcs_client().list_blobs(destination.name)]
+    written = [blob.name for blob in storage_client().list_blobs(destination.name)]
     assert len(written) == 2 and all(n.startswith("out/") for n in written)
 
     dataset = f"{PARENT}/datasets/ds-{unique}"
@@ -129,7 +130,7 @@ def test_import_export_and_operations_get_list(healthcare, emulator, unique):
 def test_operations_cancel(healthcare, emulator, unique):
     emulator.post("config", {"operationMinSeconds": 60})
     store = make_store(healthcare, f"ds-{unique}")
-    source = new_bucket(gcs_client(), {"a.dcm": synthetic_study(series=1, per_series=1)[0]})
+    source = new_bucket(storage_client(), {"a.dcm": synthetic_study(series=1, per_series=1)[0]})
     started = stores(healthcare).import_(
         name=store, body={"gcsSource": {"uri": f"gs://{source.name}/a.dcm"}}).execute()
     assert operations(healthcare).cancel(name=started["name"], body={}).execute() == {}
@@ -144,7 +145,7 @@ def imported_store(healthcare, emulator, unique) -> tuple[str, list[bytes], byte
     ct = real_bytes("CT_small.dcm")
     files = {f"s/{i}.dcm": data for i, data in enumerate(study)}
     files["ct.dcm"] = ct
-    source = new_bucket(gcs_client(), files)
+    source = new_bucket(storage_client(), files)
     started = stores(healthcare).import_(
         name=store, body={"gcsSource": {"uri": f"gs://{source.name}/**.dcm"}}).execute()
     assert "response" in wait_done(healthcare, started["name"])
@@ -223,7 +224,7 @@ SYSTEM = {"alt": "json", "prettyPrint": "false", "quotaUser": "me", "key": "k", 
 
 
 def test_every_system_parameter_is_accepted_on_json_and_dicomweb_methods(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     for path in (store, f"{store}/dicomWeb/studies", f"{store}/dicomWeb/instances",
                  f"{PARENT}/datasets", f"{PARENT}/datasets/ds-{unique}/operations"):
@@ -234,14 +235,14 @@ def test_every_system_parameter_is_accepted_on_json_and_dicomweb_methods(stack, 
 
 
 def test_unknown_qido_parameter_is_still_refused_beside_system_parameters(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     response = api.get(f"{store}/dicomWeb/studies", alt="json", NotAnAttribute="x")
     assert response.status_code == 400 and "NotAnAttribute" in error_of(response)["message"]
 
 
 def test_refused_system_parameter_values(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     for params in ({"alt": "xml"}, {"$.xgafv": "3"}, {"prettyPrint": "maybe"}, {"fields": "name("}):
         response = api.get(store, **params)
@@ -258,7 +259,7 @@ def test_refused_system_parameter_values(stack, emulator, unique):
 
 
 def test_access_token_in_the_query_is_a_credential_and_key_is_not(stack, emulator, unique):
-    store = Api(stack.healthcare_url).create_store(f"ds-{unique}")
+    store = HealthcareApi(stack.healthcare_url).create_store(f"ds-{unique}")
     url = f"{stack.healthcare_url}/v1/{store}"
     assert requests.get(url, params={"access_token": "t0ken"}, timeout=30).status_code == 200
     assert requests.get(url, params={"oauth_token": "t0ken", "alt": "json"}, timeout=30).status_code == 200
@@ -269,7 +270,7 @@ def test_access_token_in_the_query_is_a_credential_and_key_is_not(stack, emulato
 
 
 def test_fields_selects_nested_paths_and_sub_selections(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     assert api.get(store, fields="name").json() == {"name": store}
     assert api.get(store, fields="*").json() == api.get(store).json()

@@ -7,18 +7,19 @@ import email.policy
 
 import pytest
 
-from dicomdata import real_bytes, synthetic_study, uids_of
-from service_helpers import Api, error_of, gcs_client, new_bucket
+from healthcare_emulator.sampledata import real_bytes, synthetic_study, uids_of
+from support.data import new_bucket, storage_client
+from support.emulator import HealthcareApi, error_of
 
 
 @pytest.fixture
 def imported(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     study = synthetic_study(series=2, per_series=2, patient_id="PAT-7")
     files = {f"s/{i}.dcm": data for i, data in enumerate(study)}
     files["ct.dcm"] = real_bytes("CT_small.dcm")
-    bucket = new_bucket(gcs_client(), files)
+    bucket = new_bucket(storage_client(), files)
     op = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/**.dcm"}}))
     assert "response" in op, op
     return api, store, study, files
@@ -28,7 +29,7 @@ def value(item: dict, tag: str):
     return item[tag]["Value"][0]
 
 
-def qido(api: Api, path: str, **params) -> list[dict]:
+def qido(api: HealthcareApi, path: str, **params) -> list[dict]:
     response = api.get(path, **params)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/dicom+json")
@@ -91,6 +92,6 @@ def test_wado_retrieve_returns_the_imported_bytes(imported):
 @pytest.mark.parametrize("version", ["v1", "v1beta1"])
 def test_dicomweb_on_both_versions_and_missing_store(stack, imported, version):
     api, store, _, files = imported
-    other = Api(stack.healthcare_url, version)
+    other = HealthcareApi(stack.healthcare_url, version)
     assert len(qido(other, f"{store}/dicomWeb/studies")) == 2
     assert other.get(f"{store}x/dicomWeb/studies").status_code == 404

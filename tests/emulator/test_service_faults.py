@@ -7,15 +7,15 @@ import time
 import pytest
 import requests
 
-from service_helpers import Api, error_of
+from support.emulator import HealthcareApi, error_of
 
 
 @pytest.fixture
-def api(stack, emulator) -> Api:
-    return Api(stack.healthcare_url)
+def api(stack, emulator) -> HealthcareApi:
+    return HealthcareApi(stack.healthcare_url)
 
 
-def test_status_fault_counts_down_and_sets_retry_after(api: Api, emulator):
+def test_status_fault_counts_down_and_sets_retry_after(api: HealthcareApi, emulator):
     datasets = f"{api.location()}/datasets"
     emulator.post("faults", {"method": "GET", "path": r"/datasets$", "times": 2, "action": "status",
                              "status": 503, "retryAfter": 2})
@@ -34,7 +34,7 @@ def test_status_fault_counts_down_and_sets_retry_after(api: Api, emulator):
     assert statuses == [("POST", 200), ("GET", 503), ("GET", 503), ("GET", 200)]
 
 
-def test_status_fault_does_not_process(api: Api, emulator):
+def test_status_fault_does_not_process(api: HealthcareApi, emulator):
     emulator.post("faults", {"method": "POST", "path": "/datasets$", "action": "status", "status": 429})
     response = api.post(f"{api.location()}/datasets", {}, datasetId="never")
     assert response.status_code == 429 and error_of(response)["status"] == "RESOURCE_EXHAUSTED"
@@ -42,7 +42,7 @@ def test_status_fault_does_not_process(api: Api, emulator):
     assert api.get(f"{api.location()}/datasets/never").status_code == 404
 
 
-def test_reset_closes_without_processing(api: Api, emulator):
+def test_reset_closes_without_processing(api: HealthcareApi, emulator):
     emulator.post("faults", {"method": "*", "path": "/datasets", "action": "reset"})
     with pytest.raises(requests.ConnectionError):
         api.post(f"{api.location()}/datasets", {}, datasetId="reset-one")
@@ -51,7 +51,7 @@ def test_reset_closes_without_processing(api: Api, emulator):
     assert log[0]["method"] == "POST" and log[0].get("fault") == "reset"
 
 
-def test_delay_then_processes(api: Api, emulator):
+def test_delay_then_processes(api: HealthcareApi, emulator):
     emulator.post("faults", {"method": "POST", "path": "/datasets$", "action": "delay", "delaySeconds": 0.5})
     started = time.monotonic()
     response = api.post(f"{api.location()}/datasets", {}, datasetId="slow")
@@ -60,7 +60,7 @@ def test_delay_then_processes(api: Api, emulator):
     assert api.get(f"{api.location()}/datasets/slow").status_code == 200
 
 
-def test_drop_after_processing_starts_the_operation_but_never_answers(api: Api, emulator, unique):
+def test_drop_after_processing_starts_the_operation_but_never_answers(api: HealthcareApi, emulator, unique):
     store = api.create_store(f"ds-{unique}")
     emulator.post("requests/clear")
     emulator.post("faults", {"method": "POST", "path": r":import$", "action": "drop_after_processing"})
@@ -75,7 +75,7 @@ def test_drop_after_processing_starts_the_operation_but_never_answers(api: Api, 
     assert len(posts) == 1 and posts[0]["fault"] == "drop_after_processing" and posts[0]["status"] == 200
 
 
-def test_fault_admin_validation_and_clear(stack, emulator, api: Api):
+def test_fault_admin_validation_and_clear(stack, emulator, api: HealthcareApi):
     base = f"{stack.healthcare_url}/_emulator/faults"
     for body in ({"action": "explode"}, {"path": "(", "action": "reset"}, {"times": 0},
                  {"action": "status", "status": 200}, {"bogus": 1}):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomdata import synthetic_instance
-from service_helpers import PROJECT, Api, gcs_client, new_bucket, poll
+from healthcare_emulator.sampledata import synthetic_instance
+from healthcare_emulator.waiting import poll
+from support.data import new_bucket, storage_client
+from support.emulator import PROJECT, HealthcareApi
 
 AGENT = "service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"
 MEMBER = f"serviceAccount:{AGENT}"
@@ -18,13 +20,13 @@ def bucket_grant(bucket: str, role: str) -> dict:
 
 @pytest.fixture
 def setup(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
-    bucket = new_bucket(gcs_client(), {"a.dcm": synthetic_instance()})
+    bucket = new_bucket(storage_client(), {"a.dcm": synthetic_instance()})
     return api, store, bucket.name
 
 
-def run_import(api: Api, store: str, bucket: str) -> dict:
+def run_import(api: HealthcareApi, store: str, bucket: str) -> dict:
     return api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket}/a.dcm"}}))
 
 
@@ -54,7 +56,7 @@ def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
 
     mine = lambda: [g for g in emulator.get("iam")["grants"] if g["member"] == MEMBER
                     and g["role"] == "roles/storage.objectViewer"]
-    poll(lambda: mine()[0]["effective"], 10, "grant propagation", interval_s=0.05)
+    poll(lambda: mine()[0]["effective"], deadline_s=10, what="grant propagation")
     assert "response" in run_import(api, store, bucket)
 
     # Reading is not writing: an export to the same bucket needs objectAdmin.

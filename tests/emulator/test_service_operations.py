@@ -10,8 +10,10 @@ import requests
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from dicomdata import broken_file, synthetic_instance, synthetic_study, uids_of
-from service_helpers import PROJECT, Api, error_of, gcs_client, new_bucket, poll
+from healthcare_emulator.sampledata import broken_file, synthetic_instance, synthetic_study, uids_of
+from healthcare_emulator.waiting import poll
+from support.data import new_bucket, storage_client
+from support.emulator import PROJECT, HealthcareApi, error_of
 
 TYPE = "type.googleapis.com/google.cloud.healthcare.{v}."
 
@@ -22,12 +24,12 @@ def _time(value: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def gcs(stack):
-    return gcs_client()
+    return storage_client()
 
 
 @pytest.mark.parametrize("version", ["v1", "v1beta1"])
 def test_import_success_shape(stack, emulator, gcs, unique, version):
-    api = Api(stack.healthcare_url, version)
+    api = HealthcareApi(stack.healthcare_url, version)
     store = api.create_store(f"ds-{unique}")
     files = {f"in/{i}.dcm": data for i, data in enumerate(synthetic_study(series=1, per_series=3))}
     bucket = new_bucket(gcs, files)
@@ -53,7 +55,7 @@ def test_import_success_shape(stack, emulator, gcs, unique, version):
 
 
 def test_counters_are_live_and_cancel_ends_cancelled(stack, emulator, gcs, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     bucket = new_bucket(gcs, {f"{i}.dcm": synthetic_instance(seed=i) for i in range(12)})
     emulator.post("config", {"instanceDelaySeconds": 0.2})
@@ -64,7 +66,7 @@ def test_counters_are_live_and_cancel_ends_cancelled(stack, emulator, gcs, uniqu
         counter = op["metadata"].get("counter", {})
         return op if not op["done"] and counter.get("success") not in (None, "0") else None
 
-    running = poll(partly_done, 20, "a running operation with progress")
+    running = poll(partly_done, deadline_s=20, what="a running operation with progress")
     counter = running["metadata"]["counter"]
     assert isinstance(counter["success"], str) and isinstance(counter["pending"], str)
     assert 0 < int(counter["success"]) < 12 and int(counter["pending"]) > 0
@@ -85,7 +87,7 @@ def test_counters_are_live_and_cancel_ends_cancelled(stack, emulator, gcs, uniqu
 
 
 def test_operation_min_seconds_keeps_it_running(stack, emulator, gcs, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     bucket = new_bucket(gcs, {"a.dcm": synthetic_instance()})
     emulator.post("config", {"operationMinSeconds": 1.0})
@@ -98,7 +100,7 @@ def test_operation_min_seconds_keeps_it_running(stack, emulator, gcs, unique):
 
 
 def test_item_failures_give_error_with_sample_errors(stack, emulator, gcs, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     files = {f"bad{i}.dcm": broken_file() for i in range(3)}
     files.update({f"good{i}.dcm": synthetic_instance(seed=i) for i in range(2)})
@@ -118,7 +120,7 @@ def test_item_failures_give_error_with_sample_errors(stack, emulator, gcs, uniqu
 
 
 def test_operation_level_failure(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     op = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://missing-{unique}/*.dcm"}}))
     assert op["error"]["code"] == 5 and "response" not in op
@@ -126,7 +128,7 @@ def test_operation_level_failure(stack, emulator, unique):
 
 
 def test_export_to_gcs_and_bigquery(stack, emulator, gcs, unique):
-    api = Api(stack.healthcare_url, "v1beta1")
+    api = HealthcareApi(stack.healthcare_url, "v1beta1")
     store = api.create_store(f"ds-{unique}")
     files = {f"{i}.dcm": d for i, d in enumerate(synthetic_study(series=1, per_series=2))}
     source = new_bucket(gcs, files)
@@ -154,7 +156,7 @@ def test_export_to_gcs_and_bigquery(stack, emulator, gcs, unique):
 
 
 def test_operations_list_filter_and_paging(stack, emulator, gcs, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     dataset = store.split("/dicomStores/")[0]
     bucket = new_bucket(gcs, {"a.dcm": synthetic_instance()})
@@ -204,7 +206,7 @@ def test_operations_list_filter_and_paging(stack, emulator, gcs, unique):
 
 
 def test_forget_and_dataset_scoping(stack, emulator, unique):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     name = api.start(store, "import", {"gcsSource": {"uri": "gs://nobucket-here/*.dcm"}})
     api.wait_done(name)
@@ -213,7 +215,7 @@ def test_forget_and_dataset_scoping(stack, emulator, unique):
     assert response.status_code == 404 and error_of(response)["status"] == "NOT_FOUND"
     assert name not in [o["name"] for o in emulator.get("operations")["operations"]]
     # An operation is only visible under its own dataset.
-    other = Api(stack.healthcare_url).create_store(f"other-{unique}")
+    other = HealthcareApi(stack.healthcare_url).create_store(f"other-{unique}")
     name = api.start(store, "import", {"gcsSource": {"uri": "gs://nobucket-here/*.dcm"}})
     moved = name.replace(f"datasets/ds-{unique}/", f"datasets/other-{unique}/")
     assert other and api.get(moved).status_code == 404

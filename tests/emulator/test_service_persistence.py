@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
-from dicomdata import synthetic_instance, uids_of
+from healthcare_emulator.sampledata import synthetic_instance, uids_of
 from healthcare_emulator.server import EmulatorServer
-from service_helpers import Api, gcs_client, new_bucket, poll
+from healthcare_emulator.waiting import poll
+from support.data import new_bucket, storage_client
+from support.emulator import EmulatorAdmin, HealthcareApi
 
 AGENT_MEMBER = "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"
-
-
-def admin(server: EmulatorServer, method: str, path: str, body=None) -> dict:
-    response = requests.request(method, f"{server.url}/_emulator/{path}", json=body, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture
@@ -24,27 +19,27 @@ def files():
 
 
 def test_state_survives_restart(stack, tmp_path, files):
-    bucket = new_bucket(gcs_client(), files)
+    bucket = new_bucket(storage_client(), files)
     grant = {"resource": f"//storage.googleapis.com/projects/_/buckets/{bucket.name}",
              "role": "roles/storage.objectViewer", "member": AGENT_MEMBER}
     first = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(first.url)
+        api = HealthcareApi(first.url)
         store = api.create_store("kept")
         done = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}}))
         assert "response" in done
-        admin(first, "POST", "iam", grant)
-        admin(first, "POST", "permissions", {"resource": "gs://other-bucket", "deny": ["write"]})
+        EmulatorAdmin(first.url).post("iam", grant)
+        EmulatorAdmin(first.url).post("permissions", {"resource": "gs://other-bucket", "deny": ["write"]})
         # An operation still running at shutdown comes back aborted.
-        admin(first, "POST", "config", {"instanceDelaySeconds": 5})
+        EmulatorAdmin(first.url).post("config", {"instanceDelaySeconds": 5})
         running = api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/*.dcm"}})
-        poll(lambda: api.operation(running)["metadata"].get("counter"), 10, "the job to start")
+        poll(lambda: api.operation(running)["metadata"].get("counter"), deadline_s=10, what="the job to start")
     finally:
         first.stop()
 
     second = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(second.url)
+        api = HealthcareApi(second.url)
         assert api.get(store).json()["name"] == store
         assert api.get(store.split("/dicomStores/")[0]).status_code == 200
         kept = api.operation(done["name"])
@@ -57,12 +52,12 @@ def test_state_survives_restart(stack, tmp_path, files):
         u = uids_of(files["0.dcm"])
         wado = api.get(f"{store}/dicomWeb/studies/{u.study}/series/{u.series}/instances/{u.sop}")
         assert files["0.dcm"] in wado.content
-        grants = admin(second, "GET", "iam")["grants"]
+        grants = EmulatorAdmin(second.url).get("iam")["grants"]
         assert [(g["resource"], g["role"], g["member"]) for g in grants] == [
             (grant["resource"], grant["role"], grant["member"])]
-        assert admin(second, "GET", "permissions")["denials"] == [{"resource": "gs://other-bucket", "deny": ["write"]}]
+        assert EmulatorAdmin(second.url).get("permissions")["denials"] == [{"resource": "gs://other-bucket", "deny": ["write"]}]
         # Config is not persisted: it is back to the start-up values.
-        assert admin(second, "GET", "config")["instanceDelaySeconds"] == 0.0
+        assert EmulatorAdmin(second.url).get("config")["instanceDelaySeconds"] == 0.0
 
         # Deleting a store removes it from disk too; reset wipes everything.
         assert api.delete(store).status_code == 200
@@ -70,17 +65,17 @@ def test_state_survives_restart(stack, tmp_path, files):
         second.stop()
     third = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(third.url)
+        api = HealthcareApi(third.url)
         assert api.get(store).status_code == 404
         assert api.get(store.split("/dicomStores/")[0]).status_code == 200
-        admin(third, "POST", "reset")
+        EmulatorAdmin(third.url).post("reset")
     finally:
         third.stop()
     fourth = EmulatorServer(storage_url=stack.storage_url, data_dir=tmp_path).start()
     try:
-        api = Api(fourth.url)
+        api = HealthcareApi(fourth.url)
         assert api.get(store.split("/dicomStores/")[0]).status_code == 404
-        assert admin(fourth, "GET", "iam") == {"grants": []}
+        assert EmulatorAdmin(fourth.url).get("iam") == {"grants": []}
     finally:
         fourth.stop()
 
@@ -88,11 +83,11 @@ def test_state_survives_restart(stack, tmp_path, files):
 def test_memory_mode_forgets_on_restart(stack):
     first = EmulatorServer(storage_url=stack.storage_url).start()
     try:
-        store = Api(first.url).create_store("volatile")
+        store = HealthcareApi(first.url).create_store("volatile")
     finally:
         first.stop()
     second = EmulatorServer(storage_url=stack.storage_url).start()
     try:
-        assert Api(second.url).get(store).status_code == 404
+        assert HealthcareApi(second.url).get(store).status_code == 404
     finally:
         second.stop()

@@ -9,14 +9,15 @@ import sys
 import pytest
 import requests
 
-from service_helpers import LOCATION, PROJECT, Api, error_of, poll
+from healthcare_emulator.waiting import poll
+from support.emulator import LOCATION, PROJECT, HealthcareApi, error_of
 
 VERSIONS = ["v1", "v1beta1"]
 
 
 @pytest.fixture(params=VERSIONS)
-def api(request, stack, emulator) -> Api:
-    return Api(stack.healthcare_url, request.param)
+def api(request, stack, emulator) -> HealthcareApi:
+    return HealthcareApi(stack.healthcare_url, request.param)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -32,7 +33,7 @@ def test_calls_without_bearer_token_are_unauthenticated(stack, emulator, version
     assert requests.get(f"{stack.healthcare_url}/_emulator/health", timeout=10).json() == {"status": "ok"}
 
 
-def test_dataset_lifecycle(api: Api, unique):
+def test_dataset_lifecycle(api: HealthcareApi, unique):
     loc = api.location()
     created = api.post(f"{loc}/datasets", {"timeZone": "Europe/Paris"}, datasetId=f"ds-{unique}")
     assert created.status_code == 200, created.text
@@ -61,7 +62,7 @@ def test_dataset_lifecycle(api: Api, unique):
 
 
 @pytest.mark.parametrize("bad_id", ["has space", "slash%2Fx", "a" * 257, "bang!", ""])
-def test_bad_dataset_id_is_invalid_argument(api: Api, bad_id):
+def test_bad_dataset_id_is_invalid_argument(api: HealthcareApi, bad_id):
     response = api.post(f"{api.location()}/datasets", {}, datasetId=bad_id)
     assert response.status_code == 400, response.text
     error = error_of(response)
@@ -69,18 +70,18 @@ def test_bad_dataset_id_is_invalid_argument(api: Api, bad_id):
     assert "datasetId" in error["message"]
 
 
-def test_dataset_id_allows_unicode_letters_digits_dot_dash_underscore(api: Api):
+def test_dataset_id_allows_unicode_letters_digits_dot_dash_underscore(api: HealthcareApi):
     response = api.post(f"{api.location()}/datasets", {}, datasetId="Données_1.2-x")
     assert response.status_code == 200, response.text
 
 
-def test_missing_dataset_id_is_invalid_argument(api: Api):
+def test_missing_dataset_id_is_invalid_argument(api: HealthcareApi):
     response = api.post(f"{api.location()}/datasets", {})
     assert response.status_code == 400
     assert "datasetId" in error_of(response)["message"]
 
 
-def test_dicom_store_lifecycle(api: Api, unique):
+def test_dicom_store_lifecycle(api: HealthcareApi, unique):
     loc = api.location()
     dataset = f"{loc}/datasets/ds-{unique}"
     # A store in a missing dataset is NOT_FOUND.
@@ -113,7 +114,7 @@ def test_dicom_store_lifecycle(api: Api, unique):
     assert api.get(f"{dataset}/dicomStores/s2").status_code == 404
 
 
-def test_list_paging(api: Api):
+def test_list_paging(api: HealthcareApi):
     loc = api.location()
     for index in range(5):
         assert api.post(f"{loc}/datasets", {}, datasetId=f"p{index}").status_code == 200
@@ -133,14 +134,14 @@ def test_list_paging(api: Api):
     assert bad.status_code == 400 and "pageToken" in error_of(bad)["message"]
 
 
-def test_unknown_path_is_not_found_json(api: Api):
+def test_unknown_path_is_not_found_json(api: HealthcareApi):
     response = api.get("projects/p/locations/l/nothing-here")
     assert response.status_code == 404
     assert error_of(response)["status"] == "NOT_FOUND"
 
 
 def test_request_log_records_non_admin_requests(stack, emulator):
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     assert emulator.get("requests") == {"count": 0, "requests": []}
     api.get(f"{api.location()}/datasets")
     api.post(f"{api.location()}/datasets", {}, datasetId="logged")
@@ -229,7 +230,7 @@ def test_console_script_prints_ready_line_and_stops_on_sigterm(tmp_path):
         prefix = "healthcare-emulator listening on http://127.0.0.1:"
         assert line.startswith(prefix), line
         url = line.removeprefix("healthcare-emulator listening on ")
-        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent", timeout=5).json(), 10)
+        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent", timeout=5).json(), deadline_s=10)
         assert agent["email"] == "service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
     finally:
         process.terminate()

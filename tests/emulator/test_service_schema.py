@@ -6,7 +6,7 @@ import pytest
 
 from healthcare_emulator import discovery, schema
 from healthcare_emulator.errors import ApiError
-from service_helpers import Api, error_of
+from support.emulator import HealthcareApi, error_of
 
 EXPORT = "datasets.dicomStores.export"
 IMPORT = "datasets.dicomStores.import"
@@ -88,7 +88,7 @@ def test_discovery_document_loaded_once():
 
 @pytest.mark.parametrize("version", ["v1", "v1beta1"])
 def test_http_rejects_bad_bodies_before_starting_anything(stack, emulator, unique, version):
-    api = Api(stack.healthcare_url, version)
+    api = HealthcareApi(stack.healthcare_url, version)
     store = api.create_store(f"ds-{unique}")
     cases = [
         ("export", {"gcsDestination": {"uriPrefix": "gs://b/x", "mimeTyp": "image/png"}},

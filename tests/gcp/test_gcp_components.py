@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pytest
 
-from mockgraph import AGENT_MEMBER, GET_PROJECT, assert_least_privilege, grants_of, is_grant, run_callable
+from support.graph import AGENT_MEMBER, GET_PROJECT, assert_least_privilege, grants_of, is_grant, run_callable
 from pulumi_dicom_jobs.gcp.components import DicomBigQueryExport, DicomGcsExport, DicomGcsImport
 
 STORE = "projects/img-proj/locations/europe-west4/datasets/imaging/dicomStores/main"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mockgraph import AGENT_MEMBER, GET_PROJECT, assert_least_privilege, grants_of, is_grant, run_program
+from support.graph import AGENT_MEMBER, GET_PROJECT, assert_least_privilege, grants_of, is_grant, run_program
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PREFIX = "dicom-jobs:components"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from mockgraph import AGENT_MEMBER, GET_PROJECT, PROJECT_NUMBER, assert_least_privilege, grants_of, run_callable
+from support.graph import AGENT_MEMBER, GET_PROJECT, PROJECT_NUMBER, assert_least_privilege, grants_of, run_callable
 from pulumi_dicom_jobs.gcp import grants as g
 
 BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"

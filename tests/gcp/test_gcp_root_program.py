@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mockgraph import AGENT_MEMBER, assert_least_privilege, grants_of, is_grant, run_program
+from support.graph import AGENT_MEMBER, assert_least_privilege, grants_of, is_grant, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "__main__.py"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from offline_helpers import by_name, make_program, max_overlap, read_log, state_of, write_config
+from support.programs import by_name, make_program, max_overlap, read_log, state_of, write_config
 from pulumi_offline.display import Display
 from pulumi_offline.engine import run
 

@@ -6,8 +6,8 @@ import io
 
 import requests
 
-from dicomdata import real_bytes, synthetic_instance
-from offline_helpers import by_name, make_program, state_of
+from healthcare_emulator.sampledata import real_bytes, synthetic_instance
+from support.programs import by_name, make_program, state_of
 from pulumi_offline.display import Display
 from pulumi_offline.engine import run
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dicomdata import REAL_MULTI_FRAME, REAL_SINGLE_FRAME, real_bytes, synthetic_study, uids_of
-from program_helpers import (EXAMPLES, PROJECT, ROLE_BQ_DATA_EDITOR, ROLE_BQ_JOB_USER,  # noqa: F401
-                             ROLE_OBJECT_VIEWER, Program, assert_permission_failure, bucket_grant, cloud,
-                             copy_program, counts_by_type, dataset_grant, enforcing_stack, job_urns,
-                             project_grant, steps_of)
+from healthcare_emulator.sampledata import REAL_MULTI_FRAME, REAL_SINGLE_FRAME, real_bytes, synthetic_study, uids_of
+from support.programs import (EXAMPLES, PROJECT, ROLE_BQ_DATA_EDITOR, ROLE_BQ_JOB_USER, ROLE_OBJECT_VIEWER,
+                              Program, assert_permission_failure, bucket_grant, copy_program, counts_by_type,
+                              dataset_grant, job_urns, project_grant, steps_of)
 
 pytestmark = pytest.mark.slow
 

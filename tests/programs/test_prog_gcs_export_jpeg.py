@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dicomdata import REAL_MULTI_FRAME, REAL_NO_PIXELS, REAL_SINGLE_FRAME, real_bytes, synthetic_study, uids_of
-from program_helpers import (EXAMPLES, PROJECT, ROLE_OBJECT_ADMIN, Program, assert_permission_failure,  # noqa: F401
-                             bucket_grant, cloud, copy_program, counts_by_type, enforcing_stack, steps_of)
+from healthcare_emulator.sampledata import REAL_MULTI_FRAME, REAL_NO_PIXELS, REAL_SINGLE_FRAME, real_bytes, synthetic_study, uids_of
+from support.programs import (EXAMPLES, PROJECT, ROLE_OBJECT_ADMIN, Program, assert_permission_failure,
+                              bucket_grant, copy_program, counts_by_type, steps_of)
 
 pytestmark = pytest.mark.slow
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dicomdata import REAL_MULTI_FRAME, REAL_SINGLE_FRAME, broken_file, real_bytes, synthetic_study, uids_of
-from program_helpers import (EXAMPLES, PROJECT, ROLE_OBJECT_VIEWER, Program, bucket_grant, cloud, copy_program,  # noqa: F401
-                             counts_by_type, enforcing_stack, job_urns, assert_permission_failure, steps_of)
+from healthcare_emulator.sampledata import REAL_MULTI_FRAME, REAL_SINGLE_FRAME, broken_file, real_bytes, synthetic_study, uids_of
+from support.programs import (EXAMPLES, PROJECT, ROLE_OBJECT_VIEWER, Program, assert_permission_failure,
+                              bucket_grant, copy_program, counts_by_type, job_urns, steps_of)
 
 pytestmark = pytest.mark.slow
 

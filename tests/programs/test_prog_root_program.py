@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from dicomdata import REAL_MULTI_FRAME, REAL_SINGLE_FRAME, broken_file, real_bytes, synthetic_study, uids_of
-from program_helpers import (PROJECT, ROLE_BQ_DATA_EDITOR, ROLE_BQ_JOB_USER, ROLE_OBJECT_ADMIN,  # noqa: F401
-                             ROLE_OBJECT_VIEWER, Program, assert_permission_failure, bucket_grant, cloud,
-                             copy_root_program, counts_by_type, dataset_grant, enforcing_stack, job_urns,
-                             project_grant, steps_of)
+from healthcare_emulator.sampledata import REAL_MULTI_FRAME, REAL_SINGLE_FRAME, broken_file, real_bytes, synthetic_study, uids_of
+from support.programs import (PROJECT, ROLE_BQ_DATA_EDITOR, ROLE_BQ_JOB_USER, ROLE_OBJECT_ADMIN,
+                              ROLE_OBJECT_VIEWER, Program, assert_permission_failure, bucket_grant,
+                              copy_root_program, counts_by_type, dataset_grant, job_urns, project_grant,
+                              steps_of)
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,9 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
-from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
+from healthcare_emulator.sampledata import uids_of
+from support.data import synthetic
+from support.workspace import Workspace
 from pulumi_dicom_jobs import (DicomExportJob, DicomImportJob, FilterConfigArgs, GcsDestinationArgs,
                                GcsSourceArgs)
 from pulumi_dicom_jobs.dynamic import hostpool
@@ -33,7 +35,7 @@ class _Capture(pulumi.runtime.Mocks):
         return {}
 
 
-def _register(env: Env) -> dict[str, tuple[str, dict]]:
+def _register(env: Workspace) -> dict[str, tuple[str, dict]]:
     mocks = _Capture()
     pulumi.runtime.set_mocks(mocks, project="dicom", stack="test", preview=False)
 
@@ -54,7 +56,7 @@ def _register(env: Env) -> dict[str, tuple[str, dict]]:
     return mocks.registered
 
 
-def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
     registered = _register(env)
     imp_type, imp_inputs = registered["imp"]
@@ -105,7 +107,7 @@ def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pyte
         assert env.request_count() == count
         read = host.read(urn_i, id_i, updated)
         assert read.id == id_i and read.outputs["end_time"] == outs_i["end_time"]
-        env.emulator.post("operations/forget", {"name": id_i})
+        env.admin.post("operations/forget", {"name": id_i})
         kept = host.read(urn_i, id_i, updated)
         assert kept.outputs["success_count"] == 2 and kept.outputs["operation_name"] == id_i
         count = env.request_count()
@@ -113,13 +115,13 @@ def test_full_lifecycle_through_the_real_host(env: Env, stack, monkeypatch: pyte
         assert env.request_count() == count
 
         # Export with filter, as image/png, through the host
-        dicom_uids = __import__("dicomdata").uids_of(synthetic(1)[0])
+        dicom_uids = uids_of(synthetic(1)[0])
         env.upload("f.txt", f"/studies/{dicom_uids.study}\n".encode())  # matches nothing: 0 exported
         id_e, outs_e = host.create(urn_e, exp_inputs, timeout=120)
         assert outs_e["api_method_name"].endswith("ExportDicomData") and outs_e["success_count"] == 0
 
         # Failure surfaces as a gRPC error holding the user-facing message, never the token
-        env.emulator.post("config", {"enforceIam": True})
+        env.admin.post("config", {"enforceIam": True})
         with pytest.raises(HostError) as info:
             host.create(urn_e, {**exp_inputs, "timeout_seconds": 30}, timeout=120)
         assert "PERMISSION_DENIED" in info.value.details or "permission" in info.value.details.lower()

@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 from google.cloud import bigquery
 
-import dicomdata
-from provider_support import Env, env, synthetic  # noqa: F401 (fixtures)
+from healthcare_emulator import sampledata
+from support.data import synthetic
+from support.workspace import Workspace
 from pulumi_dicom_jobs import DicomExportJobProvider, DicomImportJobProvider
 from pulumi_dicom_jobs.failures import JobFailed
 
 
-def test_import_create_read_update_delete(env: Env) -> None:
+def test_import_create_read_update_delete(env: Workspace) -> None:
     for index, data in enumerate(synthetic(3)):
         env.upload(f"in/{index}.dcm", data)
-    env.upload("in/broken.dcm", dicomdata.broken_file())
+    env.upload("in/broken.dcm", sampledata.broken_file())
     provider = DicomImportJobProvider()
     props = {"dicom_store": env.store, "gcs_source": {"uri": f"gs://{env.bucket.name}/in/**.dcm"},
              "max_failed_instances": 1.0, "timeout_seconds": 60.0, "triggers": ["v1"],
@@ -48,9 +49,9 @@ def test_import_create_read_update_delete(env: Env) -> None:
     assert len(env.operations()) == 1
 
 
-def test_import_too_many_failures_message(env: Env) -> None:
+def test_import_too_many_failures_message(env: Workspace) -> None:
     env.upload("in/good.dcm", synthetic(1)[0])
-    env.upload("in/bad.dcm", dicomdata.broken_file())
+    env.upload("in/bad.dcm", sampledata.broken_file())
     with pytest.raises(JobFailed) as info:
         DicomImportJobProvider().create({"dicom_store": env.store,
                                          "gcs_source": {"uri": f"gs://{env.bucket.name}/in/*"}})
@@ -61,7 +62,7 @@ def test_import_too_many_failures_message(env: Env) -> None:
     assert "code " in text
 
 
-def test_invalid_inputs_fail_before_any_request(env: Env) -> None:
+def test_invalid_inputs_fail_before_any_request(env: Workspace) -> None:
     before = env.request_count()
     with pytest.raises(JobFailed) as info:
         DicomImportJobProvider().create({"dicom_store": env.store, "gcs_source": {"uri": "gs://b/**/x"}})
@@ -69,16 +70,16 @@ def test_invalid_inputs_fail_before_any_request(env: Env) -> None:
     assert env.request_count() == before
 
 
-def test_missing_source_is_an_operation_error(env: Env) -> None:
+def test_missing_source_is_an_operation_error(env: Workspace) -> None:
     with pytest.raises(JobFailed) as info:
         DicomImportJobProvider().create({"dicom_store": env.store,
                                          "gcs_source": {"uri": f"gs://{env.bucket.name}/nothing/**"}})
     assert info.value.reason in ("operation_error", "start_failed")
 
 
-def test_read_of_a_forgotten_operation_keeps_state(env: Env) -> None:
+def test_read_of_a_forgotten_operation_keeps_state(env: Workspace) -> None:
     name = env.import_files(synthetic(1))
-    env.emulator.post("operations/forget", {"name": name})
+    env.admin.post("operations/forget", {"name": name})
     state = {"dicom_store": env.store, "gcs_source": {"uri": "gs://x/y"}, "operation_name": name,
              "success_count": 1, "failure_count": 0, "__provider": "p"}
     result = DicomImportJobProvider().read(name, state)
@@ -94,7 +95,7 @@ GCS_MIME_CASES = [
 
 
 @pytest.mark.parametrize("mime,ext", GCS_MIME_CASES)
-def test_export_to_gcs_each_mime_family(env: Env, mime, ext: str) -> None:
+def test_export_to_gcs_each_mime_family(env: Workspace, mime, ext: str) -> None:
     env.import_files(synthetic(2))
     destination = {"uri_prefix": f"gs://{env.bucket.name}/out"}
     if mime:
@@ -110,10 +111,10 @@ def test_export_to_gcs_each_mime_family(env: Env, mime, ext: str) -> None:
         "uriPrefix": destination["uri_prefix"], "mimeType": mime}.items() if v}
 
 
-def test_filtered_export(env: Env) -> None:
-    first, second = dicomdata.synthetic_study(1, 2), dicomdata.synthetic_study(1, 1)
+def test_filtered_export(env: Workspace) -> None:
+    first, second = sampledata.synthetic_study(1, 2), sampledata.synthetic_study(1, 1)
     env.import_files(first + second)
-    study = dicomdata.uids_of(first[0]).study
+    study = sampledata.uids_of(first[0]).study
     filter_uri = env.upload("filter.txt", f"/studies/{study}\n".encode())
     created = DicomExportJobProvider().create({
         "dicom_store": env.store, "gcs_destination": {"uri_prefix": f"gs://{env.bucket.name}/f"},
@@ -122,11 +123,11 @@ def test_filtered_export(env: Env) -> None:
     assert {name.split("/")[1] for name in env.objects("f/")} == {study}
 
 
-def _bq_props(env: Env, table: str, **fields) -> dict:
+def _bq_props(env: Workspace, table: str, **fields) -> dict:
     return {"dicom_store": env.store, "bigquery_destination": {"table_uri": f"bq://{table}", **fields}}
 
 
-def test_export_to_bigquery_write_dispositions_and_force(env: Env) -> None:
+def test_export_to_bigquery_write_dispositions_and_force(env: Workspace) -> None:
     env.import_files(synthetic(2))
     table = f"local-project.{env.new_bq_dataset()}.instances"
     provider = DicomExportJobProvider()
@@ -154,7 +155,7 @@ def test_export_to_bigquery_write_dispositions_and_force(env: Env) -> None:
     assert requests[-1] == {"tableUri": f"bq://{new_table}", "force": False, "schemaJson": {}}
 
 
-def test_v1beta1_export(env: Env) -> None:
+def test_v1beta1_export(env: Workspace) -> None:
     env.import_files(synthetic(1))
     out = DicomExportJobProvider().create({"dicom_store": env.store, "api_version": "v1beta1",
                                            "gcs_destination": {"uri_prefix": f"gs://{env.bucket.name}/b"}}).outs

@@ -9,7 +9,9 @@ import time
 import google.auth.credentials
 import pytest
 
-from provider_support import Env, deadline_poll, env, rest_json, synthetic  # noqa: F401 (fixtures)
+from healthcare_emulator.waiting import poll
+from support.data import synthetic
+from support.workspace import Workspace
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api import auth
 from pulumi_dicom_jobs.api.client import HealthcareClient
@@ -18,31 +20,32 @@ from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.lro import OperationStatus
 
 
-def _uri(env: Env) -> str:
+def _uri(env: Workspace) -> str:
     return f"gs://{env.bucket.name}/in/**.dcm"
 
 
-def _body(env: Env) -> dict:
+def _body(env: Workspace) -> dict:
     return {"gcsSource": {"uri": _uri(env)}}
 
 
-def _prepare(env: Env, count: int = 2) -> None:
+def _prepare(env: Workspace, count: int = 2) -> None:
     for index, data in enumerate(synthetic(count)):
         env.upload(f"in/{index}.dcm", data)
 
 
-def _fault(env: Env, **rule) -> None:
-    env.emulator.post("faults", {"times": 1, **rule})
+def _fault(env: Workspace, **rule) -> None:
+    env.admin.post("faults", {"times": 1, **rule})
 
 
-def _wait_until_delayed_request_processed(env: Env) -> None:
+def _wait_until_delayed_request_processed(env: Workspace) -> None:
     """Operations are counted only once the delayed request was processed (the
     emulator logs it then): a premature resend shows as a second one by then."""
-    deadline_poll(lambda: any(r.get("fault") == "delay" for r in env.emulator.get("requests")["requests"]))
+    poll(lambda: any(r.get("fault") == "delay" for r in env.admin.get("requests")["requests"]),
+         deadline_s=20.0, what="the delayed request to arrive")
 
 
-def _methods(env: Env, method: str, fragment: str) -> list[int]:
-    return [r["status"] for r in env.emulator.get("requests")["requests"]
+def _methods(env: Workspace, method: str, fragment: str) -> list[int]:
+    return [r["status"] for r in env.admin.get("requests")["requests"]
             if r["method"] == method and fragment in r["path"]]
 
 
@@ -55,7 +58,7 @@ def _methods(env: Env, method: str, fragment: str) -> list[int]:
     {"method": "POST", "path": ":import$", "action": "status", "status": 503, "retryAfter": 0},
     {"method": "POST", "path": ":import$", "action": "status", "status": 429, "times": 2},
 ])
-def test_transient_errors_are_retried(env: Env, rule: dict) -> None:
+def test_transient_errors_are_retried(env: Workspace, rule: dict) -> None:
     _prepare(env)
     _fault(env, **rule)
     started = time.monotonic()
@@ -63,16 +66,16 @@ def test_transient_errors_are_retried(env: Env, rule: dict) -> None:
         status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
     assert status.success == 2
     assert len(env.operations()) == 1
-    assert env.emulator.get("faults").get("faults") == []  # the fault was hit
+    assert env.admin.get("faults").get("faults") == []  # the fault was hit
     expected = rule["status"] if rule["action"] == "status" else None
     if expected:
-        assert expected in [r["status"] for r in env.emulator.get("requests")["requests"]]
+        assert expected in [r["status"] for r in env.admin.get("requests")["requests"]]
     if rule.get("retryAfter") == 1:
         assert time.monotonic() - started >= 1.0  # Retry-After honoured
 
 
 @pytest.mark.parametrize("action", ["drop_after_processing", "reset"])
-def test_lost_start_answer_starts_exactly_one_operation(env: Env, action: str) -> None:
+def test_lost_start_answer_starts_exactly_one_operation(env: Workspace, action: str) -> None:
     _prepare(env)
     _fault(env, method="POST", path=":import$", action=action)
     with env.client() as client:
@@ -81,13 +84,13 @@ def test_lost_start_answer_starts_exactly_one_operation(env: Env, action: str) -
     operations = env.operations()
     assert len(operations) == 1 and operations[0]["name"] == status.name
     # adopted (or found absent) through operations.list, not by blindly re-posting
-    log = env.emulator.get("requests")["requests"]
+    log = env.admin.get("requests")["requests"]
     first_post = next(i for i, r in enumerate(log) if r["method"] == "POST" and r["path"].endswith(":import"))
     assert any(r["method"] == "GET" and r["path"].endswith("/operations") for r in log[first_post:])
     assert len(_methods(env, "POST", ":import")) == (1 if action == "drop_after_processing" else 2)
 
 
-def test_read_timeout_on_start_adopts(env: Env) -> None:
+def test_read_timeout_on_start_adopts(env: Workspace) -> None:
     _prepare(env)
     _fault(env, method="POST", path=":import$", action="delay", delaySeconds=1.5)
     with env.client(timeout=(5.0, 0.5)) as client:
@@ -96,7 +99,7 @@ def test_read_timeout_on_start_adopts(env: Env) -> None:
     assert [op["name"] for op in env.operations()] == [name]
 
 
-def test_read_timeout_settles_longer_than_a_reset(env: Env) -> None:
+def test_read_timeout_settles_longer_than_a_reset(env: Workspace) -> None:
     """After a read timeout the server may hold the request for a while: the
     settle is twice the read timeout (4 s here), longer than the 3 s of other
     lost answers, so a request processed 3.5 s late is still adopted."""
@@ -109,7 +112,7 @@ def test_read_timeout_settles_longer_than_a_reset(env: Env) -> None:
     assert len(_methods(env, "POST", ":import")) == 1
 
 
-def test_http_timeout_from_environment_is_read_at_call_time(env: Env, monkeypatch) -> None:
+def test_http_timeout_from_environment_is_read_at_call_time(env: Workspace, monkeypatch) -> None:
     _prepare(env)
     _fault(env, method="POST", path=":import$", action="delay", delaySeconds=1.5)
     with env.client() as client:  # created before the variable is set: read per request
@@ -123,10 +126,10 @@ def test_http_timeout_from_environment_is_read_at_call_time(env: Env, monkeypatc
     assert len(_methods(env, "POST", ":import")) == 1
 
 
-def test_several_candidates_fail_clearly(env: Env) -> None:
+def test_several_candidates_fail_clearly(env: Workspace) -> None:
     """Another process started an import of this dataset just before our answer was lost."""
     _prepare(env)
-    other = rest_json(env.base_url, "POST", f"{env.store}:import", json=_body(env))["name"]
+    other = env.api.call("POST", f"{env.store}:import", _body(env))["name"]
     _fault(env, method="POST", path=":import$", action="drop_after_processing")
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.start_import(client, env.store, _body(env))
@@ -135,7 +138,7 @@ def test_several_candidates_fail_clearly(env: Env) -> None:
     assert len(env.operations()) == 2
 
 
-def test_a_sibling_this_process_started_is_not_a_candidate(env: Env) -> None:
+def test_a_sibling_this_process_started_is_not_a_candidate(env: Workspace) -> None:
     """Same window, but the other import is this process's own: the lost one is adopted."""
     _prepare(env)
     with env.client() as client:
@@ -146,7 +149,7 @@ def test_a_sibling_this_process_started_is_not_a_candidate(env: Env) -> None:
     assert adopted != sibling and names == {sibling, adopted}
 
 
-def test_export_lost_answer_adopts_bigquery_method(env: Env) -> None:
+def test_export_lost_answer_adopts_bigquery_method(env: Workspace) -> None:
     env.import_files(synthetic(1))
     table = f"local-project.{env.new_bq_dataset()}.t"
     _fault(env, method="POST", path=":export$", action="drop_after_processing")
@@ -156,7 +159,7 @@ def test_export_lost_answer_adopts_bigquery_method(env: Env) -> None:
     assert status.success == 1 and len(env.operations()) == 2
 
 
-def test_start_error_is_not_retried(env: Env) -> None:
+def test_start_error_is_not_retried(env: Workspace) -> None:
     _fault(env, method="POST", path=":import$", action="status", status=400)
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.start_import(client, env.store, _body(env))
@@ -164,9 +167,9 @@ def test_start_error_is_not_retried(env: Env) -> None:
     assert len(_methods(env, "POST", ":import")) == 1
 
 
-def test_timeout_cancels_and_names_operation(env: Env) -> None:
+def test_timeout_cancels_and_names_operation(env: Workspace) -> None:
     _prepare(env, 6)
-    env.emulator.post("config", {"instanceDelaySeconds": 0.5})
+    env.admin.post("config", {"instanceDelaySeconds": 0.5})
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=1.0)
     exc = info.value
@@ -178,24 +181,24 @@ def test_timeout_cancels_and_names_operation(env: Env) -> None:
     assert final.done and final.error_code == 1 and final.cancel_requested
 
 
-def test_external_cancel_and_vanished(env: Env) -> None:
+def test_external_cancel_and_vanished(env: Workspace) -> None:
     _prepare(env, 6)
-    env.emulator.post("config", {"instanceDelaySeconds": 0.3})
+    env.admin.post("config", {"instanceDelaySeconds": 0.3})
     with env.client() as client:
         name = jobs.start_import(client, env.store, _body(env))
         jobs.cancel_operation(client, name)
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, name, timeout_seconds=20)
         assert info.value.reason == "cancelled"
-        env.emulator.post("operations/forget", {"name": name})
+        env.admin.post("operations/forget", {"name": name})
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, name, timeout_seconds=5)
         assert info.value.reason == "vanished"
 
 
-def test_progress_callbacks_and_few_polls(env: Env) -> None:
+def test_progress_callbacks_and_few_polls(env: Workspace) -> None:
     _prepare(env, 8)
-    env.emulator.post("config", {"instanceDelaySeconds": 0.25})
+    env.admin.post("config", {"instanceDelaySeconds": 0.25})
     seen: list[OperationStatus] = []
     with env.client() as client:
         name = jobs.start_import(client, env.store, _body(env))
@@ -217,27 +220,27 @@ def test_progress_callbacks_and_few_polls(env: Env) -> None:
     assert polls <= 4 + run_seconds * 2, (polls, run_seconds)
 
 
-def _service_agent(env: Env) -> str:
-    return env.emulator.get("service-agent")["member"]
+def _service_agent(env: Workspace) -> str:
+    return env.admin.get("service-agent")["member"]
 
 
-def test_permission_denied_hint(env: Env) -> None:
+def test_permission_denied_hint(env: Workspace) -> None:
     _prepare(env)
-    env.emulator.post("config", {"enforceIam": True})
+    env.admin.post("config", {"enforceIam": True})
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30,
-                     permission_retry_seconds=0)
+                       permission_retry_seconds=0)
     text = str(info.value)
     assert info.value.operation.error_code == 7
     assert "PERMISSION_DENIED" in text and "roles/storage.objectViewer" in text
     assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in text
-    assert env.emulator.get("service-agent")["email"] in text
+    assert env.admin.get("service-agent")["email"] in text
 
 
-def test_grant_propagation_is_waited_out(env: Env) -> None:
+def test_grant_propagation_is_waited_out(env: Workspace) -> None:
     _prepare(env)
-    env.emulator.post("config", {"enforceIam": True, "grantPropagationSeconds": 2.0})
-    env.emulator.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
+    env.admin.post("config", {"enforceIam": True, "grantPropagationSeconds": 2.0})
+    env.admin.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
                               "role": "roles/storage.objectViewer", "member": _service_agent(env)})
     with env.client() as client:
         status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
@@ -247,9 +250,9 @@ def test_grant_propagation_is_waited_out(env: Env) -> None:
     assert len(operations) >= 2 and operations[-1]["name"] == status.name
 
 
-def test_grant_never_arrives_gives_up_after_window(env: Env) -> None:
+def test_grant_never_arrives_gives_up_after_window(env: Workspace) -> None:
     _prepare(env)
-    env.emulator.post("config", {"enforceIam": True})
+    env.admin.post("config", {"enforceIam": True})
     started = time.monotonic()
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
@@ -262,7 +265,7 @@ def test_grant_never_arrives_gives_up_after_window(env: Env) -> None:
 TOKEN = "ya29.secret-token-never-to-be-seen"
 
 
-def test_adc_access_token_is_sent_and_never_leaks(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adc_access_token_is_sent_and_never_leaks(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     _prepare(env)
     monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST")
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
@@ -275,14 +278,14 @@ def test_adc_access_token_is_sent_and_never_leaks(env: Env, monkeypatch: pytest.
     created = provider.create(props)
     assert created.outs["success_count"] == 2
     assert TOKEN not in repr(created.outs) and TOKEN not in repr(vars(provider))
-    env.emulator.post("config", {"enforceIam": True})
+    env.admin.post("config", {"enforceIam": True})
     monkeypatch.setenv("DICOM_JOBS_PERMISSION_RETRY_SECONDS", "0")
     with pytest.raises(JobFailed) as info:
         provider.create(props)
     assert TOKEN not in str(info.value) and TOKEN not in repr(info.value.operation)
 
 
-def test_emulator_uses_dummy_token_and_no_adc(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_emulator_uses_dummy_token_and_no_adc(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_a, **_k):
         raise AssertionError("ADC must not be looked up with HEALTHCARE_EMULATOR_HOST set")
     monkeypatch.setattr(google.auth, "default", boom)
@@ -303,7 +306,7 @@ class _CountingCredentials(google.auth.credentials.Credentials):
         self.token = f"refreshed-{self.refreshes}"
 
 
-def test_401_refreshes_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_401_refreshes_once(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     _prepare(env)
     monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST")
     creds = _CountingCredentials()

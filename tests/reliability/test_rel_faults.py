@@ -19,12 +19,12 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-import time
 
 import pytest
 
-from conftest import MATRIX, MatrixRow, dicom_ops
-from dicomdata import synthetic_instance
+from healthcare_emulator.sampledata import synthetic_instance
+from healthcare_emulator.waiting import PollTimeout, poll
+from support.faultmatrix import MATRIX, MatrixRow
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
@@ -79,13 +79,16 @@ def _wait_all_done(emulator, store: str, fault: dict, deadline_s: float = 30.0) 
     A delayed request is processed after the client gave up on it; counting
     before then would miss the duplicate it may start.
     """
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        ops = dicom_ops(emulator, store)
+    def settled() -> tuple[list[dict]] | None:  # a tuple: truthy even when no operation started
+        ops = emulator.dicom_operations(store)
         if all(op["done"] for op in ops) and not _delayed_request_pending(emulator, store, fault):
-            return ops
-        time.sleep(0.05)
-    return dicom_ops(emulator, store)
+            return (ops,)
+        return None
+
+    try:
+        return poll(settled, deadline_s=deadline_s, what="operations settled")[0]
+    except PollTimeout:
+        return emulator.dicom_operations(store)
 
 
 @pytest.mark.parametrize("phase", list(PHASES))

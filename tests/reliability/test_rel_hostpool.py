@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from pulumi.dynamic.dynamic import serialize_provider
+from healthcare_emulator.waiting import PollTimeout, poll
 from pulumi_offline.host import DynamicProviderHost
 from pulumi_dicom_jobs.dynamic import hostpool
 
@@ -45,13 +45,12 @@ def _host(tmp_path: Path, pool_env: str | None) -> DynamicProviderHost:
 
 
 def _wait_for(predicate, what: str, deadline_s: float = _DEADLINE_S):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    return predicate()
+    """Whether ``predicate`` held within the deadline (falsy, not an error, when it did not:
+    the callers' own assertions say what it means)."""
+    try:
+        return poll(predicate, deadline_s=deadline_s, what=what)
+    except PollTimeout:
+        return predicate()
 
 
 def _started(folder: Path) -> list[str]:

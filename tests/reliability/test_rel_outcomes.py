@@ -8,12 +8,11 @@ returns to the engine verbatim (one case checks that through the real host).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
-from conftest import dicom_ops
-from dicomdata import broken_file, synthetic_instance
+from healthcare_emulator.sampledata import broken_file, synthetic_instance
+from healthcare_emulator.waiting import poll
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed
@@ -49,7 +48,7 @@ def _details(op: dict) -> str:
 
 
 def _single_op(emulator, store) -> dict:
-    ops = dicom_ops(emulator, store)
+    ops = emulator.dicom_operations(store)
     assert len(ops) == 1, ops
     return ops[0]
 
@@ -109,13 +108,8 @@ def _in_background(fn):
 
 
 def _wait_for_op(emulator, store, deadline_s=30.0) -> dict:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        ops = dicom_ops(emulator, store)
-        if ops:
-            return ops[0]
-        time.sleep(0.05)
-    raise AssertionError("the job never started an operation")
+    return poll(lambda: emulator.dicom_operations(store), deadline_s=deadline_s,
+                what="the job to start an operation")[0]
 
 
 def test_cancelled_by_someone_else(emulator, rest) -> None:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import pytest
 
-from conftest import dicom_ops
-from dicomdata import synthetic_instance
+from healthcare_emulator.sampledata import synthetic_instance
+from healthcare_emulator.waiting import poll
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_dicom_jobs import jobs, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
@@ -33,16 +32,6 @@ URN = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::restart"
 GRACE_S = 1.0
 HOST_ENV = {settings.IN_FLIGHT_GRACE_ENV: str(GRACE_S)}
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
-
-
-def _poll(predicate, deadline_s: float, what: str):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {deadline_s:g}s")
 
 
 def _older_than(rest, name: str, seconds: float) -> bool:
@@ -65,20 +54,20 @@ def test_restarted_host_does_not_start_a_second_operation_unnoticed(emulator, re
     first = DynamicProviderHost(env=HOST_ENV).start()
     try:
         threading.Thread(target=lambda: _swallow(first.create, URN, inputs), daemon=True).start()
-        in_flight = _poll(lambda: dicom_ops(emulator, store), 30, "the first host's operation")
+        in_flight = poll(lambda: emulator.dicom_operations(store), deadline_s=30, what="the first host's operation")
         assert len(in_flight) == 1
     finally:
         first.kill()
     name = in_flight[0]["name"]
     # the restart comes later than the grace period (as after a real crash)
-    _poll(lambda: _older_than(rest, name, GRACE_S + 0.2), 30, "operation older than the grace")
+    poll(lambda: _older_than(rest, name, GRACE_S + 0.2), deadline_s=30, what="operation older than the grace")
     with DynamicProviderHost(env=HOST_ENV) as second:
         try:
             id_, _ = second.create(URN, inputs)
         except HostError as exc:
             id_, message = None, exc.details
     assert id_ is None, f"create started a second operation: {id_}"
-    ops = dicom_ops(emulator, store)
+    ops = emulator.dicom_operations(store)
     assert [op["name"] for op in ops] == [name], "a second operation was started"
     assert _import_posts(emulator) == 1
     op = rest.operation(name)
@@ -99,19 +88,19 @@ def test_in_flight_check_off_starts_anyway(emulator, rest, monkeypatch) -> None:
     store = rest.store()
     body = {"gcsSource": {"uri": f"gs://{bucket}/in/**.dcm"}}
     other = rest.call("POST", f"{store}:import", body).json()["name"]
-    _poll(lambda: _older_than(rest, other, 0.3), 30, "operation older than the grace")
+    poll(lambda: _older_than(rest, other, 0.3), deadline_s=30, what="operation older than the grace")
     emulator.post("config", {"operationMinSeconds": 0.0})
     monkeypatch.setenv(settings.IN_FLIGHT_GRACE_ENV, "0")
     monkeypatch.setenv(settings.IN_FLIGHT_CHECK_ENV, "off")
     with HealthcareClient() as client:
         status = jobs.run_job(client, store, body, export=False, timeout_seconds=60)
     assert status.done and status.name != other
-    assert len(dicom_ops(emulator, store)) == 2
+    assert len(emulator.dicom_operations(store)) == 2
     monkeypatch.delenv(settings.IN_FLIGHT_CHECK_ENV)  # back on: the older import is named
     with HealthcareClient() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, store, body, export=False, timeout_seconds=60)
     assert info.value.reason == "in_flight" and other in str(info.value)
-    assert len(dicom_ops(emulator, store)) == 2
+    assert len(emulator.dicom_operations(store)) == 2
 
 
 def test_siblings_within_the_grace_period_both_run(emulator, rest) -> None:
@@ -123,7 +112,7 @@ def test_siblings_within_the_grace_period_both_run(emulator, rest) -> None:
     with HealthcareClient() as client:  # default grace: 30 s
         status = jobs.run_job(client, store, body, export=False, timeout_seconds=60)
     assert status.done and status.name != other
-    assert len(dicom_ops(emulator, store)) == 2
+    assert len(emulator.dicom_operations(store)) == 2
 
 
 def test_a_late_sibling_in_the_same_host_is_not_blocked(emulator, rest) -> None:
@@ -138,9 +127,9 @@ def test_a_late_sibling_in_the_same_host_is_not_blocked(emulator, rest) -> None:
         first = threading.Thread(target=lambda: _swallow(host.create, URN + "-first", inputs),
                                  daemon=True)
         first.start()
-        early = _poll(lambda: dicom_ops(emulator, store), 30, "the first sibling's operation")
-        _poll(lambda: _older_than(rest, early[0]["name"], GRACE_S + 0.2), 30,
-              "first sibling older than the grace")
+        early = poll(lambda: emulator.dicom_operations(store), deadline_s=30, what="the first sibling's operation")
+        poll(lambda: _older_than(rest, early[0]["name"], GRACE_S + 0.2), deadline_s=30,
+              what="first sibling older than the grace")
         emulator.post("config", {"operationMinSeconds": 0.0})  # the late sibling ends at once
         try:
             id_, outputs = host.create(URN + "-late", inputs)

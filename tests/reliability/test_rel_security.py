@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SUPPORT
-from dicomdata import synthetic_instance
+from healthcare_emulator.sampledata import synthetic_instance
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_dicom_jobs.api import auth
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
-from rel_netstat import is_loopback, listening_of
+from support.procfs import is_loopback, listening_of
 
+SUPPORT = Path(__file__).parent / "_support"
 SECRET = "ya29.REL-TEST-SECRET-TOKEN-7f3c9e"
 URN = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::job{}"
 

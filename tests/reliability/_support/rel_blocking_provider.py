@@ -17,11 +17,11 @@ import dataclasses
 import json
 import os
 import threading
-import time
 from pathlib import Path
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider
 
+from healthcare_emulator.waiting import poll
 from pulumi_dicom_jobs.dynamic import hostpool
 
 _STATUS_FILE = os.environ.get("REL_HOSTPOOL_STATUS_FILE")
@@ -61,11 +61,7 @@ class BlockingProvider(ResourceProvider):
         name = props["name"]
         (folder / f"{name}.started").write_text(threading.current_thread().name)
         release = folder / "release"
-        end = time.monotonic() + _RELEASE_DEADLINE_S
-        while not release.exists():
-            if time.monotonic() > end:
-                raise RuntimeError(f"{name}: never released")
-            time.sleep(0.02)
+        poll(release.exists, deadline_s=_RELEASE_DEADLINE_S, what=f"{name} to be released")
         return CreateResult(id_=f"blocking-{name}", outs={"name": name, "dir": props["dir"]})
 
     def delete(self, id_, props):

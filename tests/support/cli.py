@@ -1,10 +1,11 @@
-"""Helpers for the ``dicom-jobs`` end-to-end tests.
+"""Run the ``dicom-jobs`` CLI the way a user does: a subprocess, with pipes or a terminal.
 
-The CLI always runs in a subprocess (``python -m pulumi_dicom_jobs.cli``)
-with the session stack's environment, against the real emulators: a DICOM
-store created through the Healthcare emulator's REST API (bearer header),
-DICOM files uploaded to the Cloud Storage emulator with google-cloud-storage.
-Nothing sleeps to wait: every wait polls with a deadline.
+The CLI always runs as ``python -m pulumi_dicom_jobs.cli`` with the session
+stack's environment. ``run_cli`` runs it to completion, ``LineReader`` reads
+a running one's output through pipes, ``PtyRun`` gives it a pseudo-terminal
+(for the live progress bar and Ctrl-C). Nothing sleeps to wait: every wait
+polls with a deadline (:func:`healthcare_emulator.waiting.poll`) or reads
+the terminal until a deadline.
 """
 
 from __future__ import annotations
@@ -22,18 +23,11 @@ import termios
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
-import pytest
-import requests
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage
-
-import dicomdata
+from healthcare_emulator.waiting import poll
 
 CLI = [sys.executable, "-m", "pulumi_dicom_jobs.cli"]
-BEARER = {"Authorization": "Bearer cli-test-token"}
-LOCATION = "us-central1"
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -47,86 +41,6 @@ def run_cli(*args: str, timeout: float = 60, **env: str) -> subprocess.Completed
     """Run ``dicom-jobs ARGS`` to completion with pipes (no TTY)."""
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
                           env=cli_env(**env), stdin=subprocess.DEVNULL)
-
-
-def poll(predicate: Callable[[], object], deadline_s: float = 20.0, what: str = "condition"):
-    """Call ``predicate`` until it returns something truthy; fail after the deadline."""
-    end = time.monotonic() + deadline_s
-    delay = 0.02
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.2)
-
-
-@dataclass
-class DicomSetup:
-    """A dataset + DICOM store in the Healthcare emulator and a bucket in the GCS emulator."""
-
-    base_url: str
-    project: str
-    dataset_id: str
-    store_id: str
-    bucket: storage.Bucket
-    admin: object
-
-    @property
-    def dataset(self) -> str:
-        return f"projects/{self.project}/locations/{LOCATION}/datasets/{self.dataset_id}"
-
-    @property
-    def store(self) -> str:
-        return f"{self.dataset}/dicomStores/{self.store_id}"
-
-    def gs(self, path: str) -> str:
-        return f"gs://{self.bucket.name}/{path}"
-
-    def upload(self, prefix: str, count: int) -> None:
-        for index, data in enumerate(dicomdata.synthetic_instances(count, per_study=10)):
-            self.bucket.blob(f"{prefix}/{index:04d}.dcm").upload_from_string(data)
-
-    def upload_bytes(self, path: str, data: bytes) -> None:
-        self.bucket.blob(path).upload_from_string(data)
-
-    def get(self, name: str) -> dict:
-        response = requests.get(f"{self.base_url}/v1/{name}", headers=BEARER, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def operations(self) -> list[dict]:
-        """Import/export operations the emulator started (dataset creation left out)."""
-        return [op for op in self.admin.get("operations")["operations"] if op.get("store")]
-
-    def slow(self, seconds_per_instance: float) -> None:
-        self.admin.post("config", {"instanceDelaySeconds": seconds_per_instance})
-
-    def wait_done(self, name: str, deadline_s: float = 20.0) -> dict:
-        return poll(lambda: (lambda op: op if op.get("done") else None)(self.get(name)),
-                    deadline_s, f"{name} to finish")
-
-    def study_count(self) -> int:
-        response = requests.get(f"{self.base_url}/v1/{self.store}/dicomWeb/studies",
-                                headers=BEARER, timeout=10)
-        response.raise_for_status()
-        return len(response.json() or [])
-
-
-@pytest.fixture
-def setup(stack, emulator, unique, project) -> DicomSetup:
-    base = stack.healthcare_url
-    parent = f"{base}/v1/projects/{project}/locations/{LOCATION}/datasets"
-    dataset_id, store_id = f"ds_{unique}", f"store_{unique}"
-    requests.post(f"{parent}?datasetId={dataset_id}", headers=BEARER, timeout=10).raise_for_status()
-    requests.post(f"{parent}/{dataset_id}/dicomStores?dicomStoreId={store_id}", headers=BEARER,
-                  timeout=10).raise_for_status()
-    client = storage.Client(project=project, credentials=AnonymousCredentials(),
-                            client_options={"api_endpoint": stack.storage_url})
-    bucket = client.create_bucket(f"cli-{unique}")
-    return DicomSetup(base, project, dataset_id, store_id, bucket, emulator)
 
 
 class LineReader:
@@ -157,7 +71,7 @@ class LineReader:
 
     def wait_for(self, text: str, deadline_s: float = 20.0) -> None:
         poll(lambda: text in self.stdout or text in self.stderr or self.proc.poll() is not None,
-             deadline_s, repr(text))
+             deadline_s=deadline_s, what=repr(text))
         assert text in self.stdout + self.stderr, (self.stdout, self.stderr)
 
     def finish(self, deadline_s: float = 30.0) -> int:

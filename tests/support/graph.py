@@ -1,16 +1,19 @@
-"""Run a Pulumi program under ``pulumi.runtime.set_mocks`` and record its resource graph.
+"""Record the resource graph a Pulumi program registers, with pulumi-gcp and the jobs mocked.
 
-``run_program(path, config=..., project=...)`` executes a ``__main__.py`` the
-way the engine would (inside the SDK's ``run_pulumi_func``), with a
-:class:`RecordingMonitor` that keeps, for every registered resource, its type,
-name, URN, parent, inputs and the URNs it depends on (``request.dependencies``:
-explicit ``depends_on`` plus the resources its input Outputs came from). The
+``run_program(path, config=...)`` runs a ``__main__.py`` (``run_callable``: a
+function) through the offline engine's program runner
+(:mod:`pulumi_offline.program`, the same SDK entry points the engine uses),
+but with :class:`GcpMocks` instead of the engine (nothing is applied: no
+emulator, no provider host) and a :class:`RecordingMonitor` that keeps, for
+every registered resource, its type, name, URN, parent, inputs and the URNs
+it depends on (``request.dependencies``: explicit ``depends_on`` plus the
+resources its input Outputs came from). The
 ``gcp:organizations/getProject:getProject`` invoke answers a fixed project
 number, so the Healthcare service agent is known:
 ``serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com``.
 
-Each run happens in a copied ``contextvars`` context with its own event loop,
-so the root stack and the config of one run never leak into the next.
+Each run happens in a fresh thread with its own event loop (the runner's
+doing), so the root stack and the config of one run never leak into the next.
 
 pulumi-gcp resources get plausible ids and outputs (a DICOM store's id is
 ``projects/P/locations/L/datasets/D/dicomStores/S`` as in the real provider);
@@ -19,19 +22,15 @@ real provider's ``check`` (unpickled from ``__provider``, as the engine's
 dynamic host would), then get their inputs back plus the job outputs
 (operation name, counters, logs URL, times).
 
-These are internal SDK entry points (pinned pulumi version, see pyproject).
+Besides the runner's SDK entry points this leans on two internal names:
+``pulumi.runtime.mocks.MockMonitor`` (subclassed) and ``rpc``'s secret
+signature (to record secret inputs in plain form).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import concurrent.futures
-import contextvars
-import json
 import os
-import runpy
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +40,9 @@ import dill
 import pulumi
 from pulumi.runtime import mocks as _mocks
 from pulumi.runtime import rpc, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
 
-from pulumi_offline.program import quiet_loop_errors
+from pulumi_offline.program import Project, config_strings, run_function
+from pulumi_offline.program import run_program as run_program_file
 
 PROJECT_NUMBER = "123456789012"
 AGENT_MEMBER = f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-healthcare.iam.gserviceaccount.com"
@@ -293,61 +291,28 @@ class Graph:
         return f"urn:pulumi:{self.stack}::{self.project}::{type_chain}::{name}"
 
 
-def _read_project_name(program: Path) -> str:
-    """The ``name:`` of the Pulumi.yaml beside the program (no YAML dependency)."""
-    for line in (program.parent / "Pulumi.yaml").read_text().splitlines():
-        if line.startswith("name:"):
-            return line.split(":", 1)[1].strip().strip("'\"")
-    raise ValueError(f"no name: in {program.parent / 'Pulumi.yaml'}")
-
-
-def _config_strings(project: str, config: Mapping[str, Any]) -> dict[str, str]:
-    """Stack config as the engine passes it: namespaced keys, JSON for structured values."""
-    result: dict[str, str] = {}
-    for key, value in config.items():
-        full = key if ":" in key else f"{project}:{key}"
-        result[full] = value if isinstance(value, str) else json.dumps(value)
-    return result
-
-
 def run_program(
     program: str | os.PathLike[str],
     config: Mapping[str, Any] | None = None,
     *,
-    project: str | None = None,
     stack: str = "test",
     preview: bool = False,
     default_project: str | None = None,
     mocks: GcpMocks | None = None,
 ) -> Graph:
-    """Run ``program`` (a ``__main__.py``) under mocks; return the recorded graph.
+    """Run ``program`` (the ``__main__.py`` of a project) under mocks; return the recorded graph.
 
-    ``project`` defaults to the ``name:`` of the ``Pulumi.yaml`` beside it.
+    The project's name is the ``name:`` of the ``Pulumi.yaml`` beside it.
     ``config`` keys without a namespace get the project's (``bucket`` ->
     ``<project>:bucket``); non-string values are JSON-encoded like structured
     stack config. Program errors propagate.
     """
-    path = Path(program).resolve()
-
-    def body() -> None:
-        old_cwd, old_path = os.getcwd(), list(sys.path)
-        os.chdir(path.parent)
-        sys.path.insert(0, str(path.parent))
-        try:
-            runpy.run_path(str(path), run_name="__main__")
-        finally:
-            os.chdir(old_cwd)
-            sys.path[:] = old_path
-
-    return run_callable(
-        body,
-        config,
-        project=project or _read_project_name(path),
-        stack=stack,
-        preview=preview,
-        default_project=default_project,
-        mocks=mocks,
-    )
+    project = Project.load(Path(program).resolve().parent)
+    if project.main != Path(program).resolve():
+        raise ValueError(f"{program} is not the program of {project.directory} ({project.main} is)")
+    return _record(lambda mocks, monitor, strings: run_program_file(
+        project, stack, strings, mocks=mocks, monitor=monitor, preview=preview),
+        project.name, stack, config, default_project, mocks)
 
 
 def run_callable(
@@ -360,49 +325,20 @@ def run_callable(
     default_project: str | None = None,
     mocks: GcpMocks | None = None,
 ) -> Graph:
-    """Run ``body`` as a Pulumi program under mocks; return the recorded graph."""
+    """Run ``body`` as the program of project ``project`` under mocks; return the recorded graph."""
+    return _record(lambda mocks, monitor, strings: run_function(
+        body, project, stack, strings, mocks=mocks, monitor=monitor, preview=preview),
+        project, stack, config, default_project, mocks)
+
+
+def _record(run: Callable[[GcpMocks, RecordingMonitor, dict[str, str]], dict[str, Any]], project: str,
+            stack: str, config: Mapping[str, Any] | None, default_project: str | None,
+            mocks: GcpMocks | None) -> Graph:
+    """Run through the offline engine's program runner with recording mocks; the graph they saw."""
     config = dict(config or {})
-    gcp_project = default_project or str(config.get("gcp:project") or "default-project")
-    mocks = mocks or GcpMocks(gcp_project)
+    mocks = mocks or GcpMocks(default_project or str(config.get("gcp:project") or "default-project"))
     monitor = RecordingMonitor(mocks)
-
-    def run() -> dict[str, Any]:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        quiet_loop_errors(loop)
-        settings.ROOT.set(None)
-        set_all_config(_config_strings(project, config), [])
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-        # MockSettings does not reset the pending-output set; a failed earlier
-        # run may have left tasks of its (closed) loop there.
-        settings.SETTINGS.outputs = set()
-        try:
-            async def main() -> dict[str, Any]:
-                await run_pulumi_func(body)
-                root = settings.get_root_resource()
-                outputs: dict[str, Any] = {}
-                for key, value in (getattr(root, "outputs", None) or {}).items():
-                    outputs[key] = await pulumi.Output.from_input(value).future()
-                return outputs
-
-            return loop.run_until_complete(main())
-        finally:
-            # After a failure other registrations may still be in flight: cancel
-            # what is pending and wait for the executor threads before closing.
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_default_executor())
-            settings.SETTINGS.outputs = set()
-            loop.close()
-            asyncio.set_event_loop(None)
-
-    # Its own thread, so the event loop it sets and clears is that thread's,
-    # never the main thread's (later tests may rely on the main thread's loop).
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        outputs = pool.submit(contextvars.copy_context().run, run).result()
+    outputs = run(mocks, monitor, config_strings(project, config))
     return Graph(
         resources=dict(monitor.registered),
         outputs=outputs,

@@ -1,4 +1,7 @@
-"""Listening TCP sockets of given processes, read from /proc (no psutil).
+"""What /proc says about a process tree: its processes, listening sockets, memory and threads.
+
+Used by the security tests (every server binds loopback only) and the memory
+benchmark (RSS of a host and its children); no psutil.
 
 ``/proc/net/tcp`` and ``tcp6`` list every socket of the network namespace with
 its local address (hex, little-endian per 32-bit word), its state (``0A`` is
@@ -91,3 +94,24 @@ def is_loopback(address: str) -> bool:
     if address.startswith("::ffff:"):  # IPv4-mapped (gRPC binds this way)
         address = address[len("::ffff:"):]
     return address.startswith("127.") or address == "::1"
+
+
+def process_tree_rss_kb(pid: int) -> int:
+    """VmRSS of ``pid`` and all its descendants (kB)."""
+    total = 0
+    for current in descendants(pid):
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def thread_count(pid: int) -> int:
+    """Threads of process ``pid`` (0 when /proc does not say)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0

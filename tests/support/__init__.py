@@ -1,0 +1,35 @@
+"""What the tests (and the benchmarks) share: one module per idea, named by what it drives.
+
+* :mod:`support.emulator` -- the Healthcare emulator over HTTP: ``HealthcareApi``
+  (its public REST API, one version, a bearer token) and ``EmulatorAdmin``
+  (its ``/_emulator/`` admin surface). Nothing imports the emulator's internals.
+* :mod:`support.data` -- test data and where it lives: synthetic DICOM,
+  Cloud Storage and BigQuery over their REST APIs (``GcsRest``,
+  ``BigQueryRest``) and through Google's client libraries (``storage_client``,
+  ``new_bucket``, ``upload``...). DICOM bytes come from
+  :mod:`healthcare_emulator.sampledata`.
+* :mod:`support.workspace` -- ``Workspace``: a test's own dataset, DICOM store
+  and bucket (the CLI tests' ``setup`` and the provider tests' ``env``).
+* :mod:`support.cloud` -- ``Cloud``: one client per emulator of a local stack,
+  for tests that set up and inspect several (program and reliability tests).
+* :mod:`support.cli` -- run the ``dicom-jobs`` CLI in a subprocess, through
+  pipes or a pseudo-terminal.
+* :mod:`support.programs` -- run Pulumi programs with the offline engine
+  (copies, stack config, saved state, steps, grants).
+* :mod:`support.graph` -- record the resource graph a program registers under
+  mocks, through the offline engine's program runner.
+* :mod:`support.jobcontext` -- a fake ``JobContext`` for running the
+  emulator's jobs without its HTTP layer.
+* :mod:`support.procfs` -- what ``/proc`` says about a process tree
+  (listening sockets, memory, threads).
+
+Waiting is never written here: every "until true, with a deadline" is
+:func:`healthcare_emulator.waiting.poll`.
+
+Fixtures live in the ``conftest.py`` of the folder that uses them
+(``tests/conftest.py`` for the session's stack and the ``emulator`` admin
+client). Tests import this package as ``support`` (``tests/`` is on
+``sys.path`` under pytest); the benchmarks, run from the repository root,
+as ``tests.support``. Modules inside it import each other relatively so
+both work.
+"""
