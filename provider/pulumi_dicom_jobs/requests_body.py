@@ -44,8 +44,10 @@ def build_export_body(props: dict) -> dict:
     if props.get("bigquery_destination") is not None:
         bq = _nested(props, "bigquery_destination")
         destination = {"tableUri": bq.get("table_uri")}
-        _set(destination, "force", bq.get("force"))
-        _set(destination, "writeDisposition", bq.get("write_disposition"))
+        disposition = bq.get("write_disposition")
+        if disposition in (None, apischema.WRITE_DISPOSITION_UNSET):
+            _set(destination, "force", bq.get("force"))  # ignored by the API beside a disposition
+        _set(destination, "writeDisposition", disposition)
         _set(destination, "includeSourceStore", bq.get("include_source_store"))
         schema = bq.get("schema")
         if schema is not None:
