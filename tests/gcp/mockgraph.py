@@ -192,8 +192,11 @@ def _unwrap_secrets(value: Any) -> Any:
 class RecordingMonitor(_mocks.MockMonitor):
     """A MockMonitor that also keeps every registration with its dependencies."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, project: str, stack: str) -> None:
         super().__init__(mocks)
+        # The run's own names: older SDKs call the monitor from executor
+        # threads without the program's context, where get_stack() is a default.
+        self.project, self.stack = project, stack
         self.registered: dict[str, Registered] = {}
         self.order: list[str] = []
         self._lock = threading.Lock()
@@ -206,7 +209,7 @@ class RecordingMonitor(_mocks.MockMonitor):
             qualified = parent.split("::")[2]
             if qualified != "pulumi:pulumi:Stack":
                 type_ = f"{qualified}${type_}"
-        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+        return "urn:pulumi:" + "::".join([self.stack, self.project, type_, name])
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -364,7 +367,7 @@ def run_callable(
     config = dict(config or {})
     gcp_project = default_project or str(config.get("gcp:project") or "default-project")
     mocks = mocks or GcpMocks(gcp_project)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, project, stack)
 
     def run() -> dict[str, Any]:
         loop = asyncio.new_event_loop()
@@ -375,7 +378,7 @@ def run_callable(
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         # MockSettings does not reset the pending-output set; a failed earlier
         # run may have left tasks of its (closed) loop there.
-        settings.SETTINGS.outputs = set()
+        settings.SETTINGS.outputs.clear()
         try:
             async def main() -> dict[str, Any]:
                 await run_pulumi_func(body)
@@ -395,7 +398,7 @@ def run_callable(
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_default_executor())
-            settings.SETTINGS.outputs = set()
+            settings.SETTINGS.outputs.clear()
             loop.close()
             asyncio.set_event_loop(None)
 
