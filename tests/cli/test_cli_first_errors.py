@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import CLI, run_cli, setup  # noqa: F401 (fixture)
-from no_adc import adc_found, no_google_credentials_env
+from support.cli import CLI, run_cli
+from support.credentials import adc_found, no_google_credentials_env
 from pulumi_dicom_jobs import settings
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 

@@ -10,7 +10,7 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from no_adc import adc_found, no_google_credentials_env
+from support.credentials import adc_found, no_google_credentials_env
 from pulumi_dicom_jobs import DicomImportJob, GcsSourceArgs
 from pulumi_offline.host import DynamicProviderHost, HostError
 
