@@ -93,7 +93,7 @@ def _plain(value: Any) -> Any:
     return value  # an Output of a dict, or something check() will report
 
 
-def _props(job: spec.JobSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
+def job_props(job: spec.JobSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The provider's props: every input of ``job`` from ``arguments`` (objects as plain
     dicts), and every output as None so the engine knows the resource has it."""
     props = {item.name: _plain(arguments[item.name]) if item.type == "object" else arguments[item.name]
@@ -150,7 +150,7 @@ class DicomImportJob(_DicomJob, module="dicom-jobs", name="DicomImportJob"):
                  max_failed_instances: Optional[pulumi.Input[int]] = None,
                  triggers: Any = None,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = _props(spec.IMPORT_JOB, locals())
+        props = job_props(spec.IMPORT_JOB, locals())
         super().__init__(DicomImportJobProvider(), resource_name, props, opts)
 
 
@@ -177,5 +177,5 @@ class DicomExportJob(_DicomJob, module="dicom-jobs", name="DicomExportJob"):
                  max_failed_instances: Optional[pulumi.Input[int]] = None,
                  triggers: Any = None,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = _props(spec.EXPORT_JOB, locals())
+        props = job_props(spec.EXPORT_JOB, locals())
         super().__init__(DicomExportJobProvider(), resource_name, props, opts)
