@@ -22,7 +22,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from pulumi_dicom_jobs import spec
 
-__all__ = ["to_snake", "to_wire", "camel_path", "secret_keys", "TOP_CAMEL", "TOP_SNAKE"]
+__all__ = ["to_snake", "plain_map", "to_wire", "camel_path", "secret_keys", "TOP_CAMEL", "TOP_SNAKE"]
 
 
 def _top_level() -> tuple[dict[str, str], dict[str, str]]:
@@ -65,6 +65,11 @@ def to_snake(properties: Mapping[str, PropertyValue]) -> dict[str, Any]:
             plain = {fields.get(k, k): v for k, v in plain.items()}
         result[name] = plain
     return result
+
+
+def plain_map(properties: Mapping[str, PropertyValue]) -> dict[str, Any]:
+    """Wire properties as plain Python, names unchanged (the provider configuration)."""
+    return {key: _plain(value) for key, value in properties.items()}
 
 
 def secret_keys(properties: Mapping[str, PropertyValue]) -> frozenset[str]:

@@ -79,13 +79,13 @@ class DicomJobsProvider(Provider):
         return GetSchemaResponse(schema=schema.schema_json())
 
     async def check_config(self, request: CheckRequest) -> CheckResponse:
-        values = props.to_snake(request.new_inputs)  # config keys are not spec names: unchanged
+        values = props.plain_map(request.new_inputs)
         failures = [CheckFailure(name, reason) for name, reason in config.check(values)]
         return CheckResponse(inputs=request.new_inputs, failures=failures)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
         values: dict[str, Any] = {key.rsplit(":", 1)[-1]: value for key, value in request.variables.items()}
-        values.update(props.to_snake(request.args))
+        values.update(props.plain_map(request.args))
         self.config = config.resolve(values)
         if self.config.impersonate_service_account:
             # One plugin process serves one provider configuration; the API
