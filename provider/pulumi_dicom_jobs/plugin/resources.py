@@ -5,19 +5,22 @@ Why beside the dynamic resources of the same names: a Python program picks
 one by its import (``pulumi_dicom_jobs.DicomImportJob`` runs in the SDK's
 dynamic provider host; ``pulumi_dicom_jobs.plugin.DicomImportJob`` in the
 plugin, with progress, Ctrl-C and customTimeouts). The arguments, Args
-classes and outputs are the same, so switching is one import. What a
-generated SDK does with type metadata is done here with the names of
+classes and outputs are the same (the very ``__init__``s and annotations of
+the dynamic resources), so switching is one import. What a generated SDK
+does with type metadata is done here with the names of
 :mod:`pulumi_dicom_jobs.spec`: snake_case in Python, camelCase on the wire.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+import inspect
+from typing import Any, Mapping
 
 import pulumi
 
 from pulumi_dicom_jobs import spec
-from pulumi_dicom_jobs.dynamic.resources import (ArgsOrDict, BigQueryDestinationArgs, BlobStorageSettingsArgs,
+from pulumi_dicom_jobs.dynamic import resources as dynamic
+from pulumi_dicom_jobs.dynamic.resources import (BigQueryDestinationArgs, BlobStorageSettingsArgs,
                                                  FilterConfigArgs, GcsDestinationArgs, GcsSourceArgs,
                                                  job_props)
 from pulumi_dicom_jobs.plugin.schema import token
@@ -43,21 +46,11 @@ _TO_SNAKE = {camel: snake for snake, camel in _TO_CAMEL.items()}
 
 
 class _PluginJob(pulumi.CustomResource):
-    """The outputs both job resources have (never instantiated itself)."""
+    """Registers a ``dicom-jobs:index:*`` resource; names translated on the way out and in."""
 
-    operation_name: pulumi.Output[str]
-    success_count: pulumi.Output[int]
-    failure_count: pulumi.Output[int]
-    logs_url: pulumi.Output[Optional[str]]
-    create_time: pulumi.Output[Optional[str]]
-    end_time: pulumi.Output[Optional[str]]
-    api_method_name: pulumi.Output[Optional[str]]
-    dicom_store: pulumi.Output[str]
-    api_version: pulumi.Output[Optional[str]]
-    api_endpoint: pulumi.Output[Optional[str]]
-    timeout_seconds: pulumi.Output[Optional[float]]
-    max_failed_instances: pulumi.Output[Optional[int]]
-    triggers: pulumi.Output[Any]
+    def _register(self, job: spec.JobSpec, arguments: Mapping[str, Any]) -> None:
+        super().__init__(token(job.name), arguments["resource_name"], job_props(job, arguments),
+                         arguments["opts"])
 
     def translate_input_property(self, prop: str) -> str:
         return _TO_CAMEL.get(prop, prop)
@@ -69,44 +62,18 @@ class _PluginJob(pulumi.CustomResource):
 class DicomImportJob(_PluginJob):
     """Import DICOM files from Cloud Storage into a DICOM store (``dicom-jobs:index:DicomImportJob``).
 
-    The arguments are those of :class:`pulumi_dicom_jobs.DicomImportJob`.
+    The arguments and outputs are those of :class:`pulumi_dicom_jobs.DicomImportJob`.
     """
 
-    gcs_source: pulumi.Output[dict]
-    blob_storage_settings: pulumi.Output[Optional[dict]]
-
-    def __init__(self, resource_name: str, *, dicom_store: pulumi.Input[str],
-                 gcs_source: Union[GcsSourceArgs, Mapping[str, Any]],
-                 blob_storage_settings: ArgsOrDict = None,
-                 api_version: Optional[pulumi.Input[str]] = None,
-                 api_endpoint: Optional[pulumi.Input[str]] = None,
-                 timeout_seconds: Optional[pulumi.Input[float]] = None,
-                 max_failed_instances: Optional[pulumi.Input[int]] = None,
-                 triggers: Any = None,
-                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = job_props(spec.IMPORT_JOB, locals())
-        super().__init__(token(spec.IMPORT_JOB.name), resource_name, props, opts)
+    __annotations__ = inspect.get_annotations(dynamic.DicomImportJob)
+    __init__ = dynamic.DicomImportJob.__init__
 
 
 class DicomExportJob(_PluginJob):
     """Export a DICOM store to Cloud Storage or BigQuery (``dicom-jobs:index:DicomExportJob``).
 
-    The arguments are those of :class:`pulumi_dicom_jobs.DicomExportJob`.
+    The arguments and outputs are those of :class:`pulumi_dicom_jobs.DicomExportJob`.
     """
 
-    gcs_destination: pulumi.Output[Optional[dict]]
-    bigquery_destination: pulumi.Output[Optional[dict]]
-    filter_config: pulumi.Output[Optional[dict]]
-
-    def __init__(self, resource_name: str, *, dicom_store: pulumi.Input[str],
-                 gcs_destination: ArgsOrDict = None,
-                 bigquery_destination: ArgsOrDict = None,
-                 filter_config: ArgsOrDict = None,
-                 api_version: Optional[pulumi.Input[str]] = None,
-                 api_endpoint: Optional[pulumi.Input[str]] = None,
-                 timeout_seconds: Optional[pulumi.Input[float]] = None,
-                 max_failed_instances: Optional[pulumi.Input[int]] = None,
-                 triggers: Any = None,
-                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = job_props(spec.EXPORT_JOB, locals())
-        super().__init__(token(spec.EXPORT_JOB.name), resource_name, props, opts)
+    __annotations__ = inspect.get_annotations(dynamic.DicomExportJob)
+    __init__ = dynamic.DicomExportJob.__init__
