@@ -17,6 +17,9 @@ from plugin_support import EXPORT_TYPE, IMPORT_TYPE, plain, running, urn
 from provider_support import Env, synthetic
 from pulumi_dicom_jobs import requests_body
 
+#: The wire form of a secret value (``pulumi.runtime.rpc``'s signature key and secret signature).
+SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+
 pytestmark = pytest.mark.slow
 
 
@@ -168,6 +171,15 @@ def test_read_update_and_delete_touch_no_data(plugin, env: Env) -> None:
     env.emulator.post("operations/forget", {"name": created.id})
     kept = plain(process.read(created.id, state).properties)
     assert kept["successCount"] == 2, "a forgotten operation keeps the recorded state"
+
+
+def test_a_secret_input_stays_secret_in_the_outputs(plugin, env: Env) -> None:
+    _engine, process = plugin
+    _upload(env, 1)
+    secret = {SECRET_SIG_KEY: SECRET_SIG, "value": "rotate-2026"}
+    created = plain(process.create(_import_props(env, triggers=secret)).properties)
+    assert created["triggers"] == secret, created["triggers"]
+    assert "rotate-2026" not in str({k: v for k, v in created.items() if k != "triggers"})
 
 
 def test_provider_config_is_checked_and_read_from_the_environment(stack, env: Env) -> None:
