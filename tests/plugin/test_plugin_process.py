@@ -38,6 +38,18 @@ def _running_operation(env: Env) -> str:
                 what="the import operation to start")[0]
 
 
+def _interrupt_a_long_create(process, env: Env) -> tuple[str, str]:
+    """Start a long import, send Cancel once it runs: ``(operation name, the create's error)``."""
+    _upload(env, 20)
+    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    future = process.create_future(_import_props(env))
+    name = _running_operation(env)
+    process.cancel()
+    with pytest.raises(grpc.RpcError) as failed:
+        future.result(timeout=30)
+    return name, failed.value.details()
+
+
 def test_plugin_info_and_check_failures_in_camel_case(plugin) -> None:
     _engine, process = plugin
     assert process.plugin_info().version == "0.1.0"
@@ -131,14 +143,7 @@ def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Env) 
 def test_cancel_with_cancel_on_interrupt_false_leaves_it_running(stack, env: Env) -> None:
     for _engine, process in running():
         process.configure(cancelOnInterrupt=False)
-        _upload(env, 20)
-        env.emulator.post("config", {"instanceDelaySeconds": 3.0})
-        future = process.create_future(_import_props(env))
-        name = _running_operation(env)
-        process.cancel()
-        with pytest.raises(grpc.RpcError) as failed:
-            future.result(timeout=30)
-        text = failed.value.details()
+        name, text = _interrupt_a_long_create(process, env)
         assert name in text and "left running" in text and f"dicom-jobs wait {name}" in text, text
         [operation] = env.operations()
         assert not operation["done"], "the operation must still be running"
@@ -190,11 +195,5 @@ def test_provider_config_is_checked_and_read_from_the_environment(stack, env: En
                                     impersonateServiceAccount="sa@p.iam.gserviceaccount.com")
         assert list(good.failures) == []
         process.configure()
-        _upload(env, 20)
-        env.emulator.post("config", {"instanceDelaySeconds": 3.0})
-        future = process.create_future(_import_props(env))
-        name = _running_operation(env)
-        process.cancel()
-        with pytest.raises(grpc.RpcError) as failed:
-            future.result(timeout=30)
-        assert "left running" in failed.value.details() and name in failed.value.details()
+        name, text = _interrupt_a_long_create(process, env)
+        assert "left running" in text and name in text, text
