@@ -117,6 +117,8 @@ def test_progress_is_ephemeral_on_the_urn_and_follows_the_counters(plugin, env: 
     assert any("/8 done" in text for text in texts) and "8/8 done" in texts[-1], texts
     assert any("ETA" in text for text in texts) and any("/s" in text for text in texts), texts
     assert engine.messages() == logs, "nothing else reached the engine's log"
+    gaps = [later - earlier for earlier, later in zip(engine.arrivals, engine.arrivals[1:])]
+    assert min(gaps) >= 0.9, f"at most one message a second, got gaps {gaps}"
 
 
 def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Env) -> None:
