@@ -71,6 +71,8 @@ def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch
     assert exp_inputs["gcs_destination"] == {"uri_prefix": f"gs://{env.bucket.name}/out", "mime_type": "image/png"}
     assert exp_inputs["filter_config"] == {"resource_paths_gcs_uri": f"gs://{env.bucket.name}/f.txt"}
     for inputs in (imp_inputs, exp_inputs):
+        # serialize_as_secret_always = False: no secret inside, so not wrapped as one (pulumi/pulumi#15538)
+        assert isinstance(inputs["__provider"], str), inputs["__provider"]
         serialized = rpc.unwrap_rpc_secret(inputs["__provider"])
         assert isinstance(serialized, str) and len(serialized) <= 2048 and len(serialized) < 200
         assert TOKEN not in serialized and "token" not in serialized.lower()
