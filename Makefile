@@ -12,9 +12,9 @@ FLOOR_PY := $(FLOOR_VENV)/bin/python
 FLOOR_STAMP := $(FLOOR_VENV)/.installed
 # What runs at the floor: the product without the offline engine's programs
 # (the engine pins the SDK exactly, see offline/pyproject.toml): the dynamic
-# provider through the SDK's real host, the pulumi-gcp wiring under set_mocks,
-# the CLI.
-FLOOR_SUITE := tests/provider tests/gcp tests/cli
+# provider through the SDK's real host, the plugin process, the pulumi-gcp
+# wiring under set_mocks, the CLI.
+FLOOR_SUITE := tests/provider tests/plugin tests/gcp tests/cli
 
 # The three distributions (product, emulator, offline engine) and the test
 # requirements: any change reinstalls.
