@@ -184,10 +184,9 @@ BIGQUERY_DESTINATION = InputSpec(
                               "another project."),
         InputSpec("write_disposition", "writeDisposition", "string", api=True, cli="--write-disposition",
                   enum=apischema.WRITE_DISPOSITIONS + (apischema.WRITE_DISPOSITION_UNSET,),
-                  description="What to do when the table exists: WRITE_EMPTY (only an empty table), "
-                              "WRITE_TRUNCATE or WRITE_APPEND. Unset (or WRITE_DISPOSITION_UNSPECIFIED) "
-                              "with force unset: any existing table fails the export, so a re-run "
-                              "onto the job's own table fails. Not together with force=true."),
+                  description="If the table exists: WRITE_EMPTY (only if empty), WRITE_TRUNCATE or "
+                              "WRITE_APPEND. Unset (or WRITE_DISPOSITION_UNSPECIFIED) without force: any "
+                              "existing table fails the export, a re-run's own table too."),
         InputSpec("force", "force", "boolean", api=True, cli="--force",
                   description="Overwrite the table if it exists (the same as WRITE_TRUNCATE); "
                               "only without writeDisposition, which the API lets win."),

@@ -44,7 +44,7 @@ def test_example_is_a_complete_project(example):
     assert project["name"].startswith("dicom-")
     assert project["runtime"]["name"] == "python"
     requirements = (folder / "requirements.txt").read_text()
-    assert re.search(r"^pulumi-dicom-jobs\b", requirements, re.M)
+    assert re.search(r"^\.\./\.\.$", requirements, re.M)  # the product, from this repository
     assert re.search(r"^pulumi-gcp\b", requirements, re.M)
     readme = (folder / "README.md").read_text()
     assert "pulumi config set gcp:project" in readme and "pulumi up" in readme
