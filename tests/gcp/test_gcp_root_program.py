@@ -204,6 +204,9 @@ def test_example_stack_config_runs():
     graph = run_program(PROGRAM, config)
     assert_least_privilege(graph)
     assert len(graph.jobs) == len(config["imports"]) + len(config["exports"])
+    # A first `up` of the template works: no import reads a bucket the same run
+    # creates empty (an import whose pattern matches nothing fails).
+    assert not [i["name"] for i in config["imports"] if i.get("create_bucket")]
 
 
 def test_store_can_be_destroyable_and_nothing_else_needed():
