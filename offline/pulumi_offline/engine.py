@@ -37,7 +37,7 @@ from .display import Display
 from .gcp_local import CloudError, LocalCloud, UnsupportedError
 from .host import PROVIDER_KEY, DynamicProviderHost, HostError
 from .jobwatch import JobWatcher
-from .program import Project, run_program
+from .program import Project, config_missing_message, run_program
 from .state import ResourceState, StackState, plain
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
@@ -217,7 +217,10 @@ class Engine(sdk_mocks.Mocks):
                                       preview=preview, after=self._wait_inflight) or {}
                 program_ok = not self.errors
             except BaseException as exc:  # noqa: BLE001 reported, never a stack trace for engine errors
-                if not self.errors:
+                missing = config_missing_message(exc, self.project, self.stack)
+                if missing and not self.errors:
+                    self.errors.append(missing)
+                elif not self.errors:
                     self.errors.append("the program failed:\n" + "".join(
                         traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
             if program_ok:
