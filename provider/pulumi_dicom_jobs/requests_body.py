@@ -30,9 +30,12 @@ def _object(item: spec.InputSpec, values: Mapping[str, Any]) -> dict[str, Any]:
         value = values.get(field.name)
         if field.api and (field.required or value is not None):
             body[field.camel] = value
-    schema = values.get("schema")
-    if item is spec.BIGQUERY_DESTINATION and schema is not None:
-        body[apischema.SCHEMA_FIELDS[schema]] = {}
+    if item is spec.BIGQUERY_DESTINATION:
+        schema = values.get("schema")
+        if schema is not None:
+            body[apischema.SCHEMA_FIELDS[schema]] = {}
+        if values.get("write_disposition") not in (None, apischema.WRITE_DISPOSITION_UNSET):
+            body.pop("force", None)  # ignored by the API beside a disposition
     return body
 
 

@@ -183,9 +183,11 @@ BIGQUERY_DESTINATION = InputSpec(
                               f"{apischema.MAX_TABLE_URI_CHARS} characters; the dataset may live in "
                               "another project."),
         InputSpec("write_disposition", "writeDisposition", "string", api=True, cli="--write-disposition",
-                  enum=apischema.WRITE_DISPOSITIONS,
-                  description="What to do when the table already holds data (the API's default: "
-                              "WRITE_EMPTY); not together with force."),
+                  # The API's "unspecified" value is accepted and means unset.
+                  enum=apischema.WRITE_DISPOSITIONS + (apischema.WRITE_DISPOSITION_UNSET,),
+                  description="What to do when the table exists: WRITE_EMPTY (it must be empty), "
+                              "WRITE_TRUNCATE or WRITE_APPEND. Unset (and force unset): the export "
+                              "fails on any existing table. Not together with force=true."),
         InputSpec("force", "force", "boolean", api=True, cli="--force",
                   description="Overwrite the table if it exists (the same as WRITE_TRUNCATE); "
                               "not together with writeDisposition."),

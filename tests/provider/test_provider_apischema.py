@@ -47,12 +47,13 @@ def test_enums_and_field_names(version: str) -> None:
     bq = _schema(doc, "DicomBigQueryDestination")["properties"]
     assert tuple(v for v in bq["writeDisposition"]["enum"] if not v.endswith("UNSPECIFIED")) \
         == apischema.WRITE_DISPOSITIONS
+    assert apischema.WRITE_DISPOSITION_UNSET in bq["writeDisposition"]["enum"]
     assert set(apischema.SCHEMA_FIELDS.values()) <= set(bq)
     assert str(apischema.MAX_TABLE_URI_CHARS) in bq["tableUri"]["description"]
     blob = schemas["BlobStorageSettings"]["properties"]["blobStorageClass"]["enum"]
     assert tuple(v for v in blob if not v.endswith("UNSPECIFIED")) == apischema.BLOB_STORAGE_CLASSES
     assert set(spec.BLOB_STORAGE_SETTINGS.field("blob_storage_class").enum) == set(blob)
-    assert set(spec.BIGQUERY_DESTINATION.field("write_disposition").enum) < set(bq["writeDisposition"]["enum"])
+    assert set(spec.BIGQUERY_DESTINATION.field("write_disposition").enum) == set(bq["writeDisposition"]["enum"])
     assert _api_fields(spec.IMPORT_JOB.inputs) == set(schemas["ImportDicomDataRequest"]["properties"])
     assert _api_fields(spec.EXPORT_JOB.inputs) == set(schemas["ExportDicomDataRequest"]["properties"])
     assert _api_fields(spec.GCS_SOURCE.fields) == set(_schema(doc, "DicomGcsSource")["properties"])

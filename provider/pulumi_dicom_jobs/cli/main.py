@@ -507,9 +507,11 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
 @click.argument("store")
 @click.argument("destination")
 @click.option("--write-disposition", default=None, metavar="WRITE_EMPTY|WRITE_TRUNCATE|WRITE_APPEND",
-              help="What to do when the table exists (not with --force).")
+              help="What to do when the table exists. Without it and without --force the export "
+                   "fails on any existing table, even an empty one.")
 @click.option("--force/--no-force", default=None,
-              help="Overwrite an existing table (--no-force: fail if it exists).")
+              help="Overwrite an existing table (--no-force: fail if it exists). Not with "
+                   "--write-disposition: the API ignores force then.")
 @click.option("--include-source-store", is_flag=True, default=None,
               help="Add a column naming the source store.")
 @click.option("--schema", default=None, metavar="flattened|json", help="Table schema.")
