@@ -254,7 +254,9 @@ def test_permission_denied_hint(env: Workspace) -> None:
                        permission_retry_seconds=0)
     text = str(info.value)
     assert info.value.operation.error_code == 7
-    assert "PERMISSION_DENIED" in text and "roles/storage.objectViewer" in text
+    assert "PERMISSION_DENIED" in text and "storage.objects.list" in text  # the service's words
+    bucket = env.gs("x").split("/")[2]
+    assert f"grant roles/storage.objectViewer on bucket {bucket} to serviceAccount:" in text
     assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in text
     assert env.admin.get("service-agent")["email"] in text
 
