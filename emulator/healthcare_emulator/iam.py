@@ -95,10 +95,24 @@ def parse_denial(body: dict) -> tuple[str, set[str]]:
 class IamPolicy:
     """Grants and denials for the service agent. Not thread-safe: the caller holds the state lock."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *, agent_exists: bool = True) -> None:
         self.clock = clock
         self.grants: list[Grant] = []
         self.denials: dict[str, set[str]] = {}
+        #: Whether the service agent exists yet. On Google Cloud it is created when the
+        #: Healthcare API is enabled or by ``generateServiceIdentity``
+        #: (``gcp.projects.ServiceIdentity``); until then a grant naming it is refused.
+        self.agent_exists = agent_exists
+
+    def create_agent(self) -> None:
+        """Make the service agent exist (idempotent, as ``generateServiceIdentity`` is)."""
+        self.agent_exists = True
+
+    def check_member_exists(self, member: str, project_number: str) -> None:
+        """400 like IAM's when ``member`` is the service agent and it does not exist yet."""
+        email = service_agent_email(project_number)
+        if member == f"serviceAccount:{email}" and not self.agent_exists:
+            raise invalid(f"Service account {email} does not exist.")
 
     # -- admin -------------------------------------------------------------
     def grant(self, resource: str, role: str, member: str) -> Grant:
@@ -138,11 +152,13 @@ class IamPolicy:
     # -- persistence -------------------------------------------------------
     def to_json(self) -> dict:
         return {"grants": [asdict(g) for g in self.grants],
-                "denials": {r: sorted(a) for r, a in self.denials.items()}}
+                "denials": {r: sorted(a) for r, a in self.denials.items()},
+                "agentExists": self.agent_exists}
 
     def load_json(self, data: dict) -> None:
         self.grants = [Grant(**g) for g in data.get("grants", [])]
         self.denials = {r: set(a) for r, a in data.get("denials", {}).items()}
+        self.agent_exists = bool(data.get("agentExists", self.agent_exists))
 
     # -- the check ---------------------------------------------------------
     def _has(self, resource: str, roles: tuple[str, ...], member: str, propagation_s: float

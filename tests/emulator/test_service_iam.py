@@ -132,3 +132,32 @@ def test_admin_iam_validation(stack, emulator):
     assert len(emulator.get("iam")["grants"]) == 1
     emulator.reset()
     assert emulator.get("iam") == {"grants": []}
+
+
+def test_a_grant_to_the_agent_needs_the_agent_to_exist():
+    """With IAM enforced the emulator starts as a fresh project: the agent does not exist until
+    created (admin POST service-agent, what gcp.projects.ServiceIdentity does), and a grant
+    naming it is refused as IAM refuses it. Without enforcement it exists from the start."""
+    from healthcare_emulator.errors import ApiError
+    from healthcare_emulator.state import EmulatorState
+
+    state = EmulatorState("42", {"enforceIam": True})
+    member = "serviceAccount:service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
+    assert state.iam.agent_exists is False
+    with pytest.raises(ApiError) as refused:
+        state.iam.check_member_exists(member, "42")
+    assert refused.value.http_status == 400 and refused.value.status == "INVALID_ARGUMENT"
+    assert refused.value.message == "Service account service-42@gcp-sa-healthcare.iam.gserviceaccount.com does not exist."
+    state.iam.check_member_exists("serviceAccount:someone@example.com", "42")  # others are not modelled
+    state.iam.create_agent()
+    state.iam.create_agent()  # idempotent
+    state.iam.check_member_exists(member, "42")
+    state.reset()
+    assert state.iam.agent_exists is False
+    assert EmulatorState("42").iam.agent_exists is True
+
+
+def test_admin_service_agent_reports_and_creates(emulator):
+    assert emulator.get("service-agent")["exists"] is True  # this stack does not enforce IAM
+    created = emulator.post("service-agent", {})
+    assert created["exists"] is True and created["member"] == MEMBER
