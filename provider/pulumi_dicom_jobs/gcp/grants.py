@@ -49,6 +49,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from pulumi_dicom_jobs import targets as _targets
 from pulumi_dicom_jobs.names import bucket_of, parse_dicom_store, parse_table_uri
 
 __all__ = [
@@ -74,10 +75,11 @@ __all__ = [
     "GrantSet",
 ]
 
-ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
-ROLE_OBJECT_ADMIN = "roles/storage.objectAdmin"
-ROLE_BQ_DATA_EDITOR = "roles/bigquery.dataEditor"
-ROLE_BQ_JOB_USER = "roles/bigquery.jobUser"
+# The roles are named once, in pulumi_dicom_jobs.targets (the permission hints use them too).
+ROLE_OBJECT_VIEWER = _targets.ROLE_OBJECT_VIEWER
+ROLE_OBJECT_ADMIN = _targets.ROLE_OBJECT_ADMIN
+ROLE_BQ_DATA_EDITOR = _targets.ROLE_DATA_EDITOR
+ROLE_BQ_JOB_USER = _targets.ROLE_JOB_USER
 
 SERVICE_AGENT_DOMAIN = "gcp-sa-healthcare.iam.gserviceaccount.com"
 HEALTHCARE_API = "healthcare.googleapis.com"
