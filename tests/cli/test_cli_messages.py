@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import re
 
-from cli_helpers import run_cli, setup  # noqa: F401 (fixture)
+from support.cli import run_cli
 from pulumi_dicom_jobs.cli.progress import (Estimator, NullProgress, PlainProgress, format_duration,
                                             make_reporter, operation_duration)
 from pulumi_dicom_jobs.failures import what_stays
@@ -37,7 +37,7 @@ def test_no_progress_still_prints_the_started_line() -> None:
 
 
 def test_no_progress_cli_keeps_the_operation_name(setup) -> None:
-    setup.upload("in", 2)
+    setup.upload_synthetic("in", 2)
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     started = re.findall(r"^Started import operation (projects/\S+)$", proc.stdout, re.MULTILINE)
@@ -61,7 +61,7 @@ def test_elapsed_stops_at_the_operations_duration_once_done() -> None:
 
 
 def test_cli_final_elapsed_agrees_with_the_summary(setup) -> None:
-    setup.upload("in", 6)
+    setup.upload_synthetic("in", 6)
     setup.slow(0.2)
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"))
     assert proc.returncode == 0, proc.stderr
@@ -82,11 +82,11 @@ def test_what_a_cancel_leaves_behind_by_kind() -> None:
 
 
 def test_cancelled_import_says_what_stays_imported(setup) -> None:
-    setup.upload("in", 20)
+    setup.upload_synthetic("in", 20)
     setup.slow(0.3)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("cancel", name, "--wait")
     assert proc.returncode == 5, proc.stderr
-    success = int(setup.get(name)["metadata"].get("counter", {}).get("success", 0))
+    success = int(setup.operation(name)["metadata"].get("counter", {}).get("success", 0))
     assert (f"A cancel does not roll back: the {success} instance(s) imported before the cancel stay "
             "in the store.") in proc.stderr, proc.stderr
