@@ -6,8 +6,12 @@ Creates, from ``Pulumi.<stack>.yaml`` (see ``Pulumi.example.yaml``):
   unless ``keep_store_on_destroy: false``, because deleting the store deletes
   every instance in it);
 * the Cloud Storage buckets and BigQuery datasets marked for creation;
+* the Cloud Healthcare API, enabled (never disabled on destroy), and its
+  service agent, created (:class:`pulumi_dicom_jobs.gcp.grants.HealthcareServiceAgent`;
+  both idempotent, so a project that has them already works the same);
 * the Healthcare service agent's grants, each (bucket/dataset, role) once
-  (:class:`pulumi_dicom_jobs.gcp.grants.GrantSet`);
+  (:class:`pulumi_dicom_jobs.gcp.grants.GrantSet`), taking the member from the
+  created agent so none runs before it exists;
 * one import job per ``imports`` entry, then one export job per ``exports``
   entry, every export ordered after every import.
 
@@ -24,7 +28,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from pulumi_dicom_jobs.gcp.components import DicomBigQueryExport, DicomGcsExport, DicomGcsImport
-from pulumi_dicom_jobs.gcp.grants import GrantSet, bucket_of, healthcare_service_agent
+from pulumi_dicom_jobs.gcp.grants import GrantSet, HealthcareServiceAgent, bucket_of
 
 IMPORT_KEYS = {
     "name", "bucket", "create_bucket", "pattern", "max_failed_instances",
@@ -80,8 +84,11 @@ duplicates = sorted({n for n in names if names.count(n) > 1})
 if duplicates:
     raise ValueError(f"config: job names must be unique across imports and exports: {duplicates}")
 
+# --- The Healthcare API and its service agent (a fresh project has neither) ---
+healthcare = HealthcareServiceAgent("project", project)
+
 # --- Healthcare dataset and DICOM store -------------------------------------
-keep = pulumi.ResourceOptions(retain_on_delete=keep_store)
+keep = pulumi.ResourceOptions(retain_on_delete=keep_store, depends_on=[healthcare.api])
 hc_dataset = gcp.healthcare.Dataset("healthcare-dataset", name=dataset_name, location=location, project=project, opts=keep)
 store = gcp.healthcare.DicomStore("dicom-store", name=store_name, dataset=hc_dataset.id, opts=keep)
 
@@ -134,10 +141,9 @@ def _bucket_input(name: str) -> pulumi.Input[str]:
     return made.name if made is not None else bucket_of(name)
 
 
-# --- The service agent's grants, each once; after the store, so the Healthcare API
-# (whose enablement creates the agent) has demonstrably answered for this project.
-agent = healthcare_service_agent(project)
-grants = GrantSet(agent, opts=pulumi.ResourceOptions(depends_on=[store]))
+# --- The service agent's grants, each once; the member is the created agent's.
+agent = healthcare.member
+grants = GrantSet(agent)
 
 
 def _common(entry: Mapping[str, Any]) -> dict[str, Any]:

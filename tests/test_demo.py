@@ -40,7 +40,7 @@ def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
     assert len(report.exported_objects[SUBSET_BUCKET]) == 6
     assert report.bigquery_row_count == 9 and report.bigquery_rows
     assert report.second_run_counts == {}
-    assert "22 created" in text and "22 unchanged" in text, text
+    assert "24 created" in text and "24 unchanged" in text, text
     assert BQ_DATASET in text
     _assert_docs_show_this_run(text)
 

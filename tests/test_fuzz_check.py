@@ -120,6 +120,17 @@ def _force_beside_a_disposition(props: dict) -> bool:
     return destination.get("force") is True and destination.get("write_disposition") in apischema.WRITE_DISPOSITIONS
 
 
+def _folder_without_wildcard(props: dict) -> bool:
+    """``gs://BUCKET/DIR/``: check refuses it (seed 001: not a documented form) with the
+    patterns the user meant; the emulator, like the service, starts the job and fails it
+    on a pattern that resolves to zero objects."""
+    uri = (props.get("gcs_source") or {}).get("uri")
+    if not isinstance(uri, str) or not uri.startswith("gs://"):
+        return False
+    obj = uri[len("gs://"):].partition("/")[2]
+    return obj.endswith("/") and not any(ch in obj for ch in "*?")
+
+
 def _provider_accepts(provider, props: dict) -> tuple[bool, list]:
     result = provider.check({}, props)  # must not raise
     return not result.failures, [(f.property, f.reason) for f in result.failures]
@@ -130,11 +141,15 @@ def _provider_accepts(provider, props: dict) -> tuple[bool, list]:
                  "blob_storage_settings": {"blob_storage_class": "BLOB_STORAGE_CLASS_UNSPECIFIED"}})
 @example(inputs={"gcs_source": {"uri": "gs://bucket-ok/dir/**.dcm"}})
 @example(inputs={"gcs_source": {"uri": "gs://bucket-ok/a*/**"}})
+@example(inputs={"gcs_source": {"uri": "gs://bucket-ok/dir/"}})
 def test_import_check_agrees_with_the_emulator(target, inputs) -> None:
     base, session, store, _ = target
     props = {"dicom_store": store, **inputs}
     ours, failures = _provider_accepts(DicomImportJobProvider(), props)
     theirs = _emulator_accepts(session, f"{base}/v1/{store}:import", requests_body.build_import_body(props))
+    if _folder_without_wildcard(props) and theirs:
+        assert not ours and any("names a folder" in reason for _, reason in failures), failures
+        return
     assert ours == theirs, f"provider {'accepts' if ours else 'rejects'} {inputs} {failures}; emulator " \
                            f"{'accepts' if theirs else 'rejects'}"
 

@@ -32,6 +32,7 @@ class AdminRoutes:
             route("GET", r"^config$", self.admin_get_config),
             route("POST", r"^config$", self.admin_set_config),
             route("GET", r"^service-agent$", self.admin_service_agent),
+            route("POST", r"^service-agent$", self.admin_create_service_agent),
             route("GET", r"^iam$", self.admin_get_iam),
             route("POST", r"^iam$", self.admin_grant),
             route("DELETE", r"^iam$", self.admin_revoke),
@@ -73,8 +74,17 @@ class AdminRoutes:
 
     def admin_service_agent(self, request: Request, m: dict[str, str]) -> Response:
         email = iam.service_agent_email(self.state.project_number)
+        with self.state.lock:
+            exists = self.state.iam.agent_exists
         return Response.json({"projectNumber": self.state.project_number, "email": email,
-                              "member": f"serviceAccount:{email}"})
+                              "member": f"serviceAccount:{email}", "exists": exists})
+
+    def admin_create_service_agent(self, request: Request, m: dict[str, str]) -> Response:
+        """Create the service agent (idempotent), as ``generateServiceIdentity`` does."""
+        with self.state.lock:
+            self.state.iam.create_agent()
+            self.state.save()
+        return self.admin_service_agent(request, m)
 
     def _admin_body(self, request: Request) -> dict:
         body = request.json()
@@ -92,6 +102,7 @@ class AdminRoutes:
     def admin_grant(self, request: Request, m: dict[str, str]) -> Response:
         resource, role, member = iam.parse_grant(self._admin_body(request))
         with self.state.lock:
+            self.state.iam.check_member_exists(member, self.state.project_number)
             self.state.iam.grant(resource, role, member)
             self.state.save()
         return Response.json({"resource": resource, "role": role, "member": member})

@@ -173,12 +173,12 @@ class ApiRoutes:
     # -- operations ----------------------------------------------------------------------
     def list_operations(self, request: Request, m: dict[str, str]) -> Response:
         dataset = self._names(m)[1]
-        matches = operations.parse_filter(request.query.get("filter"))
+        operations.refuse_filter(request.query.get("filter"))
         with self.state.lock:
             self.state.get_dataset(dataset)
             records = sorted((r for r in self.state.operations.values() if r.dataset == dataset),
                              key=lambda r: (r.create_time, r.name))
-            rendered = [operations.render(r, self.base_url) for r in records if matches(r)]
+            rendered = [operations.render(r, self.base_url) for r in records]
         return self._list("operations", rendered, request)
 
     def get_operation(self, request: Request, m: dict[str, str]) -> Response:

@@ -66,7 +66,7 @@ def load_filter(ctx: JobContext, gcs: GcsClient, uri: Optional[str]) -> Optional
         raise OperationFailed(INVALID_ARGUMENT, f"filterConfig.resourcePathsGcsUri: {exc}") from None
     if not name:
         raise OperationFailed(INVALID_ARGUMENT, f"filterConfig.resourcePathsGcsUri {uri!r} names no object")
-    ctx.require(f"gs://{bucket}", "read")
+    ctx.require(f"gs://{bucket}", "get")  # one object: storage.objects.get
     try:
         data = gcs.read_object(bucket, name)
     except (BucketNotFound, ObjectNotFound) as exc:

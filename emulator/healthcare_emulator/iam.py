@@ -95,10 +95,24 @@ def parse_denial(body: dict) -> tuple[str, set[str]]:
 class IamPolicy:
     """Grants and denials for the service agent. Not thread-safe: the caller holds the state lock."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *, agent_exists: bool = True) -> None:
         self.clock = clock
         self.grants: list[Grant] = []
         self.denials: dict[str, set[str]] = {}
+        #: Whether the service agent exists yet. On Google Cloud it is created when the
+        #: Healthcare API is enabled or by ``generateServiceIdentity``
+        #: (``gcp.projects.ServiceIdentity``); until then a grant naming it is refused.
+        self.agent_exists = agent_exists
+
+    def create_agent(self) -> None:
+        """Make the service agent exist (idempotent, as ``generateServiceIdentity`` is)."""
+        self.agent_exists = True
+
+    def check_member_exists(self, member: str, project_number: str) -> None:
+        """400 like IAM's when ``member`` is the service agent and it does not exist yet."""
+        email = service_agent_email(project_number)
+        if member == f"serviceAccount:{email}" and not self.agent_exists:
+            raise invalid(f"Service account {email} does not exist.")
 
     # -- admin -------------------------------------------------------------
     def grant(self, resource: str, role: str, member: str) -> Grant:
@@ -138,11 +152,13 @@ class IamPolicy:
     # -- persistence -------------------------------------------------------
     def to_json(self) -> dict:
         return {"grants": [asdict(g) for g in self.grants],
-                "denials": {r: sorted(a) for r, a in self.denials.items()}}
+                "denials": {r: sorted(a) for r, a in self.denials.items()},
+                "agentExists": self.agent_exists}
 
     def load_json(self, data: dict) -> None:
         self.grants = [Grant(**g) for g in data.get("grants", [])]
         self.denials = {r: set(a) for r, a in data.get("denials", {}).items()}
+        self.agent_exists = bool(data.get("agentExists", self.agent_exists))
 
     # -- the check ---------------------------------------------------------
     def _has(self, resource: str, roles: tuple[str, ...], member: str, propagation_s: float
@@ -161,58 +177,62 @@ class IamPolicy:
               propagation_s: float) -> None:
         """Raise :class:`PermissionDenied` unless the service agent may ``access`` ``resource``.
 
-        ``resource`` is ``gs://BUCKET`` or ``bq://PROJECT.DATASET``.
+        ``resource`` is ``gs://BUCKET`` or ``bq://PROJECT.DATASET``; ``access`` is
+        ``read`` (list a bucket's objects, read a dataset), ``get`` (read one
+        object, e.g. a filter file) or ``write``. The message is worded as
+        Cloud Storage and BigQuery word theirs: it names the missing
+        *permission*, never the role (finding the role is the client's job),
+        and says nothing about propagation or explicit denials.
         """
         email = service_agent_email(project_number)
         member = f"serviceAccount:{email}"
         resource = resource.rstrip("/")
         gs, bq = _GS.match(resource), _BQ.match(resource)
         if not gs and not bq:
-            raise PermissionDenied(f"Permission denied: the Cloud Healthcare Service Agent {email} "
-                                   f"cannot access {resource!r} (not a bucket or BigQuery dataset)")
-        if access not in ("read", "write"):
-            raise ValueError(f"access must be 'read' or 'write', not {access!r}")
-
-        def denied(role: str, on: str, note: str = "") -> PermissionDenied:
-            return PermissionDenied(f"Permission denied: the Cloud Healthcare Service Agent {email} "
-                                    f"lacks {role} on {on}{note}")
+            raise PermissionDenied(f"{email} cannot access {resource!r} (not a bucket or BigQuery dataset)")
+        if access not in ("read", "get", "write"):
+            raise ValueError(f"access must be 'read', 'get' or 'write', not {access!r}")
+        kind = "write" if access == "write" else "read"
 
         if gs:
-            needed = STORAGE_READ if access == "read" else STORAGE_WRITE
-            if access in self.denials.get(resource, set()):
-                raise denied(needed[0], resource, f" ({access} access explicitly denied)")
+            bucket = gs.group(1)
+            permission = {"read": "storage.objects.list", "get": "storage.objects.get",
+                          "write": "storage.objects.create"}[access]
+            denied = PermissionDenied(f"{email} does not have {permission} access to the Google Cloud "
+                                      f"Storage bucket {bucket}.")
+            if kind in self.denials.get(resource, set()):
+                raise denied
             if not enforce:
                 return
-            ok, pending = self._has(bucket_resource(gs.group(1)), needed, member, propagation_s)
-            if not ok:
-                raise denied(needed[0], resource, _pending_note(pending))
+            needed = STORAGE_READ if kind == "read" else STORAGE_WRITE
+            if not self._has(bucket_resource(bucket), needed, member, propagation_s)[0]:
+                raise denied
             return
         project, dataset = bq.group(1), bq.group(2)
-        if access == "read":
+        if kind == "read":
+            denied = PermissionDenied(_bq_dataset_denial(email, project, dataset, "bigquery.tables.getData"))
             if "read" in self.denials.get(resource, set()):
-                raise denied(BQ_READ[0], resource, " (read access explicitly denied)")
-            if not enforce:
-                return
-            ok, pending = self._has(bq_dataset_resource(project, dataset), BQ_READ, member, propagation_s)
-            if not ok:
-                raise denied(BQ_READ[0], resource, _pending_note(pending))
+                raise denied
+            if enforce and not self._has(bq_dataset_resource(project, dataset), BQ_READ, member,
+                                         propagation_s)[0]:
+                raise denied
             return
+        dataset_denial = PermissionDenied(_bq_dataset_denial(email, project, dataset, "bigquery.tables.create"))
         if "write" in self.denials.get(resource, set()):
-            raise denied(BQ_DATASET_WRITE[0], resource, " (write access explicitly denied)")
+            raise dataset_denial
         if not enforce:
             return
         missing = []
-        ok, pending = self._has(bq_dataset_resource(project, dataset), BQ_DATASET_WRITE, member,
-                                propagation_s)
-        if not ok:
-            missing.append(f"{BQ_DATASET_WRITE[0]} on {resource}{_pending_note(pending)}")
-        ok, pending = self._has(project_resource(project), BQ_PROJECT_JOBS, member, propagation_s)
-        if not ok:
-            missing.append(f"{BQ_PROJECT_JOBS[0]} on project {project}{_pending_note(pending)}")
+        if not self._has(bq_dataset_resource(project, dataset), BQ_DATASET_WRITE, member, propagation_s)[0]:
+            missing.append(str(dataset_denial))
+        if not self._has(project_resource(project), BQ_PROJECT_JOBS, member, propagation_s)[0]:
+            missing.append(f"{email}: Access Denied: Project {project}: User does not have "
+                           f"bigquery.jobs.create permission in project {project}.")
         if missing:
-            raise PermissionDenied(f"Permission denied: the Cloud Healthcare Service Agent {email} "
-                                   f"lacks {' and '.join(missing)} (needed to write {resource})")
+            raise PermissionDenied(" ".join(missing))
 
 
-def _pending_note(pending: bool) -> str:
-    return " (a matching grant exists but has not propagated yet)" if pending else ""
+def _bq_dataset_denial(email: str, project: str, dataset: str, permission: str) -> str:
+    """BigQuery's wording, prefixed with the identity it refused (the service agent)."""
+    return (f"{email}: Access Denied: Dataset {project}:{dataset}: Permission {permission} denied on "
+            f"dataset {project}:{dataset} (or it may not exist).")

@@ -14,7 +14,7 @@ from typing import Iterable, Literal, Optional, Protocol
 
 from .rpc import PERMISSION_DENIED
 
-Access = Literal["read", "write"]
+Access = Literal["read", "get", "write"]
 
 
 class OperationFailed(Exception):

@@ -11,11 +11,9 @@ filter grammar and paging.
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 import threading
 import traceback
-from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import invalid
@@ -206,61 +204,18 @@ def request_cancel(state: EmulatorState, record: OperationRecord) -> None:
 
 
 # -- operations.list: filter and paging -------------------------------------------------
-_TERM = re.compile(r'\s*([A-Za-z_.]+)\s*(<=|>=|!=|=|<|>)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*')
-_FIELDS = ("done", "metadata.api_method_name", "metadata.create_time", "metadata.end_time")
+def refuse_filter(text: Optional[str]) -> None:
+    """400 for any ``filter``: the API documents none for ``operations.list``.
 
-
-def parse_filter(text: Optional[str]) -> Callable[[OperationRecord], bool]:
-    """Compile the documented filter subset; raise 400 naming ``filter`` otherwise."""
-    if not text or not text.strip():
-        return lambda record: True
-    terms: list[Callable[[OperationRecord], bool]] = []
-    position = 0
-    while True:
-        match = _TERM.match(text, position)
-        if not match:
-            raise invalid(f"filter: cannot parse {text[position:]!r}; expected FIELD OP VALUE with "
-                          f"FIELD one of {', '.join(_FIELDS)}")
-        terms.append(_term(*match.groups()))
-        position = match.end()
-        if position == len(text):
-            break
-        if not text.startswith("AND", position) or not text[position + 3:position + 4].isspace():
-            raise invalid(f"filter: expected AND at {text[position:]!r}")
-        position += 3
-    return lambda record: all(term(record) for term in terms)
-
-
-_COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
-
-def _parse_time(value: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid(f"filter: {value!r} is not an RFC 3339 timestamp") from None
-
-
-def _term(field: str, op: str, raw: str) -> Callable[[OperationRecord], bool]:
-    if field not in _FIELDS:
-        raise invalid(f"filter: unknown field {field!r}; supported: {', '.join(_FIELDS)}")
-    compare = _COMPARE[op]
-    quoted = raw.startswith('"')
-    value = raw[1:-1].replace('\\"', '"') if quoted else raw
-    if field == "done":
-        if quoted or value not in ("true", "false") or op not in ("=", "!="):
-            raise invalid("filter: done supports only = and != with true or false")
-        wanted = value == "true"
-        return lambda record: compare(record.done, wanted)
-    if not quoted:
-        raise invalid(f"filter: the value for {field} must be a string in double quotes")
-    if field == "metadata.api_method_name":
-        return lambda record: compare(record.api_method_name, value)
-    moment = _parse_time(value)
-    if field == "metadata.create_time":
-        return lambda record: compare(record.create_time, moment)
-    return lambda record: record.end_time is not None and compare(record.end_time, moment)
+    The discovery document describes the parameter only as "the standard list
+    filter" and no page gives its grammar, so the emulator accepts no filter at
+    all (as a strict service would refuse one it does not understand): a client
+    that needed one here would silently change meaning on Google Cloud. An
+    empty value is the same as none.
+    """
+    if text and text.strip():
+        raise invalid(f"filter: {text!r} is not supported: operations.list documents no filter "
+                      "grammar; list without a filter and select on each operation's metadata")
 
 
 def page(items: list, page_size: Optional[str], page_token: Optional[str],

@@ -225,12 +225,18 @@ class EmulatorState:
         self.datasets: dict[str, Dataset] = {}
         self.stores: dict[str, DicomStore] = {}
         self.operations: dict[str, OperationRecord] = {}
-        self.iam = IamPolicy()
+        self.iam = self._new_policy()
         self.generation = 0  # bumped by reset: jobs of an older generation are orphans
         self.persistence = Persistence(data_dir) if data_dir else None
         self.closed = False
         if self.persistence:
             self._load()
+
+    def _new_policy(self) -> IamPolicy:
+        """A fresh policy. With IAM enforced the service agent does not exist until created
+        (admin ``POST service-agent``, what ``gcp.projects.ServiceIdentity`` does), as on a
+        new project: a grant naming it before then is refused."""
+        return IamPolicy(agent_exists=not self.startup_config["enforceIam"])
 
     # -- persistence ---------------------------------------------------------
     def save(self) -> None:
@@ -286,7 +292,7 @@ class EmulatorState:
             self.datasets.clear()
             self.stores.clear()
             self.operations.clear()
-            self.iam = IamPolicy()
+            self.iam = self._new_policy()
             self.config = dict(self.startup_config)
             if self.persistence:
                 self.persistence.wipe()

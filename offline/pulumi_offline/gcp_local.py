@@ -52,6 +52,8 @@ class LocalCloud:
         self.project = project or env.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
         self._local = threading.local()
         self._agent: dict[str, Any] | None = None
+        #: (project, service) pairs enabled through ``gcp.projects.Service``.
+        self.enabled_services: set[tuple[str, str]] = set()
         self.appliers: dict[str, Applier] = {cls.type: cls(self) for cls in _APPLIERS}
 
     # -- HTTP ------------------------------------------------------------
@@ -366,7 +368,35 @@ class DicomStore(_DerivedOutputs):
         return None
 
 
+class ProjectService(Applier):
+    """``gcp.projects.Service``: enabling an API only flips a flag here (the emulators serve
+    every API anyway); like Google Cloud, enabling twice is fine."""
+
+    type = "gcp:projects/service:Service"
+    replace_keys = None
+
+    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        inputs = self._project(inputs)
+        if not inputs.get("service"):
+            raise CloudError("service: required (e.g. healthcare.googleapis.com)")
+        return inputs
+
+    def create(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self.cloud.enabled_services.add((inputs["project"], inputs["service"]))
+        ident = f"{inputs['project']}/{inputs['service']}"
+        return ident, {**inputs, "id": ident}
+
+    def delete(self, old: ResourceState) -> str | None:
+        if old.inputs.get("disableOnDestroy", True) is False:
+            return "left enabled (disable_on_destroy=False)"
+        self.cloud.enabled_services.discard((old.inputs.get("project"), old.inputs.get("service")))
+        return None
+
+
 class ServiceIdentity(Applier):
+    """``gcp.projects.ServiceIdentity``: creates the Healthcare service agent in the
+    emulator (admin ``POST service-agent``, idempotent like ``generateServiceIdentity``)."""
+
     type = "gcp:projects/serviceIdentity:ServiceIdentity"
     replace_keys = None
 
@@ -376,10 +406,16 @@ class ServiceIdentity(Applier):
             raise CloudError(f"service: only healthcare.googleapis.com is modelled offline, got {inputs.get('service')!r}")
         return inputs
 
-    def create(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        agent = self.cloud.service_agent()
+    def _outputs(self, inputs: dict[str, Any], agent: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ident = f"projects/{inputs['project']}/services/{inputs['service']}"
         return ident, {**inputs, "id": ident, "email": agent["email"], "member": agent["member"]}
+
+    def create(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        agent = self.cloud.http("healthcare", "POST", "/_emulator/service-agent")
+        return self._outputs(inputs, agent)
+
+    def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self._outputs(self._project(inputs), self.cloud.service_agent())[1]
 
     def delete(self, old: ResourceState) -> str | None:
         return None  # removing it from the stack does not remove the agent
@@ -460,5 +496,5 @@ class ProjectIAMMember(_Grant):
         return f"{inputs['project']}/{inputs['role']}/{inputs['member']}"
 
 
-_APPLIERS = (Bucket, BucketObject, BigQueryDataset, HealthcareDataset, DicomStore, ServiceIdentity,
+_APPLIERS = (Bucket, BucketObject, BigQueryDataset, HealthcareDataset, DicomStore, ProjectService, ServiceIdentity,
              BucketIAMMember, DatasetIamMember, ProjectIAMMember)

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs.targets import Grant, JobTargets
 
 if TYPE_CHECKING:
     from pulumi_dicom_jobs.lro.status import OperationStatus
@@ -28,6 +29,9 @@ MAX_SAMPLE_ERRORS = 5
 
 _AGENT_RE = re.compile(r"service-\d+@gcp-sa-healthcare\.iam\.gserviceaccount\.com")
 _ROLE_RE = re.compile(r"roles/[A-Za-z0-9_.]+")
+#: A Cloud Storage or BigQuery permission, as those services name the one the agent lacks.
+_PERMISSION_RE = re.compile(r"\b(?:storage|bigquery)\.[A-Za-z]+\.[A-Za-z]+\b")
+_AGENT_PATTERN = "service-PROJECT_NUMBER@gcp-sa-healthcare.iam.gserviceaccount.com"
 #: Which helper in :mod:`pulumi_dicom_jobs.gcp.grants` grants which role.
 _GRANT_HELPERS = {
     "roles/storage.objectViewer": "pulumi_dicom_jobs.gcp.grants.import_source_grants "
@@ -97,22 +101,45 @@ def code_name(code: Optional[int]) -> str:
     return apischema.RPC_CODE_NAMES.get(code, f"CODE_{code}")
 
 
-def permission_hint(message: str) -> Optional[str]:
-    """A hint naming the role to grant, when ``message`` names the service agent."""
-    agent = _AGENT_RE.search(message or "")
-    if not agent:
+def permission_hint(message: str, targets: Optional[JobTargets] = None) -> Optional[str]:
+    """A hint naming the role to grant, where, and to whom, for a denial of the service agent.
+
+    Cloud Storage and BigQuery name the missing *permission*
+    (``storage.objects.list``, ``bigquery.tables.create``); with the job's
+    ``targets`` (its kind, buckets and dataset) that becomes the role and the
+    bucket, dataset or project to grant it on. A message naming a role is
+    answered with that role. None when the message is no such denial.
+    """
+    text = message or ""
+    agent = _AGENT_RE.search(text)
+    role_match = _ROLE_RE.search(text)
+    permission = _PERMISSION_RE.search(text)
+    grants: list[Grant] = []
+    if role_match:
+        role = role_match.group(0)
+        grants = [Grant(role, (targets.where_for(role) if targets else None) or "")]
+    elif permission and targets is not None:
+        grants = targets.grants_for(permission.group(0))
+    if not agent and not grants:
         return None
-    role_match = _ROLE_RE.search(message)
-    role = role_match.group(0) if role_match else None
-    helper = _GRANT_HELPERS.get(role or "", "the helpers in pulumi_dicom_jobs.gcp.grants")
-    what = f"grant {role}" if role else "grant the missing role"
-    return (f"Hint: the Cloud Healthcare Service Agent {agent.group(0)} does the reading and writing; "
-            f"{what} to serviceAccount:{agent.group(0)} on the resource named above "
+    member = f"serviceAccount:{agent.group(0) if agent else _AGENT_PATTERN}"
+    who = f"The Cloud Healthcare Service Agent {agent.group(0) if agent else '(' + _AGENT_PATTERN + ')'}"
+    if not grants:
+        return (f"Hint: {who} does the reading and writing; grant the missing role to {member} on "
+                f"the resource named above (see the helpers in pulumi_dicom_jobs.gcp.grants). Fresh "
+                "grants can take a few minutes to take effect.")
+    what = " and ".join(f"{g.role} on {g.where}" if g.where else g.role for g in grants)
+    where = "" if all(g.where for g in grants) else " on the resource named above"
+    helper = _GRANT_HELPERS.get(grants[0].role, "the helpers in pulumi_dicom_jobs.gcp.grants")
+    if grants[0].role == "roles/storage.objectViewer" and targets is not None and targets.kind.is_export:
+        helper = "pulumi_dicom_jobs.gcp.grants.filter_file_grants"  # an export reads only its filter file
+    return (f"Hint: {who} does the reading and writing; grant {what} to {member}{where} "
             f"(see {helper}). Fresh grants can take a few minutes to take effect.")
 
 
-def describe_operation(status: "OperationStatus") -> list[str]:
-    """The counter, error, sample-error and log lines for an operation."""
+def describe_operation(status: "OperationStatus", targets: Optional[JobTargets] = None) -> list[str]:
+    """The counter, error, sample-error and log lines for an operation (``targets``: what
+    the job touches, for the permission hint)."""
     lines = [f"counters: success={status.success} failure={status.failure} pending={status.pending}"]
     if status.error:
         lines.append(f"error: {code_name(status.error_code)} (code {status.error_code}): "
@@ -127,7 +154,8 @@ def describe_operation(status: "OperationStatus") -> list[str]:
                          f"{err.get('message', '')}")
     if status.logs_url:
         lines.append(f"logs: {status.logs_url}")
-    hint = permission_hint(status.error_message) if status.error_code == apischema.CODE_PERMISSION_DENIED else None
+    hint = permission_hint(status.error_message, targets) \
+        if status.error_code == apischema.CODE_PERMISSION_DENIED else None
     if hint:
         lines.append(hint)
     return lines
@@ -155,7 +183,8 @@ def what_stays(status: "OperationStatus") -> str:
     return f"A cancel does not roll back: {where}."
 
 
-def operation_failure(reason: str, headline: str, status: "OperationStatus") -> JobFailed:
+def operation_failure(reason: str, headline: str, status: "OperationStatus",
+                      targets: Optional[JobTargets] = None) -> JobFailed:
     """A :class:`JobFailed` whose message is ``headline`` plus the operation's details.
 
     The operation is named once: appended as ``(operation NAME)`` unless the
@@ -163,7 +192,7 @@ def operation_failure(reason: str, headline: str, status: "OperationStatus") -> 
     a timeout whose cancel was requested) ends with :func:`what_stays`.
     """
     first = headline if status.name and status.name in headline else f"{headline} (operation {status.name})"
-    lines = [first, *describe_operation(status)]
+    lines = [first, *describe_operation(status, targets)]
     if reason == "cancelled" or (reason == "timeout" and status.cancel_requested):
         lines.append(what_stays(status))
     return JobFailed(reason, "\n".join(lines), status)

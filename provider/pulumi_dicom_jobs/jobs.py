@@ -9,7 +9,7 @@ start, what to adopt, when to start again, and what an ended operation means.
 
 Flow of :func:`run_job`::
 
-    GET {dataset}/operations?filter=done = false AND metadata.api_method_name = "..."
+    GET {dataset}/operations (every page, no filter)
       a not-done operation of the same kind older than the grace period?
                        -> JobFailed("in_flight") naming it; no POST (see below)
     POST {dicomStore}:import|:export          (start)
@@ -26,9 +26,14 @@ Flow of :func:`run_job`::
 Why adopt instead of retrying the POST: a POST whose answer was lost may have
 started an operation. Starting a second import would double the work (and a
 second export to BigQuery with WRITE_APPEND would duplicate rows). The
-operations list, filtered on ``metadata.api_method_name`` and
-``metadata.create_time >= (time just before the POST - CLOCK_SKEW_MARGIN_S)``,
-says what started: exactly one candidate is adopted; several (another job of
+operations list, read whole and selected here on each operation's
+``apiMethodName`` and ``createTime >= (time just before the POST -
+CLOCK_SKEW_MARGIN_S)``, says what started (no list filter is sent: the API
+documents no filter grammar for ``operations.list``, and one the service
+ignored or refused would change this rule's meaning silently; nor does it
+promise an order, so there is no early stop: the cost is one GET per 100
+operations the dataset remembers, paid before a start and after a lost
+answer): exactly one candidate is adopted; several (another job of
 the same kind started on the same dataset within those few seconds by another
 process) cannot be told apart from the API's answer, so the start fails with
 a message naming them rather than guess. None is not proof yet: the listing
@@ -93,7 +98,8 @@ from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.schedule import PollSchedule
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.lro.waiter import Waiter, growing_pauses
-from pulumi_dicom_jobs.timestamps import format_rfc3339, parse_rfc3339
+from pulumi_dicom_jobs.targets import JobTargets
+from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
 __all__ = [
     "start", "start_import", "start_export", "get_operation", "cancel_operation", "check_in_flight",
@@ -194,9 +200,9 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -
     dataset = names.dataset_of(dicom_store)
     grace = settings.in_flight_grace_seconds()
     cutoff = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=grace)
-    filter_ = f'done = false AND metadata.api_method_name = "{method}"'
     try:
-        running = list(client.list_operations(dataset, filter_))
+        running = [op for op in client.list_operations(dataset)
+                   if not op.done and op.api_method_name == method]
     except NotFound as exc:
         raise JobFailed("start_failed", (
             f"could not start the DICOM {kind.verb} job: {exc.message} (the API answered "
@@ -234,10 +240,13 @@ def _adopt(client: HealthcareClient, dataset: str, method: str, since: _dt.datet
 
     Operations this process already knows it started (siblings) are not candidates.
     """
-    filter_ = (f'metadata.api_method_name = "{method}" AND '
-               f'metadata.create_time >= "{format_rfc3339(since)}"')
-    return [op.name for op in client.list_operations(dataset, filter_)
-            if op.name not in _started_here]
+    candidates = []
+    for op in client.list_operations(dataset):
+        created = parse_rfc3339(op.create_time)
+        if op.api_method_name == method and created is not None and created >= since \
+                and op.name not in _started_here:
+            candidates.append(op.name)
+    return candidates
 
 
 def _settle_seconds(client: HealthcareClient, lost: AmbiguousRequestError) -> float:
@@ -310,20 +319,39 @@ def start_export(client: HealthcareClient, dicom_store: str, body: dict) -> str:
 
 
 # -- waiting and the verdict -------------------------------------------------
-def judge(status: OperationStatus, max_failed_instances: int) -> OperationStatus:
-    """Return a finished operation that counts as success, or raise JobFailed."""
+def judge(status: OperationStatus, max_failed_instances: int,
+          targets: Optional[JobTargets] = None) -> OperationStatus:
+    """Return a finished operation that counts as success, or raise JobFailed.
+
+    An import that ended without an error but processed no instance at all
+    (zero successes, zero failures) is a failure, not a success: the service
+    resolves a pattern to zero objects as an error, so a quiet empty import
+    means the pattern (named when the caller knows the job's ``targets``) did not
+    select what the user meant, and an infrastructure program must not go on
+    as if the data were there. Failing is chosen over warning because a
+    warning scrolls by in ``pulumi up`` while the stack records a success.
+    ``targets`` also lets a permission denial's hint name the role and where.
+    """
     kind = status.kind
     job = f"DICOM {kind.verb} job" if kind is not None else "DICOM job"
     code = status.error_code
     if code == apischema.CODE_CANCELLED:
-        raise operation_failure("cancelled", f"the {job} was cancelled", status)
+        raise operation_failure("cancelled", f"the {job} was cancelled", status, targets)
     if status.failure > max_failed_instances:
         raise operation_failure(
             "too_many_failures",
             f"the {job} finished with {status.failure} failed instance(s), more than "
-            f"max_failed_instances={max_failed_instances}", status)
+            f"max_failed_instances={max_failed_instances}", status, targets)
     if code is not None and status.failure == 0:
-        raise operation_failure("operation_error", f"the {job} failed", status)
+        raise operation_failure("operation_error", f"the {job} failed", status, targets)
+    if kind is JobKind.IMPORT and code is None and status.success == 0 and status.failure == 0:
+        source_uri = targets.source_uri if targets is not None else None
+        pattern = f"the pattern {source_uri}" if source_uri else "its gcsSource.uri pattern"
+        raise operation_failure(
+            "operation_error",
+            f"the {job} imported nothing: the operation ended without an error but processed zero "
+            f"instances, so {pattern} selected no DICOM object; check the pattern (a folder needs "
+            f"'**' or '*.dcm' after its '/')", status, targets)
     return status
 
 
@@ -331,7 +359,7 @@ def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_fai
          on_progress: Callable[[OperationStatus], None] | None = None,
          cancel_on_timeout: bool = True, schedule: PollSchedule | None = None,
          reported_timeout: float | None = None, cancel: CancelToken | None = None,
-         cancel_on_interrupt: bool = True) -> OperationStatus:
+         cancel_on_interrupt: bool = True, targets: Optional[JobTargets] = None) -> OperationStatus:
     """Poll ``name`` until done; return it if it counts as success, else raise JobFailed.
 
     Done with failures is success when ``failure <= max_failed_instances``.
@@ -359,7 +387,7 @@ def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_fai
                                              sleep=client.sleep, cancel=cancel)
     outcome = waiter.run(probe, lambda status: status.done)
     if outcome.done and outcome.last is not None:
-        return judge(outcome.last, max_failed_instances)
+        return judge(outcome.last, max_failed_instances, targets)
     if outcome.cancelled:
         raise _interrupted(client, name, outcome.last, cancel_on_interrupt)
     raise _timed_out(client, name, reported_timeout if reported_timeout is not None else timeout_seconds,
@@ -460,7 +488,8 @@ def run_job(client: HealthcareClient, dicom_store: str, body: dict, *, export: b
             return wait(client, name, timeout_seconds=max(0.0, deadline - time.monotonic()),
                         max_failed_instances=max_failed_instances, on_progress=on_progress,
                         reported_timeout=timeout_seconds, cancel=cancel,
-                        cancel_on_interrupt=cancel_on_interrupt)
+                        cancel_on_interrupt=cancel_on_interrupt,
+                        targets=JobTargets.of_request(kind, body))
         except JobFailed as exc:
             now = time.monotonic()
             pause = PERMISSION_RETRY_BACKOFF.equal_jitter(attempt)

@@ -183,6 +183,7 @@ BIGQUERY_DESTINATION = InputSpec(
                               f"{apischema.MAX_TABLE_URI_CHARS} characters; the dataset may live in "
                               "another project."),
         InputSpec("write_disposition", "writeDisposition", "string", api=True, cli="--write-disposition",
+                  # The API's "unspecified" value is accepted and means unset.
                   enum=apischema.WRITE_DISPOSITIONS + (apischema.WRITE_DISPOSITION_UNSET,),
                   description="If the table exists: WRITE_EMPTY (only if empty), WRITE_TRUNCATE or "
                               "WRITE_APPEND. Unset (or WRITE_DISPOSITION_UNSPECIFIED) without force: any "

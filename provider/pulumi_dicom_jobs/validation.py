@@ -126,11 +126,18 @@ def import_uri_problem(value: Any) -> str | None:
     ``*`` and ``?`` match inside one path segment and may appear anywhere in
     the object name. ``**`` matches across ``/``; it may appear once, at the
     very end of the path (optionally followed by an extension such as
-    ``.dcm``), and never together with another wildcard.
+    ``.dcm``), and never together with another wildcard. A folder
+    (``gs://BUCKET/DIR/``, no wildcard) is none of the documented forms: the
+    API would look for an object of that very name and import nothing, so it
+    is refused with the two patterns the user most likely meant.
     """
     problem, _, obj = _split_gs(value, need_object=True)
     if problem:
         return problem
+    if obj.endswith("/") and not any(ch in obj for ch in "*?"):
+        return (f"{value!r} names a folder, which the API does not import (it takes "
+                f"gs://BUCKET/OBJECT with wildcards): use '{value}**' for every object under it, "
+                f"subfolders included, or '{value}*.dcm' for the .dcm files directly in it")
     if "***" in obj:
         return f"{value!r}: three or more '*' in a row are not a wildcard"
     if "**" not in obj:

@@ -108,6 +108,11 @@ BAD_INPUTS = [
                  {"dicom_store": STORE, "bigquery_destination": {
                      "table_uri": "bq://local-project.ds.t", "force": True,
                      "write_disposition": "WRITE_APPEND"}}, id="force-and-disposition"),
+    pytest.param(["export", "bq", STORE, "bq://local-project.ds.t", "--overwrite-table", "--write-disposition",
+                  "write-append"], validation.check_export,
+                 {"dicom_store": STORE, "bigquery_destination": {
+                     "table_uri": "bq://local-project.ds.t", "force": True,
+                     "write_disposition": "WRITE_APPEND"}}, id="gcloud-spellings-force-and-disposition"),
     pytest.param(["export", "bq", STORE, "bq://P.ds.t", "--schema", "xml", "--filter", "gs://b/*"],
                  validation.check_export,
                  {"dicom_store": STORE, "bigquery_destination": {"table_uri": "bq://P.ds.t", "schema": "XML"},
@@ -204,6 +209,23 @@ def test_export_bq_creates_the_table(setup, stack, project, unique):
         "schemaJson": {}}}
     rows = list(bq.query(f"SELECT COUNT(*) AS n FROM `{project}.cli_{unique}.instances`").result())
     assert rows[0]["n"] == 3
+
+
+def test_export_bq_runs_a_command_copied_from_gcloud(setup, stack, project, unique):
+    """gcloud's ``--overwrite-table`` and ``--write-disposition write-append`` spellings work."""
+    setup.upload_synthetic("in", 2)
+    assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
+    bq = bigquery.Client(project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": stack.bigquery_url})
+    bq.create_dataset(f"gcloud_{unique}")
+    table = f"bq://{project}.gcloud_{unique}.instances"
+    for flags, sent in ((["--overwrite-table"], {"force": True}),
+                        (["--write-disposition", "write-append"], {"writeDisposition": "WRITE_APPEND"}),
+                        (["--write-disposition", "write-truncate"], {"writeDisposition": "WRITE_TRUNCATE"})):
+        proc = run_cli("export", "bq", setup.store, table, *flags)
+        assert proc.returncode == 0, (flags, proc.stderr)
+        assert setup.admin.store_operations()[-1]["request"] == {"bigqueryDestination": {"tableUri": table, **sent}}
+    rows = list(bq.query(f"SELECT COUNT(*) AS n FROM `{project}.gcloud_{unique}.instances`").result())
+    assert rows[0]["n"] == 2  # truncated last
 
 
 def test_export_bq_missing_dataset_fails_with_exit_3(setup, project):

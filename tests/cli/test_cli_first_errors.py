@@ -94,7 +94,7 @@ def test_nothing_listening_waits_at_most_the_unreachable_budget() -> None:
 
 
 def test_missing_dataset_shows_the_apis_not_found(setup) -> None:
-    dataset = f"projects/{setup.project}/locations/us-central1/datasets/nope-{setup.dataset_id}"
+    dataset = f"projects/{setup.project}/locations/us-central1/datasets/nope-{setup.dataset.split('/')[-1]}"
     proc = run_cli("import", f"{dataset}/dicomStores/ct", setup.gs("in/*.dcm"))
     assert proc.returncode == 6, proc.stderr
     assert f"Dataset {dataset} not found" in proc.stderr, proc.stderr
@@ -110,7 +110,7 @@ def test_missing_store_shows_the_apis_not_found(setup) -> None:
 
 
 def test_the_check_is_named_when_the_check_itself_stopped_the_job(setup) -> None:
-    setup.admin.post("faults", {"method": "GET", "path": f"{setup.dataset_id}/operations$", "times": 1,
+    setup.admin.post("faults", {"method": "GET", "path": f"{setup.dataset.split('/')[-1]}/operations$", "times": 1,
                                 "action": "status", "status": 403})
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"))
     assert proc.returncode == 6, proc.stderr

@@ -37,7 +37,7 @@ def test_study_level(ctx, bucket, two_studies):
     result = _gcs_export(ctx, bucket, f"/studies/{b[0].study}\n")
     assert (result.success, result.failure) == (2, 0) and ctx.counters[0] == (0, 0, 2)
     assert _exported_sops(bucket) == {u.sop for u in b}
-    assert (f"gs://{bucket.name}", "read") in ctx.required
+    assert (f"gs://{bucket.name}", "get") in ctx.required  # one object: storage.objects.get
 
 
 def test_series_and_instance_levels_with_crlf_and_blank_lines(ctx, bucket, two_studies):
@@ -79,7 +79,7 @@ def test_missing_filter_file_fails_not_found(ctx, bucket, two_studies):
 def test_filter_bucket_needs_read_permission(ctx, bucket, gcs, two_studies):
     other = gcs.create_bucket(f"{bucket.name}-f")
     upload(other, "f.txt", b"/studies/1.2.3\n")
-    ctx.denied.add((f"gs://{other.name}", "read"))
+    ctx.denied.add((f"gs://{other.name}", "get"))
     with pytest.raises(PermissionDenied):
         run_export(ctx, {"gcsDestination": {"uriPrefix": f"gs://{bucket.name}/out"},
                          "filterConfig": {"resourcePathsGcsUri": f"gs://{other.name}/f.txt"}})

@@ -40,7 +40,8 @@ def assert_denied(op: dict, *facts: str) -> None:
 def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
     api, store, bucket = setup
     emulator.post("config", {"enforceIam": True, "grantPropagationSeconds": 0.6})
-    assert_denied(run_import(api, store, bucket), "roles/storage.objectViewer", f"gs://{bucket}")
+    denial = f"{AGENT} does not have storage.objects.list access to the Google Cloud Storage bucket {bucket}."
+    assert_denied(run_import(api, store, bucket), denial)
 
     # A project-level storage grant is deliberately not honoured for buckets.
     emulator.post("iam", {"resource": f"//cloudresourcemanager.googleapis.com/projects/{PROJECT}",
@@ -49,10 +50,10 @@ def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
     emulator.post("iam", {**bucket_grant(bucket, "roles/storage.objectViewer"),
                           "member": "serviceAccount:someone@example.com"})
     emulator.post("iam", bucket_grant(bucket, "roles/storage.objectViewer"))
-    # Not yet propagated: still denied, and the message says why.
+    # Not yet propagated: still denied, with the same words (the service gives no reason).
     op = run_import(api, store, bucket)
-    assert_denied(op, "roles/storage.objectViewer", f"gs://{bucket}")
-    assert "not propagated" in op["error"]["message"]
+    assert_denied(op, denial)
+    assert "roles/" not in op["error"]["message"]
 
     mine = lambda: [g for g in emulator.get("iam")["grants"] if g["member"] == MEMBER
                     and g["role"] == "roles/storage.objectViewer"]
@@ -61,12 +62,12 @@ def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
 
     # Reading is not writing: an export to the same bucket needs objectAdmin.
     op = api.wait_done(api.start(store, "export", {"gcsDestination": {"uriPrefix": f"gs://{bucket}/out"}}))
-    assert_denied(op, "roles/storage.objectAdmin", f"gs://{bucket}")
+    assert_denied(op, f"does not have storage.objects.create access to the Google Cloud Storage bucket {bucket}.")
 
     # Revoking takes effect at once.
     emulator.delete("iam", bucket_grant(bucket, "roles/storage.objectViewer"))
     assert mine() == []
-    assert_denied(run_import(api, store, bucket), "roles/storage.objectViewer")
+    assert_denied(run_import(api, store, bucket), "storage.objects.list")
 
 
 def test_bigquery_write_needs_data_editor_and_job_user(setup, emulator):
@@ -76,19 +77,21 @@ def test_bigquery_write_needs_data_editor_and_job_user(setup, emulator):
     body = {"bigqueryDestination": {"tableUri": f"bq://{PROJECT}.iamds.t"}}
 
     op = api.wait_done(api.start(store, "export", body))
-    assert_denied(op, "roles/bigquery.dataEditor", "roles/bigquery.jobUser", f"bq://{PROJECT}.iamds")
+    assert_denied(op, f"Permission bigquery.tables.create denied on dataset {PROJECT}:iamds",
+                  f"User does not have bigquery.jobs.create permission in project {PROJECT}.")
+    assert "roles/" not in op["error"]["message"]
 
     emulator.post("iam", {"resource": dataset_resource, "role": "roles/bigquery.dataEditor", "member": MEMBER})
     op = api.wait_done(api.start(store, "export", body))
-    assert_denied(op, "roles/bigquery.jobUser", PROJECT)
-    assert "dataEditor" not in op["error"]["message"]
+    assert_denied(op, f"bigquery.jobs.create permission in project {PROJECT}")
+    assert "bigquery.tables.create" not in op["error"]["message"]
 
     emulator.delete("iam", {"resource": dataset_resource, "role": "roles/bigquery.dataEditor", "member": MEMBER})
     emulator.post("iam", {"resource": f"//cloudresourcemanager.googleapis.com/projects/{PROJECT}",
                           "role": "roles/bigquery.jobUser", "member": MEMBER})
     op = api.wait_done(api.start(store, "export", body))
-    assert_denied(op, "roles/bigquery.dataEditor", f"bq://{PROJECT}.iamds")
-    assert "jobUser" not in op["error"]["message"]
+    assert_denied(op, f"Permission bigquery.tables.create denied on dataset {PROJECT}:iamds")
+    assert "bigquery.jobs.create" not in op["error"]["message"]
 
     emulator.post("iam", {"resource": dataset_resource, "role": "roles/bigquery.dataOwner", "member": MEMBER})
     op = api.wait_done(api.start(store, "export", body))
@@ -99,17 +102,17 @@ def test_explicit_denial_wins_without_enforcement(setup, emulator):
     api, store, bucket = setup
     assert emulator.get("config")["enforceIam"] is False
     emulator.post("permissions", {"resource": f"gs://{bucket}", "deny": ["read"]})
-    assert_denied(run_import(api, store, bucket), "roles/storage.objectViewer", f"gs://{bucket}")
+    assert_denied(run_import(api, store, bucket), f"storage.objects.list access to the Google Cloud Storage bucket {bucket}.")
     # A grant does not override a denial.
     emulator.post("iam", bucket_grant(bucket, "roles/storage.admin"))
-    assert_denied(run_import(api, store, bucket), f"gs://{bucket}")
+    assert_denied(run_import(api, store, bucket), f"bucket {bucket}.")
     assert emulator.get("permissions") == {"denials": [{"resource": f"gs://{bucket}", "deny": ["read"]}]}
     emulator.delete("permissions", {"resource": f"gs://{bucket}", "deny": ["read"]})
     assert "response" in run_import(api, store, bucket)
 
     emulator.post("permissions", {"resource": f"bq://{PROJECT}.anyds", "deny": ["write"]})
     op = api.wait_done(api.start(store, "export", {"bigqueryDestination": {"tableUri": f"bq://{PROJECT}.anyds.t"}}))
-    assert_denied(op, "roles/bigquery.dataEditor", f"bq://{PROJECT}.anyds")
+    assert_denied(op, f"Permission bigquery.tables.create denied on dataset {PROJECT}:anyds")
     emulator.delete("permissions")
     assert emulator.get("permissions") == {"denials": []}
 
@@ -129,3 +132,32 @@ def test_admin_iam_validation(stack, emulator):
     assert len(emulator.get("iam")["grants"]) == 1
     emulator.reset()
     assert emulator.get("iam") == {"grants": []}
+
+
+def test_a_grant_to_the_agent_needs_the_agent_to_exist():
+    """With IAM enforced the emulator starts as a fresh project: the agent does not exist until
+    created (admin POST service-agent, what gcp.projects.ServiceIdentity does), and a grant
+    naming it is refused as IAM refuses it. Without enforcement it exists from the start."""
+    from healthcare_emulator.errors import ApiError
+    from healthcare_emulator.state import EmulatorState
+
+    state = EmulatorState("42", {"enforceIam": True})
+    member = "serviceAccount:service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
+    assert state.iam.agent_exists is False
+    with pytest.raises(ApiError) as refused:
+        state.iam.check_member_exists(member, "42")
+    assert refused.value.http_status == 400 and refused.value.status == "INVALID_ARGUMENT"
+    assert refused.value.message == "Service account service-42@gcp-sa-healthcare.iam.gserviceaccount.com does not exist."
+    state.iam.check_member_exists("serviceAccount:someone@example.com", "42")  # others are not modelled
+    state.iam.create_agent()
+    state.iam.create_agent()  # idempotent
+    state.iam.check_member_exists(member, "42")
+    state.reset()
+    assert state.iam.agent_exists is False
+    assert EmulatorState("42").iam.agent_exists is True
+
+
+def test_admin_service_agent_reports_and_creates(emulator):
+    assert emulator.get("service-agent")["exists"] is True  # this stack does not enforce IAM
+    created = emulator.post("service-agent", {})
+    assert created["exists"] is True and created["member"] == MEMBER

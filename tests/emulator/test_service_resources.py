@@ -171,7 +171,8 @@ def test_service_agent(emulator):
     agent = emulator.get("service-agent")
     assert agent == {"projectNumber": "123456789012",
                      "email": "service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
-                     "member": "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com"}
+                     "member": "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
+                     "exists": True}  # IAM not enforced here: the agent exists from the start
 
 
 def _listening_addresses(port: int) -> list[str]:

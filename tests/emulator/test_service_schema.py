@@ -113,7 +113,7 @@ def test_http_rejects_bad_bodies_before_starting_anything(stack, emulator, uniqu
 
 def test_http_starts_an_export_with_force_beside_a_write_disposition(stack, emulator, unique):
     """The discovery document: with ``writeDisposition`` set, ``force`` is ignored, not refused."""
-    api = Api(stack.healthcare_url)
+    api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")
     body = {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True, "writeDisposition": "WRITE_APPEND"}}
     response = api.post(f"{store}:export", body)

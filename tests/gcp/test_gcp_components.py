@@ -6,7 +6,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pytest
 
-from support.graph import AGENT_MEMBER, GET_PROJECT, assert_least_privilege, grants_of, is_grant, run_callable
+from support.graph import (AGENT_MEMBER, assert_least_privilege, grants_of, healthcare_agents, is_grant,
+                           run_callable)
 from pulumi_dicom_jobs.gcp.components import DicomBigQueryExport, DicomGcsExport, DicomGcsImport
 
 STORE = "projects/img-proj/locations/europe-west4/datasets/imaging/dicomStores/main"
@@ -56,8 +57,9 @@ def test_gcs_import_existing_bucket():
     assert graph.outputs["uri"] == "gs://scans/ct/**.dcm"
     assert graph.outputs["count"] == 3
     assert graph.outputs["op"].startswith("projects/img-proj/locations/europe-west4/datasets/imaging/operations/")
-    # the agent is looked up for the store's project
-    assert (GET_PROJECT, {"projectId": "img-proj"}) in graph.calls
+    # the agent is created (the API enabled first) in the store's project, grants after it
+    assert healthcare_agents(graph) == ["img-proj"]
+    assert not graph.calls, "no project lookup: the member comes from the ServiceIdentity"
     # stable names and URNs
     assert component.urn == graph.urn(f"{PREFIX}:DicomGcsImport", "ct")
     assert grants[0].urn == graph.urn(f"{PREFIX}:DicomGcsImport$gcp:storage/bucketIAMMember:BucketIAMMember", "ct-source-reader")
@@ -169,7 +171,7 @@ def test_bigquery_export_cross_project_grants_in_destination_project():
         ("bucket", "roles/storage.objectViewer", AGENT_MEMBER, "filters"),
     ])
     # the agent is still the *store's* project's
-    assert (GET_PROJECT, {"projectId": "img-proj"}) in graph.calls
+    assert healthcare_agents(graph) == ["img-proj"]
     job = _job(graph, "meta")
     assert job.inputs["bigquery_destination"] == {"table_uri": "bq://analytics.dicom_meta.instances", "force": True}
     assert_job_depends_on_its_grants(graph, "meta", "DicomBigQueryExport")
@@ -201,8 +203,8 @@ def test_component_depends_on_reaches_the_job_and_shared_grants():
     assert graph.directly_depends_on(export_job, graph.by_name("shared-writer"))
     assert not [r for r in graph.children(_component(graph, "png", "DicomGcsExport")) if is_grant(r)], \
         "grants= given: the component makes none"
-    # service_agent= given: only the import looked the agent up
-    assert [c for c in graph.calls if c[0] == GET_PROJECT] == [(GET_PROJECT, {"projectId": "img-proj"})]
+    # service_agent= given: only the import creates the agent
+    assert healthcare_agents(graph) == ["img-proj"]
 
 
 def test_store_id_output_flows_into_everything():
@@ -215,7 +217,7 @@ def test_store_id_output_flows_into_everything():
 
     graph = run_callable(program, CONFIG)
     assert graph.by_name("png-bucket").inputs["location"] == "asia-east1"
-    assert (GET_PROJECT, {"projectId": "other"}) in graph.calls
+    assert healthcare_agents(graph) == ["other"]
     job = _job(graph, "png")
     assert job.inputs["dicom_store"] == "projects/other/locations/asia-east1/datasets/imaging/dicomStores/s"
     assert graph.directly_depends_on(job, graph.by_name("store"))

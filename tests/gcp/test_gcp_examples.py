@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.graph import AGENT_MEMBER, GET_PROJECT, assert_least_privilege, grants_of, is_grant, run_program
+from support.graph import AGENT_MEMBER, assert_least_privilege, grants_of, healthcare_agents, is_grant, run_program
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PREFIX = "dicom-jobs:components"
@@ -90,7 +90,7 @@ def test_gcs_export_jpeg():
     assert job.inputs["dicom_store"] == STORE
     assert graph.depends_on(job, bucket)
     _assert_jobs_depend_on_component_grants(graph)
-    assert (GET_PROJECT, {"projectId": "img-proj"}) in graph.calls
+    assert healthcare_agents(graph) == ["img-proj"]
 
     named = run_program(EXAMPLES / "gcs-export-jpeg" / "__main__.py",
                         {"gcp:project": "img-proj", "dicom_store": STORE, "bucket": "own-bucket"})

@@ -106,9 +106,12 @@ def test_exact_grants(graph):
 
 
 def test_grants_wait_for_what_they_grant_on(graph):
-    store = graph.by_name("dicom-store")
+    agent = graph.by_name("project-healthcare-agent")  # gcp.projects.ServiceIdentity
+    api = graph.by_name("project-healthcare-api")  # gcp.projects.Service
+    assert api.urn in agent.dependencies and api.inputs["disableOnDestroy"] is False
+    assert api.urn in graph.by_name("healthcare-dataset").dependencies, "the dataset waits for the API"
     for grant in (r for r in graph.resources.values() if is_grant(r)):
-        assert store.urn in grant.dependencies, f"{grant.name} before the store (and its agent)"
+        assert agent.urn in grant.dependencies, f"{grant.name} before the agent exists"
     assert graph.by_name("bucket-mr-landing").urn in graph.by_name("mr-landing-reader").dependencies
     assert graph.by_name("bucket-renders").urn in graph.by_name("renders-writer").dependencies
     assert graph.by_name("bq-dicom_meta").urn in graph.by_name("img-proj-dicom-meta-bq-data-editor").dependencies

@@ -54,8 +54,8 @@ def test_bigquery_export_up_noop_studies_change_and_destroy(tmp_path, cloud):
         "gcp:storage/bucket:Bucket": 1, "gcp:storage/bucketObject:BucketObject": 1,
         "gcp:bigquery/dataset:Dataset": 1, "gcp:bigquery/datasetIamMember:DatasetIamMember": 1,
         "gcp:projects/iAMMember:IAMMember": 1, "gcp:storage/bucketIAMMember:BucketIAMMember": 1,
-        "job": 1, "DicomBigQueryExport": 1}
-    assert first.counts == {"create": 8}
+        "job": 1, "DicomBigQueryExport": 1, "gcp:projects/service:Service": 1, "gcp:projects/serviceIdentity:ServiceIdentity": 1,}
+    assert first.counts == {"create": 10}
     # Only the listed study is exported: its 4 instances, as 4 rows.
     assert first.outputs["exported"] == 4 and first.outputs["failed"] == 0
     assert first.outputs["table_uri"] == f"bq://{PROJECT}.{DATASET}.{TABLE}"
@@ -72,7 +72,7 @@ def test_bigquery_export_up_noop_studies_change_and_destroy(tmp_path, cloud):
     cloud.clear_requests()
     second = program.up()
     assert second.ok, second.text
-    assert second.counts == {"same": 8}
+    assert second.counts == {"same": 10}
     assert cloud.job_posts() == []
     assert len(cloud.job_operations("export")) == 1
 
@@ -85,7 +85,7 @@ def test_bigquery_export_up_noop_studies_change_and_destroy(tmp_path, cloud):
     assert steps_of(third, "replace") == ["metadata", "studies-filter"]
     assert counts_by_type(third, "replace") == {"job": 1, "gcp:storage/bucketObject:BucketObject": 1}
     assert job_urns(third)["metadata"] == job_urns(first)["metadata"]
-    assert third.counts == {"replace": 2, "same": 6}
+    assert third.counts == {"replace": 2, "same": 8}
     assert len(cloud.job_posts()) == 1 and cloud.job_posts()[0].endswith(":export")
     assert third.outputs["exported"] == 7
     assert cloud.bq_sop_uids(DATASET, TABLE) == sorted(studies[first_study] + studies[second_study])

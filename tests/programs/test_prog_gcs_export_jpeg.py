@@ -41,8 +41,8 @@ def test_gcs_export_jpeg_up_noop_and_destroy(tmp_path, cloud):
     first = program.up()
     assert first.ok, first.text
     assert counts_by_type(first) == {"gcp:storage/bucket:Bucket": 1, "gcp:storage/bucketIAMMember:BucketIAMMember": 1,
-                                     "job": 1, "DicomGcsExport": 1}
-    assert first.counts == {"create": 4}
+                                     "job": 1, "DicomGcsExport": 1, "gcp:projects/service:Service": 1, "gcp:projects/serviceIdentity:ServiceIdentity": 1,}
+    assert first.counts == {"create": 6}
     assert first.outputs["exported"] == len(objects) == 7  # counters count instances, not frames
     assert first.outputs["failed"] == 0
     assert first.outputs["uri_prefix"] == f"gs://{BUCKET}/jpeg"
@@ -58,7 +58,7 @@ def test_gcs_export_jpeg_up_noop_and_destroy(tmp_path, cloud):
     cloud.clear_requests()
     second = program.up()
     assert second.ok, second.text
-    assert second.counts == {"same": 4}
+    assert second.counts == {"same": 6}
     assert cloud.job_posts() == []
     assert len(cloud.job_operations("export")) == 1
     assert cloud.objects(BUCKET) == written
@@ -68,7 +68,10 @@ def test_gcs_export_jpeg_up_noop_and_destroy(tmp_path, cloud):
     done = program.destroy()
     assert not done.ok
     assert any(f"bucket {BUCKET} is not empty" in e for e in done.errors), done.errors
-    assert sorted(steps_of(done, "delete")) == ["jpeg", "jpeg-export-writer"]  # the job, the grant
+    # the job, the grant, and the agent's ServiceIdentity and API Service (which neither
+    # delete the agent nor disable the API)
+    assert sorted(steps_of(done, "delete")) == ["jpeg", "jpeg-export-writer", "jpeg-healthcare-agent",
+                                                "jpeg-healthcare-api"]
     assert program.state_names() == {"jpeg", "jpeg-bucket"}
     assert cloud.grants() == set()
     assert cloud.objects(BUCKET) == written

@@ -41,8 +41,9 @@ def test_gcs_import_up_noop_pattern_change_and_destroy(tmp_path, cloud):
     assert first.ok, first.text
     assert counts_by_type(first) == {"gcp:healthcare/dataset:Dataset": 1, "gcp:healthcare/dicomStore:DicomStore": 1,
                                      "gcp:storage/bucketIAMMember:BucketIAMMember": 1, "job": 1,
-                                     "DicomGcsImport": 1}
-    assert first.counts == {"create": 5}
+                                     "DicomGcsImport": 1,  # the component enables the API, creates the agent:
+                                     "gcp:projects/service:Service": 1, "gcp:projects/serviceIdentity:ServiceIdentity": 1,}
+    assert first.counts == {"create": 7}
     # Real counts: 7 files under scans/, all imported; read back through QIDO-RS.
     assert first.outputs["imported"] == len(scans) == 7
     assert first.outputs["failed"] == 0
@@ -59,7 +60,7 @@ def test_gcs_import_up_noop_pattern_change_and_destroy(tmp_path, cloud):
     cloud.clear_requests()
     second = program.up()
     assert second.ok, second.text
-    assert second.counts == {"same": 5}
+    assert second.counts == {"same": 7}
     assert cloud.job_posts() == []
     assert len(cloud.job_operations()) == 1
 
@@ -73,7 +74,7 @@ def test_gcs_import_up_noop_pattern_change_and_destroy(tmp_path, cloud):
     assert third.ok, third.text
     assert steps_of(third, "replace") == ["scans"]
     assert [urn for kind, urn in third.steps if kind == "replace"] == [job_urns(first)["scans"]]
-    assert third.counts == {"replace": 1, "same": 4}
+    assert third.counts == {"replace": 1, "same": 6}
     assert len(cloud.job_posts()) == 1 and cloud.job_posts()[0].endswith(":import")
     assert third.outputs["imported"] == 2
     assert third.outputs["source_uri"] == f"gs://{BUCKET}/later/**.dcm"
@@ -85,7 +86,7 @@ def test_gcs_import_up_noop_pattern_change_and_destroy(tmp_path, cloud):
     done = program.destroy()
     assert done.ok, done.text
     assert program.state()["resources"] == []
-    assert done.counts == {"delete": 5}
+    assert done.counts == {"delete": 7}
     assert cloud.hc_get(STORE).status_code == 404
     assert cloud.grants() == set()
     assert cloud.objects(BUCKET) == sorted([*scans, "quarantine/not-dicom.dcm", "later/0.dcm", "later/1.dcm"])

@@ -69,8 +69,10 @@ def test_root_program_full_config_up_noop_triggers_and_destroy(tmp_path, cloud):
         # objectAdmin, dataEditor on the dataset, jobUser on the project
         "gcp:storage/bucketIAMMember:BucketIAMMember": 4, "gcp:bigquery/datasetIamMember:DatasetIamMember": 1,
         "gcp:projects/iAMMember:IAMMember": 1,
+        # the API enabled and the agent created before any grant (a fresh project has neither)
+        "gcp:projects/service:Service": 1, "gcp:projects/serviceIdentity:ServiceIdentity": 1,
         "DicomGcsImport": 1, "DicomGcsExport": 3, "DicomBigQueryExport": 1, "job": 5}
-    assert first.counts == {"create": 18}
+    assert first.counts == {"create": 20}
     jobs = {**first.outputs["imports"], **first.outputs["exports"]}
     counts = {name: (job["success_count"], job["failure_count"]) for name, job in jobs.items()}
     # 9 instances (3 pydicom files + a generated study of 6) and the one tolerated broken file.
@@ -96,7 +98,7 @@ def test_root_program_full_config_up_noop_triggers_and_destroy(tmp_path, cloud):
     cloud.clear_requests()
     second = program.up()
     assert second.ok, second.text
-    assert second.counts == {"same": 18}
+    assert second.counts == {"same": 20}
     assert cloud.job_posts() == []
 
     # Per-entry triggers: only the PNG export runs again.
@@ -106,7 +108,7 @@ def test_root_program_full_config_up_noop_triggers_and_destroy(tmp_path, cloud):
     third = program.up()
     assert third.ok, third.text
     assert [urn for kind, urn in third.steps if kind == "replace"] == [urns["png-renders"]]
-    assert third.counts == {"replace": 1, "same": 17}
+    assert third.counts == {"replace": 1, "same": 19}
     posts = cloud.job_posts()
     assert len(posts) == 1 and posts[0] == f"/v1/{STORE}:export", posts
     assert third.outputs["exports"]["png-renders"]["success_count"] == 9
@@ -119,7 +121,7 @@ def test_root_program_full_config_up_noop_triggers_and_destroy(tmp_path, cloud):
     done = program.destroy()
     assert done.ok, done.text
     assert program.state()["resources"] == []
-    assert done.counts == {"delete": 16, "retain": 2}
+    assert done.counts == {"delete": 18, "retain": 2}
     assert sorted(steps_of(done, "retain")) == ["dicom-store", "healthcare-dataset"]
     assert cloud.sop_uids(STORE) == sops
     assert (cloud.objects(DICOM_BUCKET), cloud.objects(PNG_BUCKET), cloud.objects(SUBSET_BUCKET)) == (dicom, png, subset)
@@ -132,8 +134,8 @@ NO_IMPORT_GRANT = [(
     "        grants=grants.import_source(bucket, depends_on=_bucket_deps(bucket)),\n",
     "        grants=[],  # TEST PATCH: no roles/storage.objectViewer on the source bucket\n")]
 NO_GCS_EXPORT_GRANT = [(
-    "grants = GrantSet(agent, opts=pulumi.ResourceOptions(depends_on=[store]))\n",
-    "grants = GrantSet(agent, opts=pulumi.ResourceOptions(depends_on=[store]))\n"
+    "grants = GrantSet(agent)\n",
+    "grants = GrantSet(agent)\n"
     "grants.gcs_export = lambda bucket, depends_on=None: []  # TEST PATCH: no roles/storage.objectAdmin\n")]
 
 
@@ -145,8 +147,8 @@ def _bq_patch(keep_role: str) -> list[tuple[str, str]]:
         ROLE_BQ_JOB_USER: ('gcp.projects.IAMMember(f"{p}-bq-job-user", project=p, role="roles/bigquery.jobUser", '
                            'member=agent, opts=grants.opts)'),
     }[keep_role]
-    return [("grants = GrantSet(agent, opts=pulumi.ResourceOptions(depends_on=[store]))\n",
-             "grants = GrantSet(agent, opts=pulumi.ResourceOptions(depends_on=[store]))\n"
+    return [("grants = GrantSet(agent)\n",
+             "grants = GrantSet(agent)\n"
              f"grants.bigquery_export = lambda p, d, depends_on=None: [{make}]  # TEST PATCH: only {keep_role}\n")]
 
 
@@ -170,3 +172,41 @@ def test_root_program_fails_without_each_grant(tmp_path, cloud, missing, exports
         assert cloud.sop_uids(STORE) == set()
     else:  # the import (whose grant is in place) did its work; only the export failed
         assert cloud.sop_uids(STORE) == sops
+
+
+# The bootstrap removed: the member looked up (gcp.organizations.get_project) instead of created.
+NO_AGENT_BOOTSTRAP = [
+    ('healthcare = HealthcareServiceAgent("project", project)\n',
+     "from pulumi_dicom_jobs.gcp.grants import healthcare_service_agent  # TEST PATCH: no API, no agent\n"),
+    ("keep = pulumi.ResourceOptions(retain_on_delete=keep_store, depends_on=[healthcare.api])\n",
+     "keep = pulumi.ResourceOptions(retain_on_delete=keep_store)\n"),
+    ("agent = healthcare.member\n", "agent = healthcare_service_agent(project)\n"),
+]
+
+
+def test_root_program_without_the_agent_bootstrap_fails_as_on_a_fresh_project(tmp_path, cloud):
+    """On a fresh project the agent does not exist until created: a grant to it is refused
+    ("Service account ... does not exist"), as on Google Cloud; with the bootstrap the same
+    program creates it first, and a second bootstrap on a project that has it is a no-op."""
+    _data_lake(cloud)
+    assert cloud.service_agent()["exists"] is False  # IAM enforced: a fresh project
+    bare = Program(copy_root_program(tmp_path / "bare", NO_AGENT_BOOTSTRAP), cloud.stack)
+    bare.write_config(_config([IMPORT], []))
+    failed = bare.up()
+    assert not failed.ok
+    assert f"Service account {cloud.service_agent()['email']} does not exist" in failed.text, failed.text
+    assert cloud.grants() == set() and cloud.job_operations() == []
+
+    program = Program(copy_root_program(tmp_path / "root"), cloud.stack)
+    program.write_config({**_config([IMPORT], []), "dicom-jobs:dataset": "imaging-bootstrapped"})
+    first = program.up()
+    assert first.ok, first.text
+    assert cloud.service_agent()["exists"] is True
+    member = cloud.service_agent()["member"]
+    assert cloud.grants() == {bucket_grant(SOURCE, ROLE_OBJECT_VIEWER, member)}
+    steps = [urn for _, urn in first.steps]
+    identity = next(u for u in steps if u.endswith("::project-healthcare-agent"))
+    grant = next(u for u in steps if "bucketIAMMember" in u)
+    assert steps.index(identity) < steps.index(grant)
+    # Both exist now: the bare program (lookup only) works too, as on a bootstrapped project.
+    assert bare.up().ok

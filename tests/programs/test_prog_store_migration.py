@@ -48,8 +48,10 @@ def test_store_migration_up_noop_new_run_and_destroy(tmp_path, cloud):
     assert counts_by_type(first) == {
         "gcp:healthcare/dataset:Dataset": 1, "gcp:healthcare/dicomStore:DicomStore": 1,
         "gcp:storage/bucket:Bucket": 1, "gcp:storage/bucketIAMMember:BucketIAMMember": 2,
-        "job": 2, "DicomGcsExport": 1, "DicomGcsImport": 1}
-    assert first.counts == {"create": 9}
+        "job": 2, "DicomGcsExport": 1, "DicomGcsImport": 1,
+        # each component enables the API and creates the agent (idempotent, so twice is fine)
+        "gcp:projects/service:Service": 2, "gcp:projects/serviceIdentity:ServiceIdentity": 2}
+    assert first.counts == {"create": 13}
     assert (first.outputs["exported"], first.outputs["imported"], first.outputs["import_failures"]) == (7, 7, 0)
     assert first.outputs["target_store"] == TARGET
     assert first.outputs["staging_prefix"] == f"gs://{BUCKET}/run-1"
@@ -68,7 +70,7 @@ def test_store_migration_up_noop_new_run_and_destroy(tmp_path, cloud):
     cloud.clear_requests()
     second = program.up()
     assert second.ok, second.text
-    assert second.counts == {"same": 9}
+    assert second.counts == {"same": 13}
     assert cloud.job_posts() == []
 
     # `run: 2`: both jobs carry triggers=[run]; exactly those two are replaced, and the new
@@ -79,7 +81,7 @@ def test_store_migration_up_noop_new_run_and_destroy(tmp_path, cloud):
     assert third.ok, third.text
     assert steps_of(third, "replace") == ["export", "import"]
     assert counts_by_type(third, "replace") == {"job": 2}
-    assert third.counts == {"replace": 2, "same": 7}
+    assert third.counts == {"replace": 2, "same": 11}
     posts = cloud.job_posts()
     assert len(posts) == 2 and posts[0].endswith(":export") and posts[1].endswith(":import"), posts
     assert (third.outputs["exported"], third.outputs["imported"]) == (7, 7)

@@ -55,9 +55,11 @@ class FakeSession:
     def __init__(self, *responses: FakeResponse) -> None:
         self.responses = list(responses)
         self.calls: list[tuple[str, str]] = []
+        self.params: list[dict] = []
 
-    def request(self, method, url, **_kwargs):
+    def request(self, method, url, **kwargs):
         self.calls.append((method, url))
+        self.params.append(dict(kwargs.get("params") or {}))
         return self.responses.pop(0)
 
     def close(self) -> None:
@@ -103,14 +105,16 @@ def test_a_403_stays_a_permission_error(monkeypatch: pytest.MonkeyPatch) -> None
         jobs.get_operation(client, OPERATION)
 
 
-def test_list_operations_reads_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_operations_reads_every_page_without_a_filter(monkeypatch: pytest.MonkeyPatch) -> None:
     client, session = _client(
         monkeypatch,
         FakeResponse(200, {"operations": [{"name": "a"}], "nextPageToken": "p2"}),
         FakeResponse(200, {"operations": [{"name": "b", "done": True}]}))
-    ops = list(client.list_operations("projects/p/locations/l/datasets/d", "done = false"))
+    ops = list(client.list_operations("projects/p/locations/l/datasets/d"))
     assert [(op.name, op.done) for op in ops] == [("a", False), ("b", True)]
     assert len(session.calls) == 2
+    # The API documents no filter grammar for operations.list: none is sent.
+    assert session.params == [{"pageSize": 100}, {"pageSize": 100, "pageToken": "p2"}]
 
 
 def test_start_posts_to_the_kinds_verb(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ import pytest
 from healthcare_emulator.waiting import poll
 from support.data import synthetic
 from support.workspace import Workspace
-from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs import jobs, settings
 from pulumi_dicom_jobs.api import auth
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
@@ -149,6 +149,28 @@ def test_a_sibling_this_process_started_is_not_a_candidate(env: Workspace) -> No
     assert adopted != sibling and names == {sibling, adopted}
 
 
+def test_in_flight_check_and_adoption_select_on_metadata_without_a_filter(
+        env: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """operations.list documents no filter grammar (the emulator refuses any filter, as a
+    strict service would): both safety rules page through the list unfiltered and decide
+    on each operation's apiMethodName, createTime and done."""
+    _prepare(env)
+    monkeypatch.setenv(settings.IN_FLIGHT_GRACE_ENV, "0")
+    env.admin.post("config", {"operationMinSeconds": 30})
+    other_kind = env.api.call("POST", f"{env.store}:export",
+                              {"gcsDestination": {"uriPrefix": env.gs("out")}})["name"]
+    env.admin.post("config", {"operationMinSeconds": 0})
+    with env.client() as client:
+        done_import = jobs.start_import(client, env.store, _body(env))  # finishes at once
+        # a running export (another kind) and a finished import do not block an import
+        _fault(env, method="POST", path=":import$", action="drop_after_processing")
+        adopted = jobs.start_import(client, env.store, _body(env))
+    assert {op["name"] for op in env.operations()} == {other_kind, done_import, adopted}
+    listings = [r for r in env.admin.get("requests")["requests"]
+                if r["method"] == "GET" and r["path"].endswith("/operations")]
+    assert listings and all(r["status"] == 200 and "filter" not in r["query"] for r in listings), listings
+
+
 def test_export_lost_answer_adopts_bigquery_method(env: Workspace) -> None:
     env.import_files(synthetic(1))
     table = f"local-project.{env.new_bq_dataset()}.t"
@@ -232,7 +254,9 @@ def test_permission_denied_hint(env: Workspace) -> None:
                        permission_retry_seconds=0)
     text = str(info.value)
     assert info.value.operation.error_code == 7
-    assert "PERMISSION_DENIED" in text and "roles/storage.objectViewer" in text
+    assert "PERMISSION_DENIED" in text and "storage.objects.list" in text  # the service's words
+    bucket = env.gs("x").split("/")[2]
+    assert f"grant roles/storage.objectViewer on bucket {bucket} to serviceAccount:" in text
     assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in text
     assert env.admin.get("service-agent")["email"] in text
 

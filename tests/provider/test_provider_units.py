@@ -14,7 +14,9 @@ from pulumi_dicom_jobs.api import transport
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.lro import OperationStatus, PollSchedule
 from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
+from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.requests_body import build_export_body, build_import_body
+from pulumi_dicom_jobs.targets import JobTargets
 
 STORE = "projects/p-123456/locations/l/datasets/d/dicomStores/s"
 
@@ -107,6 +109,21 @@ def test_judge_and_failure_messages() -> None:
         failures.JobFailed("nonsense", "x")
 
 
+def test_an_import_that_processed_nothing_fails_naming_the_pattern() -> None:
+    """Zero successes, zero failures and no error is not a successful import."""
+    empty = OperationStatus.from_json(_op(done=True, response={"@type": "x"}, metadata={
+        "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"}))
+    with pytest.raises(failures.JobFailed) as info:
+        jobs.judge(empty, 0, JobTargets.of_request(JobKind.IMPORT, {"gcsSource": {"uri": "gs://b/dir/"}}))
+    assert info.value.reason == "operation_error"
+    assert "imported nothing" in str(info.value) and "gs://b/dir/" in str(info.value)
+    with pytest.raises(failures.JobFailed):
+        jobs.judge(empty, 5)  # the pattern unknown (``dicom-jobs wait``): still a failure
+    export = OperationStatus.from_json(_op(done=True, response={"@type": "x"}, metadata={
+        "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ExportDicomData"}))
+    assert jobs.judge(export, 0) is export  # an empty store exports nothing, rightly
+
+
 @pytest.mark.parametrize("role,helper", [("roles/storage.objectAdmin", "gcs_export_grants"),
                                          ("roles/bigquery.dataEditor", "bigquery_export_grants"),
                                          ("roles/bigquery.jobUser", "bigquery_export_grants")])
@@ -114,6 +131,33 @@ def test_permission_hint_names_helper(role: str, helper: str) -> None:
     hint = failures.permission_hint(f"service-1@gcp-sa-healthcare.iam.gserviceaccount.com needs {role}")
     assert role in hint and f"pulumi_dicom_jobs.gcp.grants.{helper}" in hint
     assert failures.permission_hint("some other denial") is None
+
+
+AGENT = "service-1@gcp-sa-healthcare.iam.gserviceaccount.com"
+DENIALS = [  # what Cloud Storage and BigQuery say, the request, and the grant the hint must name
+    (f"{AGENT} does not have storage.objects.list access to the Google Cloud Storage bucket src.",
+     JobKind.IMPORT, {"gcsSource": {"uri": "gs://src/dir/**"}},
+     "grant roles/storage.objectViewer on bucket src to serviceAccount:" + AGENT, "import_source_grants"),
+    (f"{AGENT} does not have storage.objects.create access to the Google Cloud Storage bucket out.",
+     JobKind.EXPORT_GCS, {"gcsDestination": {"uriPrefix": "gs://out/x"}},
+     "grant roles/storage.objectAdmin on bucket out to serviceAccount:" + AGENT, "gcs_export_grants"),
+    (f"{AGENT} does not have storage.objects.get access to the Google Cloud Storage bucket flt.",
+     JobKind.EXPORT_GCS, {"gcsDestination": {"uriPrefix": "gs://out/x"},
+                          "filterConfig": {"resourcePathsGcsUri": "gs://flt/f.txt"}},
+     "grant roles/storage.objectViewer on bucket flt to serviceAccount:" + AGENT, "filter_file_grants"),
+    (f"Permission bigquery.tables.create denied on dataset p:d (or it may not exist) for {AGENT}.",
+     JobKind.EXPORT_BIGQUERY, {"bigqueryDestination": {"tableUri": "bq://p.d.t"}},
+     "grant roles/bigquery.dataEditor on dataset p:d and roles/bigquery.jobUser on project p to "
+     "serviceAccount:" + AGENT, "bigquery_export_grants"),
+]
+
+
+@pytest.mark.parametrize("message,kind,body,grant,helper", DENIALS)
+def test_permission_hint_turns_a_missing_permission_into_the_role_and_where(message, kind, body, grant,
+                                                                           helper) -> None:
+    hint = failures.permission_hint(message, JobTargets.of_request(kind, body))
+    assert hint is not None and grant in hint, hint
+    assert f"pulumi_dicom_jobs.gcp.grants.{helper}" in hint
 
 
 def _snap(success: int, pending: int, done: bool = False) -> OperationStatus:

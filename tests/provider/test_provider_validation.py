@@ -57,6 +57,15 @@ def test_import_uri_invalid(uri: str, words: str) -> None:
     assert words in failures[0][1]
 
 
+@pytest.mark.parametrize("uri", ["gs://bucket/dir/", "gs://bucket/a/b/"])
+def test_import_of_a_folder_is_refused_suggesting_the_patterns(uri: str) -> None:
+    """Seed 001: gs://BUCKET/OBJECT with the documented wildcards; a folder is none of them."""
+    failures = check_import(imp(gcs_source={"uri": uri}))
+    assert paths(failures) == ["gcs_source.uri"], failures
+    assert "names a folder" in failures[0][1]
+    assert f"'{uri}**'" in failures[0][1] and f"'{uri}*.dcm'" in failures[0][1]
+
+
 def test_store_name_rules() -> None:
     for bad in ["", "projects/p/locations/l/datasets/d", "projects/p/locations/l/datasets/d/dicomStores/",
                 "projects//locations/l/datasets/d/dicomStores/s", "p/l/d/s",

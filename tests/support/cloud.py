@@ -100,8 +100,11 @@ class Cloud:
         bucket = "seed-scratch-bucket"
         self.create_bucket(bucket)
         self.upload(bucket, {f"seed/{k}": v for k, v in objects.items()})
+        # Seeding needs the agent: it exists from here on (the programs' bootstrap finds it
+        # there, as on a project where it was created before).
+        agent = self.admin.post("service-agent", {})
         grant = {"resource": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
-                 "role": ROLE_OBJECT_VIEWER, "member": self.service_agent()["member"]}
+                 "role": ROLE_OBJECT_VIEWER, "member": agent["member"]}
         self.admin.post("iam", grant)
         try:
             op = self.wait_operation(self.api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket}/seed/**"}}))

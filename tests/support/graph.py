@@ -132,6 +132,10 @@ class GcpMocks(pulumi.runtime.Mocks):
             obj = inputs.get("name") or name
             out.update(name=obj, outputName=obj, mediaLink=f"https://storage.googleapis.com/download/storage/v1/b/{inputs.get('bucket')}/o/{obj}")
             return f"{inputs.get('bucket')}-{obj}", out
+        if typ == "gcp:projects/serviceIdentity:ServiceIdentity":
+            email = f"service-{PROJECT_NUMBER}@gcp-sa-healthcare.iam.gserviceaccount.com"
+            out.update(project=project, email=email, member=f"serviceAccount:{email}")
+            return f"projects/{project}/services/{inputs.get('service')}", out
         if typ == "gcp:healthcare/dataset:Dataset":
             location = inputs.get("location") or self.default_region
             ds = f"projects/{project}/locations/{location}/datasets/{inputs.get('name') or name}"
@@ -380,6 +384,29 @@ def assert_least_privilege(graph: Graph, *, member: str = AGENT_MEMBER) -> None:
         "gcp:projects/iAMMember:IAMMember",
     }
     assert {r.type for r in members} <= allowed, {r.type for r in members} - allowed
+
+
+SERVICE = "gcp:projects/service:Service"
+SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+
+
+def healthcare_agents(graph: Graph) -> list[str]:
+    """The projects whose Healthcare agent the program creates, each checked to be bootstrapped
+    for real: the API enabled (never disabled on destroy), the identity after it, and every
+    grant a component makes to the agent depending on an identity (its member comes from one)."""
+    identities = graph.of_type(SERVICE_IDENTITY)
+    for identity in identities:
+        assert identity.inputs["service"] == "healthcare.googleapis.com", identity.urn
+        apis = [r for r in graph.of_type(SERVICE) if r.urn in identity.dependencies]
+        assert len(apis) == 1, f"{identity.urn} does not wait for the API to be enabled"
+        assert apis[0].inputs["service"] == "healthcare.googleapis.com"
+        assert apis[0].inputs.get("disableOnDestroy") is False, apis[0].urn
+    urns = {i.urn for i in identities}
+    made_by_components = (r for r in graph.resources.values()
+                          if is_grant(r) and "dicom-jobs:components:" in r.urn and r.inputs.get("member") == AGENT_MEMBER)
+    for grant in made_by_components:
+        assert urns & set(grant.dependencies), f"{grant.urn} does not depend on the agent's ServiceIdentity"
+    return sorted(i.inputs.get("project") for i in identities)
 
 
 def grants_of(graph: Graph) -> list[tuple[str, str, str, str]]:

@@ -225,6 +225,7 @@ def assert_permission_failure(result: Result, agent_email: str, role: str) -> st
     assert "PERMISSION_DENIED" in text or "Permission denied" in text, text
     assert agent_email in text, text
     assert role in text, text
-    assert "Hint:" in text and f"grant {role} to serviceAccount:{agent_email}" in text, text
+    hint = next((line for line in text.splitlines() if "Hint:" in line), "")
+    assert f" {role} on " in hint and f"to serviceAccount:{agent_email}" in hint, text
     assert "Traceback" not in text, text
     return text

@@ -99,14 +99,19 @@ class HealthcareClient:
         """``operations.cancel`` (safe to repeat; NotFound when the API forgot it)."""
         self.request("POST", f"{name}:cancel", json={})
 
-    def list_operations(self, dataset: str, filter_: str | None = None,
-                        page_size: int = 100) -> Iterator[OperationStatus]:
-        """``operations.list``: every operation of ``dataset`` matching ``filter_`` (all pages)."""
+    def list_operations(self, dataset: str, page_size: int = 100) -> Iterator[OperationStatus]:
+        """``operations.list``: every operation of ``dataset``, page after page.
+
+        No ``filter`` is sent: the API documents none for this method (the
+        discovery document says only "the standard list filter"), and a filter
+        the service ignored or refused would silently change what the callers
+        decide. Callers select on each operation's metadata instead. The API
+        promises no order either, so every page is read (lazily: a caller that
+        has what it needs stops iterating and no further page is fetched).
+        """
         token: Optional[str] = None
         while True:
             params: dict[str, Any] = {"pageSize": page_size}
-            if filter_:
-                params["filter"] = filter_
             if token:
                 params["pageToken"] = token
             page = self.request("GET", f"{dataset}/operations", params=params)

@@ -14,6 +14,10 @@ Commands::
     dicom-jobs export gcs STORE gs://BUCKET/PREFIX [--mime-type TYPE] [--filter gs://...]
     dicom-jobs export bq STORE bq://PROJECT.DATASET.TABLE [--write-disposition D | --force]
                           [--include-source-store] [--schema flattened|json] [--filter gs://...]
+
+gcloud's spellings work too, so a command copied from Google's guides runs:
+``--write-disposition write-empty|write-truncate|write-append`` and
+``--overwrite-table`` (the same as ``--force``).
     dicom-jobs wait OPERATION      wait for a running operation (e.g. after --async)
     dicom-jobs status OPERATION    one snapshot of an operation
     dicom-jobs cancel OPERATION    ask the API to cancel an operation [--wait]
@@ -101,6 +105,11 @@ Exit codes:
 
 #: Resource property path -> the flag or argument that sets it (for messages), from the spec.
 FLAG_OF: dict[str, str] = {**spec.cli_flags(spec.IMPORT_JOB), **spec.cli_flags(spec.EXPORT_JOB)}
+#: ``gcloud healthcare dicom-stores export bq`` flags accepted as aliases of ours.
+GCLOUD_FLAG_ALIASES: dict[str, str] = {"--overwrite-table": "--force", "--no-overwrite-table": "--no-force"}
+#: gcloud's ``--write-disposition`` values and the API's enum value each one means.
+GCLOUD_WRITE_DISPOSITIONS: dict[str, str] = {
+    "write-empty": "WRITE_EMPTY", "write-truncate": "WRITE_TRUNCATE", "write-append": "WRITE_APPEND"}
 #: The inputs every command sets with a flag (``--api-version``, ``--timeout``...).
 _COMMON_PATHS = tuple(item.name for item in spec.COMMON_INPUTS if (item.cli or "").startswith("--"))
 
@@ -507,11 +516,12 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
 @click.argument("store")
 @click.argument("destination")
 @click.option("--write-disposition", default=None, metavar="WRITE_EMPTY|WRITE_TRUNCATE|WRITE_APPEND",
-              help="What to do when the table exists. Without it and without --force the export "
-                   "fails on any existing table, even an empty one.")
-@click.option("--force/--no-force", default=None,
-              help="Overwrite an existing table (--no-force: fail if it exists). Not with "
-                   "--write-disposition: the API ignores force then.")
+              help="What to do when the table exists (gcloud's write-empty, write-truncate, "
+                   "write-append work too). Without it and without --force the export fails on any "
+                   "existing table, even an empty one.")
+@click.option("--force/--no-force", "--overwrite-table/--no-overwrite-table", "force", default=None,
+              help="Overwrite an existing table (--no-force: fail if it exists); --overwrite-table "
+                   "is gcloud's name for it. Not with --write-disposition: the API ignores force then.")
 @click.option("--include-source-store", is_flag=True, default=None,
               help="Add a column naming the source store.")
 @click.option("--schema", default=None, metavar="flattened|json", help="Table schema.")
@@ -525,7 +535,7 @@ def export_bq(store: str, destination: str, write_disposition: Optional[str], fo
     opts = _options(**kwargs)
     bq: dict[str, Any] = {"table_uri": destination}
     if write_disposition is not None:
-        bq["write_disposition"] = write_disposition.upper()
+        bq["write_disposition"] = GCLOUD_WRITE_DISPOSITIONS.get(write_disposition, write_disposition.upper())
     if force is not None:
         bq["force"] = force
     if include_source_store:

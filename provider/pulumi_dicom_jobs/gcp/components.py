@@ -34,8 +34,13 @@ A denial that outlasts the window fails the job with the missing role and the
 service agent named.
 
 The service agent defaults to the one of the project parsed from
-``dicom_store`` (via ``gcp.organizations.get_project``); pass
-``service_agent="serviceAccount:..."`` to skip the lookup.
+``dicom_store``: the component enables the Healthcare API there
+(``{name}-healthcare-api``, ``gcp.projects.Service``, never disabled on
+destroy) and creates the agent (``{name}-healthcare-agent``,
+``gcp.projects.ServiceIdentity``), and every grant takes its member from that
+identity, so on a fresh project no grant runs before the agent exists. Both
+are idempotent on Google Cloud, so a project where they already exist works
+the same. Pass ``service_agent="serviceAccount:..."`` to skip both.
 """
 
 from __future__ import annotations
@@ -84,11 +89,12 @@ class _DicomJobComponent(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, **extra)
 
     def _service_agent(self, dicom_store: pulumi.Input[str], service_agent: pulumi.Input[str] | None) -> pulumi.Output[str]:
+        """The member handed in, else the store project's agent, created (with the API
+        enabled) by ``{name}-healthcare-api`` and ``{name}-healthcare-agent``."""
         if service_agent is not None:
             return pulumi.Output.from_input(service_agent)
-        return _grants.healthcare_service_agent(
-            _grants.store_project(dicom_store), opts=pulumi.InvokeOptions(parent=self)
-        )
+        agent = _grants.HealthcareServiceAgent(self._name, _grants.store_project(dicom_store), opts=self._child())
+        return agent.member
 
     def _bucket(
         self,

@@ -49,6 +49,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from pulumi_dicom_jobs import targets as _targets
 from pulumi_dicom_jobs.names import bucket_of, parse_dicom_store, parse_table_uri
 
 __all__ = [
@@ -60,6 +61,8 @@ __all__ = [
     "service_agent_email",
     "service_agent_member",
     "healthcare_service_agent",
+    "HEALTHCARE_API",
+    "HealthcareServiceAgent",
     "parse_dicom_store",
     "store_project",
     "store_location",
@@ -72,12 +75,14 @@ __all__ = [
     "GrantSet",
 ]
 
-ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
-ROLE_OBJECT_ADMIN = "roles/storage.objectAdmin"
-ROLE_BQ_DATA_EDITOR = "roles/bigquery.dataEditor"
-ROLE_BQ_JOB_USER = "roles/bigquery.jobUser"
+# The roles are named once, in pulumi_dicom_jobs.targets (the permission hints use them too).
+ROLE_OBJECT_VIEWER = _targets.ROLE_OBJECT_VIEWER
+ROLE_OBJECT_ADMIN = _targets.ROLE_OBJECT_ADMIN
+ROLE_BQ_DATA_EDITOR = _targets.ROLE_DATA_EDITOR
+ROLE_BQ_JOB_USER = _targets.ROLE_JOB_USER
 
 SERVICE_AGENT_DOMAIN = "gcp-sa-healthcare.iam.gserviceaccount.com"
+HEALTHCARE_API = "healthcare.googleapis.com"
 
 # --------------------------------------------------------------------------- #
 # Plain-string helpers (the names are parsed by pulumi_dicom_jobs.names)
@@ -112,6 +117,38 @@ def store_location(dicom_store: pulumi.Input[str]) -> pulumi.Output[str]:
     return pulumi.Output.from_input(dicom_store).apply(lambda s: parse_dicom_store(s)[1])
 
 
+class HealthcareServiceAgent:
+    """Enable the Cloud Healthcare API and create its service agent; ``member`` for grants.
+
+    On a fresh project a grant to the agent fails ("Service account ... does
+    not exist") until the agent exists, and it exists only once the API is
+    enabled. So this creates, under ``name``:
+
+    * ``{name}-healthcare-api``: ``gcp.projects.Service`` for
+      ``healthcare.googleapis.com`` with ``disable_on_destroy=False`` (turning
+      the API off would break every other user of it in the project);
+    * ``{name}-healthcare-agent``: ``gcp.projects.ServiceIdentity``, which
+      creates the agent (``generateServiceIdentity``) after the API is enabled.
+
+    ``member`` is the identity's ``member`` output, so every grant taking it
+    depends on the agent existing. Both are idempotent on Google Cloud:
+    enabling an enabled API and generating an existing identity succeed and
+    change nothing, so a project where both already exist works the same;
+    removing them from the stack disables nothing and deletes no agent.
+    """
+
+    def __init__(self, name: str, project: pulumi.Input[Optional[str]] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        self.api = gcp.projects.Service(
+            f"{name}-healthcare-api", project=project, service=HEALTHCARE_API,
+            disable_on_destroy=False, opts=opts)
+        self.identity = gcp.projects.ServiceIdentity(
+            f"{name}-healthcare-agent", project=project, service=HEALTHCARE_API,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.api])))
+        #: ``serviceAccount:service-N@gcp-sa-healthcare.iam.gserviceaccount.com`` (an Output).
+        self.member: pulumi.Output[str] = self.identity.member
+
+
 def healthcare_service_agent(
     project: pulumi.Input[Optional[str]] = None,
     opts: Optional[pulumi.InvokeOptions] = None,
@@ -122,17 +159,11 @@ def healthcare_service_agent(
     project; for a cross-project BigQuery export it is still the *store's*
     project). ``None`` means the gcp provider's default project.
 
-    Why ``gcp.organizations.get_project`` and not ``gcp.projects.ServiceIdentity``:
-    the agent's email only needs the project *number*, which the
-    ``getProject`` invoke reads (``resourcemanager.projects.get``) without
-    creating anything: no resource in the stack, nothing to destroy, no
-    beta-only resource, and it works for any project the caller can read
-    (the store's project may not be the one the program manages).
-    ``ServiceIdentity`` would also *create* the agent through the Service
-    Usage API, but it is a beta resource and removing it from the stack does
-    not remove the agent anyway. The Healthcare agent is created when the
-    Cloud Healthcare API is enabled in the project, which any job needs
-    first; ``docs/real-gcp.md#2-credentials-and-the-api`` has the ``gcloud services enable`` step.
+    This only *reads* the project number (``gcp.organizations.get_project``):
+    it creates nothing, so a grant to the member it returns fails on a fresh
+    project where the agent does not exist yet. Programs that own the project
+    use :class:`HealthcareServiceAgent` instead (the components and the root
+    program do); this lookup suits a store in a project someone else set up.
     """
     result = gcp.organizations.get_project_output(project_id=project, opts=opts)
     return result.number.apply(service_agent_member)
