@@ -386,7 +386,12 @@ class _Checked(Exception):
 
 
 def doc_variables(doc: Markdown) -> dict[str, str]:
-    return {m.group(1): m.group(2) for span in doc.inline_code() if (m := DOC_VARIABLE.match(span))}
+    """Variables a page defines: ``NAME=value`` in inline code, or ``export NAME=value``
+    in a shell block (what the sandbox prints, pasted before its commands)."""
+    spans = doc.inline_code() + [line.strip().removeprefix("export ").strip()
+                                 for block in doc.blocks if block.lang in SHELL_LANGS | {"console"}
+                                 for line in block.lines if line.strip().startswith("export ")]
+    return {m.group(1): m.group(2) for span in spans if (m := DOC_VARIABLE.match(span))}
 
 
 def shown_jobs(doc: Markdown) -> tuple[list[ShownJob], list[str]]:
