@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: ``in_flight``: not started because an older operation of the same kind still
 #: runs in the dataset (maybe this job's own, from an interrupted run).
 REASONS = ("invalid_input", "start_failed", "in_flight", "operation_error", "too_many_failures",
-           "timeout", "cancelled", "vanished")
+           "timeout", "cancelled", "vanished", "interrupted")
 MAX_SAMPLE_ERRORS = 5
 
 _AGENT_RE = re.compile(r"service-\d+@gcp-sa-healthcare\.iam\.gserviceaccount\.com")

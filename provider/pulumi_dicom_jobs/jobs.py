@@ -17,6 +17,8 @@ Flow of :func:`run_job`::
       before the POST and adopt the one we started (see _post_start)
     GET {operation} until done                 (wait: lro.Waiter, lro.PollSchedule)
       timeout          -> POST {operation}:cancel, JobFailed("timeout")
+      interrupted      -> (a CancelToken was set: Ctrl-C) POST {operation}:cancel
+                          unless told to leave it running, JobFailed("interrupted")
       error / failures -> JobFailed with code, text, counters, samples, logs URL
       PERMISSION_DENIED, nothing imported, within the propagation window
                        -> start again with backoff (fresh IAM grants lag)
@@ -83,6 +85,7 @@ from pulumi_dicom_jobs.failures import (JobFailed, JobInFlight, OperationNotFoun
                                         permission_hint)
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.backoff import Backoff
+from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.schedule import PollSchedule
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.lro.waiter import Waiter, growing_pauses
@@ -105,6 +108,8 @@ START_SETTLE_S = 3.0
 START_SETTLE_MAX_S = 30.0
 #: After a timeout's cancel, how long to wait for the final counters.
 _CANCEL_SETTLE_S = 10.0
+#: After an interruption's cancel: short, the user pressed Ctrl-C and waits.
+_INTERRUPT_SETTLE_S = 3.0
 #: The short polls around a start or a cancel: 0.2 s doubling to 2 s.
 SETTLE_BACKOFF = Backoff(initial=0.2, multiplier=2.0, maximum=2.0)
 #: The pause before starting again while IAM grants propagate (jittered).
@@ -312,7 +317,8 @@ def judge(status: OperationStatus, max_failed_instances: int) -> OperationStatus
 def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_failed_instances: int = 0,
          on_progress: Callable[[OperationStatus], None] | None = None,
          cancel_on_timeout: bool = True, schedule: PollSchedule | None = None,
-         reported_timeout: float | None = None) -> OperationStatus:
+         reported_timeout: float | None = None, cancel: CancelToken | None = None,
+         cancel_on_interrupt: bool = True) -> OperationStatus:
     """Poll ``name`` until done; return it if it counts as success, else raise JobFailed.
 
     Done with failures is success when ``failure <= max_failed_instances``.
@@ -321,6 +327,9 @@ def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_fai
     On timeout the operation is cancelled (unless ``cancel_on_timeout`` is
     false) and JobFailed("timeout") names it (and ``reported_timeout`` when the
     caller's budget differs from the time left, as in :func:`run_job`).
+    When ``cancel`` is set meanwhile, the wait stops at once: the operation is
+    cancelled (unless ``cancel_on_interrupt`` is false) and
+    JobFailed("interrupted") names it with its counters.
     """
     schedule = schedule or PollSchedule()
 
@@ -334,10 +343,12 @@ def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_fai
         return schedule.next_delay(status, now) if status is not None else client.retry.maximum
 
     waiter: Waiter[OperationStatus] = Waiter(timeout_seconds, next_delay, on_progress=on_progress,
-                                             sleep=client.sleep)
+                                             sleep=client.sleep, cancel=cancel)
     outcome = waiter.run(probe, lambda status: status.done)
     if outcome.done and outcome.last is not None:
         return judge(outcome.last, max_failed_instances)
+    if outcome.cancelled:
+        raise _interrupted(client, name, outcome.last, cancel_on_interrupt)
     raise _timed_out(client, name, reported_timeout if reported_timeout is not None else timeout_seconds,
                      outcome.last, cancel_on_timeout)
 
@@ -362,6 +373,36 @@ def _timed_out(client: HealthcareClient, name: str, timeout_seconds: float,
     return operation_failure("timeout", headline, last)
 
 
+def _interrupted(client: HealthcareClient, name: str, last: Optional[OperationStatus],
+                 cancel: bool) -> JobFailed:
+    """The failure of a wait that was asked to stop; cancels the operation when ``cancel``.
+
+    What the next run does follows from what is left: a cancelled operation
+    is over, so the next run starts a new one; one left running blocks the
+    next start of the same kind on its dataset (the in-flight check) until
+    it ends or is cancelled.
+    """
+    if cancel:
+        action, then = "cancel requested", "the next run starts the job again (a new operation)"
+        try:
+            cancel_operation(client, name)
+            last = _poll_briefly(client, _INTERRUPT_SETTLE_S, lambda: get_operation(client, name),
+                                 lambda op: op.done)
+            if last.done:
+                action = "cancelled"
+        except (JobFailed, ApiError, TransportError) as exc:
+            action = f"cancel failed ({exc}); it may still be running"
+            then = "the next run will not start a second operation while this one runs"
+    else:
+        action = "left running (cancel on interrupt is off)"
+        then = ("the next run will not start a second operation of the same kind on its dataset "
+                "while this one runs")
+    headline = f"stopped waiting for the DICOM job: interrupted; operation {name} {action}; {then}"
+    if last is None:
+        return JobFailed("interrupted", headline)
+    return operation_failure("interrupted", headline, last)
+
+
 # -- the whole job, with the permission retry -----------------------------------
 def _grants_not_ready(exc: JobFailed) -> bool:
     op = exc.operation
@@ -373,7 +414,8 @@ def run_job(client: HealthcareClient, dicom_store: str, body: dict, *, export: b
             timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, max_failed_instances: int = 0,
             permission_retry_seconds: float | None = None,
             on_started: Callable[[str], None] | None = None,
-            on_progress: Callable[[OperationStatus], None] | None = None) -> OperationStatus:
+            on_progress: Callable[[OperationStatus], None] | None = None,
+            cancel: CancelToken | None = None, cancel_on_interrupt: bool = True) -> OperationStatus:
     """Start a job and wait for it, restarting while fresh IAM grants propagate.
 
     A run whose operation ends PERMISSION_DENIED with zero successes within
@@ -381,7 +423,9 @@ def run_job(client: HealthcareClient, dicom_store: str, body: dict, *, export: b
     :data:`~pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`, env
     :data:`~pulumi_dicom_jobs.settings.PERMISSION_RETRY_ENV`) of the first
     start is started again after a pause along :data:`PERMISSION_RETRY_BACKOFF`;
-    ``timeout_seconds`` bounds the whole run.
+    ``timeout_seconds`` bounds the whole run. ``cancel`` stops the run
+    between polls and during its pauses (see :func:`wait`); once set, no new
+    operation is started.
     """
     kind = JobKind.of_request(export, body)
     window = settings.permission_retry_window() if permission_retry_seconds is None \
@@ -391,6 +435,9 @@ def run_job(client: HealthcareClient, dicom_store: str, body: dict, *, export: b
     attempt = 0
     started: list[str] = []
     while True:
+        if cancel is not None and cancel.cancelled:
+            raise JobFailed("interrupted", f"did not start the DICOM {kind.verb} job: interrupted"
+                            + (f" (earlier attempts: {', '.join(started)})" if started else ""))
         name = start(client, kind, dicom_store, body)
         started.append(name)
         if on_started is not None:
@@ -398,13 +445,15 @@ def run_job(client: HealthcareClient, dicom_store: str, body: dict, *, export: b
         try:
             return wait(client, name, timeout_seconds=max(0.0, deadline - time.monotonic()),
                         max_failed_instances=max_failed_instances, on_progress=on_progress,
-                        reported_timeout=timeout_seconds)
+                        reported_timeout=timeout_seconds, cancel=cancel,
+                        cancel_on_interrupt=cancel_on_interrupt)
         except JobFailed as exc:
             now = time.monotonic()
             pause = PERMISSION_RETRY_BACKOFF.equal_jitter(attempt)
             if _grants_not_ready(exc) and now - first < window and now + pause < deadline:
                 attempt += 1
-                client.sleep(min(pause, max(0.0, first + window - now)))
+                (cancel.sleep if cancel is not None else client.sleep)(
+                    min(pause, max(0.0, first + window - now)))
                 continue
             if len(started) > 1:
                 note = (f"\n(started {len(started)} times over {now - first:.0f}s while waiting for "

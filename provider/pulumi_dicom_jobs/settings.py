@@ -16,6 +16,8 @@ never fails a job: it falls back to the default (logged where that matters).
 ``DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS``   in-flight check's grace period (default 30)
 ``DICOM_JOBS_IN_FLIGHT_CHECK``           ``off`` disables the in-flight check
 ``DICOM_JOBS_HOST_POOL``                 ``off`` or a number of dynamic host workers
+``DICOM_JOBS_API_ENDPOINT``              the plugin's default API endpoint (``apiEndpoint``)
+``DICOM_JOBS_CANCEL_ON_INTERRUPT``       ``false`` leaves jobs running on Ctrl-C (plugin)
 =======================================  ================================================
 """
 
@@ -58,6 +60,12 @@ _IN_FLIGHT_OFF = ("off", "0", "false", "no", "disabled")
 #: ``off`` or a worker count for the dynamic provider host's pool
 #: (see :mod:`pulumi_dicom_jobs.dynamic.hostpool`).
 HOST_POOL_ENV = "DICOM_JOBS_HOST_POOL"
+
+#: The provider plugin's default API endpoint (its ``apiEndpoint`` config).
+API_ENDPOINT_ENV = "DICOM_JOBS_API_ENDPOINT"
+#: The provider plugin's ``cancelOnInterrupt`` config: ``false`` leaves a
+#: job's operation running when ``pulumi up`` is interrupted.
+CANCEL_ON_INTERRUPT_ENV = "DICOM_JOBS_CANCEL_ON_INTERRUPT"
 
 
 def _text(name: str) -> str:

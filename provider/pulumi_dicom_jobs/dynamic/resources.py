@@ -93,7 +93,7 @@ def _plain(value: Any) -> Any:
     return value  # an Output of a dict, or something check() will report
 
 
-def _props(job: spec.JobSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
+def job_props(job: spec.JobSpec, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The provider's props: every input of ``job`` from ``arguments`` (objects as plain
     dicts), and every output as None so the engine knows the resource has it."""
     props = {item.name: _plain(arguments[item.name]) if item.type == "object" else arguments[item.name]
@@ -128,6 +128,16 @@ class _DicomJob(Resource):
         # from the class's *own* annotations only, so copy the shared ones in.
         cls.__annotations__ = {**inspect.get_annotations(_DicomJob), **inspect.get_annotations(cls)}
 
+    def _register(self, job: spec.JobSpec, arguments: Mapping[str, Any]) -> None:
+        """Register with the props built from ``arguments`` (an ``__init__``'s locals).
+
+        The ``__init__``s call this rather than the base class, so that the
+        plugin's resources (:mod:`pulumi_dicom_jobs.plugin.resources`) reuse
+        the same ``__init__``s and register their own way.
+        """
+        provider = DicomExportJobProvider() if job is spec.EXPORT_JOB else DicomImportJobProvider()
+        super().__init__(provider, arguments["resource_name"], job_props(job, arguments), arguments["opts"])
+
 
 class DicomImportJob(_DicomJob, module="dicom-jobs", name="DicomImportJob"):
     """Import DICOM files from Cloud Storage into a DICOM store (one operation).
@@ -150,8 +160,7 @@ class DicomImportJob(_DicomJob, module="dicom-jobs", name="DicomImportJob"):
                  max_failed_instances: Optional[pulumi.Input[int]] = None,
                  triggers: Any = None,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = _props(spec.IMPORT_JOB, locals())
-        super().__init__(DicomImportJobProvider(), resource_name, props, opts)
+        self._register(spec.IMPORT_JOB, locals())
 
 
 class DicomExportJob(_DicomJob, module="dicom-jobs", name="DicomExportJob"):
@@ -177,5 +186,4 @@ class DicomExportJob(_DicomJob, module="dicom-jobs", name="DicomExportJob"):
                  max_failed_instances: Optional[pulumi.Input[int]] = None,
                  triggers: Any = None,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        props = _props(spec.EXPORT_JOB, locals())
-        super().__init__(DicomExportJobProvider(), resource_name, props, opts)
+        self._register(spec.EXPORT_JOB, locals())

@@ -11,7 +11,10 @@ from its counters), and what happens at the deadline is the caller's call:
 the waiter only says "not done, here is the last answer".
 
 ``clock`` and ``sleep`` are injectable, so the loop runs on a fake clock in
-unit tests.
+unit tests. A :class:`~pulumi_dicom_jobs.lro.cancel.CancelToken` stops the
+loop early (Ctrl-C in ``pulumi up``): it is checked after every answer and
+its :meth:`~pulumi_dicom_jobs.lro.cancel.CancelToken.sleep` replaces the
+plain sleep, so a request to stop is seen within moments, not a poll delay.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Generic, Optional, TypeVar
 
 from pulumi_dicom_jobs.lro.backoff import Backoff
+from pulumi_dicom_jobs.lro.cancel import CancelToken
 
 __all__ = ["Waiter", "Outcome", "NextDelay", "growing_pauses"]
 
@@ -33,10 +37,12 @@ NextDelay = Callable[[Optional[T], float], float]
 
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
-    """How a wait ended: ``done`` (the last answer is final), or out of time."""
+    """How a wait ended: ``done`` (the last answer is final), ``cancelled`` (asked to
+    stop), or out of time (neither)."""
 
     last: Optional[T]
     done: bool
+    cancelled: bool = False
 
 
 def growing_pauses(backoff: Backoff) -> NextDelay:
@@ -51,17 +57,21 @@ class Waiter(Generic[T]):
     ``next_delay`` is the schedule (see :data:`NextDelay`). ``on_progress``
     sees every answer; an exception it raises is ignored (a display must not
     abort a job). The last probe comes at the deadline at the latest.
+    ``cancel`` (optional) ends the wait early, not done and ``cancelled``;
+    while it is given, the pauses are its interruptible sleep.
     """
 
     def __init__(self, timeout_seconds: float, next_delay: NextDelay, *,
                  on_progress: Optional[Callable[[T], None]] = None,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 cancel: Optional[CancelToken] = None) -> None:
         self.timeout_seconds = max(0.0, timeout_seconds)
         self.next_delay = next_delay
         self.on_progress = on_progress
         self.clock = clock
-        self.sleep = sleep
+        self.sleep = sleep if cancel is None else cancel.sleep
+        self.cancel = cancel
 
     def run(self, probe: Callable[[], Optional[T]], done: Callable[[T], bool]) -> Outcome[T]:
         """Call ``probe`` (None: no answer this time) until ``done(answer)`` or the deadline."""
@@ -74,10 +84,17 @@ class Waiter(Generic[T]):
                 self._report(answer)
                 if done(answer):
                     return Outcome(answer, True)
+            if self._cancelled():
+                return Outcome(last, False, cancelled=True)
             now = self.clock()
             if now >= deadline:
                 return Outcome(last, False)
             self.sleep(min(self.next_delay(answer, now), max(0.0, deadline - now)))
+            if self._cancelled():
+                return Outcome(last, False, cancelled=True)
+
+    def _cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
 
     def _report(self, answer: T) -> None:
         if self.on_progress is None:

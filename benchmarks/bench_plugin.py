@@ -1,0 +1,155 @@
+"""(6) The provider plugin: concurrent creates, and its memory while many jobs wait.
+
+The plugin runs as the engine runs it: ``pulumi-resource-dicom-jobs`` started
+with the address of an engine (here a minimal ``Log`` service that drops
+every message), driven over gRPC with ``ResourceProviderStub``.
+
+* 64 concurrent Creates of imports that last ``JOB_SECONDS`` each (the
+  emulator works through ``INSTANCES`` files at ``JOB_SECONDS / INSTANCES``
+  each), against one such Create alone, same process: the plugin's own
+  executor must not queue them (target <= 1.2x).
+* The plugin's RSS (process tree, ``VmRSS``) while 500 Creates wait on
+  operations held open (``operationMinSeconds``), against the idle plugin
+  (target <= 200 MB). The waits are then ended by ``Cancel``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent import futures
+
+import grpc
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc
+
+from benchmarks import fixtures
+from benchmarks.common import (Emulator, Results, Storage, process_tree_rss_kb, rfc3339_to_epoch, thread_count,
+                               wait_for)
+
+JOBS = 64
+JOB_SECONDS = 5.0
+INSTANCES = 10
+RATIO_LIMIT = 1.2
+WAITING_JOBS = 500
+LIMIT_MB = 200.0
+URN = "urn:pulumi:bench::bench::dicom-jobs:index:DicomImportJob::job-{}"
+
+
+class _SilentEngine(engine_pb2_grpc.EngineServicer):
+    def Log(self, request, context):  # noqa: N802 (gRPC method name)
+        return empty_pb2.Empty()
+
+
+class _Plugin:
+    """An engine ``Log`` service and the plugin process started with its address."""
+
+    def __init__(self, stack_env: dict) -> None:
+        self.engine = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        engine_pb2_grpc.add_EngineServicer_to_server(_SilentEngine(), self.engine)
+        port = self.engine.add_insecure_port("127.0.0.1:0")
+        self.engine.start()
+        executable = shutil.which("pulumi-resource-dicom-jobs", path=os.path.dirname(sys.executable))
+        assert executable, "pulumi-resource-dicom-jobs is not installed beside this Python"
+        self.process = subprocess.Popen([executable, f"127.0.0.1:{port}"], stdout=subprocess.PIPE,
+                                        text=True, env={**os.environ, **stack_env})
+        plugin_port = int(self.process.stdout.readline().strip())  # the plugin's first line
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{plugin_port}",
+                                             options=[("grpc.max_concurrent_streams", 1000)])
+        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+        self.stub.Configure(provider_pb2.ConfigureRequest(acceptSecrets=True))
+
+    def create(self, index: int, store: str, uri: str) -> grpc.Future:
+        props = struct_pb2.Struct()
+        props.update({"dicomStore": store, "gcsSource": {"uri": uri}})
+        return self.stub.Create.future(provider_pb2.CreateRequest(urn=URN.format(index), properties=props),
+                                       timeout=900)
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.engine.stop(grace=None)
+
+
+def _creates(plugin: _Plugin, stores: list[str], uri: str) -> float:
+    started = time.monotonic()
+    calls = [plugin.create(i, store, uri) for i, store in enumerate(stores)]
+    for call in calls:
+        call.result()
+    return time.monotonic() - started
+
+
+def _operations_span(emulator: Emulator, stores: list[str]) -> float:
+    """Seconds from the first operation's createTime to the last one's endTime (the emulator's own)."""
+    names = [op["name"] for op in emulator.operations() if op.get("store") in set(stores)]
+    metas = [emulator.rest("GET", name)["metadata"] for name in names]
+    return (max(rfc3339_to_epoch(m["endTime"]) for m in metas)
+            - min(rfc3339_to_epoch(m["createTime"]) for m in metas))
+
+
+def _concurrency(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
+    emulator.config(operationMinSeconds=0.0, instanceDelaySeconds=JOB_SECONDS / INSTANCES)
+    src = fixtures.source(storage, INSTANCES)
+    plugin = _Plugin(stack_env)
+    try:
+        one = _creates(plugin, [fixtures.new_store(emulator, emulator.dataset())], src.uri)
+        dataset = emulator.dataset()
+        stores = [fixtures.new_store(emulator, dataset) for _ in range(JOBS)]
+        many = _creates(plugin, stores, src.uri)
+        span = _operations_span(emulator, stores)
+    finally:
+        plugin.close()
+        emulator.config(instanceDelaySeconds=0.0)
+    results.add("6 plugin", f"{JOBS} creates through the plugin: wall s", f"{many:.2f}", f"1 job: {one:.2f}",
+                f"{many / one:.2f}x", f"<= {RATIO_LIMIT:g}x", many / one <= RATIO_LIMIT)
+    results.note(f"plugin: the {JOBS} operations themselves spanned {span:.2f}s from the first createTime to "
+                 f"the last endTime (the emulator's work on these cores); the plugin added {many - span:.2f}s")
+
+
+def _memory(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
+    emulator.config(operationMinSeconds=600.0, instanceDelaySeconds=0.0)
+    src = fixtures.source(storage, 1)
+    dataset = emulator.dataset()
+    stores = [fixtures.new_store(emulator, dataset) for _ in range(WAITING_JOBS)]
+    plugin = _Plugin(stack_env)
+    try:
+        idle_kb = process_tree_rss_kb(plugin.process.pid)
+        calls = [plugin.create(i, store, src.uri) for i, store in enumerate(stores)]
+        running = lambda: sum(1 for op in emulator.operations() if not op["done"])  # noqa: E731
+        wait_for(lambda: running() >= WAITING_JOBS, 300, f"{WAITING_JOBS} running operations")
+        peak_kb, threads_seen = 0, 0
+        for _ in range(10):
+            peak_kb = max(peak_kb, process_tree_rss_kb(plugin.process.pid))
+            threads_seen = max(threads_seen, thread_count(plugin.process.pid))
+            time.sleep(0.3)
+        assert not any(call.done() for call in calls), "a job finished early"
+        cancel_started = time.monotonic()
+        plugin.stub.Cancel(empty_pb2.Empty())
+        for call in calls:
+            try:
+                call.result()
+            except grpc.RpcError:
+                pass  # interrupted, as asked
+        cancel_s = time.monotonic() - cancel_started
+    finally:
+        plugin.close()
+        emulator.reset()
+    peak_mb, idle_mb = peak_kb / 1024, idle_kb / 1024
+    results.add("6 plugin", f"plugin RSS, {WAITING_JOBS} jobs waiting: MB", f"{peak_mb:.1f}",
+                f"idle plugin: {idle_mb:.1f}", f"{peak_mb / idle_mb:.2f}x", f"<= {LIMIT_MB:g} MB",
+                peak_mb <= LIMIT_MB)
+    results.note(f"plugin: threads while {WAITING_JOBS} jobs waited: {threads_seen}; Cancel ended all "
+                 f"{WAITING_JOBS} waits (cancelling each operation) in {cancel_s:.1f}s")
+
+
+def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
+    _concurrency(results, stack_env, emulator, storage)
+    emulator.reset()
+    _memory(results, stack_env, emulator, storage)

@@ -1,0 +1,184 @@
+"""What each step of a job resource does, shared by every face that serves one.
+
+Why here: the dynamic providers (:mod:`pulumi_dicom_jobs.dynamic.providers`)
+and the provider plugin (:mod:`pulumi_dicom_jobs.plugin.provider`) must
+behave the same (same check messages, same replace/update split, same body,
+same waiter, same outputs). Each face only translates its protocol to and
+from the snake_case property dicts these functions take; the decisions are
+made once, here. Property paths and keys are the spec's snake_case names.
+
+* :func:`check`   offline validation; never raises, no network.
+* :func:`diff`    which inputs replace the job (a new operation) and whether
+  an in-place setting changed; an unknown value counts as a change.
+* :func:`create`  starts the job and waits (:func:`pulumi_dicom_jobs.jobs.run_job`).
+* :func:`read`    re-reads the operation; a forgotten one (404) keeps the state.
+* :func:`update`  records the new settings; no API call.
+* delete          forgets the job and touches no data (nothing to share).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+from pulumi_dicom_jobs import apischema, jobs, requests_body, spec, validation
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
+from pulumi_dicom_jobs.lro.cancel import CancelToken
+from pulumi_dicom_jobs.lro.status import OperationStatus
+
+__all__ = ["OUTPUT_KEYS", "Settings", "normalize", "user_inputs", "operation_outputs", "check", "diff",
+           "create", "read", "update", "is_export", "adopted", "client_for"]
+
+#: Output-only properties (besides the inputs) of both resources.
+OUTPUT_KEYS = tuple(item.name for item in spec.OUTPUTS)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a face wants a create to run, beyond the resource's own inputs.
+
+    ``api_endpoint`` is the provider's default endpoint (the resource's own
+    ``api_endpoint`` wins); ``timeout_seconds`` an extra cap on the wait (the
+    engine's customTimeouts; the smaller of it and the input wins);
+    ``cancel`` stops the wait (Ctrl-C), cancelling the operation unless
+    ``cancel_on_interrupt`` is false.
+    """
+
+    api_endpoint: Optional[str] = None
+    timeout_seconds: Optional[float] = None
+    on_progress: Optional[Callable[[OperationStatus], None]] = None
+    cancel: Optional[CancelToken] = None
+    cancel_on_interrupt: bool = True
+
+
+def is_export(job_spec: spec.JobSpec) -> bool:
+    return job_spec is spec.EXPORT_JOB
+
+
+def normalize(value: Any) -> Any:
+    """Comparable form: no None entries, whole floats as ints (the wire sends doubles)."""
+    if isinstance(value, Mapping):
+        return {k: normalize(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [normalize(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def user_inputs(props: Mapping[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    """The user's inputs among ``props`` (drops outputs, ``__provider``, None)."""
+    return {k: v for k, v in props.items() if k in keys and v is not None}
+
+
+def _int(value: Any, default: int) -> int:
+    return default if value is None else int(value)
+
+
+def check(job_spec: spec.JobSpec, props: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(property path, reason)`` for every problem; never raises."""
+    try:
+        return (validation.check_export if is_export(job_spec) else validation.check_import)(dict(props))
+    except Exception as exc:  # check must never raise
+        return [("", f"inputs could not be checked: {type(exc).__name__}")]
+
+
+def adopted(job_spec: spec.JobSpec, olds: Mapping[str, Any]) -> bool:
+    """True for the state of a job imported by its operation name (``pulumi import``).
+
+    Reading an operation gives its outputs only: the API does not say which
+    store or source it ran on. Such a state has an operation and none of the
+    inputs that would replace the job; the program's inputs describe that
+    job, so they are taken as they are instead of starting it again.
+    """
+    return bool(olds.get("operation_name")) and all(olds.get(k) is None for k in job_spec.replace_names)
+
+
+def diff(job_spec: spec.JobSpec, olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """``(inputs whose change replaces the job, in-place settings that changed)``.
+
+    An unknown value counts as a change; an imported job (:func:`adopted`)
+    has none.
+    """
+    if adopted(job_spec, olds):
+        return [], []
+    replaces, updates = [], []
+    for key in job_spec.replace_names:
+        new = news.get(key)
+        if validation.contains_unknown(new) or normalize(olds.get(key)) != normalize(new):
+            replaces.append(key)
+    for key, default in spec.defaults(job_spec).items():
+        new = news.get(key)
+        if validation.contains_unknown(new):
+            updates.append(key)
+            continue
+        old_value = olds.get(key) if olds.get(key) is not None else default
+        new_value = new if new is not None else default
+        if normalize(old_value) != normalize(new_value):
+            updates.append(key)
+    return replaces, updates
+
+
+def client_for(props: Mapping[str, Any], default_endpoint: Optional[str] = None) -> HealthcareClient:
+    """The API client a resource's inputs ask for (its endpoint, else the face's default)."""
+    return HealthcareClient(props.get("api_endpoint") or default_endpoint,
+                            props.get("api_version") or apischema.DEFAULT_API_VERSION)
+
+
+def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
+           settings: Settings = Settings()) -> tuple[str, dict[str, Any]]:
+    """Start the job and wait for it: ``(id, outputs)``; a failure raises JobFailed."""
+    failures = check(job_spec, props)
+    if failures:
+        raise JobFailed("invalid_input", "invalid inputs: " + "; ".join(
+            f"{path}: {reason}" for path, reason in failures))
+    inputs = user_inputs(props, job_spec.input_names)
+    export = is_export(job_spec)
+    body = (requests_body.build_export_body if export else requests_body.build_import_body)(inputs)
+    timeout = float(inputs.get("timeout_seconds") or jobs.DEFAULT_TIMEOUT_SECONDS)
+    if settings.timeout_seconds:
+        timeout = min(timeout, settings.timeout_seconds)
+    with client_for(inputs, settings.api_endpoint) as client:
+        status = jobs.run_job(
+            client, inputs["dicom_store"], body, export=export, timeout_seconds=timeout,
+            max_failed_instances=_int(inputs.get("max_failed_instances"), 0),
+            on_progress=settings.on_progress, cancel=settings.cancel,
+            cancel_on_interrupt=settings.cancel_on_interrupt)
+    return status.name, {**inputs, **operation_outputs(status)}
+
+
+def read(job_spec: spec.JobSpec, id_: str, props: Mapping[str, Any],
+         default_endpoint: Optional[str] = None) -> dict[str, Any]:
+    """The resource's state now: the inputs, and the operation's outputs re-read.
+
+    If the API forgot the operation (404: operations expire) the recorded
+    outputs are kept: the job's data are still there.
+    """
+    inputs = user_inputs(props, job_spec.input_names)
+    recorded = {k: props[k] for k in OUTPUT_KEYS if props.get(k) is not None}
+    with client_for(props, default_endpoint) as client:
+        try:
+            status = jobs.get_operation(client, id_)
+        except OperationNotFound:
+            return {**inputs, **recorded}
+    return {**inputs, **operation_outputs(status)}
+
+
+def update(job_spec: spec.JobSpec, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    """The new settings with the recorded outputs; no API call."""
+    recorded = {k: olds[k] for k in OUTPUT_KEYS if olds.get(k) is not None}
+    return {**user_inputs(news, job_spec.input_names), **recorded}
+
+
+def operation_outputs(status: OperationStatus) -> dict[str, Any]:
+    """The resources' output properties for an operation snapshot."""
+    return {
+        "operation_name": status.name,
+        "success_count": status.success,
+        "failure_count": status.failure,
+        "logs_url": status.logs_url,
+        "create_time": status.create_time,
+        "end_time": status.end_time,
+        "api_method_name": status.api_method_name,
+    }

@@ -1,0 +1,188 @@
+"""The plugin as the engine runs it: a subprocess driven over gRPC against the local emulator.
+
+No HTTP is mocked: the plugin process talks to the stack's Healthcare and
+Cloud Storage emulators; the tests talk to the plugin only through its
+``ResourceProvider`` service and read the engine's ``Log`` calls it made.
+"""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from healthcare_emulator.waiting import poll
+from plugin_support import EXPORT_TYPE, IMPORT_TYPE, plain, running, urn
+from provider_support import Env, synthetic
+from pulumi_dicom_jobs import requests_body
+
+pytestmark = pytest.mark.slow
+
+
+def _import_props(env: Env, **extra) -> dict:
+    return {"dicomStore": env.store, "gcsSource": {"uri": f"gs://{env.bucket.name}/in/**.dcm"}, **extra}
+
+
+def _upload(env: Env, count: int) -> None:
+    for index, data in enumerate(synthetic(count)):
+        env.upload(f"in/{index}.dcm", data)
+
+
+def _running_operation(env: Env) -> str:
+    """The name of this test's one import operation, once it has started."""
+    return poll(lambda: [op["name"] for op in env.operations()][:1], deadline_s=30,
+                what="the import operation to start")[0]
+
+
+def test_plugin_info_and_check_failures_in_camel_case(plugin) -> None:
+    _engine, process = plugin
+    assert process.plugin_info().version == "0.1.0"
+    bad = process.check({"dicomStore": "not-a-store", "gcsSource": {"uri": "http://x"},
+                         "blobStorageSettings": {"blobStorageClass": "HOT"}, "maxFailedInstances": -1})
+    paths = {failure.property for failure in bad.failures}
+    assert {"dicomStore", "gcsSource.uri", "blobStorageSettings.blobStorageClass",
+            "maxFailedInstances"} <= paths, bad.failures
+    export = process.check({"dicomStore": "projects/p/locations/l/datasets/d/dicomStores/s"}, EXPORT_TYPE)
+    assert export.failures, "an export without a destination must fail check"
+
+
+def test_unknown_values_at_preview_are_not_judged(plugin) -> None:
+    _engine, process = plugin
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    result = process.check({"dicomStore": unknown, "gcsSource": {"uri": unknown}})
+    assert list(result.failures) == []
+    diff = process.diff({"dicomStore": "a", "gcsSource": {"uri": "gs://b/x.dcm"}, "operationName": "op"},
+                        {"dicomStore": unknown, "gcsSource": {"uri": "gs://b/x.dcm"}})
+    assert list(diff.replaces) == ["dicomStore"]
+
+
+def test_diff_splits_replace_and_update_like_the_dynamic_provider(plugin) -> None:
+    _engine, process = plugin
+    old = {"dicomStore": "s", "gcsSource": {"uri": "gs://b/x.dcm"}, "timeoutSeconds": 60,
+           "operationName": "op", "successCount": 1}
+    same = process.diff(old, {"dicomStore": "s", "gcsSource": {"uri": "gs://b/x.dcm"}, "timeoutSeconds": 60})
+    assert same.changes == same.DIFF_NONE
+    update = process.diff(old, {"dicomStore": "s", "gcsSource": {"uri": "gs://b/x.dcm"}, "timeoutSeconds": 90})
+    assert update.changes == update.DIFF_SOME and list(update.replaces) == []
+    assert "timeoutSeconds" in update.detailedDiff
+    replace = process.diff(old, {"dicomStore": "s", "gcsSource": {"uri": "gs://b/y.dcm"}, "timeoutSeconds": 60})
+    assert list(replace.replaces) == ["gcsSource"]
+
+
+def test_create_sends_the_same_body_and_returns_camel_case_outputs(plugin, env: Env) -> None:
+    engine, process = plugin
+    _upload(env, 3)
+    props = _import_props(env, blobStorageSettings={"blobStorageClass": "ARCHIVE"}, timeoutSeconds=60,
+                          triggers=["v1"])
+    created = process.create(props)
+    outs = plain(created.properties)
+    assert created.id == outs["operationName"] and "/operations/" in created.id
+    assert (outs["successCount"], outs["failureCount"]) == (3, 0)
+    assert outs["apiMethodName"].endswith("DicomService.ImportDicomData")
+    assert outs["gcsSource"] == props["gcsSource"] and outs["triggers"] == ["v1"]
+    assert outs["blobStorageSettings"] == {"blobStorageClass": "ARCHIVE"}
+    [operation] = env.operations()
+    assert operation["request"] == requests_body.build_import_body(
+        {"gcs_source": {"uri": props["gcsSource"]["uri"]},
+         "blob_storage_settings": {"blob_storage_class": "ARCHIVE"}})
+    assert all(log.ephemeral for log in engine.messages()), "only ephemeral status reaches the engine"
+
+
+def test_progress_is_ephemeral_on_the_urn_and_follows_the_counters(plugin, env: Env) -> None:
+    engine, process = plugin
+    _upload(env, 8)
+    env.emulator.post("config", {"instanceDelaySeconds": 0.5})
+    process.create(_import_props(env), name="progress")
+    logs = engine.messages(urn(IMPORT_TYPE, "progress"))
+    assert len(logs) >= 3, [log.message for log in engine.messages()]
+    assert all(log.ephemeral and log.severity == 1 for log in logs)  # INFO
+    texts = [log.message for log in logs]
+    assert len(set(texts)) == len(texts), "a message is sent only when the counters change"
+    assert any("/8 done" in text for text in texts) and "8/8 done" in texts[-1], texts
+    assert any("ETA" in text for text in texts) and any("/s" in text for text in texts), texts
+    assert engine.messages() == logs, "nothing else reached the engine's log"
+
+
+def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Env) -> None:
+    _engine, process = plugin
+    _upload(env, 20)
+    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    future = process.create_future(_import_props(env))
+    name = _running_operation(env)
+    poll(lambda: "ETA" in " ".join(log.message for log in _engine.messages()), deadline_s=30,
+         what="the create to be waiting")
+    started = time.monotonic()
+    process.cancel()
+    with pytest.raises(grpc.RpcError) as failed:
+        future.result(timeout=30)
+    assert time.monotonic() - started < 10
+    text = failed.value.details()
+    assert name in text and "interrupted" in text and "cancelled" in text, text
+    assert "success=" in text and "next run starts the job again" in text, text
+    operation = poll(lambda: [op for op in env.operations() if op["done"]], deadline_s=30,
+                     what="the operation to end")[0]
+    assert operation["name"] == name
+
+
+def test_cancel_with_cancel_on_interrupt_false_leaves_it_running(stack, env: Env) -> None:
+    for _engine, process in running():
+        process.configure(cancelOnInterrupt=False)
+        _upload(env, 20)
+        env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+        future = process.create_future(_import_props(env))
+        name = _running_operation(env)
+        process.cancel()
+        with pytest.raises(grpc.RpcError) as failed:
+            future.result(timeout=30)
+        text = failed.value.details()
+        assert name in text and "left running" in text and f"dicom-jobs wait {name}" in text, text
+        [operation] = env.operations()
+        assert not operation["done"], "the operation must still be running"
+
+
+def test_request_timeout_caps_the_wait(plugin, env: Env) -> None:
+    _engine, process = plugin
+    _upload(env, 20)
+    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as failed:
+        process.create(_import_props(env, timeoutSeconds=3600), timeout=2)
+    assert time.monotonic() - started < 30
+    assert "did not finish within" in failed.value.details(), failed.value.details()
+
+
+def test_read_update_and_delete_touch_no_data(plugin, env: Env) -> None:
+    _engine, process = plugin
+    _upload(env, 2)
+    created = process.create(_import_props(env))
+    state = plain(created.properties)
+    read = process.read(created.id, state)
+    assert read.id == created.id and plain(read.properties)["successCount"] == 2
+    assert plain(read.inputs) == {"dicomStore": env.store, "gcsSource": state["gcsSource"]}
+    updated = plain(process.update(state, {**_import_props(env), "timeoutSeconds": 90}).properties)
+    assert updated["timeoutSeconds"] == 90 and updated["operationName"] == created.id
+    before = env.request_count()
+    process.delete(created.id, state)
+    assert env.request_count() == before, "delete must not call the API"
+    env.emulator.post("operations/forget", {"name": created.id})
+    kept = plain(process.read(created.id, state).properties)
+    assert kept["successCount"] == 2, "a forgotten operation keeps the recorded state"
+
+
+def test_provider_config_is_checked_and_read_from_the_environment(stack, env: Env) -> None:
+    for _engine, process in running({"DICOM_JOBS_CANCEL_ON_INTERRUPT": "false"}):
+        bad = process.check_config(apiEndpoint="ftp://x", cancelOnInterrupt="maybe", nope=1)
+        assert {f.property for f in bad.failures} == {"apiEndpoint", "cancelOnInterrupt", "nope"}
+        good = process.check_config(apiEndpoint="https://healthcare.googleapis.com",
+                                    impersonateServiceAccount="sa@p.iam.gserviceaccount.com")
+        assert list(good.failures) == []
+        process.configure()
+        _upload(env, 20)
+        env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+        future = process.create_future(_import_props(env))
+        name = _running_operation(env)
+        process.cancel()
+        with pytest.raises(grpc.RpcError) as failed:
+            future.result(timeout=30)
+        assert "left running" in failed.value.details() and name in failed.value.details()

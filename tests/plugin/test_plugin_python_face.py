@@ -1,0 +1,86 @@
+"""The Python face registers ``dicom-jobs:index:*`` resources with camelCase inputs, and the
+plugin's camelCase outputs come back as the same snake_case attributes as the dynamic resources'."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from pulumi_dicom_jobs.plugin import DicomExportJob, DicomImportJob, GcsSourceArgs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Answers as the plugin does: the inputs (camelCase) plus the operation's outputs."""
+
+    def __init__(self) -> None:
+        self.registered: list[tuple[str, dict]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.registered.append((args.typ, dict(args.inputs)))
+        return "op-1", {**args.inputs, "operationName": "op-1", "successCount": 3.0, "failureCount": 0.0,
+                        "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"}
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+@pytest.fixture
+def mocks():
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=False)
+    yield mocks
+
+
+def _value(output: pulumi.Output):
+    future = asyncio.get_event_loop().create_future()
+    output.apply(future.set_result)
+    return future
+
+
+@pulumi.runtime.test
+def test_the_python_face_speaks_camel_case_on_the_wire(mocks: _Mocks):
+    job = DicomImportJob("ct", dicom_store="projects/p/locations/l/datasets/d/dicomStores/s",
+                         gcs_source=GcsSourceArgs(uri="gs://b/x/**.dcm"),
+                         blob_storage_settings={"blob_storage_class": "ARCHIVE"}, max_failed_instances=2)
+    DicomExportJob("out", dicom_store="projects/p/locations/l/datasets/d/dicomStores/s",
+                   bigquery_destination={"table_uri": "bq://p.d.t", "write_disposition": "WRITE_APPEND"})
+
+    def check(values):
+        operation, success, source, settings = values
+        assert (operation, success) == ("op-1", 3)
+        assert source == {"uri": "gs://b/x/**.dcm"} and settings == {"blob_storage_class": "ARCHIVE"}
+        types = [typ for typ, _ in mocks.registered]
+        assert types == ["dicom-jobs:index:DicomImportJob", "dicom-jobs:index:DicomExportJob"]
+        imported, exported = (inputs for _, inputs in mocks.registered)
+        assert imported["dicomStore"].endswith("/dicomStores/s") and imported["maxFailedInstances"] == 2
+        assert imported["gcsSource"] == {"uri": "gs://b/x/**.dcm"}
+        assert imported["blobStorageSettings"] == {"blobStorageClass": "ARCHIVE"}
+        assert exported["bigqueryDestination"] == {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND"}
+
+    return pulumi.Output.all(job.operation_name, job.success_count, job.gcs_source,
+                             job.blob_storage_settings).apply(check)
+
+
+def test_the_plugin_runs_from_source_as_the_python_language_host_starts_it() -> None:
+    """``PulumiPlugin.yaml``'s ``main``: ``python <dir> ENGINE`` prints the port first."""
+    manifest = yaml.safe_load((ROOT / "PulumiPlugin.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python"
+    main = manifest["main"]
+    requirements = (ROOT / main / "requirements.txt").read_text().split()
+    assert (ROOT / main / requirements[-1]).resolve() == ROOT, "the requirements install this repository"
+    proc = subprocess.Popen([sys.executable, str(ROOT / main), "127.0.0.1:1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        first = proc.stdout.readline()
+        assert first.strip().isdigit(), proc.stderr.read() if proc.poll() is not None else first
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
