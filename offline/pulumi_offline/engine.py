@@ -170,8 +170,16 @@ def _custom_timeouts(request) -> dict[str, float]:
     return {op: seconds for op, seconds in given.items() if seconds is not None}
 
 
+#: How the SDK's provider server (``pulumi.provider.experimental``) words an exception: the gRPC
+#: server's "Unexpected <class>: " prefix, the message, then ":" and the formatted stack frames.
+_SERVER_FRAMES = re.compile(r"\AUnexpected <class '[\w.]+'>: (?P<message>.*?):\n  File \"", re.S)
+
+
 def provider_message(details: str) -> str:
     """The provider's exception message out of the host's error details (which carry a traceback)."""
+    framed = _SERVER_FRAMES.match(details)
+    if framed:
+        return framed.group("message").strip()
     lines = details.splitlines()
     frames = [i for i, line in enumerate(lines) if line.lstrip().startswith('File "')]
     if "Traceback (most recent call last):" not in details or not frames:
@@ -222,7 +230,8 @@ class Engine(sdk_mocks.Mocks):
         self.python = python
         self.cloud = LocalCloud(self.env, project=self.config.get("gcp:project"))
         self.plugins = Plugins(project=project.name, stack=stack, config=self.config, env=self.env,
-                               python=python, cwd=str(project.directory), sink=self._on_log)
+                               python=python, cwd=str(project.directory), sink=self._on_log,
+                               paths=project.plugin_paths)
         self.cancelled = False
         self._tls = threading.local()
         self._lock = threading.RLock()

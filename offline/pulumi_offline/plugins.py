@@ -2,8 +2,9 @@
 
 A resource whose type token belongs to a package in :data:`PLUGIN_PACKAGES`
 (``dicom-jobs:index:DicomImportJob`` belongs to ``dicom-jobs``) goes to that
-package's plugin, ``pulumi-resource-<package>``, found on ``PATH`` or beside
-the Python interpreter (a venv's ``bin``), as the Pulumi CLI finds it. The
+package's plugin, ``pulumi-resource-<package>``, found in the path
+``Pulumi.yaml`` gives it (``plugins: providers:``), on ``PATH`` or beside the
+Python interpreter (a venv's ``bin``), as the Pulumi CLI finds it. The
 plugin is started once per run with the address of :class:`EngineService`
 (the engine's own gRPC service, where the plugin sends its ``Log`` messages),
 then checked and configured with the stack's config of its namespace, as the
@@ -42,16 +43,19 @@ def package_of(type_token: str) -> str | None:
     return package if package in PLUGIN_PACKAGES else None
 
 
-def find_executable(package: str, python: str) -> str:
-    """``pulumi-resource-<package>`` on ``PATH``, else beside ``python`` (a venv's ``bin``)."""
+def find_executable(package: str, python: str, project_path: Path | None = None) -> str:
+    """``pulumi-resource-<package>``: in the project's ``plugins`` path (a folder or the file),
+    else on ``PATH``, else beside ``python`` (a venv's ``bin``)."""
     name = f"pulumi-resource-{package}"
+    candidates = [project_path / name, project_path] if project_path is not None else []
     found = shutil.which(name)
-    if found:
-        return found
-    beside = Path(python).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    raise PluginError(f"no resource plugin '{name}' found on PATH or beside {python}")
+    candidates += [Path(found)] if found else []
+    candidates.append(Path(python).parent / name)
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    where = f"in {project_path}, " if project_path is not None else ""
+    raise PluginError(f"no resource plugin '{name}' found {where}on PATH or beside {python}")
 
 
 def default_provider_urn(project: str, stack: str, package: str) -> str:
@@ -96,8 +100,9 @@ class Plugins:
     """The plugin processes of one run, started on first use, cancelled and stopped together."""
 
     def __init__(self, *, project: str, stack: str, config: Mapping[str, str], env: Mapping[str, str],
-                 python: str, cwd: str, sink: LogSink) -> None:
+                 python: str, cwd: str, sink: LogSink, paths: Mapping[str, Path] | None = None) -> None:
         self._project, self._stack, self._config = project, stack, dict(config)
+        self._paths = dict(paths or {})
         self._env, self._python, self._cwd, self._sink = dict(env), python, cwd, sink
         self._service: EngineService | None = None
         self._plugins: dict[str, ProviderPlugin] = {}
@@ -112,7 +117,8 @@ class Plugins:
     def _start(self, package: str) -> ProviderPlugin:
         if self._service is None:
             self._service = EngineService(self._sink)
-        plugin = ProviderPlugin([find_executable(package, self._python), self._service.address],
+        executable = find_executable(package, self._python, self._paths.get(package))
+        plugin = ProviderPlugin([executable, self._service.address],
                                 env=self._env, cwd=self._cwd).launch()
         urn = default_provider_urn(self._project, self._stack, package)
         inputs = package_config(self._config, package)
