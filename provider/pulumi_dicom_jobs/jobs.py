@@ -353,19 +353,26 @@ def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_fai
                      outcome.last, cancel_on_timeout)
 
 
+def _cancel_and_settle(client: HealthcareClient, name: str, last: Optional[OperationStatus],
+                       settle_s: float) -> tuple[str, Optional[OperationStatus]]:
+    """Ask the API to cancel ``name`` and wait up to ``settle_s`` for it to end.
+
+    Returns what happened, as words for a message (``cancelled``, ``cancel
+    requested``, or why the cancel failed), and the latest snapshot.
+    """
+    try:
+        cancel_operation(client, name)
+        last = _poll_briefly(client, settle_s, lambda: get_operation(client, name), lambda op: op.done)
+        return ("cancelled" if last.done else "cancel requested"), last
+    except (JobFailed, ApiError, TransportError) as exc:
+        return f"cancel failed ({exc}); it may still be running", last
+
+
 def _timed_out(client: HealthcareClient, name: str, timeout_seconds: float,
                last: Optional[OperationStatus], cancel: bool) -> JobFailed:
     action = "left running (cancel_on_timeout=False)"
     if cancel:
-        try:
-            cancel_operation(client, name)
-            action = "cancel requested"
-            last = _poll_briefly(client, _CANCEL_SETTLE_S, lambda: get_operation(client, name),
-                                 lambda op: op.done)
-            if last.done:
-                action = "cancelled"
-        except (JobFailed, ApiError, TransportError) as exc:
-            action = f"cancel failed ({exc}); it may still be running"
+        action, last = _cancel_and_settle(client, name, last, _CANCEL_SETTLE_S)
     headline = (f"the DICOM job did not finish within timeout_seconds={timeout_seconds:g}; "
                 f"operation {name} {action}")
     if last is None:
@@ -383,16 +390,10 @@ def _interrupted(client: HealthcareClient, name: str, last: Optional[OperationSt
     it ends or is cancelled.
     """
     if cancel:
-        action, then = "cancel requested", "the next run starts the job again (a new operation)"
-        try:
-            cancel_operation(client, name)
-            last = _poll_briefly(client, _INTERRUPT_SETTLE_S, lambda: get_operation(client, name),
-                                 lambda op: op.done)
-            if last.done:
-                action = "cancelled"
-        except (JobFailed, ApiError, TransportError) as exc:
-            action = f"cancel failed ({exc}); it may still be running"
-            then = "the next run will not start a second operation while this one runs"
+        action, last = _cancel_and_settle(client, name, last, _INTERRUPT_SETTLE_S)
+        then = ("the next run will not start a second operation while this one runs"
+                if action.startswith("cancel failed") else
+                "the next run starts the job again (a new operation)")
     else:
         action = "left running (cancel on interrupt is off)"
         then = ("the next run will not start a second operation of the same kind on its dataset "

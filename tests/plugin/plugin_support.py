@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from concurrent import futures
 from typing import Any, Iterator, Optional
 
@@ -38,6 +39,7 @@ class RecordingEngine(engine_pb2_grpc.EngineServicer):
 
     def __init__(self) -> None:
         self.logs: list[engine_pb2.LogRequest] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each log, same order
         self._lock = threading.Lock()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         engine_pb2_grpc.add_EngineServicer_to_server(self, self.server)
@@ -46,6 +48,7 @@ class RecordingEngine(engine_pb2_grpc.EngineServicer):
     def Log(self, request: engine_pb2.LogRequest, context: Any) -> empty_pb2.Empty:  # noqa: N802
         with self._lock:
             self.logs.append(request)
+            self.arrivals.append(time.monotonic())
         return empty_pb2.Empty()
 
     def messages(self, urn_: Optional[str] = None) -> list[engine_pb2.LogRequest]:

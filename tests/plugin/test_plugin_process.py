@@ -17,6 +17,9 @@ from plugin_support import EXPORT_TYPE, IMPORT_TYPE, plain, running, urn
 from provider_support import Env, synthetic
 from pulumi_dicom_jobs import requests_body
 
+#: The wire form of a secret value (``pulumi.runtime.rpc``'s signature key and secret signature).
+SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+
 pytestmark = pytest.mark.slow
 
 
@@ -33,6 +36,18 @@ def _running_operation(env: Env) -> str:
     """The name of this test's one import operation, once it has started."""
     return poll(lambda: [op["name"] for op in env.operations()][:1], deadline_s=30,
                 what="the import operation to start")[0]
+
+
+def _interrupt_a_long_create(process, env: Env) -> tuple[str, str]:
+    """Start a long import, send Cancel once it runs: ``(operation name, the create's error)``."""
+    _upload(env, 20)
+    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    future = process.create_future(_import_props(env))
+    name = _running_operation(env)
+    process.cancel()
+    with pytest.raises(grpc.RpcError) as failed:
+        future.result(timeout=30)
+    return name, failed.value.details()
 
 
 def test_plugin_info_and_check_failures_in_camel_case(plugin) -> None:
@@ -102,6 +117,8 @@ def test_progress_is_ephemeral_on_the_urn_and_follows_the_counters(plugin, env: 
     assert any("/8 done" in text for text in texts) and "8/8 done" in texts[-1], texts
     assert any("ETA" in text for text in texts) and any("/s" in text for text in texts), texts
     assert engine.messages() == logs, "nothing else reached the engine's log"
+    gaps = [later - earlier for earlier, later in zip(engine.arrivals, engine.arrivals[1:])]
+    assert min(gaps) >= 0.9, f"at most one message a second, got gaps {gaps}"
 
 
 def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Env) -> None:
@@ -128,14 +145,7 @@ def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Env) 
 def test_cancel_with_cancel_on_interrupt_false_leaves_it_running(stack, env: Env) -> None:
     for _engine, process in running():
         process.configure(cancelOnInterrupt=False)
-        _upload(env, 20)
-        env.emulator.post("config", {"instanceDelaySeconds": 3.0})
-        future = process.create_future(_import_props(env))
-        name = _running_operation(env)
-        process.cancel()
-        with pytest.raises(grpc.RpcError) as failed:
-            future.result(timeout=30)
-        text = failed.value.details()
+        name, text = _interrupt_a_long_create(process, env)
         assert name in text and "left running" in text and f"dicom-jobs wait {name}" in text, text
         [operation] = env.operations()
         assert not operation["done"], "the operation must still be running"
@@ -170,6 +180,15 @@ def test_read_update_and_delete_touch_no_data(plugin, env: Env) -> None:
     assert kept["successCount"] == 2, "a forgotten operation keeps the recorded state"
 
 
+def test_a_secret_input_stays_secret_in_the_outputs(plugin, env: Env) -> None:
+    _engine, process = plugin
+    _upload(env, 1)
+    secret = {SECRET_SIG_KEY: SECRET_SIG, "value": "rotate-2026"}
+    created = plain(process.create(_import_props(env, triggers=secret)).properties)
+    assert created["triggers"] == secret, created["triggers"]
+    assert "rotate-2026" not in str({k: v for k, v in created.items() if k != "triggers"})
+
+
 def test_provider_config_is_checked_and_read_from_the_environment(stack, env: Env) -> None:
     for _engine, process in running({"DICOM_JOBS_CANCEL_ON_INTERRUPT": "false"}):
         bad = process.check_config(apiEndpoint="ftp://x", cancelOnInterrupt="maybe", nope=1)
@@ -178,11 +197,21 @@ def test_provider_config_is_checked_and_read_from_the_environment(stack, env: En
                                     impersonateServiceAccount="sa@p.iam.gserviceaccount.com")
         assert list(good.failures) == []
         process.configure()
-        _upload(env, 20)
-        env.emulator.post("config", {"instanceDelaySeconds": 3.0})
-        future = process.create_future(_import_props(env))
-        name = _running_operation(env)
-        process.cancel()
-        with pytest.raises(grpc.RpcError) as failed:
-            future.result(timeout=30)
-        assert "left running" in failed.value.details() and name in failed.value.details()
+        name, text = _interrupt_a_long_create(process, env)
+        assert "left running" in text and name in text, text
+
+
+def test_import_by_operation_name_reads_the_outputs_and_adopts_the_programs_inputs(plugin, env: Env) -> None:
+    _engine, process = plugin
+    _upload(env, 2)
+    operation = plain(process.create(_import_props(env)).properties)["operationName"]
+    imported = process.read(operation, {})  # what `pulumi import ... OPERATION` asks
+    outs = plain(imported.properties)
+    assert imported.id == operation and plain(imported.inputs) == {}
+    assert {k: outs[k] for k in ("operationName", "successCount", "failureCount")} == {
+        "operationName": operation, "successCount": 2, "failureCount": 0}
+    assert outs["apiMethodName"].endswith("ImportDicomData") and outs["createTime"] and outs["endTime"]
+    program = _import_props(env)
+    assert list(process.check(program).failures) == []
+    diff = process.diff(outs, program)
+    assert diff.changes == diff.DIFF_NONE and list(diff.replaces) == [], "the import must not re-run the job"

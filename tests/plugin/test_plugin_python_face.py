@@ -3,7 +3,6 @@ plugin's camelCase outputs come back as the same snake_case attributes as the dy
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -39,22 +38,16 @@ def mocks():
     yield mocks
 
 
-def _value(output: pulumi.Output):
-    future = asyncio.get_event_loop().create_future()
-    output.apply(future.set_result)
-    return future
-
-
 @pulumi.runtime.test
 def test_the_python_face_speaks_camel_case_on_the_wire(mocks: _Mocks):
     job = DicomImportJob("ct", dicom_store="projects/p/locations/l/datasets/d/dicomStores/s",
                          gcs_source=GcsSourceArgs(uri="gs://b/x/**.dcm"),
                          blob_storage_settings={"blob_storage_class": "ARCHIVE"}, max_failed_instances=2)
-    DicomExportJob("out", dicom_store="projects/p/locations/l/datasets/d/dicomStores/s",
+    export = DicomExportJob("out", dicom_store="projects/p/locations/l/datasets/d/dicomStores/s",
                    bigquery_destination={"table_uri": "bq://p.d.t", "write_disposition": "WRITE_APPEND"})
 
     def check(values):
-        operation, success, source, settings = values
+        operation, success, source, settings, _export_operation = values
         assert (operation, success) == ("op-1", 3)
         assert source == {"uri": "gs://b/x/**.dcm"} and settings == {"blob_storage_class": "ARCHIVE"}
         types = [typ for typ, _ in mocks.registered]
@@ -66,7 +59,7 @@ def test_the_python_face_speaks_camel_case_on_the_wire(mocks: _Mocks):
         assert exported["bigqueryDestination"] == {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND"}
 
     return pulumi.Output.all(job.operation_name, job.success_count, job.gcs_source,
-                             job.blob_storage_settings).apply(check)
+                             job.blob_storage_settings, export.operation_name).apply(check)
 
 
 def test_the_plugin_runs_from_source_as_the_python_language_host_starts_it() -> None:

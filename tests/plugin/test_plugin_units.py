@@ -1,0 +1,52 @@
+"""Pure pieces of the plugin: progress throttling, name translation, provider config."""
+
+from __future__ import annotations
+
+from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.plugin import config
+from pulumi_dicom_jobs.plugin.engine_log import ProgressMessages
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def status(self, urn: str, message: str) -> None:
+        self.sent.append((urn, message))
+
+
+def _status(success: int, pending: int, done: bool = False) -> OperationStatus:
+    return OperationStatus.from_json({"name": "projects/p/locations/l/datasets/d/operations/7", "done": done,
+                                      "metadata": {"counter": {"success": str(success),
+                                                               "pending": str(pending)}}})
+
+
+def test_progress_is_sent_when_counters_change_and_at_most_once_a_second() -> None:
+    now = [0.0]
+    log = _Log()
+    progress = ProgressMessages(log, "urn:x", clock=lambda: now[0])  # type: ignore[arg-type]
+    progress(_status(0, 10))
+    progress(_status(0, 10))          # same counters: nothing
+    now[0] = 0.5
+    progress(_status(2, 8))           # changed, but within the second: nothing
+    now[0] = 1.2
+    progress(_status(4, 6))
+    now[0] = 3.0
+    progress(_status(4, 6))           # same counters: nothing
+    progress(_status(10, 0, done=True))
+    texts = [message for _urn, message in log.sent]
+    assert [urn for urn, _ in log.sent] == ["urn:x"] * 3
+    assert texts[0].startswith("operations/7: 0/10 done, 0 failed")
+    assert "4/10 done" in texts[1] and "ETA" in texts[1]
+    assert "10/10 done" in texts[2] and "ETA" not in texts[2]
+
+
+def test_config_from_values_then_environment() -> None:
+    env = {"DICOM_JOBS_API_ENDPOINT": "https://env.example", "DICOM_JOBS_CANCEL_ON_INTERRUPT": "false",
+           "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT": "sa@p.iam.gserviceaccount.com"}
+    assert config.resolve({}, env) == config.ProviderConfig("https://env.example",
+                                                            "sa@p.iam.gserviceaccount.com", False)
+    given = config.resolve({"apiEndpoint": "https://given.example", "cancelOnInterrupt": True}, env)
+    assert given.api_endpoint == "https://given.example" and given.cancel_on_interrupt is True
+    assert config.resolve({}, {}) == config.ProviderConfig()
+    assert config.check({"cancelOnInterrupt": "true", "version": "0.1.0"}) == []
