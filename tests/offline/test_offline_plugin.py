@@ -19,7 +19,7 @@ import pytest
 from healthcare_emulator.sampledata import synthetic_instance
 from healthcare_emulator.waiting import poll
 from pulumi_offline.display import Display
-from pulumi_offline.engine import protected_delete_message, run
+from pulumi_offline.engine import StepError, go_duration_seconds, protected_delete_message, run
 from support.cli import PtyRun
 from support.emulator import HealthcareApi
 from support.programs import by_name, make_program, state_of
@@ -123,6 +123,20 @@ def test_ctrl_c_sends_cancel_and_the_plugin_create_ends_cancelled(tmp_path, uniq
     assert len(_import_operations(emulator)) == 1  # nothing started after the cancel
 
 
+def test_custom_timeouts_reach_the_plugin_as_the_create_timeout(tmp_path, unique, emulator, stack):
+    program = _jobs_program(tmp_path, unique, face="plugin", files=2, import_create_timeout="2s")
+    emulator.post("config", {"instanceDelaySeconds": 60})
+
+    result = run("up", program, display=Display(io.StringIO()))
+
+    assert not result.ok
+    text = "\n".join(result.errors)
+    assert "import (dicom-jobs:index:DicomImportJob)" in text and "timeout_seconds=2" in text, text
+    [operation] = _import_operations(emulator)
+    api = HealthcareApi(stack.healthcare_url)
+    assert poll(lambda: api.operation(operation["name"]).get("done"), deadline_s=30, what="the cancelled operation")
+
+
 @pytest.mark.parametrize("face", ["plugin", "dynamic"])
 def test_protected_resource_blocks_destroy_with_the_engines_message(tmp_path, unique, emulator, stack, face):
     program = _jobs_program(tmp_path, unique, face=face, files=1, protect_import=True)
@@ -142,3 +156,11 @@ def test_protected_resource_blocks_destroy_with_the_engines_message(tmp_path, un
     # the protected job and everything it depends on stay; its dependent (the export) is gone
     assert {"import", "source", "reader", "store", "hc"} <= set(left) and "export" not in left
     assert left["import"]["protect"] is True
+
+
+def test_custom_timeouts_are_read_as_go_durations():
+    assert go_duration_seconds("1h30m") == 5400 and go_duration_seconds("90s") == 90
+    assert go_duration_seconds("1.5m") == 90 and go_duration_seconds("250ms") == 0.25
+    assert go_duration_seconds("") is None
+    with pytest.raises(StepError, match="not a duration"):
+        go_duration_seconds("5 minutes")

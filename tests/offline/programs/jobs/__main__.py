@@ -1,7 +1,8 @@
 """pulumi-offline test program: bucket + objects, Healthcare store, grants, a real import and export.
 
 Config ``face: plugin`` registers the jobs as ``dicom-jobs:index:*`` (the provider plugin) instead of
-dynamic resources; ``protect_import: true`` protects the import job.
+dynamic resources; ``protect_import: true`` protects the import job; ``import_create_timeout: 3s`` is
+its ``customTimeouts.create``.
 """
 
 import pulumi
@@ -35,8 +36,9 @@ writer = gcp.storage.BucketIAMMember("writer", bucket=exports.name, role="roles/
 imported = DicomImportJob("import", dicom_store=store.id,
                           gcs_source={"uri": source.name.apply(lambda b: f"gs://{b}/dicom/**.dcm")},
                           triggers=config.get_object("triggers"),
-                          opts=pulumi.ResourceOptions(depends_on=[reader, *objects],
-                                                      protect=bool(config.get_bool("protect_import"))))
+                          opts=pulumi.ResourceOptions(
+                              depends_on=[reader, *objects], protect=bool(config.get_bool("protect_import")),
+                              custom_timeouts=pulumi.CustomTimeouts(create=config.get("import_create_timeout"))))
 exported = DicomExportJob("export", dicom_store=store.id,
                           gcs_destination={"uri_prefix": exports.name.apply(lambda b: f"gs://{b}/out"),
                                            "mime_type": "application/dicom"},
