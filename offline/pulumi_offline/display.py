@@ -96,7 +96,7 @@ class Display:
         with self._lock:
             self._rows[urn] = _Row(kind, type_, name, time.monotonic())
             self._redraw()
-            if self.interactive and self._ticker is None:
+            if self.interactive and (self._ticker is None or not self._ticker.is_alive()):
                 self._ticker = threading.Thread(target=self._tick, name="display-ticker", daemon=True)
                 self._ticker.start()
 
@@ -143,11 +143,14 @@ class Display:
             self.out.flush()
 
     def _tick(self) -> None:
+        """Redraw once a second while steps run (elapsed times tick); end when none does."""
         while True:
             time.sleep(REDRAW_SECONDS)  # a clock, not a wait for something to happen
             with self._lock:
-                if self._rows:
-                    self._redraw()
+                if not self._rows:
+                    self._ticker = None
+                    return
+                self._redraw()
 
     # -- the end -------------------------------------------------------------
     def summary(self, counts: Mapping[str, int], *, preview: bool, seconds: float,
@@ -159,7 +162,9 @@ class Display:
         if self._diagnostics:
             self.line("Diagnostics:")
             for urn, severity, message in self._diagnostics:
-                self.line(f"  {urn.rsplit('::', 2)[-2]} ({urn.rsplit('::', 1)[-1]}):")
+                parts = urn.split("::")
+                if len(parts) >= 4:  # a message about one resource: under its type and name
+                    self.line(f"  {parts[2].rsplit('$', 1)[-1]} ({parts[3]}):")
                 self.line(f"    {severity}: " + message.rstrip().replace("\n", "\n    "))
             self.line("")
         if outputs:

@@ -49,8 +49,7 @@ def _rows(text: str, name: str) -> list[str]:
     """The display's lines about job ``name`` (its running rows and its result), as written, in order."""
     written = re.sub(r"\x1b\[\d*[A-Za-z]|\r", "\n", text)
     return [line.rstrip() for line in written.splitlines()
-            if re.search(rf"dicom-jobs:index:Dicom\w+Job\s+{name}\s|dicom-jobs:DicomImportJob\s+{name}\s", line)
-            or re.search(rf"dynamic/dicom-jobs:Dicom\w+Job\s+{name}\s", line)]
+            if re.search(rf"(dicom-jobs:index|dynamic/dicom-jobs):Dicom\w+Job\s+{name}\s", line)]
 
 
 def test_plugin_program_up_with_iam_enforced_shows_status_in_place(tmp_path, unique, emulator, stack):
@@ -164,3 +163,43 @@ def test_custom_timeouts_are_read_as_go_durations():
     assert go_duration_seconds("") is None
     with pytest.raises(StepError, match="not a duration"):
         go_duration_seconds("5 minutes")
+
+
+URN = "urn:pulumi:dev::p::dicom-jobs:components:DicomGcsImport$dicom-jobs:index:DicomImportJob::ct"
+TYPE = "dicom-jobs:index:DicomImportJob"
+
+
+def test_display_off_a_terminal_prints_a_row_per_status_change_and_nothing_after_the_step():
+    out = io.StringIO()
+    display = Display(out, interactive=False)
+    display.begin(URN, "create", TYPE, "ct")
+    for text in ("operations/1: 0/4 done", "operations/1: 0/4 done", "operations/1: 2/4 done"):
+        display.status(URN, text)
+    display.step("create", TYPE, "ct", preview=False, seconds=2.0, urn=URN)
+    display.status(URN, "operations/1: late")
+
+    rows = [line.split(") ", 1)[1] for line in out.getvalue().splitlines() if " creating (" in line]
+    assert rows == ["operations/1: 0/4 done", "operations/1: 2/4 done"]
+    assert "late" not in out.getvalue() and out.getvalue().rstrip().endswith("created (2.0s)")
+
+
+def test_display_on_a_terminal_redraws_rows_in_place_and_lists_kept_messages_at_the_end():
+    out = io.StringIO()
+    display = Display(out, interactive=True)
+    display.begin(URN, "create", TYPE, "ct")
+    display.status(URN, "operations/1: 1/4 done")
+    display.line("  +  gcp:storage/bucket:Bucket  other  created (0.0s)")  # a line while the row is drawn
+    display.status(URN, "operations/1: 3/4 done")
+    display.diagnostic(URN, "warning", "a real warning")
+    display.diagnostic("", "info", "about the whole update")
+    display.step("create", TYPE, "ct", preview=False, seconds=3.0, urn=URN)
+    display.summary({"create": 2}, preview=False, seconds=3.0, outputs={}, errors=[])
+
+    assert "operations/1: 1/4 done" in out.getvalue() and "operations/1: 3/4 done" in out.getvalue()
+    final = screen(out.getvalue())
+    assert not [line for line in final if "creating (" in line], final
+    assert final[:2] == ["  +  gcp:storage/bucket:Bucket  other  created (0.0s)",
+                         f"  +  {TYPE:<50} {'ct':<30} created (3.0s)"], final
+    at = final.index("Diagnostics:")
+    assert final[at + 1:at + 4] == [f"  {TYPE} (ct):", "    warning: a real warning",
+                                    "    info: about the whole update"], final
