@@ -47,6 +47,8 @@ from .program import Project, run_program
 from .state import ResourceState, StackState, plain
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
+#: A run that Ctrl-C cancelled fails with this when no step failed (the steps not started were skipped).
+CANCELLED = "the update was cancelled (Ctrl-C): steps not started yet were skipped"
 PROVIDER_PREFIX = "pulumi:providers:"
 
 
@@ -308,6 +310,8 @@ class Engine(sdk_mocks.Mocks):
                                       preview=preview, after=self._wait_inflight) or {}
                 program_ok = not self.errors
             except BaseException as exc:  # noqa: BLE001 reported, never a stack trace for engine errors
+                if self.cancelled and not self.errors:
+                    self.errors.append(CANCELLED)  # the skipped registrations failed the program
                 if not self.errors:
                     self.errors.append("the program failed:\n" + "".join(
                         traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
@@ -330,6 +334,8 @@ class Engine(sdk_mocks.Mocks):
         return self._finish(preview, start, outputs if program_ok else {})
 
     def _finish(self, preview: bool, start: float, outputs: dict[str, Any]) -> Result:
+        if self.cancelled and not self.errors:
+            self.errors.append(CANCELLED)
         counts: dict[str, int] = {}
         for kind, _ in self.steps:
             counts[kind] = counts.get(kind, 0) + 1
