@@ -10,13 +10,13 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import bench_concurrency, bench_memory, bench_offline, bench_waiter
+from benchmarks import bench_concurrency, bench_memory, bench_offline, bench_plugin, bench_waiter
 from benchmarks.common import TOKEN, Results, table
 from healthcare_emulator.stack import LocalStack
 from tests.support.cloud import Cloud
 
 BENCHES = {"concurrency": bench_concurrency, "waiter": bench_waiter, "offline": bench_offline,
-           "memory": bench_memory}
+           "memory": bench_memory, "plugin": bench_plugin}
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 

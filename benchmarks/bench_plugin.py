@@ -27,8 +27,10 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc
 
 from benchmarks import fixtures
-from benchmarks.common import (Emulator, Results, Storage, process_tree_rss_kb, rfc3339_to_epoch, thread_count,
-                               wait_for)
+from benchmarks.common import Results, rfc3339_to_epoch
+from healthcare_emulator.waiting import poll
+from tests.support.cloud import Cloud
+from tests.support.procfs import process_tree_rss_kb, thread_count
 
 JOBS = 64
 JOB_SECONDS = 5.0
@@ -86,44 +88,44 @@ def _creates(plugin: _Plugin, stores: list[str], uri: str) -> float:
     return time.monotonic() - started
 
 
-def _operations_span(emulator: Emulator, stores: list[str]) -> float:
+def _operations_span(cloud: Cloud, stores: list[str]) -> float:
     """Seconds from the first operation's createTime to the last one's endTime (the emulator's own)."""
-    names = [op["name"] for op in emulator.operations() if op.get("store") in set(stores)]
-    metas = [emulator.rest("GET", name)["metadata"] for name in names]
+    names = [op["name"] for op in cloud.admin.operations() if op.get("store") in set(stores)]
+    metas = [cloud.api.operation(name)["metadata"] for name in names]
     return (max(rfc3339_to_epoch(m["endTime"]) for m in metas)
             - min(rfc3339_to_epoch(m["createTime"]) for m in metas))
 
 
-def _concurrency(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
-    emulator.config(operationMinSeconds=0.0, instanceDelaySeconds=JOB_SECONDS / INSTANCES)
-    src = fixtures.source(storage, INSTANCES)
+def _concurrency(results: Results, stack_env: dict, cloud: Cloud) -> None:
+    cloud.admin.config(operationMinSeconds=0.0, instanceDelaySeconds=JOB_SECONDS / INSTANCES)
+    src = fixtures.source(cloud.gcs, INSTANCES)
     plugin = _Plugin(stack_env)
     try:
-        one = _creates(plugin, [fixtures.new_store(emulator, emulator.dataset())], src.uri)
-        dataset = emulator.dataset()
-        stores = [fixtures.new_store(emulator, dataset) for _ in range(JOBS)]
+        one = _creates(plugin, [fixtures.new_store(cloud.api, cloud.api.create_dataset())], src.uri)
+        dataset = cloud.api.create_dataset()
+        stores = [fixtures.new_store(cloud.api, dataset) for _ in range(JOBS)]
         many = _creates(plugin, stores, src.uri)
-        span = _operations_span(emulator, stores)
+        span = _operations_span(cloud, stores)
     finally:
         plugin.close()
-        emulator.config(instanceDelaySeconds=0.0)
+        cloud.admin.config(instanceDelaySeconds=0.0)
     results.add("6 plugin", f"{JOBS} creates through the plugin: wall s", f"{many:.2f}", f"1 job: {one:.2f}",
                 f"{many / one:.2f}x", f"<= {RATIO_LIMIT:g}x", many / one <= RATIO_LIMIT)
     results.note(f"plugin: the {JOBS} operations themselves spanned {span:.2f}s from the first createTime to "
                  f"the last endTime (the emulator's work on these cores); the plugin added {many - span:.2f}s")
 
 
-def _memory(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
-    emulator.config(operationMinSeconds=600.0, instanceDelaySeconds=0.0)
-    src = fixtures.source(storage, 1)
-    dataset = emulator.dataset()
-    stores = [fixtures.new_store(emulator, dataset) for _ in range(WAITING_JOBS)]
+def _memory(results: Results, stack_env: dict, cloud: Cloud) -> None:
+    cloud.admin.config(operationMinSeconds=600.0, instanceDelaySeconds=0.0)
+    src = fixtures.source(cloud.gcs, 1)
+    dataset = cloud.api.create_dataset()
+    stores = [fixtures.new_store(cloud.api, dataset) for _ in range(WAITING_JOBS)]
     plugin = _Plugin(stack_env)
     try:
         idle_kb = process_tree_rss_kb(plugin.process.pid)
         calls = [plugin.create(i, store, src.uri) for i, store in enumerate(stores)]
-        running = lambda: sum(1 for op in emulator.operations() if not op["done"])  # noqa: E731
-        wait_for(lambda: running() >= WAITING_JOBS, 300, f"{WAITING_JOBS} running operations")
+        running = lambda: sum(1 for op in cloud.admin.operations() if not op["done"])  # noqa: E731
+        poll(lambda: running() >= WAITING_JOBS, deadline_s=300, what=f"{WAITING_JOBS} running operations")
         peak_kb, threads_seen = 0, 0
         for _ in range(10):
             peak_kb = max(peak_kb, process_tree_rss_kb(plugin.process.pid))
@@ -140,7 +142,7 @@ def _memory(results: Results, stack_env: dict, emulator: Emulator, storage: Stor
         cancel_s = time.monotonic() - cancel_started
     finally:
         plugin.close()
-        emulator.reset()
+        cloud.admin.reset()
     peak_mb, idle_mb = peak_kb / 1024, idle_kb / 1024
     results.add("6 plugin", f"plugin RSS, {WAITING_JOBS} jobs waiting: MB", f"{peak_mb:.1f}",
                 f"idle plugin: {idle_mb:.1f}", f"{peak_mb / idle_mb:.2f}x", f"<= {LIMIT_MB:g} MB",
@@ -149,7 +151,7 @@ def _memory(results: Results, stack_env: dict, emulator: Emulator, storage: Stor
                  f"{WAITING_JOBS} waits (cancelling each operation) in {cancel_s:.1f}s")
 
 
-def run(results: Results, stack_env: dict, emulator: Emulator, storage: Storage) -> None:
-    _concurrency(results, stack_env, emulator, storage)
-    emulator.reset()
-    _memory(results, stack_env, emulator, storage)
+def run(results: Results, stack_env: dict, cloud: Cloud) -> None:
+    _concurrency(results, stack_env, cloud)
+    cloud.admin.reset()
+    _memory(results, stack_env, cloud)

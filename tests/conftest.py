@@ -12,11 +12,13 @@ import uuid
 from typing import Iterator
 
 import pytest
+
 from google.cloud import bigquery, storage
 
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 from support.data import bigquery_client, storage_client
-from support.emulator import EmulatorAdmin
+from support.emulator import EmulatorAdmin, HealthcareApi
+from support.workspace import Workspace
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +66,11 @@ def gcs_client(stack: LocalStack) -> storage.Client:
 def bq_client(stack: LocalStack) -> bigquery.Client:
     """google-cloud-bigquery on the stack's BigQuery emulator."""
     return bigquery_client(stack.bigquery_url)
+
+
+# The provider and plugin tests' store, bucket and BigQuery client of their own.
+@pytest.fixture
+def env(stack, emulator, gcs_client, bq_client, unique) -> Workspace:
+    emulator.config(instanceDelaySeconds=0.0, operationMinSeconds=0.0)
+    return Workspace.create(HealthcareApi(stack.healthcare_url, token="t"), emulator, gcs_client,
+                            dataset_id=f"ds{unique}", store_id="store", bucket=f"bkt-{unique}", bq=bq_client)

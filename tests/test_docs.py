@@ -11,7 +11,13 @@ Covers README.md, ARCHITECTURE.md, ``docs/*.md`` and ``examples/*/README.md``:
   for this repository's modules), and the console scripts declared in a
   ``pyproject.toml``;
 * the ``pulumi_dicom_jobs`` names that Python snippets import exist;
-* ``docs/...md`` references in the product's docstrings resolve.
+* ``docs/...md`` references in the product's docstrings resolve;
+* every ``dicom-jobs import|export`` command shown with real values is
+  accepted by the resources' check (run through the CLI, up to the check),
+  unless the page shows it refused: then the quoted ``Error: invalid input:``
+  lines are exactly what the check says of that input; and no check message
+  is quoted without the input that produces it;
+* every concrete ``gs://`` bucket a page shows is a name the check accepts.
 
 Programs that are not this repository's (``pulumi``, ``gcloud``, ``pip``) are
 not checked.
@@ -355,6 +361,119 @@ def snippet_problems(doc: Markdown) -> list[str]:
 
 
 # --------------------------------------------------------------------------- #
+# Quoted check messages and the inputs they are about
+# --------------------------------------------------------------------------- #
+
+#: A quoted check failure: an indented ``path (--flag): reason`` line (the CLI's
+#: form) or ``invalid inputs: path: reason`` (the resources' form).
+CHECK_LINE = re.compile(r"^\s+[a-z_]+(\.[a-z_]+)* \((--[a-z-]+|[A-Z]+)\): \S|invalid inputs?: [a-z_]+(\.[a-z_]+)*: ")
+#: Shell variables a page defines in inline code (``STORE=projects/...``).
+DOC_VARIABLE = re.compile(r"^([A-Z_]+)=(\S+)$")
+#: A placeholder in a command (``gs://BUCKET/PATH``, ``STORE``): not a real value.
+PLACEHOLDER = re.compile(r"(^|[/:.])[A-Z][A-Z_]{2,}\b")
+
+
+@dataclass(frozen=True)
+class ShownJob:
+    """A ``dicom-jobs import|export`` command a page shows, and the failure lines it quotes."""
+
+    command: str
+    quoted_failures: tuple[str, ...]
+
+
+class _Checked(Exception):
+    """Raised instead of starting a job: the CLI's check accepted the input."""
+
+
+def doc_variables(doc: Markdown) -> dict[str, str]:
+    return {m.group(1): m.group(2) for span in doc.inline_code() if (m := DOC_VARIABLE.match(span))}
+
+
+def shown_jobs(doc: Markdown) -> tuple[list[ShownJob], list[str]]:
+    """The job commands with real values a page shows, and quoted check lines with no command before them."""
+    jobs: list[ShownJob] = []
+    orphans: list[str] = []
+    for block in doc.blocks:
+        command: str | None = None
+        failures: list[str] = []
+        in_failure = False
+        for line in [*block.lines, "$ "]:
+            if line.startswith("$ ") or block.lang in SHELL_LANGS:
+                if command is not None:
+                    jobs.append(ShownJob(command, tuple(failures)))
+                text = line.removeprefix("$ ")
+                match = re.search(r"dicom-jobs (import|export)\b[^)|;&]*", text)
+                command = match.group(0).strip() if match else None
+                failures, in_failure = [], False
+            elif line.startswith("Error: invalid input:"):
+                in_failure = True
+            elif CHECK_LINE.search(line):
+                if command is None or not in_failure:
+                    orphans.append(line.strip())
+                failures.append(line.strip())
+            else:
+                in_failure = False
+    orphans += [span for span in doc.inline_code() if CHECK_LINE.search(" " + span)]
+    return [job for job in jobs if not PLACEHOLDER.search(job.command)], orphans
+
+
+def cli_check(argv: list[str]) -> tuple[bool, list[str]]:
+    """Run ``dicom-jobs ARGV`` in-process up to the check: (accepted, the failure lines printed)."""
+    from click.testing import CliRunner
+
+    from pulumi_dicom_jobs import jobs
+    from pulumi_dicom_jobs.cli.main import cli
+
+    def refuse_to_start(*_args: object, **_kwargs: object) -> None:
+        raise _Checked()
+
+    saved = jobs.start, jobs.run_job
+    jobs.start = jobs.run_job = refuse_to_start  # type: ignore[assignment]
+    try:
+        result = CliRunner().invoke(cli, argv, catch_exceptions=True)
+    finally:
+        jobs.start, jobs.run_job = saved
+    if isinstance(result.exception, _Checked):
+        return True, []
+    assert result.exit_code == 2, (argv, result.output)
+    return False, [line.strip() for line in result.output.splitlines() if CHECK_LINE.search(line)]
+
+
+def quoted_check_problems(doc: Markdown) -> list[str]:
+    """What a page shows of the check that the check does not say (module docstring)."""
+    variables = doc_variables(doc)
+    jobs, orphans = shown_jobs(doc)
+    problems = [f"check message quoted without the input that produces it: {line}" for line in orphans]
+    for job in jobs:
+        expanded = re.sub(r"\$([A-Z_]+)", lambda m: variables.get(m.group(1), m.group(0)), job.command)
+        argv = shlex.split(expanded)[1:]
+        if any(arg.startswith("$") for arg in argv):
+            problems.append(f"{job.command}: the page does not define {argv}")
+            continue
+        accepted, said = cli_check(argv)
+        if job.quoted_failures and sorted(said) != sorted(job.quoted_failures):
+            problems.append(f"{job.command}: the check says {said}, the page quotes {list(job.quoted_failures)}")
+        elif not job.quoted_failures and not accepted:
+            problems.append(f"{job.command}: the check refuses it: {said}")
+    return problems
+
+
+def bucket_problems(doc: Markdown) -> list[str]:
+    """Concrete ``gs://`` buckets the check would refuse (placeholders like ``BUCKET`` or ``B`` left out)."""
+    from pulumi_dicom_jobs import validation
+
+    text = "\n".join([*doc.prose, *(line for block in doc.blocks for line in block.lines)])
+    problems = []
+    for bucket in sorted(set(re.findall(r"gs://([A-Za-z0-9._{}$-]+)", text))):
+        if bucket != bucket.lower() or "{" in bucket or "$" in bucket:
+            continue  # a placeholder (BUCKET, B) or a template: bucket names are lowercase
+        problem = validation.bucket_problem(bucket)
+        if problem:
+            problems.append(f"gs://{bucket}: {problem}")
+    return problems
+
+
+# --------------------------------------------------------------------------- #
 # Tests
 # --------------------------------------------------------------------------- #
 
@@ -421,3 +540,34 @@ def test_the_checker_catches_a_name_the_package_does_not_have(tmp_path: Path) ->
                     "from pulumi_dicom_jobs.gcp import grants as g\ng.no_such_helper()\n```\n")
     assert snippet_problems(Markdown.read(page)) == [
         "from pulumi_dicom_jobs import grants: no such name", "g.no_such_helper: no such name"]
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=DOC_IDS)
+def test_quoted_check_messages_are_what_the_check_says(path: Path) -> None:
+    assert quoted_check_problems(markdown(path)) == []
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=DOC_IDS)
+def test_buckets_shown_are_names_the_check_accepts(path: Path) -> None:
+    assert bucket_problems(markdown(path)) == []
+
+
+def test_the_checker_catches_a_drifted_message_a_refused_bucket_and_an_orphan(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "`STORE=projects/p/locations/l/datasets/d/dicomStores/s`\n\n"
+        "```console\n"
+        "$ dicom-jobs import $STORE gs://b/in/*.dcm\n"
+        "$ dicom-jobs export bq $STORE bq://local-project.dicom.instances --schema xml\n"
+        "Error: invalid input:\n"
+        "  bigquery_destination.schema (--schema): 'XML' is not a schema\n"
+        "```\n\n"
+        "It says `invalid inputs: gcs_source.uri: no bucket`.\n")
+    doc = Markdown.read(page)
+    problems = quoted_check_problems(doc)
+    assert problems[0] == "check message quoted without the input that produces it: invalid inputs: gcs_source.uri: no bucket"
+    assert problems[1].startswith("dicom-jobs import $STORE gs://b/in/*.dcm: the check refuses it: [\"gcs_source.uri (SOURCE): bucket name 'b' ")
+    assert problems[2].startswith("dicom-jobs export bq $STORE bq://local-project.dicom.instances --schema xml: the check says "
+                                  "[\"bigquery_destination.schema (--schema): 'XML' is not one of")
+    assert len(problems) == 3
+    assert [p.split(":")[0] + ":" + p.split(":")[1] for p in bucket_problems(doc)] == ["gs://b"]

@@ -131,20 +131,22 @@ class ApiRoutes:
         from . import jobs  # the data plane
 
         return self._start(request, m, "datasets.dicomStores.import", jobs.validate_import_request,
-                           jobs.run_import, operations.IMPORT, "dicom.ImportDicomDataResponse",
+                           jobs.run_import, operations.IMPORT,
+                           lambda _body, v: f"google.cloud.healthcare.{v}.dicom.ImportDicomDataResponse",
                            "dicom.ImportDicomDataErrorDetails")
 
     def export_data(self, request: Request, m: dict[str, str]) -> Response:
         from . import jobs
 
         return self._start(request, m, "datasets.dicomStores.export", jobs.validate_export_request,
-                           jobs.run_export, operations.EXPORT, "dicom.ExportDicomDataResponse",
+                           jobs.run_export, operations.EXPORT, jobs.export_response_type,
                            "dicom.ExportDicomDataErrorDetails", jobs.export_method_suffix)
 
     def _start(self, request: Request, m: dict[str, str], method_id: str,
                validate: Callable[[dict], None], run: operations.JobFunction, method: str,
-               response_type: str, details_type: str,
+               response_type: Callable[[dict, str], str], details_type: str,
                suffix: Optional[Callable[[dict], str]] = None) -> Response:
+        """Validate, register and start a job; ``response_type(body, version)`` names its success message."""
         version = m["v"]
         _, dataset, store_name = self._names(m)
         store = self.state.get_store(store_name)
@@ -157,7 +159,7 @@ class ApiRoutes:
                                  method=method + (suffix(body) if suffix else ""), request=body,
                                  store=store.name, create_time=now_utc())
         operations.start_job(self.state, record, store, run, body, self.storage_url, self.bigquery_url,
-                             response_type, details_type)
+                             response_type(body, version), details_type)
         return Response.json({"name": record.name})
 
     # -- DICOMweb ----------------------------------------------------------------------

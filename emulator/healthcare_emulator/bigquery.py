@@ -16,13 +16,19 @@ about ``bqemulator`` 1.4.0 that shape this module (checked by hand):
   extend the schema);
 * ``insertAll`` silently ignores unknown fields; we drop them ourselves anyway.
 
-Write dispositions (``bigqueryDestination``): ``force`` and
-``writeDisposition`` together are refused up front (400); ``force: true`` is
-``WRITE_TRUNCATE``; ``force`` unset/false and ``WRITE_DISPOSITION_UNSPECIFIED``
-are ``WRITE_EMPTY``. A missing table is created whatever the disposition;
-``WRITE_EMPTY`` on a non-empty table fails the operation
-(FAILED_PRECONDITION); ``WRITE_TRUNCATE`` deletes and recreates the table
-with the new schema; a missing dataset fails the operation (NOT_FOUND).
+Write dispositions (``bigqueryDestination``), see :func:`effective_disposition`:
+a ``writeDisposition`` other than ``WRITE_DISPOSITION_UNSPECIFIED`` wins and
+``force`` beside it is ignored (the discovery document: "If a
+write_disposition is specified, the force parameter is ignored");
+otherwise ``force: true`` is ``WRITE_TRUNCATE``; otherwise (neither set,
+``force: false`` or ``WRITE_DISPOSITION_UNSPECIFIED``, which proto3 cannot
+tell from unset) only a table that does not exist yet may be written
+(:data:`NEW_TABLE_ONLY`). A missing table is created whatever the
+disposition; an existing table, empty or not, fails a :data:`NEW_TABLE_ONLY`
+export (ALREADY_EXISTS); ``WRITE_EMPTY`` on a non-empty table fails the
+operation (FAILED_PRECONDITION); ``WRITE_TRUNCATE`` deletes and recreates
+the table with the new schema; a missing dataset fails the operation
+(NOT_FOUND).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import requests
 
 from .jobcontext import OperationFailed
 from .restclient import RestClient
-from .rpc import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
+from .rpc import ALREADY_EXISTS, FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
 
 _TIMEOUT_S = 120.0
 #: rows per insertAll request (BigQuery recommends ≤500)
@@ -46,7 +52,11 @@ MAX_TABLE_URI = 2000
 WRITE_EMPTY = "WRITE_EMPTY"
 WRITE_TRUNCATE = "WRITE_TRUNCATE"
 WRITE_APPEND = "WRITE_APPEND"
-DISPOSITIONS = ("WRITE_DISPOSITION_UNSPECIFIED", WRITE_EMPTY, WRITE_TRUNCATE, WRITE_APPEND)
+WRITE_DISPOSITION_UNSPECIFIED = "WRITE_DISPOSITION_UNSPECIFIED"
+DISPOSITIONS = (WRITE_DISPOSITION_UNSPECIFIED, WRITE_EMPTY, WRITE_TRUNCATE, WRITE_APPEND)
+#: Not an API value: what "neither writeDisposition nor force" means here
+#: (write a new table, fail on any existing one); shown in the operation's logs.
+NEW_TABLE_ONLY = "NEW_TABLE_ONLY"
 
 
 class BigQueryError(Exception):
@@ -99,11 +109,29 @@ def parse_table_uri(uri: Any) -> TableRef:
 
 
 def effective_disposition(destination: dict) -> str:
-    """The write disposition a ``bigqueryDestination`` means (force mapped to it)."""
+    """What a ``bigqueryDestination`` asks for: a write disposition or :data:`NEW_TABLE_ONLY`.
+
+    A set ``writeDisposition`` wins and ``force`` is ignored beside it (the
+    discovery document says so; the provider refuses the pair at preview
+    anyway). ``WRITE_DISPOSITION_UNSPECIFIED`` is proto3's unset and is
+    treated exactly like a missing field.
+
+    Neither set (``force`` unset or false) is read strictly, as
+    :data:`NEW_TABLE_ONLY`: the ``dicomStores.export`` reference says that
+    when ``force`` is not set and the table already exists "the export call
+    returns an error", and the BigQuery export guide grants the "existing but
+    empty table succeeds" exception to ``writeDisposition`` alone. The
+    discovery document's enum description ("default behavior is the same as
+    WRITE_EMPTY") would let an existing empty table through; of the two
+    readings the emulator takes the stricter one, so that a program that
+    passes here cannot fail on Google Cloud because a table was left behind
+    (by a cancelled, timed-out or retried run, a ``triggers`` re-run, a
+    replace, or a user).
+    """
     disposition = destination.get("writeDisposition")
-    if disposition and disposition != "WRITE_DISPOSITION_UNSPECIFIED":
+    if disposition and disposition != WRITE_DISPOSITION_UNSPECIFIED:
         return disposition
-    return WRITE_TRUNCATE if destination.get("force") is True else WRITE_EMPTY
+    return WRITE_TRUNCATE if destination.get("force") is True else NEW_TABLE_ONLY
 
 
 class BigQueryClient(RestClient):
@@ -199,24 +227,37 @@ class BigQueryClient(RestClient):
 
 
 def check_destination(client: BigQueryClient, ref: TableRef, disposition: str) -> Optional[dict]:
-    """Fail early: missing dataset (NOT_FOUND), WRITE_EMPTY on a non-empty table (FAILED_PRECONDITION).
+    """Fail early: missing dataset, an existing table the disposition may not write.
 
     Returns the existing table resource, or None when the table does not exist.
+
+    Codes: a missing dataset is NOT_FOUND; :data:`NEW_TABLE_ONLY` on an
+    existing table is ALREADY_EXISTS, because the rule broken is the table's
+    existence, whatever it holds (the reference's wording: "the destination
+    table already exists"); ``WRITE_EMPTY`` on a non-empty table is
+    FAILED_PRECONDITION, because there the table's content is the condition.
+    Two codes also let a test tell the two rules apart.
     """
     try:
         if not client.dataset_exists(ref.project, ref.dataset):
             raise OperationFailed(NOT_FOUND, f"BigQuery dataset {ref.project}.{ref.dataset} does not "
                                              f"exist (tableUri bq://{ref})")
         existing = client.get_table(ref)
+        if existing is not None and disposition == NEW_TABLE_ONLY:
+            raise OperationFailed(
+                ALREADY_EXISTS,
+                f"BigQuery table {ref} already exists; with neither bigqueryDestination.writeDisposition "
+                "nor force set, the export only creates a new table, even over an empty one: set "
+                "writeDisposition WRITE_TRUNCATE, WRITE_APPEND or WRITE_EMPTY (empty table), or force=true")
         if existing is not None and disposition == WRITE_EMPTY:
             count = client.row_count(ref)
             if count:
                 raise OperationFailed(
                     FAILED_PRECONDITION,
                     f"BigQuery table {ref} already exists and holds {count} row(s); with "
-                    "writeDisposition WRITE_EMPTY (or force unset/false) the export only writes to "
-                    "an empty table: use WRITE_TRUNCATE or WRITE_APPEND")
-        if disposition not in (WRITE_EMPTY, WRITE_APPEND, WRITE_TRUNCATE):
+                    "writeDisposition WRITE_EMPTY the export only writes to an empty table: "
+                    "use WRITE_TRUNCATE or WRITE_APPEND")
+        if disposition not in (NEW_TABLE_ONLY, WRITE_EMPTY, WRITE_APPEND, WRITE_TRUNCATE):
             raise OperationFailed(INVALID_ARGUMENT, f"unknown writeDisposition {disposition!r}")
         return existing
     except BigQueryError as exc:
@@ -229,7 +270,8 @@ def prepare_table(client: BigQueryClient, ref: TableRef, disposition: str,
 
     Repeats :func:`check_destination` (the table may have changed meanwhile),
     then creates a missing table, recreates it for WRITE_TRUNCATE, or keeps
-    the existing schema for WRITE_EMPTY (empty table) and WRITE_APPEND.
+    the existing schema for WRITE_EMPTY (empty table) and WRITE_APPEND
+    (:data:`NEW_TABLE_ONLY` never gets here with an existing table).
     """
     existing = check_destination(client, ref, disposition)
     try:

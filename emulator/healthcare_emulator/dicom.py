@@ -28,14 +28,19 @@ with ``n`` from 1, as the discovery document describes. DICOM output is one
 file per instance whatever the frame count.
 
 BigQuery rows (one per instance); the choice is ours, since the real schema
-is richer (REPEATED fields, RECORDs for sequences, DroppedTags):
+is richer (REPEATED fields, RECORDs for sequences):
 
 * flattened (``schemaFlattened`` or neither schema field): one STRING column
   per top-level standard attribute named by its DICOM keyword
   (``StudyInstanceUID`` …). Always present: :data:`REQUIRED_COLUMNS`.
-  Skipped: sequences (SQ), binary VRs (OB, OD, OF, OL, OV, OW, UN), private
-  and unknown tags, PixelData, the file meta group. Multiple values are
-  joined with ``\\`` as in DICOM's own encoding.
+  Attributes of a VR BigQuery cannot hold (OB, OD, OF, OL, OV, OW, UN,
+  PixelData among them) get no column: their keywords are listed in
+  :data:`DROPPED_TAGS_COLUMN`, a REPEATED RECORD ``{TagName STRING}``, as
+  the BigQuery export guide describes; the column exists when some exported
+  instance has such an attribute, and an instance without one has an empty
+  list. Skipped without a trace: sequences (SQ, a simplification of ours),
+  private and unknown tags, the file meta group. Multiple values are joined
+  with ``\\`` as in DICOM's own encoding.
 * ``schemaJson``: the four UID columns (study, series, SOP instance, SOP
   class) plus ``DicomJson`` (JSON) holding the dataset's DICOM JSON model
   without binary attributes.
@@ -85,6 +90,8 @@ REQUIRED_COLUMNS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "
 JSON_SCHEMA_UID_COLUMNS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
 JSON_COLUMN = "DicomJson"
 SOURCE_STORE_COLUMN = "SourceDicomStore"
+#: Repeated RECORD naming the attributes whose VR BigQuery cannot hold (seed 004).
+DROPPED_TAGS_COLUMN = "DroppedTags"
 
 
 class DicomError(Exception):
@@ -408,20 +415,39 @@ def _string_value(element: pydicom.DataElement) -> Optional[str]:
     return str(value)
 
 
-def flattened_row(data: bytes) -> dict[str, Optional[str]]:
-    """Keyword → STRING for the top-level scalar attributes (see module docstring)."""
-    ds = _read(data, stop_before_pixels=True)
-    row: dict[str, Optional[str]] = {name: None for name in REQUIRED_COLUMNS}
+def _read_all_attributes(data: bytes) -> Dataset:
+    """The whole dataset, pixel data and trailing attributes included (their values are not decoded).
+
+    An instance whose pixel data pydicom cannot even walk over is read up to
+    its pixel data instead: the row is still written, only its list of
+    dropped tags may then be short.
+    """
+    try:
+        return _read(data)
+    except DicomError:
+        return _read(data, stop_before_pixels=True)
+
+
+def flattened_row(data: bytes) -> dict[str, Any]:
+    """Keyword → STRING for the top-level scalar attributes, plus the dropped tags (module docstring)."""
+    ds = _read_all_attributes(data)
+    row: dict[str, Any] = {name: None for name in REQUIRED_COLUMNS}
+    dropped: list[dict[str, str]] = []
     for element in ds:
         keyword = element.keyword
         if not keyword or element.tag.is_private or element.tag.group == 0x0002:
             continue
-        if element.VR == "SQ" or element.VR in _BINARY_VRS or keyword == "PixelData":
+        if element.VR in _BINARY_VRS or keyword == "PixelData":
+            dropped.append({"TagName": keyword})
+            continue
+        if element.VR == "SQ":
             continue
         try:
             row[keyword] = _string_value(element)
         except Exception:
             continue  # an undecodable value is dropped, not fatal
+    if dropped:
+        row[DROPPED_TAGS_COLUMN] = dropped
     return row
 
 
@@ -453,7 +479,7 @@ def json_row(data: bytes) -> dict[str, Optional[str]]:
 
 
 def bigquery_row(data: bytes, schema_json: bool = False,
-                 source_store: Optional[str] = None) -> dict[str, Optional[str]]:
+                 source_store: Optional[str] = None) -> dict[str, Any]:
     """One instance's row for the chosen schema; ``source_store`` adds :data:`SOURCE_STORE_COLUMN`."""
     row = json_row(data) if schema_json else flattened_row(data)
     if source_store is not None:
@@ -462,19 +488,28 @@ def bigquery_row(data: bytes, schema_json: bool = False,
 
 
 def bigquery_schema(rows: Iterable[dict[str, Any]], schema_json: bool = False,
-                    include_source_store: bool = False) -> list[dict[str, str]]:
-    """BigQuery ``schema.fields`` covering ``rows``: fixed columns first, then sorted keywords."""
+                    include_source_store: bool = False) -> list[dict[str, Any]]:
+    """BigQuery ``schema.fields`` covering ``rows``: fixed columns first, then sorted keywords.
+
+    :data:`DROPPED_TAGS_COLUMN` follows the keyword columns when some row has it.
+    """
     if schema_json:
         names = list(JSON_SCHEMA_UID_COLUMNS)
         fields = [{"name": n, "type": "STRING", "mode": "NULLABLE"} for n in names]
         fields.append({"name": JSON_COLUMN, "type": "JSON", "mode": "NULLABLE"})
     else:
         seen = set(REQUIRED_COLUMNS)
+        special = {SOURCE_STORE_COLUMN, DROPPED_TAGS_COLUMN}
         extra: set[str] = set()
+        any_dropped = False
         for row in rows:
-            extra.update(k for k in row if k not in seen and k != SOURCE_STORE_COLUMN)
+            extra.update(k for k in row if k not in seen and k not in special)
+            any_dropped = any_dropped or DROPPED_TAGS_COLUMN in row
         names = list(REQUIRED_COLUMNS) + sorted(extra)
         fields = [{"name": n, "type": "STRING", "mode": "NULLABLE"} for n in names]
+        if any_dropped:
+            fields.append({"name": DROPPED_TAGS_COLUMN, "type": "RECORD", "mode": "REPEATED",
+                           "fields": [{"name": "TagName", "type": "STRING", "mode": "NULLABLE"}]})
     if include_source_store:
         fields.append({"name": SOURCE_STORE_COLUMN, "type": "STRING", "mode": "NULLABLE"})
     return fields

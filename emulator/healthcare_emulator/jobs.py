@@ -15,7 +15,8 @@ Contract with the service layer:
   an exception; the run function returns a :class:`JobResult` and the
   service layer turns ``failure > 0`` into the operation's ``error``;
 * a failure of the whole operation (missing bucket, dataset or filter file,
-  WRITE_EMPTY on a non-empty table, no matching object) raises
+  an existing table the write disposition may not write, an import pattern
+  that resolves to zero objects) raises
   :class:`~healthcare_emulator.jobcontext.OperationFailed`;
   ``PermissionDenied`` comes from ``ctx.require`` and ``JobCancelled`` from
   ``ctx.pace`` and are left to propagate.
@@ -172,10 +173,8 @@ def validate_export_request(body: Mapping[str, Any]) -> None:
         force = bqd.get("force")
         if force is not None and not isinstance(force, bool):
             raise ValueError("bigqueryDestination.force must be a boolean")
-        # proto3: force=false and WRITE_DISPOSITION_UNSPECIFIED are indistinguishable from unset.
-        if force is True and disposition not in (None, "WRITE_DISPOSITION_UNSPECIFIED"):
-            raise ValueError("bigqueryDestination.force and bigqueryDestination.writeDisposition "
-                             "must not both be set (use writeDisposition)")
+        # force beside a writeDisposition is not an error: the service ignores it
+        # (discovery document), and so does bq.effective_disposition.
         if bqd.get("schemaFlattened") is not None and bqd.get("schemaJson") is not None:
             raise ValueError("only one of bigqueryDestination.schemaFlattened and "
                              "bigqueryDestination.schemaJson may be set")
@@ -190,6 +189,18 @@ def validate_export_request(body: Mapping[str, Any]) -> None:
 def export_method_suffix(body: Mapping[str, Any]) -> str:
     """``"_bq"`` for a BigQuery export (apiMethodName ``ExportDicomData_bq``), else ``""``."""
     return "_bq" if body.get("bigqueryDestination") is not None else ""
+
+
+def export_response_type(body: Mapping[str, Any], version: str) -> str:
+    """The message of a successful export's ``response``: ``google.protobuf.Empty`` for BigQuery.
+
+    The BigQuery export guide's sample operation answers
+    ``type.googleapis.com/google.protobuf.Empty``; a Cloud Storage export
+    answers ``ExportDicomDataResponse``.
+    """
+    if body.get("bigqueryDestination") is not None:
+        return "google.protobuf.Empty"
+    return f"google.cloud.healthcare.{version}.dicom.ExportDicomDataResponse"
 
 
 # -- the item loop ------------------------------------------------------------------
@@ -274,7 +285,9 @@ def run_import(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
         raise OperationFailed(UNKNOWN, f"cannot list gs://{pattern.bucket}: {exc}") from None
     uri = body["gcsSource"]["uri"]
     if not names:
-        raise OperationFailed(NOT_FOUND, f"no Cloud Storage objects match {uri}")
+        raise OperationFailed(NOT_FOUND, f"gcsSource.uri {uri} resolved to zero objects: nothing in "
+                                         f"bucket {pattern.bucket} matches the pattern, so nothing was "
+                                         "imported")
     ctx.log("INFO", f"importing {len(names)} object(s) matching {uri}")
     storage_class = _storage_class(body)
 
@@ -353,7 +366,7 @@ def _export_bigquery(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
     client = bq.BigQueryClient(ctx.bigquery_url)
     flt = load_filter(ctx, GcsClient(ctx.storage_url),
                       (body.get("filterConfig") or {}).get("resourcePathsGcsUri"))
-    bq.check_destination(client, ref, disposition)  # fail early: missing dataset, WRITE_EMPTY
+    bq.check_destination(client, ref, disposition)  # fail early: missing dataset, table exists
     instances = _selected(ctx, flt)
     ctx.log("INFO", f"exporting {len(instances)} instance(s) to bq://{ref} ({disposition})")
     rows: list[dict] = []

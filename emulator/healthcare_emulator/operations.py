@@ -121,7 +121,13 @@ class OperationContext:
 def start_job(state: EmulatorState, record: OperationRecord, store: DicomStore, job: JobFunction,
               body: dict, storage_url: str, bigquery_url: Optional[str], response_type: str,
               error_details_type: str) -> threading.Thread:
-    """Register ``record`` and run ``job(ctx, body)`` on a daemon thread."""
+    """Register ``record`` and run ``job(ctx, body)`` on a daemon thread.
+
+    ``response_type`` is the full protobuf message name of the ``response``
+    a success answers (``google.cloud.healthcare.v1.dicom.ImportDicomDataResponse``,
+    ``google.protobuf.Empty``); ``error_details_type`` is relative to the
+    API version's package.
+    """
     state.add_operation(record)
     ctx = OperationContext(state, record, store, storage_url, bigquery_url)
     thread = threading.Thread(target=_run, name=f"op-{record.name.rsplit('/', 1)[-1]}", daemon=True,
@@ -182,7 +188,7 @@ def _finish(state: EmulatorState, record: OperationRecord, ctx: OperationContext
             ctx.log("ERROR" if error["code"] != CANCELLED else "WARNING",
                     f"operation finished with error code {error['code']}: {error['message']}")
         else:
-            record.response = {"@type": _type_url(record.api_version, response_type)}
+            record.response = {"@type": f"type.googleapis.com/{response_type}"}
             ctx.log("INFO", "operation finished successfully")
         record.end_time = now_utc()
         record.done = True

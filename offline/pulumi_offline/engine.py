@@ -43,7 +43,7 @@ from .display import Display
 from .gcp_local import CloudError, LocalCloud, UnsupportedError
 from .host import PROVIDER_KEY, DynamicProviderHost, HostError, ProviderPlugin
 from .plugins import PluginError, Plugins, package_of
-from .program import Project, run_program
+from .program import Project, config_missing_message, run_program
 from .state import ResourceState, StackState, plain
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
@@ -312,7 +312,10 @@ class Engine(sdk_mocks.Mocks):
             except BaseException as exc:  # noqa: BLE001 reported, never a stack trace for engine errors
                 if self.cancelled and not self.errors:
                     self.errors.append(CANCELLED)  # the skipped registrations failed the program
-                if not self.errors:
+                missing = config_missing_message(exc, self.project, self.stack)
+                if missing and not self.errors:
+                    self.errors.append(missing)
+                elif not self.errors:
                     self.errors.append("the program failed:\n" + "".join(
                         traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
             if program_ok:

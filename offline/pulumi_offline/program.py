@@ -122,6 +122,21 @@ def config_strings(project_name: str, raw: Mapping[str, Any]) -> dict[str, str]:
     return config
 
 
+def config_missing_message(exc: BaseException, project: Project, stack: str) -> str | None:
+    """One line for a program's ``Config.require`` of a key the stack's config lacks.
+
+    The SDK's own message ends with a ``pulumi config set`` command, which
+    does not exist here: the config lives in the stack's file only.
+    """
+    from pulumi.config import ConfigMissingError
+
+    if not isinstance(exc, ConfigMissingError):
+        return None
+    path = project.directory / f"Pulumi.{stack}.yaml"
+    return (f"missing required configuration value {exc.key}: add `{exc.key}: VALUE` under `config:` "
+            f"in {path} (or the file given with --config-file)")
+
+
 def run_program(project: Project, stack: str, config: Mapping[str, str], *, mocks: Any, monitor: Any,
                 preview: bool, max_threads: int = 256, after: Callable[[], Any] | None = None) -> dict[str, Any]:
     """Run ``project``'s program once; return its resolved stack outputs.

@@ -73,9 +73,10 @@ MIME_EXTENSIONS: dict[str, str] = {
     "application/octet-stream": "",
 }
 
-#: ``bigqueryDestination.writeDisposition`` values a user may set
-#: (the ``..._UNSPECIFIED`` value is the proto default, not a choice).
+#: ``bigqueryDestination.writeDisposition`` values that choose a behaviour.
 WRITE_DISPOSITIONS: tuple[str, ...] = ("WRITE_EMPTY", "WRITE_TRUNCATE", "WRITE_APPEND")
+#: The proto default: accepted and treated exactly as an unset write disposition.
+WRITE_DISPOSITION_UNSET = "WRITE_DISPOSITION_UNSPECIFIED"
 #: ``blobStorageSettings.blobStorageClass`` values a user may set.
 BLOB_STORAGE_CLASSES: tuple[str, ...] = ("STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE")
 #: The provider's ``schema`` choice and the request field each one sets.

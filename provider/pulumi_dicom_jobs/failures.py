@@ -140,12 +140,30 @@ def _as_int(value: object) -> Optional[int]:
         return None
 
 
+def what_stays(status: "OperationStatus") -> str:
+    """What a cancelled operation leaves behind: a cancel stops the job, it does not roll back."""
+    kind = status.kind
+    done = status.success
+    if kind is not None and not kind.is_export:
+        where = f"the {done} instance(s) imported before the cancel stay in the store"
+    elif kind is not None and kind.noun == "export to BigQuery":
+        where = f"the rows of the {done} instance(s) exported before the cancel stay in the table"
+    elif kind is not None:
+        where = f"the {done} instance(s) exported before the cancel stay written in the destination"
+    else:
+        where = f"the {done} instance(s) processed before the cancel stay where they were written"
+    return f"A cancel does not roll back: {where}."
+
+
 def operation_failure(reason: str, headline: str, status: "OperationStatus") -> JobFailed:
     """A :class:`JobFailed` whose message is ``headline`` plus the operation's details.
 
     The operation is named once: appended as ``(operation NAME)`` unless the
-    headline already names it.
+    headline already names it. A cancelled operation (``reason`` cancelled, or
+    a timeout whose cancel was requested) ends with :func:`what_stays`.
     """
     first = headline if status.name and status.name in headline else f"{headline} (operation {status.name})"
-    text = "\n".join([first, *describe_operation(status)])
-    return JobFailed(reason, text, status)
+    lines = [first, *describe_operation(status)]
+    if reason == "cancelled" or (reason == "timeout" and status.cancel_requested):
+        lines.append(what_stays(status))
+    return JobFailed(reason, "\n".join(lines), status)

@@ -64,7 +64,10 @@ run unrelated, long concurrent jobs of one kind in one dataset from several
 processes turn the check off with ``DICOM_JOBS_IN_FLIGHT_CHECK=off``. ``DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS``
 overrides the grace period (read at each start). If the listing itself
 fails, the start fails too (loudly, naming the knob): a check that silently
-passes would defeat its purpose.
+passes would defeat its purpose. Except when the listing fails the way the
+start itself would (the dataset does not exist, the credential is refused,
+nothing answers at the endpoint): then the failure names that cause and not
+the check, whose opt-out would change nothing.
 
 Credentials are looked up when a :class:`~pulumi_dicom_jobs.api.client.HealthcareClient`
 first sends a request and live only as long as the client.
@@ -80,7 +83,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from pulumi_dicom_jobs import apischema, names, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.errors import AmbiguousRequestError, ApiError, NotFound, TransportError
+from pulumi_dicom_jobs.api.errors import (AmbiguousRequestError, ApiError, CredentialsError, NotFound,
+                                          TransportError, Unauthenticated)
 from pulumi_dicom_jobs.failures import (JobFailed, JobInFlight, OperationNotFound, operation_failure,
                                         permission_hint)
 from pulumi_dicom_jobs.kinds import JobKind
@@ -193,7 +197,13 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -
     filter_ = f'done = false AND metadata.api_method_name = "{method}"'
     try:
         running = list(client.list_operations(dataset, filter_))
-    except (ApiError, TransportError) as exc:
+    except NotFound as exc:
+        raise JobFailed("start_failed", (
+            f"could not start the DICOM {kind.verb} job: {exc.message} (the API answered "
+            f"{exc.http_status} {exc.status} for the dataset {dataset})")) from None
+    except (Unauthenticated, TransportError) as exc:
+        raise _start_failed(kind, exc) from None  # the start would fail alike: not the check's doing
+    except ApiError as exc:
         raise JobFailed("start_failed", (
             f"could not start the DICOM {kind.verb} job: listing the operations of {dataset} to check "
             f"for a job of the same kind still running (for instance from an interrupted run) "
@@ -280,8 +290,11 @@ def start(client: HealthcareClient, kind: JobKind, dicom_store: str, body: Mappi
     Checks for an older operation of the same kind first (module docstring)
     and adopts the operation a lost answer started instead of starting twice.
     """
-    check_in_flight(client, dicom_store, kind)
-    name = _post_start(client, dicom_store, kind, body)
+    try:
+        check_in_flight(client, dicom_store, kind)
+        name = _post_start(client, dicom_store, kind, body)
+    except CredentialsError as exc:
+        raise _start_failed(kind, exc) from None
     _started_here.add(name)
     return name
 

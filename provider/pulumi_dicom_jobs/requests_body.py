@@ -2,11 +2,12 @@
 
 Why separate: the provider, the CLI and the tests must all send exactly the
 same request for the same inputs, and the mapping (including the
-``schema`` choice becoming the ``schemaFlattened``/``schemaJson`` union and
-the dropping of unset values) is easy to get subtly wrong in two places.
+``schema`` choice becoming the ``schemaFlattened``/``schemaJson`` union,
+``force`` left out beside a write disposition, and the dropping of unset
+values) is easy to get subtly wrong in two places.
 The field names come from :mod:`pulumi_dicom_jobs.spec` (an input whose
 ``api`` flag is set is sent under its camelCase name); the ``schema`` union
-is the one explicit rule. Inputs are assumed to have passed
+and ``force`` beside a disposition are the two explicit rules. Inputs are assumed to have passed
 :mod:`pulumi_dicom_jobs.validation`.
 """
 
@@ -30,9 +31,12 @@ def _object(item: spec.InputSpec, values: Mapping[str, Any]) -> dict[str, Any]:
         value = values.get(field.name)
         if field.api and (field.required or value is not None):
             body[field.camel] = value
-    schema = values.get("schema")
-    if item is spec.BIGQUERY_DESTINATION and schema is not None:
-        body[apischema.SCHEMA_FIELDS[schema]] = {}
+    if item is spec.BIGQUERY_DESTINATION:
+        schema = values.get("schema")
+        if schema is not None:
+            body[apischema.SCHEMA_FIELDS[schema]] = {}
+        if values.get("write_disposition") not in (None, apischema.WRITE_DISPOSITION_UNSET):
+            body.pop("force", None)  # the API ignores force beside a disposition: never sent
     return body
 
 

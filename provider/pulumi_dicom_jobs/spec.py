@@ -183,12 +183,14 @@ BIGQUERY_DESTINATION = InputSpec(
                               f"{apischema.MAX_TABLE_URI_CHARS} characters; the dataset may live in "
                               "another project."),
         InputSpec("write_disposition", "writeDisposition", "string", api=True, cli="--write-disposition",
-                  enum=apischema.WRITE_DISPOSITIONS,
-                  description="What to do when the table already holds data (the API's default: "
-                              "WRITE_EMPTY); not together with force."),
+                  enum=apischema.WRITE_DISPOSITIONS + (apischema.WRITE_DISPOSITION_UNSET,),
+                  description="What to do when the table exists: WRITE_EMPTY (only an empty table), "
+                              "WRITE_TRUNCATE or WRITE_APPEND. Unset (or WRITE_DISPOSITION_UNSPECIFIED) "
+                              "with force unset: any existing table fails the export, so a re-run "
+                              "onto the job's own table fails. Not together with force=true."),
         InputSpec("force", "force", "boolean", api=True, cli="--force",
                   description="Overwrite the table if it exists (the same as WRITE_TRUNCATE); "
-                              "not together with writeDisposition."),
+                              "only without writeDisposition, which the API lets win."),
         InputSpec("include_source_store", "includeSourceStore", "boolean", api=True,
                   cli="--include-source-store",
                   description="Add a column naming the DICOM store each row came from."),

@@ -328,6 +328,7 @@ def check_export(props: dict) -> list[tuple[str, str]]:
     if bq is not None:
         c.rule("bigquery_destination.table_uri", bq.get("table_uri"), table_uri_problem)
         if _present(bq.get("write_disposition")):
+            # WRITE_DISPOSITION_UNSPECIFIED is accepted and means unset (see README).
             c.rule("bigquery_destination.write_disposition", bq["write_disposition"],
                    enum_problem(spec.BIGQUERY_DESTINATION.field("write_disposition").enum))
         for flag in ("force", "include_source_store"):
@@ -336,14 +337,16 @@ def check_export(props: dict) -> list[tuple[str, str]]:
         if _present(bq.get("schema")):
             c.rule("bigquery_destination.schema", bq["schema"],
                    enum_problem(spec.BIGQUERY_DESTINATION.field("schema").enum))
-        # The API cannot tell force=false from unset (proto3), so only force=true
-        # beside a write disposition is a contradiction the service refuses.
+        # The service ignores force when a write disposition is set (discovery
+        # document), so force=true beside one would silently not overwrite:
+        # refused here. force=false beside one changes nothing (proto3 cannot
+        # tell it from unset) and is not sent.
         disposition = bq.get("write_disposition")
         if bq.get("force") is True and _present(disposition) and not is_unknown(disposition) \
-                and disposition != "WRITE_DISPOSITION_UNSPECIFIED":
+                and disposition != apischema.WRITE_DISPOSITION_UNSET:
             c.add("bigquery_destination.force",
-                  "force=true and write_disposition must not both be set (force=true is "
-                  "WRITE_TRUNCATE): set only write_disposition")
+                  "force=true is ignored by the API when write_disposition is set, so it would not "
+                  "overwrite the table: set only write_disposition (WRITE_TRUNCATE overwrites)")
     flt = c.nested(props, "filter_config", required=False)
     if flt is not None:
         c.rule("filter_config.resource_paths_gcs_uri", flt.get("resource_paths_gcs_uri"),

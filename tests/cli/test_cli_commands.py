@@ -136,6 +136,19 @@ def test_bad_input_exits_2_with_the_checks_messages_and_sends_nothing(setup, arg
     assert setup.admin.get("requests")["count"] == 0
 
 
+def test_export_bq_force_beside_a_write_disposition_is_refused_saying_why(setup):
+    """The API ignores force beside a disposition: the CLI says so instead of not overwriting."""
+    setup.admin.post("requests/clear")
+    proc = run_cli("export", "bq", STORE, "bq://local-project.ds.t", "--force", "--write-disposition", "write_empty")
+    assert proc.returncode == 2, proc.stderr
+    assert "bigquery_destination.force (--force): force=true is ignored by the API when write_disposition " \
+           "is set" in proc.stderr
+    assert setup.admin.get("requests")["count"] == 0
+    # WRITE_DISPOSITION_UNSPECIFIED means unset: --force applies and the pair is valid.
+    assert validation.check_export({"dicom_store": STORE, "bigquery_destination": {
+        "table_uri": "bq://local-project.ds.t", "force": True, "write_disposition": "WRITE_DISPOSITION_UNSPECIFIED"}}) == []
+
+
 def test_usage_errors_exit_2(setup):
     setup.admin.post("requests/clear")
     assert run_cli("import", STORE).returncode == 2  # missing SOURCE

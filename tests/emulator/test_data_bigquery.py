@@ -10,10 +10,11 @@ from google.cloud import bigquery
 from healthcare_emulator import sampledata
 from support.data import new_dataset, query_rows
 from support.jobcontext import STORE
-from healthcare_emulator.dicom import JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN
+from healthcare_emulator.dicom import (
+    DROPPED_TAGS_COLUMN, JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN)
 from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
 from healthcare_emulator.jobs import export_method_suffix, run_export, validate_export_request
-from healthcare_emulator.rpc import FAILED_PRECONDITION, NOT_FOUND
+from healthcare_emulator.rpc import ALREADY_EXISTS, FAILED_PRECONDITION, NOT_FOUND
 
 PROJECT = "local-project"
 REAL = ("CT_small.dcm", "MR_small.dcm", "rtdose.dcm", "rtplan.dcm")
@@ -47,6 +48,7 @@ def test_missing_table_is_created_with_flattened_rows(ctx, bq):
     assert ctx.required == [(f"bq://{table.rsplit('.', 1)[0]}", "write")]
     schema = {f.name: f.field_type for f in bq.get_table(table).schema}
     assert list(schema)[:len(REQUIRED_COLUMNS)] == list(REQUIRED_COLUMNS)
+    assert schema.pop(DROPPED_TAGS_COLUMN) == "RECORD"
     assert all(t == "STRING" for t in schema.values())
     assert "PixelData" not in schema and "BeamSequence" not in schema and "ImageType" in schema
     rows = {r["SOPInstanceUID"]: r for r in query_rows(bq, f"SELECT * FROM `{table}`")}
@@ -64,8 +66,8 @@ def test_write_empty_on_non_empty_table_fails_and_on_empty_table_succeeds(ctx, b
     files = _fill(ctx)
     table = f"{PROJECT}.{new_dataset(bq)}.t"
     _export(ctx, table)
-    for destination in ({}, {"force": False}, {"writeDisposition": "WRITE_EMPTY"},
-                        {"writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED"}):
+    # force beside a disposition is ignored (discovery document): WRITE_EMPTY still rules.
+    for destination in ({"writeDisposition": "WRITE_EMPTY"}, {"writeDisposition": "WRITE_EMPTY", "force": True}):
         with pytest.raises(OperationFailed) as failure:
             _export(ctx, table, **destination)
         assert failure.value.code == FAILED_PRECONDITION
@@ -75,6 +77,63 @@ def test_write_empty_on_non_empty_table_fails_and_on_empty_table_succeeds(ctx, b
     bq.create_table(bigquery.Table(empty, schema=[bigquery.SchemaField(c, "STRING") for c in REQUIRED_COLUMNS]))
     result = _export(ctx, empty, writeDisposition="WRITE_EMPTY")
     assert result.success == 4 and _sops(bq, empty) == _expected_sops(files)
+
+
+@pytest.mark.parametrize("destination", [{}, {"force": False}, {"writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED"},
+                                         {"writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED", "force": False}])
+@pytest.mark.parametrize("rows_before", [0, 1])
+def test_neither_disposition_nor_force_fails_on_any_existing_table(ctx, bq, destination, rows_before):
+    """Seed 000: force unset and the table exists -> error; the empty-table exception is WRITE_EMPTY's only."""
+    _fill(ctx)
+    table = f"{PROJECT}.{new_dataset(bq)}.existing"
+    bq.create_table(bigquery.Table(table, schema=[bigquery.SchemaField(c, "STRING") for c in REQUIRED_COLUMNS]))
+    if rows_before:
+        bq.insert_rows_json(table, [{"SOPInstanceUID": "9.9.9"}])
+    with pytest.raises(OperationFailed) as failure:
+        _export(ctx, table, **destination)
+    assert failure.value.code == ALREADY_EXISTS
+    message = failure.value.message
+    assert table in message and "already exists" in message
+    assert "writeDisposition" in message and "force" in message
+    assert _sops(bq, table) == (["9.9.9"] if rows_before else [])
+    assert ctx.counters == []  # refused before any instance was read
+
+
+@pytest.mark.parametrize("disposition", ["WRITE_APPEND", "WRITE_EMPTY"])
+def test_force_is_ignored_beside_a_write_disposition(ctx, bq, disposition):
+    """The discovery document: with writeDisposition set, force is ignored (not refused, not TRUNCATE)."""
+    validate_export_request({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True,
+                                                     "writeDisposition": disposition}})
+    table = f"{PROJECT}.{new_dataset(bq)}.t"
+    bq.create_table(bigquery.Table(table, schema=[bigquery.SchemaField(c, "STRING") for c in REQUIRED_COLUMNS]))
+    if disposition == "WRITE_APPEND":
+        bq.insert_rows_json(table, [{"SOPInstanceUID": "9.9.9"}])
+    files = _fill(ctx)
+    result = _export(ctx, table, writeDisposition=disposition, force=True)
+    assert result.success == 4
+    kept = ["9.9.9"] if disposition == "WRITE_APPEND" else []
+    assert _sops(bq, table) == sorted(kept + _expected_sops(files))
+
+
+def test_tags_bigquery_cannot_hold_are_listed_in_dropped_tags(ctx, bq):
+    """Seed 004: tags of an excluded VR are named in DroppedTags.TagName, not silently lost."""
+    files = _fill(ctx)
+    table = f"{PROJECT}.{new_dataset(bq)}.t"
+    _export(ctx, table, writeDisposition="WRITE_TRUNCATE")
+    [dropped] = [f for f in bq.get_table(table).schema if f.name == DROPPED_TAGS_COLUMN]
+    assert (dropped.field_type, dropped.mode) == ("RECORD", "REPEATED")
+    assert [(f.name, f.field_type) for f in dropped.fields] == [("TagName", "STRING")]
+    rows = query_rows(bq, f"SELECT SOPInstanceUID, d.TagName AS tag FROM `{table}`, UNNEST({DROPPED_TAGS_COLUMN}) AS d")
+    by_sop: dict[str, set[str]] = {}
+    for row in rows:
+        by_sop.setdefault(row["SOPInstanceUID"], set()).add(row["tag"])
+    ct, mr, dose, plan = (sampledata.uids_of(d).sop for d in files)
+    assert by_sop[ct] == {"PixelData", "DataSetTrailingPadding"}
+    assert by_sop[mr] == {"PixelData", "DataSetTrailingPadding"}
+    assert by_sop[dose] == {"PixelData"}
+    assert plan not in by_sop  # rtplan has no attribute of an excluded VR: an empty list
+    columns = {f.name for f in bq.get_table(table).schema}
+    assert not columns & {"PixelData", "DataSetTrailingPadding"}
 
 
 @pytest.mark.parametrize("destination", [{"force": True}, {"writeDisposition": "WRITE_TRUNCATE"}])
@@ -197,8 +256,6 @@ def test_empty_store_creates_an_empty_table(ctx, bq):
     ({}, "one of gcsDestination or bigqueryDestination"),
     ({"gcsDestination": {"uriPrefix": "gs://bkt/x"}, "bigqueryDestination": {"tableUri": "bq://proj-1.d.t"}},
      "only one of"),
-    ({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True, "writeDisposition": "WRITE_APPEND"}},
-     "must not both be set"),
     ({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "writeDisposition": "WRITE_SOMETIMES"}},
      "writeDisposition"),
     ({"bigqueryDestination": {}}, "tableUri is required"),
@@ -233,6 +290,9 @@ def test_export_request_validation(body, field):
     {"gcsDestination": {"uriPrefix": "gs://bkt/x", "mimeType": "image/png"}},
     {"bigqueryDestination": {"tableUri": "bq://proj-1.d_1.t-1", "force": False, "writeDisposition": "WRITE_APPEND"}},
     {"bigqueryDestination": {"tableUri": "bq://example.com:proj-1.d.t", "force": True}},
+    {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True, "writeDisposition": "WRITE_APPEND"}},
+    {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True,
+                             "writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED"}},
     {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "schemaJson": {}, "includeSourceStore": True},
      "filterConfig": {"resourcePathsGcsUri": "gs://bkt/filter.txt"}},
 ])

@@ -98,11 +98,14 @@ def test_object_names_needing_url_encoding(ctx, bucket):
     assert (result.success, result.failure) == (2, 0)
 
 
-def test_no_match_fails_not_found(ctx, bucket):
+def test_no_match_fails_not_found_naming_the_pattern(ctx, bucket):
     upload(bucket, "x/a.dcm", sampledata.synthetic_instance())
+    pattern = f"gs://{bucket.name}/y/*.dcm"
     with pytest.raises(OperationFailed) as failure:
-        run_import(ctx, _body(f"gs://{bucket.name}/y/*.dcm"))
-    assert failure.value.code == NOT_FOUND and "no Cloud Storage objects match" in failure.value.message
+        run_import(ctx, _body(pattern))
+    assert failure.value.code == NOT_FOUND
+    assert pattern in failure.value.message and "resolved to zero objects" in failure.value.message
+    assert ctx.counters == [] and ctx.stored == {}
 
 
 def test_missing_bucket_fails_not_found(ctx):

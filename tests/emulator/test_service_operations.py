@@ -127,6 +127,16 @@ def test_operation_level_failure(stack, emulator, unique):
     assert f"missing-{unique}" in op["error"]["message"]
 
 
+def test_import_pattern_matching_nothing_is_an_operation_error_naming_it(stack, emulator, gcs, unique):
+    api = Api(stack.healthcare_url)
+    store = api.create_store(f"ds-{unique}")
+    bucket = new_bucket(gcs, {"in/a.dcm": synthetic_instance()})
+    pattern = f"gs://{bucket.name}/elsewhere/**.dcm"
+    op = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": pattern}}))
+    assert op["error"]["code"] == 5 and "response" not in op
+    assert pattern in op["error"]["message"] and "resolved to zero objects" in op["error"]["message"]
+
+
 def test_export_to_gcs_and_bigquery(stack, emulator, gcs, unique):
     api = HealthcareApi(stack.healthcare_url, "v1beta1")
     store = api.create_store(f"ds-{unique}")
@@ -150,7 +160,8 @@ def test_export_to_gcs_and_bigquery(stack, emulator, gcs, unique):
     op = api.wait_done(api.start(store, "export", {"bigqueryDestination": {
         "tableUri": f"bq://{PROJECT}.{dataset}.meta", "writeDisposition": "WRITE_TRUNCATE"}}))
     assert op["metadata"]["apiMethodName"].endswith("DicomService.ExportDicomData_bq")
-    assert "response" in op, op
+    # Seed 004's sample: a BigQuery export answers google.protobuf.Empty, not ExportDicomDataResponse.
+    assert op["response"] == {"@type": "type.googleapis.com/google.protobuf.Empty"}, op
     rows = list(bq.query(f"SELECT SOPInstanceUID FROM `{PROJECT}.{dataset}.meta`").result())
     assert sorted(r[0] for r in rows) == sorted(u.sop for u in map(uids_of, files.values()))
 

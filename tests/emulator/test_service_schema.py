@@ -100,8 +100,6 @@ def test_http_rejects_bad_bodies_before_starting_anything(stack, emulator, uniqu
         ("export", {"gcsDestination": {"uriPrefix": "gs://b/x"},
                     "bigqueryDestination": {"tableUri": "bq://proj-1.d.t"}}, "bigqueryDestination"),
         ("import", {"gcsSource": {"uri": "gs://b/a**/x.dcm"}}, "gcsSource.uri"),
-        ("export", {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True,
-                                            "writeDisposition": "WRITE_APPEND"}}, "force"),
     ]
     for verb, body, named in cases:
         response = api.post(f"{store}:{verb}", body)
@@ -111,3 +109,15 @@ def test_http_rejects_bad_bodies_before_starting_anything(stack, emulator, uniqu
     raw = api.session.post(api.url(f"{store}:import"), data=b"{not json", timeout=10)
     assert raw.status_code == 400
     assert emulator.get("operations")["operations"][1:] == []  # only the CreateDataset operation
+
+
+def test_http_starts_an_export_with_force_beside_a_write_disposition(stack, emulator, unique):
+    """The discovery document: with ``writeDisposition`` set, ``force`` is ignored, not refused."""
+    api = Api(stack.healthcare_url)
+    store = api.create_store(f"ds-{unique}")
+    body = {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True, "writeDisposition": "WRITE_APPEND"}}
+    response = api.post(f"{store}:export", body)
+    assert response.status_code == 200, response.text
+    assert "/operations/" in response.json()["name"]
+    [started] = emulator.get("operations")["operations"][1:]
+    assert started["request"] == body

@@ -178,8 +178,11 @@ def test_bigquery_export_cross_project_grants_in_destination_project():
 
 def test_bigquery_export_force_and_write_disposition_exclusive():
     def program():
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="ignored by the API when write_disposition is set"):
             DicomBigQueryExport("x", dicom_store=STORE, dataset_id="d", table="t", write_disposition="WRITE_EMPTY", force=True)
+        # force=False changes nothing beside a disposition (it is not even sent): accepted, as check does.
+        DicomBigQueryExport("y", dicom_store=STORE, dataset_id="d", table="t", write_disposition="WRITE_APPEND",
+                            force=False)
 
     run_callable(program, CONFIG)
 

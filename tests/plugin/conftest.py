@@ -3,16 +3,11 @@ tests) and the plugin process with its recording engine."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "provider"))
-
-from provider_support import Env, env, synthetic  # noqa: E402,F401 (fixtures)
-from plugin_support import PluginProcess, RecordingEngine, running  # noqa: E402
+from support.plugin import PluginProcess, RecordingEngine, running
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import grpc
 import pytest
 
 from healthcare_emulator.waiting import poll
-from plugin_support import EXPORT_TYPE, IMPORT_TYPE, plain, running, urn
-from provider_support import Env, synthetic
+from support.plugin import EXPORT_TYPE, IMPORT_TYPE, plain, running, urn
+from support.data import synthetic
+from support.workspace import Workspace
 from pulumi_dicom_jobs import requests_body
 
 #: The wire form of a secret value (``pulumi.runtime.rpc``'s signature key and secret signature).
@@ -23,25 +24,25 @@ SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c
 pytestmark = pytest.mark.slow
 
 
-def _import_props(env: Env, **extra) -> dict:
+def _import_props(env: Workspace, **extra) -> dict:
     return {"dicomStore": env.store, "gcsSource": {"uri": f"gs://{env.bucket.name}/in/**.dcm"}, **extra}
 
 
-def _upload(env: Env, count: int) -> None:
+def _upload(env: Workspace, count: int) -> None:
     for index, data in enumerate(synthetic(count)):
         env.upload(f"in/{index}.dcm", data)
 
 
-def _running_operation(env: Env) -> str:
+def _running_operation(env: Workspace) -> str:
     """The name of this test's one import operation, once it has started."""
     return poll(lambda: [op["name"] for op in env.operations()][:1], deadline_s=30,
                 what="the import operation to start")[0]
 
 
-def _interrupt_a_long_create(process, env: Env) -> tuple[str, str]:
+def _interrupt_a_long_create(process, env: Workspace) -> tuple[str, str]:
     """Start a long import, send Cancel once it runs: ``(operation name, the create's error)``."""
     _upload(env, 20)
-    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    env.admin.post("config", {"instanceDelaySeconds": 3.0})
     future = process.create_future(_import_props(env))
     name = _running_operation(env)
     process.cancel()
@@ -85,7 +86,7 @@ def test_diff_splits_replace_and_update_like_the_dynamic_provider(plugin) -> Non
     assert list(replace.replaces) == ["gcsSource"]
 
 
-def test_create_sends_the_same_body_and_returns_camel_case_outputs(plugin, env: Env) -> None:
+def test_create_sends_the_same_body_and_returns_camel_case_outputs(plugin, env: Workspace) -> None:
     engine, process = plugin
     _upload(env, 3)
     props = _import_props(env, blobStorageSettings={"blobStorageClass": "ARCHIVE"}, timeoutSeconds=60,
@@ -104,10 +105,10 @@ def test_create_sends_the_same_body_and_returns_camel_case_outputs(plugin, env: 
     assert all(log.ephemeral for log in engine.messages()), "only ephemeral status reaches the engine"
 
 
-def test_progress_is_ephemeral_on_the_urn_and_follows_the_counters(plugin, env: Env) -> None:
+def test_progress_is_ephemeral_on_the_urn_and_follows_the_counters(plugin, env: Workspace) -> None:
     engine, process = plugin
     _upload(env, 8)
-    env.emulator.post("config", {"instanceDelaySeconds": 0.5})
+    env.admin.post("config", {"instanceDelaySeconds": 0.5})
     process.create(_import_props(env), name="progress")
     logs = engine.messages(urn(IMPORT_TYPE, "progress"))
     assert len(logs) >= 3, [log.message for log in engine.messages()]
@@ -121,10 +122,10 @@ def test_progress_is_ephemeral_on_the_urn_and_follows_the_counters(plugin, env: 
     assert min(gaps) >= 0.9, f"at most one message a second, got gaps {gaps}"
 
 
-def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Env) -> None:
+def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 20)
-    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    env.admin.post("config", {"instanceDelaySeconds": 3.0})
     future = process.create_future(_import_props(env))
     name = _running_operation(env)
     poll(lambda: "ETA" in " ".join(log.message for log in _engine.messages()), deadline_s=30,
@@ -142,7 +143,7 @@ def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Env) 
     assert operation["name"] == name
 
 
-def test_cancel_with_cancel_on_interrupt_false_leaves_it_running(stack, env: Env) -> None:
+def test_cancel_with_cancel_on_interrupt_false_leaves_it_running(stack, env: Workspace) -> None:
     for _engine, process in running():
         process.configure(cancelOnInterrupt=False)
         name, text = _interrupt_a_long_create(process, env)
@@ -151,10 +152,10 @@ def test_cancel_with_cancel_on_interrupt_false_leaves_it_running(stack, env: Env
         assert not operation["done"], "the operation must still be running"
 
 
-def test_request_timeout_caps_the_wait(plugin, env: Env) -> None:
+def test_request_timeout_caps_the_wait(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 20)
-    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    env.admin.post("config", {"instanceDelaySeconds": 3.0})
     started = time.monotonic()
     with pytest.raises(grpc.RpcError) as failed:
         process.create(_import_props(env, timeoutSeconds=3600), timeout=2)
@@ -162,7 +163,7 @@ def test_request_timeout_caps_the_wait(plugin, env: Env) -> None:
     assert "did not finish within" in failed.value.details(), failed.value.details()
 
 
-def test_read_update_and_delete_touch_no_data(plugin, env: Env) -> None:
+def test_read_update_and_delete_touch_no_data(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 2)
     created = process.create(_import_props(env))
@@ -175,12 +176,12 @@ def test_read_update_and_delete_touch_no_data(plugin, env: Env) -> None:
     before = env.request_count()
     process.delete(created.id, state)
     assert env.request_count() == before, "delete must not call the API"
-    env.emulator.post("operations/forget", {"name": created.id})
+    env.admin.post("operations/forget", {"name": created.id})
     kept = plain(process.read(created.id, state).properties)
     assert kept["successCount"] == 2, "a forgotten operation keeps the recorded state"
 
 
-def test_a_secret_input_stays_secret_in_the_outputs(plugin, env: Env) -> None:
+def test_a_secret_input_stays_secret_in_the_outputs(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 1)
     secret = {SECRET_SIG_KEY: SECRET_SIG, "value": "rotate-2026"}
@@ -189,7 +190,7 @@ def test_a_secret_input_stays_secret_in_the_outputs(plugin, env: Env) -> None:
     assert "rotate-2026" not in str({k: v for k, v in created.items() if k != "triggers"})
 
 
-def test_provider_config_is_checked_and_read_from_the_environment(stack, env: Env) -> None:
+def test_provider_config_is_checked_and_read_from_the_environment(stack, env: Workspace) -> None:
     for _engine, process in running({"DICOM_JOBS_CANCEL_ON_INTERRUPT": "false"}):
         bad = process.check_config(apiEndpoint="ftp://x", cancelOnInterrupt="maybe", nope=1)
         assert {f.property for f in bad.failures} == {"apiEndpoint", "cancelOnInterrupt", "nope"}
@@ -201,7 +202,7 @@ def test_provider_config_is_checked_and_read_from_the_environment(stack, env: En
         assert "left running" in text and name in text, text
 
 
-def test_import_by_operation_name_reads_the_outputs_and_adopts_the_programs_inputs(plugin, env: Env) -> None:
+def test_import_by_operation_name_reads_the_outputs_and_adopts_the_programs_inputs(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 2)
     operation = plain(process.create(_import_props(env)).properties)["operationName"]

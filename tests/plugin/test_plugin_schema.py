@@ -9,7 +9,7 @@ from typing import Iterator
 import jsonschema
 import pytest
 
-from plugin_support import PluginProcess, running
+from support.plugin import PluginProcess, running
 from pulumi.runtime.proto import provider_pb2
 from pulumi_dicom_jobs import spec
 

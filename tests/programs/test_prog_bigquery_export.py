@@ -147,3 +147,24 @@ def test_bigquery_export_fails_without_each_grant(tmp_path, cloud, role):
         assert FILTER_BUCKET in text
     else:
         assert DATASET in text or PROJECT in text
+
+
+def test_a_rerun_without_write_disposition_fails_on_its_own_table(tmp_path, cloud):
+    """README: unset write_disposition means "new table only", so a triggers re-run fails on its own table."""
+    store, studies = _seeded_store(cloud)
+    first_study, second_study = _generated(studies)
+    patch = ('    write_disposition="WRITE_TRUNCATE",  # each run replaces the table\n', "")
+    program = _program(tmp_path, cloud, store, [first_study], [patch])
+    first = program.up()
+    assert first.ok, first.text
+    assert cloud.bq_sop_uids(DATASET, TABLE) == sorted(studies[first_study])
+    [operation] = cloud.job_operations("export")
+    assert operation["request"]["bigqueryDestination"] == {"tableUri": f"bq://{PROJECT}.{DATASET}.{TABLE}"}
+
+    program.write_config({"gcp:project": PROJECT, "dicom_store": store, "studies": [first_study, second_study]})
+    again = program.up()
+    assert not again.ok, again.text
+    text = "\n".join(again.errors)
+    assert "ALREADY_EXISTS" in text and f"{PROJECT}.{DATASET}.{TABLE} already exists" in text, text
+    assert "Traceback" not in text, text
+    assert cloud.bq_sop_uids(DATASET, TABLE) == sorted(studies[first_study])  # the first run's rows, untouched

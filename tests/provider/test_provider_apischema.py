@@ -47,6 +47,7 @@ def test_enums_and_field_names(version: str) -> None:
     bq = _schema(doc, "DicomBigQueryDestination")["properties"]
     assert tuple(v for v in bq["writeDisposition"]["enum"] if not v.endswith("UNSPECIFIED")) \
         == apischema.WRITE_DISPOSITIONS
+    assert apischema.WRITE_DISPOSITION_UNSET in bq["writeDisposition"]["enum"]
     assert set(apischema.SCHEMA_FIELDS.values()) <= set(bq)
     assert str(apischema.MAX_TABLE_URI_CHARS) in bq["tableUri"]["description"]
     blob = schemas["BlobStorageSettings"]["properties"]["blobStorageClass"]["enum"]

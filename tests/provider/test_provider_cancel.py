@@ -44,16 +44,17 @@ def test_done_wins_over_cancel_and_no_token_means_no_cancel() -> None:
 # -- run_job against the emulator ---------------------------------------------
 import pytest  # noqa: E402
 
-from provider_support import Env, env, synthetic  # noqa: E402,F401 (fixtures)
+from support.data import synthetic  # noqa: E402
+from support.workspace import Workspace  # noqa: E402
 from pulumi_dicom_jobs import jobs  # noqa: E402
 from pulumi_dicom_jobs.failures import JobFailed  # noqa: E402
 
 
 @pytest.mark.parametrize("cancel_operation", [True, False])
-def test_run_job_interrupted_cancels_or_leaves_the_operation(env: Env, cancel_operation: bool) -> None:
+def test_run_job_interrupted_cancels_or_leaves_the_operation(env: Workspace, cancel_operation: bool) -> None:
     for index, data in enumerate(synthetic(10)):
         env.upload(f"in/{index}.dcm", data)
-    env.emulator.post("config", {"instanceDelaySeconds": 3.0})
+    env.admin.post("config", {"instanceDelaySeconds": 3.0})
     token = CancelToken()
     started: list[str] = []
     with env.client() as client, pytest.raises(JobFailed) as failed:

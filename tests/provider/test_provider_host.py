@@ -5,6 +5,7 @@ Create, Read, Update and Delete over gRPC in a fresh ``python -m pulumi.dynamic`
 from __future__ import annotations
 
 from pathlib import Path
+from importlib.metadata import version
 
 import pulumi
 import pytest
@@ -21,6 +22,9 @@ from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
 
 TOKEN = "ya29.host-token-must-not-leak"
+#: The SDK's host sends the provider's traceback with an error from pulumi
+#: 3.260 on; older hosts (the floor of the product's range) send the message alone.
+_HOST_SENDS_TRACEBACK = tuple(int(part) for part in version("pulumi").split(".")[:2]) >= (3, 260)
 
 
 class _Capture(pulumi.runtime.Mocks):
@@ -67,6 +71,8 @@ def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch
     assert exp_inputs["gcs_destination"] == {"uri_prefix": f"gs://{env.bucket.name}/out", "mime_type": "image/png"}
     assert exp_inputs["filter_config"] == {"resource_paths_gcs_uri": f"gs://{env.bucket.name}/f.txt"}
     for inputs in (imp_inputs, exp_inputs):
+        # serialize_as_secret_always = False: no secret inside, so not wrapped as one (pulumi/pulumi#15538)
+        assert isinstance(inputs["__provider"], str), inputs["__provider"]
         serialized = rpc.unwrap_rpc_secret(inputs["__provider"])
         assert isinstance(serialized, str) and len(serialized) <= 2048 and len(serialized) < 200
         assert TOKEN not in serialized and "token" not in serialized.lower()
@@ -127,7 +133,10 @@ def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch
         assert "PERMISSION_DENIED" in info.value.details or "permission" in info.value.details.lower()
         # the traceback the host sends is cut to the frame that raised: no runner internals
         frames = [line for line in info.value.details.splitlines() if line.lstrip().startswith('File "')]
-        assert len(frames) <= 3 and frames[-1].endswith("in create"), info.value.details
+        if _HOST_SENDS_TRACEBACK:
+            assert len(frames) <= 3 and frames[-1].endswith("in create"), info.value.details
+        else:  # the floor of the SDK range: its host sends the message alone
+            assert not frames, info.value.details
         assert "jobs.py" not in info.value.details
         assert TOKEN not in info.value.details
         assert all(TOKEN not in line for line in host.stderr_lines)

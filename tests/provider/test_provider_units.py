@@ -44,6 +44,21 @@ def test_export_bodies() -> None:
                                 "schemaFlattened": {}}}
 
 
+
+@pytest.mark.parametrize("force", [True, False])
+def test_force_is_sent_only_without_a_write_disposition(force: bool) -> None:
+    """The API ignores force beside a write disposition: the body never carries both."""
+    def body(**bq) -> dict:
+        return build_export_body({"bigquery_destination": {"table_uri": "bq://p.d.t", **bq}})["bigqueryDestination"]
+
+    assert body(force=force) == {"tableUri": "bq://p.d.t", "force": force}
+    assert body(force=force, write_disposition="WRITE_APPEND") == \
+        {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND"}
+    # WRITE_DISPOSITION_UNSPECIFIED means unset, so force still applies.
+    assert body(force=force, write_disposition="WRITE_DISPOSITION_UNSPECIFIED") == \
+        {"tableUri": "bq://p.d.t", "force": force, "writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED"}
+
+
 def _op(**over) -> dict:
     raw = {"name": "projects/p/locations/l/datasets/d/operations/1", "metadata": {
         "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",

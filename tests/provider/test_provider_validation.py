@@ -156,6 +156,9 @@ def bq(**fields) -> dict:
     {"write_disposition": "WRITE_APPEND"}, {"force": True}, {"force": False},
     # force=false is indistinguishable from unset for the API: beside a disposition it is ignored.
     {"force": False, "write_disposition": "WRITE_EMPTY"},
+    # The proto default means unset: accepted, so check agrees with the emulator (and the service).
+    {"write_disposition": "WRITE_DISPOSITION_UNSPECIFIED"},
+    {"write_disposition": "WRITE_DISPOSITION_UNSPECIFIED", "force": True},
     {"include_source_store": True, "schema": "FLATTENED"}, {"schema": "JSON"},
 ])
 def test_bigquery_valid(fields: dict) -> None:
@@ -163,7 +166,6 @@ def test_bigquery_valid(fields: dict) -> None:
 
 
 @pytest.mark.parametrize("fields,path", [
-    ({"write_disposition": "WRITE_DISPOSITION_UNSPECIFIED"}, "bigquery_destination.write_disposition"),
     ({"write_disposition": "truncate"}, "bigquery_destination.write_disposition"),
     ({"force": "yes"}, "bigquery_destination.force"),
     ({"include_source_store": 1}, "bigquery_destination.include_source_store"),
@@ -173,6 +175,13 @@ def test_bigquery_valid(fields: dict) -> None:
 ])
 def test_bigquery_invalid(fields: dict, path: str) -> None:
     assert paths(check_export(bq(**fields))) == [path]
+
+
+@pytest.mark.parametrize("disposition", ["WRITE_EMPTY", "WRITE_TRUNCATE", "WRITE_APPEND"])
+def test_force_beside_a_disposition_is_refused_saying_the_api_ignores_it(disposition: str) -> None:
+    [(path, reason)] = check_export(bq(force=True, write_disposition=disposition))
+    assert path == "bigquery_destination.force"
+    assert "ignored by the API when write_disposition is set" in reason and "WRITE_TRUNCATE" in reason
 
 
 @pytest.mark.parametrize("uri", [

@@ -28,6 +28,12 @@ def _run(store, body, **kwargs):
         return jobs.run_job(client, store, body, export=False, permission_retry_seconds=0, **kwargs)
 
 
+def _import_stays(op: dict) -> str:
+    """The last line of a cancelled import's message: what the cancel leaves in the store."""
+    success = int(op["metadata"].get("counter", {}).get("success", 0))
+    return f"A cancel does not roll back: the {success} instance(s) imported before the cancel stay in the store."
+
+
 def _details(op: dict) -> str:
     """The lines every failure message carries after its headline."""
     counter = op["metadata"].get("counter", {})
@@ -122,7 +128,9 @@ def test_cancelled_by_someone_else(emulator, rest) -> None:
     assert not thread.is_alive()
     error = box.get("error")
     assert isinstance(error, JobFailed) and error.reason == "cancelled", box
-    assert str(error) == f"the DICOM import job was cancelled (operation {name})\n" + _details(rest.operation(name))
+    op = rest.operation(name)
+    assert str(error) == (f"the DICOM import job was cancelled (operation {name})\n" + _details(op) + "\n"
+                          + _import_stays(op))
 
 
 def test_timeout_we_cancel(emulator, rest) -> None:
@@ -136,7 +144,7 @@ def test_timeout_we_cancel(emulator, rest) -> None:
     assert info.value.reason == "timeout"
     assert str(info.value) == (
         f"the DICOM job did not finish within timeout_seconds=1; operation {name} cancelled\n"
-        + _details(op))
+        + _details(op) + "\n" + _import_stays(op))
     assert str(info.value).count(name) == 1 + _details(op).count(name)  # named once
 
 

@@ -190,8 +190,11 @@ def _unwrap_secrets(value: Any) -> Any:
 class RecordingMonitor(_mocks.MockMonitor):
     """A MockMonitor that also keeps every registration with its dependencies."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, project: str, stack: str) -> None:
         super().__init__(mocks)
+        # The run's own names: older SDKs call the monitor from executor
+        # threads without the program's context, where get_stack() is a default.
+        self.project, self.stack = project, stack
         self.registered: dict[str, Registered] = {}
         self.order: list[str] = []
         self._lock = threading.Lock()
@@ -204,7 +207,7 @@ class RecordingMonitor(_mocks.MockMonitor):
             qualified = parent.split("::")[2]
             if qualified != "pulumi:pulumi:Stack":
                 type_ = f"{qualified}${type_}"
-        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+        return "urn:pulumi:" + "::".join([self.stack, self.project, type_, name])
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -337,7 +340,7 @@ def _record(run: Callable[[GcpMocks, RecordingMonitor, dict[str, str]], dict[str
     """Run through the offline engine's program runner with recording mocks; the graph they saw."""
     config = dict(config or {})
     mocks = mocks or GcpMocks(default_project or str(config.get("gcp:project") or "default-project"))
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, project, stack)
     outputs = run(mocks, monitor, config_strings(project, config))
     return Graph(
         resources=dict(monitor.registered),

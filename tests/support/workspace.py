@@ -55,6 +55,10 @@ class Workspace:
         return self.dataset.split("/")[1]
 
     @property
+    def dataset_id(self) -> str:
+        return self.dataset.rsplit("/", 1)[-1]
+
+    @property
     def store_id(self) -> str:
         return self.store.rsplit("/", 1)[-1]
 

@@ -17,6 +17,12 @@ are read through :mod:`pulumi_dicom_jobs.settings`):
 With ``GOOGLE_IMPERSONATE_SERVICE_ACCOUNT`` set, the credentials from 2 or 3
 are used only to mint short-lived tokens for that service account
 (``google.auth.impersonated_credentials``).
+
+Nothing found (no ADC) raises :class:`~pulumi_dicom_jobs.api.errors.NoCredentials`,
+whose text says how to get credentials; credentials that cannot produce a
+token (a revoked login, an impersonation refused) raise
+:class:`~pulumi_dicom_jobs.api.errors.CredentialsError`. Both mean no request
+was sent, and neither is retried.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ from typing import Optional
 
 import google.auth
 import google.auth.credentials
+import google.auth.exceptions
 import google.auth.transport.requests
 import google.oauth2.credentials
 from google.auth import impersonated_credentials
 
 from pulumi_dicom_jobs import apischema, settings
+from pulumi_dicom_jobs.api.errors import HOW_TO_GET_CREDENTIALS, CredentialsError, NoCredentials
+
 #: What the emulator gets as a bearer token: any value is accepted there.
 EMULATOR_TOKEN = "healthcare-emulator-dummy-token"
 
@@ -62,15 +71,23 @@ class TokenSource:
             return f"Bearer {EMULATOR_TOKEN}"
         with self._lock:
             if not self._credentials.valid and self.refreshable:
-                self._credentials.refresh(google.auth.transport.requests.Request())
+                self._refresh()
             return f"Bearer {self._credentials.token}"
+
+    def _refresh(self) -> None:
+        try:
+            self._credentials.refresh(google.auth.transport.requests.Request())
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise CredentialsError(f"the Google credentials found ({type(self._credentials).__name__}) "
+                                   f"could not produce an access token: {exc}. "
+                                   f"{HOW_TO_GET_CREDENTIALS}") from None
 
     def force_refresh(self) -> bool:
         """Refresh now; False when these credentials cannot be refreshed."""
         if not self.refreshable:
             return False
         with self._lock:
-            self._credentials.refresh(google.auth.transport.requests.Request())
+            self._refresh()
         return True
 
 
@@ -81,7 +98,10 @@ def google_credentials(scopes: tuple[str, ...] = (apischema.CLOUD_PLATFORM_SCOPE
     if token:
         credentials: google.auth.credentials.Credentials = google.oauth2.credentials.Credentials(token=token)
     else:
-        credentials, _ = google.auth.default(scopes=list(scopes))
+        try:
+            credentials, _ = google.auth.default(scopes=list(scopes))
+        except google.auth.exceptions.DefaultCredentialsError:
+            raise NoCredentials() from None
     target = settings.impersonated_service_account()
     if target:
         credentials = impersonated_credentials.Credentials(

@@ -11,6 +11,8 @@ Google error body's ``status`` where one HTTP status covers several RPC codes
 Two errors are not answers at all: :class:`TransportError` (the API could
 not be reached) and :class:`AmbiguousRequestError` (a non-idempotent request
 may or may not have been processed; see :mod:`pulumi_dicom_jobs.api.transport`).
+:class:`CredentialsError` says no request could be sent at all, for want of
+usable Google credentials; its text says how to get some.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ __all__ = [
     "ApiError", "InvalidArgument", "FailedPrecondition", "OutOfRange", "Unauthenticated",
     "PermissionDenied", "NotFound", "Conflict", "TooManyRequests", "InternalServerError",
     "MethodNotImplemented", "BadGateway", "ServiceUnavailable", "GatewayTimeout",
-    "from_http_status", "TransportError", "AmbiguousRequestError",
+    "from_http_status", "TransportError", "AmbiguousRequestError", "CredentialsError",
+    "NoCredentials", "HOW_TO_GET_CREDENTIALS",
 ]
 
 
@@ -157,3 +160,26 @@ class AmbiguousRequestError(Exception):
         self.path = path
         self.cause = cause
         self.timed_out = timed_out
+
+
+#: What a user can do when no Google credentials are found (the faces show it as is).
+HOW_TO_GET_CREDENTIALS = (
+    "To get credentials: run `gcloud auth application-default login` "
+    "(add `--impersonate-service-account=SA_EMAIL` to act as a service account), "
+    "or set GOOGLE_OAUTH_ACCESS_TOKEN to an access token (for example the output of "
+    "`gcloud auth print-access-token`), or set GOOGLE_APPLICATION_CREDENTIALS to a credentials "
+    "file; GOOGLE_IMPERSONATE_SERVICE_ACCOUNT=SA_EMAIL impersonates a service account with any of "
+    "these. For the local emulator, set HEALTHCARE_EMULATOR_HOST=HOST:PORT instead.")
+
+
+class CredentialsError(Exception):
+    """Google credentials could not produce an access token: nothing was sent."""
+
+
+class NoCredentials(CredentialsError):
+    """No Google credentials at all: no emulator, no access token, no ADC."""
+
+    def __init__(self) -> None:
+        super().__init__("no Google credentials found: HEALTHCARE_EMULATOR_HOST and "
+                         "GOOGLE_OAUTH_ACCESS_TOKEN are not set and Application Default Credentials "
+                         "were not found. " + HOW_TO_GET_CREDENTIALS)

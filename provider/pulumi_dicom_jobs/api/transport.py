@@ -11,6 +11,13 @@ retrying, and :mod:`pulumi_dicom_jobs.jobs` reconciles by listing operations. A 
 explicit "not processed" and a refused connection never reached the server,
 so those are retried for POSTs too.
 
+A connection that could not even be opened (refused, unknown host, connect
+timeout) means nothing was sent and nothing listens there: it is retried
+only ``RetryPolicy.unreachable_attempts`` times (5: at most 7.5 s of pauses),
+not the full budget, and the :class:`TransportError` names the endpoint.
+Each retry is logged on this module's logger (``INFO``) with the endpoint,
+the cause and the pause; the CLI shows those lines on stderr.
+
 A 401 refreshes the credentials once per request (expired token), then fails.
 
 HTTP timeouts: (connect, read) = ``settings.DEFAULT_HTTP_TIMEOUT`` (10 s, 60 s) per
@@ -56,6 +63,8 @@ class RetryPolicy:
     deadline: float = 600.0
     #: A server's ``Retry-After`` is followed up to this many seconds.
     max_retry_after: float = 120.0
+    #: Attempts when the connection cannot be opened at all (nothing was sent).
+    unreachable_attempts: int = 5
 
     def backoff(self, retry_number: int) -> float:
         """Delay before retry ``retry_number`` (0-based): "equal jitter" in [d/2, d]."""
@@ -84,21 +93,39 @@ def _api_error(response: requests.Response, method: str, path: str) -> ApiError:
                             _retry_after_seconds(response), method, path)
 
 
-def _never_sent(exc: BaseException) -> bool:
-    """True when the connection failed before the request could be sent."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it wraps (args, cause, context, urllib3's ``reason``)."""
     pending: list[Any] = [exc]
-    seen: set[int] = set()
+    seen: dict[int, BaseException] = {}
     while pending:
         item = pending.pop()
         if not isinstance(item, BaseException) or id(item) in seen:
             continue
-        seen.add(id(item))
-        if isinstance(item, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)):
-            return True
+        seen[id(item)] = item
         pending.extend([*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)])
-    return False
+    return list(seen.values())
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection failed before the request could be sent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    return any(isinstance(item, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError))
+               for item in _chain(exc))
+
+
+def _connection_cause(exc: BaseException, unreachable: bool) -> str:
+    """A short name for a connection failure (no URL, no headers: those may hold secrets)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.Timeout):
+        return "read timeout"
+    chain = _chain(exc)
+    if any(isinstance(item, ConnectionRefusedError) for item in chain):
+        return "connection refused"
+    if any(type(item).__name__ == "NameResolutionError" for item in chain):
+        return "host name not found"
+    return "connection failed" if unreachable else type(exc).__name__
 
 
 class Transport:
@@ -130,6 +157,7 @@ class Transport:
         started = time.monotonic()
         refreshed = False
         retries = 0
+        unreachable = False
         while True:
             try:
                 response = self.session.request(
@@ -141,8 +169,10 @@ class Transport:
                     raise AmbiguousRequestError(method, path, type(exc).__name__,
                                                 timed_out=isinstance(exc, requests.Timeout)) from None
                 failure: BaseException = exc
+                unreachable = _never_sent(exc)
                 delay = policy.backoff(retries)
             else:
+                unreachable = False
                 if response.status_code == 401 and not refreshed and self.tokens.refreshable:
                     refreshed = True
                     self.tokens.force_refresh()
@@ -164,11 +194,19 @@ class Transport:
                     delay = min(error.retry_after, policy.max_retry_after)
             retries += 1
             elapsed = time.monotonic() - started
-            if retries >= policy.attempts or elapsed + delay > policy.deadline:
+            attempts = min(policy.attempts, policy.unreachable_attempts) if unreachable else policy.attempts
+            if retries >= attempts or elapsed + delay > policy.deadline:
                 if isinstance(failure, ApiError):
                     raise failure
-                raise TransportError(f"{method} {path}: {type(failure).__name__} after "
-                                     f"{retries} attempt(s)") from None
-            log.info("retrying %s %s in %.2fs after %s", method, path, delay,
-                     failure if isinstance(failure, ApiError) else type(failure).__name__)
+                raise TransportError(self._unreached(failure, unreachable, retries, elapsed)) from None
+            cause = failure if isinstance(failure, ApiError) else _connection_cause(failure, unreachable)
+            log.info("retry %d of %d in %.1fs: %s %s: %s", retries, attempts - 1, delay, method, url, cause)
             self.sleep(delay)
+
+    def _unreached(self, failure: BaseException, unreachable: bool, attempts: int, elapsed: float) -> str:
+        """The TransportError text: which endpoint, what happened, how often."""
+        what = _connection_cause(failure, unreachable)
+        if unreachable:
+            return (f"could not connect to the Healthcare API at {self.base_url} ({what}): "
+                    f"nothing was sent; {attempts} attempt(s) over {elapsed:.0f}s")
+        return f"no answer from the Healthcare API at {self.base_url} ({what}) after {attempts} attempt(s)"

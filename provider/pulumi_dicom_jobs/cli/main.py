@@ -20,7 +20,9 @@ Commands::
 
 ``HEALTHCARE_EMULATOR_HOST`` (``host:port``) wins over ``--endpoint``, as for
 the resources. Credentials come from ``GOOGLE_OAUTH_ACCESS_TOKEN`` or
-Application Default Credentials; they are never printed.
+Application Default Credentials; they are never printed. None found is an
+API problem (exit 6) whose message says how to get them. Each retried
+request is shown on stderr (``dicom-jobs: retry ...``).
 
 Exit codes:
 
@@ -32,8 +34,9 @@ Exit codes:
 4    timeout (--timeout elapsed; import/export cancel the operation)
 5    the operation was cancelled
 6    API problem: the job could not be started (including: an older operation of
-     the same kind is still running in the dataset), the operation is unknown
-     (404), or the API could not be reached
+     the same kind is still running in the dataset, the dataset or store does not
+     exist, no Google credentials were found), the operation is unknown (404), or
+     the API could not be reached
 130  interrupted (Ctrl-C) and the operation left running
 ===  ==========================================================================
 """
@@ -49,8 +52,9 @@ import click
 
 from pulumi_dicom_jobs import jobs, names, requests_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.errors import ApiError, TransportError
+from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
 from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
+from pulumi_dicom_jobs.cli.retries import show_retries
 from pulumi_dicom_jobs.cli.progress import (format_duration, kind_of, make_reporter, operation_duration,
                                         Reporter)
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
@@ -90,7 +94,8 @@ Exit codes:
   4    timeout (import/export cancel the operation)
   5    the operation was cancelled
   6    API problem (could not start, same kind of job already running,
-       unknown operation, unreachable)
+       no such dataset or store, no credentials, unknown operation,
+       unreachable)
   130  interrupted with Ctrl-C, operation left running
 """
 
@@ -363,7 +368,7 @@ def _interrupted(client: HealthcareClient, name: Optional[str], opts: Options,
                            max_failed_instances=opts.max_failed, cancel_on_timeout=False)
     except JobFailed as exc:
         _job_failed(exc, opts, name)
-    except (ApiError, TransportError) as exc:
+    except (ApiError, TransportError, CredentialsError) as exc:
         _api_failed(exc, opts, f"could not cancel {name}", name)
     except KeyboardInterrupt:
         _err(f"Interrupted again; cancellation of {name} was requested. "
@@ -385,7 +390,7 @@ def _wait_for(client: HealthcareClient, name: str, opts: Options, kind: str) -> 
         _interrupted(client, name, opts, reporter)
     except JobFailed as exc:
         _job_failed(exc, opts, name)
-    except (ApiError, TransportError) as exc:
+    except (ApiError, TransportError, CredentialsError) as exc:
         _api_failed(exc, opts, f"could not wait for {name}", name)
     _succeeded(status, opts)
 
@@ -432,7 +437,7 @@ def _run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
         _interrupted(client, current["name"], opts, reporter)
     except JobFailed as exc:
         _job_failed(exc, opts, current["name"])
-    except (ApiError, TransportError) as exc:
+    except (ApiError, TransportError, CredentialsError) as exc:
         _api_failed(exc, opts, f"the {kind} job could not be run", current["name"])
     _succeeded(status, opts)
 
@@ -502,9 +507,11 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
 @click.argument("store")
 @click.argument("destination")
 @click.option("--write-disposition", default=None, metavar="WRITE_EMPTY|WRITE_TRUNCATE|WRITE_APPEND",
-              help="What to do when the table exists (not with --force).")
+              help="What to do when the table exists. Without it and without --force the export "
+                   "fails on any existing table, even an empty one.")
 @click.option("--force/--no-force", default=None,
-              help="Overwrite an existing table (--no-force: fail if it exists).")
+              help="Overwrite an existing table (--no-force: fail if it exists). Not with "
+                   "--write-disposition: the API ignores force then.")
 @click.option("--include-source-store", is_flag=True, default=None,
               help="Add a column naming the source store.")
 @click.option("--schema", default=None, metavar="flattened|json", help="Table schema.")
@@ -547,7 +554,7 @@ def wait_cmd(operation: str, **kwargs: Any) -> None:
         first = jobs.get_operation(client, operation)
     except JobFailed as exc:
         _job_failed(exc, opts, operation)
-    except (ApiError, TransportError) as exc:
+    except (ApiError, TransportError, CredentialsError) as exc:
         _api_failed(exc, opts, f"could not read {operation}", operation)
     _wait_for(client, operation, opts, kind_of(first))
 
@@ -564,7 +571,7 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
         status = jobs.get_operation(_client(opts), operation)
     except JobFailed as exc:
         _job_failed(exc, opts, operation)
-    except (ApiError, TransportError) as exc:
+    except (ApiError, TransportError, CredentialsError) as exc:
         _api_failed(exc, opts, f"could not read {operation}", operation)
     if opts.as_json:
         _print_json(summary(status, state=state_of(status), exit_code=EXIT_OK))
@@ -592,7 +599,7 @@ def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: 
         status = jobs.get_operation(client, operation)
     except JobFailed as exc:
         _job_failed(exc, opts, operation)
-    except (ApiError, TransportError) as exc:
+    except (ApiError, TransportError, CredentialsError) as exc:
         _api_failed(exc, opts, f"could not cancel {operation}", operation)
     if wait_:
         _err(f"Cancellation requested for {operation}.")
@@ -607,6 +614,7 @@ def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: 
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Console-script entry point (``dicom-jobs``)."""
+    show_retries()
     try:
         cli.main(args=argv, prog_name="dicom-jobs", standalone_mode=True)
     except SystemExit:

@@ -15,7 +15,13 @@ the CLI's business and nothing else's. Two renderers share one estimator:
 
 Elapsed time counts from the operation's ``createTime`` when it is sane (so
 ``dicom-jobs wait`` on an old operation shows its true age), else from when
-the display started.
+the display started. Once the operation is done it stops at the operation's
+own duration (``endTime - createTime``), the figure the final summary shows,
+rather than at the moment the last poll happened to see it done.
+
+With progress turned off (``--no-progress``), :class:`NullProgress` still
+prints the one ``Started ... operation NAME`` line: a CI log must keep the
+name to act on.
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ class Estimator:
     _origin: Optional[float] = None
     _first: Optional[tuple[float, int]] = None
     _last: Optional[tuple[float, int, int]] = None
+    _final: Optional[float] = None
     done: bool = False
 
     def __post_init__(self) -> None:
@@ -97,8 +104,12 @@ class Estimator:
                 self._first = (now, processed)
             self._last = (now, processed, status.pending)
         self.done = status.done
+        if status.done:
+            self._final = operation_duration(status)
 
     def elapsed(self) -> float:
+        if self.done and self._final is not None:
+            return self._final
         origin = self._origin if self._origin is not None else self.started
         return max(0.0, self.clock() - origin)
 
@@ -159,7 +170,17 @@ class Reporter:
 
 
 class NullProgress(Reporter):
-    """Shows nothing."""
+    """Shows no progress; only the ``Started`` line, when given a stream (module docstring)."""
+
+    def __init__(self, kind: str = "job", stream: Optional[IO[str]] = None) -> None:
+        super().__init__(kind)
+        self.stream = stream
+
+    def started(self, name: str, verb: str = "Started") -> None:
+        super().started(name, verb)
+        if self.stream is not None:
+            self.stream.write(f"{verb} {self.kind} operation {name}\n")
+            self.stream.flush()
 
 
 class PlainProgress(Reporter):
@@ -293,9 +314,9 @@ class LiveProgress(Reporter):
 
 def make_reporter(stream: IO[str], kind: str, *, enabled: bool = True,
                   heartbeat: float = DEFAULT_HEARTBEAT_SECONDS) -> Reporter:
-    """Live on a capable terminal, plain lines otherwise, nothing when disabled."""
+    """Live on a capable terminal, plain lines otherwise, the ``Started`` line only when disabled."""
     if not enabled:
-        return NullProgress(kind)
+        return NullProgress(kind, stream)
     console = Console(file=stream, highlight=False)
     if console.is_terminal and not console.is_dumb_terminal:
         return LiveProgress(console, kind)

@@ -62,6 +62,19 @@ class GcsDestinationArgs(_Args):
 class BigQueryDestinationArgs(_Args):
     """``bq://PROJECT.DATASET.TABLE``; set ``write_disposition`` *or* ``force``, not both.
 
+    ``write_disposition``: ``WRITE_EMPTY`` (an existing table must be empty),
+    ``WRITE_TRUNCATE`` (its rows are replaced) or ``WRITE_APPEND``;
+    ``WRITE_DISPOSITION_UNSPECIFIED`` means unset. Unset, and ``force`` unset
+    or false: the export only creates a new table and fails on any existing
+    one, even an empty one. So a job that runs again (a ``triggers`` change, a
+    replace) fails on the table its first run wrote, as does one meeting a
+    table left by a cancelled run or created by hand: set a disposition for a
+    job that may run twice.
+
+    ``force``: only without ``write_disposition``; ``True`` overwrites an
+    existing table. ``True`` beside a write disposition is refused at
+    preview, because the API ignores ``force`` then (and it is not sent).
+
     ``schema``: ``"FLATTENED"`` or ``"JSON"`` (the API's schemaFlattened/schemaJson).
     """
 

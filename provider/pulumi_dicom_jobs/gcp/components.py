@@ -329,7 +329,11 @@ class DicomBigQueryExport(_DicomJobComponent):
     ``project`` is the destination project (default: the store's project);
     a different project makes a cross-project export, with both BigQuery grants
     in the destination project. ``write_disposition`` (``WRITE_EMPTY``,
-    ``WRITE_TRUNCATE``, ``WRITE_APPEND``) and ``force`` are mutually exclusive.
+    ``WRITE_TRUNCATE``, ``WRITE_APPEND``) or ``force``: with neither, the
+    export only creates a new table and fails on an existing one, its own
+    included (a ``triggers`` re-run or a replace), so a job that may run twice
+    sets ``write_disposition``. ``force=True`` beside a write disposition is
+    refused: the API ignores ``force`` then.
     """
 
     def __init__(
@@ -359,8 +363,10 @@ class DicomBigQueryExport(_DicomJobComponent):
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("DicomBigQueryExport", name, opts)
-        if write_disposition is not None and force is not None:
-            raise ValueError(f"DicomBigQueryExport {name!r}: write_disposition and force are mutually exclusive")
+        if force is True and write_disposition not in (None, "WRITE_DISPOSITION_UNSPECIFIED"):
+            raise ValueError(f"DicomBigQueryExport {name!r}: force=True is ignored by the API when "
+                             "write_disposition is set, so it would not overwrite the table: set only "
+                             "write_disposition (WRITE_TRUNCATE overwrites)")
         destination_project = (
             pulumi.Output.from_input(project) if project is not None else _grants.store_project(dicom_store)
         )

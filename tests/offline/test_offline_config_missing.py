@@ -1,0 +1,24 @@
+"""``pulumi-offline up`` on a program that requires a config value the stack lacks:
+one line naming the key and the stack's config file, no traceback, and no
+``pulumi config set`` (there is no such command here). Issue 16, section 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_missing_config_value_is_one_line_naming_the_key_and_the_file(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: needs-config\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("import pulumi\n\npulumi.export('bucket', pulumi.Config().require('bucket'))\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  needs-config:pattern: '**.dcm'\n")
+    proc = subprocess.run([sys.executable, "-m", "pulumi_offline", "up", str(tmp_path), "--stack", "dev"],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    expected = (f"missing required configuration value needs-config:bucket: add `needs-config:bucket: VALUE` "
+                f"under `config:` in {tmp_path / 'Pulumi.dev.yaml'} (or the file given with --config-file)")
+    [line] = [line for line in output.splitlines() if "needs-config:bucket" in line]
+    assert line.strip().endswith(expected), output
+    assert "Traceback" not in output and "pulumi config set" not in output, output

@@ -1,0 +1,104 @@
+"""The three pyproject.toml files say what the packaging promises: keep them true.
+
+The product depends on version ranges whose bottoms are exactly what the floor
+venv of ``make test`` installs (constraints/floor.txt); the offline engine pins
+the SDK exactly, inside the product's ranges; no distribution ships another's
+packages; every test file a pyproject.toml cites exists.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest itself depends on tomli before 3.11
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOORS_FILE = ROOT / "constraints" / "floor.txt"
+
+
+def _project(folder: Path) -> dict:
+    return tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+
+
+def _requirements(folder: Path) -> dict[str, Requirement]:
+    requirements = [Requirement(text) for text in _project(folder)["dependencies"]]
+    return {req.name.lower(): req for req in requirements}
+
+
+def _floor_pins() -> dict[str, str]:
+    pins = {}
+    for line in FLOORS_FILE.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def _bound(req: Requirement, operator: str) -> str | None:
+    found = [spec.version for spec in req.specifier if spec.operator == operator]
+    return found[0] if len(found) == 1 else None
+
+
+def test_product_depends_on_ranges_with_a_floor_and_a_cap() -> None:
+    for name, req in _requirements(ROOT).items():
+        operators = sorted(spec.operator for spec in req.specifier)
+        assert operators == ["<", ">="], f"{req}: a range is one '>=' floor and one '<' cap"
+
+
+def test_floor_constraints_are_exactly_the_ranges_floors() -> None:
+    floors = {name: Version(_bound(req, ">=")) for name, req in _requirements(ROOT).items()}
+    assert {name: Version(pin) for name, pin in _floor_pins().items()} == floors
+
+
+def test_product_carries_no_emulator_offline_or_test_dependencies() -> None:
+    names = set(_requirements(ROOT))
+    for foreign in ("pyyaml", "pydicom", "duckdb", "bqemulator", "gcp-storage-emulator",
+                    "healthcare-emulator", "pulumi-offline", "pytest", "hypothesis"):
+        assert foreign not in names, foreign
+    assert "optional-dependencies" not in _project(ROOT), "test dependencies live in tests/requirements.txt"
+
+
+def test_each_distribution_ships_only_its_own_packages() -> None:
+    expected = {ROOT: ("provider", "pulumi_dicom_jobs"),
+                ROOT / "emulator": (".", "healthcare_emulator"),
+                ROOT / "offline": (".", "pulumi_offline")}
+    for folder, (where, package) in expected.items():
+        find = tomllib.loads((folder / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+        assert find["where"] == [where], folder
+        assert sorted(find["include"]) == [package, f"{package}.*"], folder
+
+
+def test_offline_engine_pins_the_sdk_inside_the_products_ranges() -> None:
+    product = _requirements(ROOT)
+    offline = _requirements(ROOT / "offline")
+    for name in ("pulumi", "pulumi-gcp"):
+        pinned = [spec.version for spec in offline[name].specifier if spec.operator == "=="]
+        assert len(pinned) == 1, f"offline engine must pin {name} exactly: {offline[name]}"
+        assert Version(pinned[0]) in product[name].specifier, (name, pinned[0], str(product[name]))
+    assert {"pulumi-dicom-jobs", "healthcare-emulator", "pyyaml"} <= set(offline)
+
+
+def test_each_distribution_has_its_command() -> None:
+    commands = {ROOT: ("dicom-jobs", "pulumi_dicom_jobs.cli:main"),
+                ROOT / "emulator": ("healthcare-emulator", "healthcare_emulator.__main__:main"),
+                ROOT / "offline": ("pulumi-offline", "pulumi_offline.__main__:main")}
+    for folder, (command, target) in commands.items():
+        assert _project(folder)["scripts"] == {command: target}, folder
+
+
+def test_test_files_cited_by_the_pyproject_files_exist() -> None:
+    cited = []
+    for pyproject in (ROOT / "pyproject.toml", ROOT / "emulator" / "pyproject.toml",
+                      ROOT / "offline" / "pyproject.toml", FLOORS_FILE):
+        cited += re.findall(r"tests/[\w/]+\.py", pyproject.read_text())
+    missing = [path for path in cited if not (ROOT / path).is_file()]
+    assert cited and not missing, missing
