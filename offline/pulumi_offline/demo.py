@@ -104,14 +104,15 @@ def demo_config(config_dir: Path) -> Path:
     """The demo stack's config file for the root program."""
     config = {
         "gcp:project": DEFAULT_PROJECT,
-        "dicom-jobs:location": "us-central1",
-        "dicom-jobs:dataset": "demo-imaging",
-        "dicom-jobs:store": "main",
-        "dicom-jobs:imports": [{
+        "dicom-environment:location": "us-central1",
+        "dicom-environment:dataset": "demo-imaging",
+        "dicom-environment:store": "main",
+        "dicom-environment:job_provider": "plugin",  # the jobs on the provider plugin: its own progress
+        "dicom-environment:imports": [{
             "name": "hospital-archive", "bucket": SOURCE_BUCKET, "create_bucket": False,
             "pattern": "incoming/**.dcm", "max_failed_instances": 1,
         }],
-        "dicom-jobs:exports": [
+        "dicom-environment:exports": [
             {"name": "dicom-copy", "kind": "gcs", "bucket": EXPORT_BUCKET, "prefix": "dicom",
              "mime_type": "application/dicom"},
             {"name": "png-renders", "kind": "gcs", "bucket": RENDER_BUCKET, "prefix": "png",

@@ -83,16 +83,13 @@ def _given(values: Mapping[str, Any], name: str) -> Any:
 
 
 def check(values: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(option, reason)`` for every known option with a bad value.
-
-    Other keys are not refused: the engine sends the provider every config key
-    of namespace ``dicom-jobs``, and a project named ``dicom-jobs`` (the root
-    program) keeps its own settings there.
-    """
+    """``(option, reason)`` for every known option with a bad value, and every unknown option."""
     failures = []
     for name, value in values.items():
         option = _BY_NAME.get(name)
         if option is None:
+            if name != "version" and not name.startswith("__"):
+                failures.append((name, f"unknown option; known: {', '.join(sorted(_BY_NAME))}"))
             continue
         given = _given(values, name)
         if given is not None and (reason := option.problem(given)) is not None:
