@@ -15,6 +15,12 @@ Creates, from ``Pulumi.<stack>.yaml`` (see ``Pulumi.example.yaml``):
 * one import job per ``imports`` entry, then one export job per ``exports``
   entry, every export ordered after every import.
 
+The jobs are dynamic resources unless ``job_provider: plugin`` puts them on
+the ``dicom-jobs`` provider plugin (``dicom-jobs:index:*``: progress in
+``pulumi up``, Ctrl-C, ``customTimeouts``; docs/plugin.md), as ``make demo``
+does. The project is named ``dicom-environment``, not ``dicom-jobs``: the
+engine would hand its config to the plugin of that name (pulumi/pulumi#3546).
+
 Stack outputs: ``dicom_store``, ``service_agent``, and ``imports`` / ``exports``
 maps from entry name to operation name, counters, logs URL and destination.
 Changing ``triggers`` (global or per entry) re-runs the jobs it applies to.
@@ -67,6 +73,9 @@ keep_store = True if keep_store is None else keep_store
 global_triggers = list(config.get_object("triggers") or [])
 api_version = config.get("api_version")
 api_endpoint = config.get("api_endpoint")
+job_provider = config.get("job_provider") or "dynamic"
+if job_provider not in ("plugin", "dynamic"):
+    raise ValueError(f"config job_provider must be 'plugin' or 'dynamic', got {job_provider!r}")
 imports_cfg = [
     _check_entry("imports", i, e, IMPORT_KEYS, ("name", "bucket")) for i, e in enumerate(config.get_object("imports") or [])
 ]
@@ -154,6 +163,7 @@ def _common(entry: Mapping[str, Any]) -> dict[str, Any]:
         "api_version": api_version,
         "api_endpoint": api_endpoint,
         "service_agent": agent,
+        "plugin": job_provider == "plugin",
     }
 
 

@@ -41,6 +41,12 @@ def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
     assert report.bigquery_row_count == 9 and report.bigquery_rows
     assert report.second_run_counts == {}
     assert "24 created" in text and "24 unchanged" in text, text
+    # The jobs ran on the provider plugin, and its own status messages reached their rows.
+    for job in ("hospital-archive", "dicom-copy", "png-renders", "metadata", "generated-study-only"):
+        assert re.search(rf"dicom-jobs:index:Dicom\w+Job\s+{job}\s+created \(", text), text
+        assert re.search(rf"dicom-jobs:index:Dicom\w+Job\s+{job}\s+creating \(\d+s\) operations/\d+: "
+                         rf"\d+/(\d+|\?) done, \d+ failed", text), text
+    assert "pulumi-python:dynamic" not in text
     assert BQ_DATASET in text
     _assert_docs_show_this_run(text)
 
@@ -56,14 +62,15 @@ def _assert_docs_show_this_run(text: str) -> None:
     """Every line docs/offline-engine.md shows of `make demo` is printed by this run.
 
     Compared as a multiset (parallel steps finish in any order); the page's
-    commands, marked cuts and live-counter lines (timing-dependent) are left out.
+    commands, marked cuts and the rows of running jobs (the provider's status
+    messages: timing-dependent) are left out.
     """
     page = (ROOT / "docs" / "offline-engine.md").read_text()
     block = re.search(r"## `make demo`.*?```text\n(.*?)```", page, re.S).group(1)
-    live_counter = re.compile(r"^\s+[\w-]+: \d+ success=")
+    running_row = re.compile(r"^\s+\+\s+dicom-jobs:index:Dicom\w+Job\s+[\w-]+\s+creating \(\d+s\) ")
     shown = [_masked(line) for line in block.splitlines()
              if line.strip() and not line.startswith(("$ ", "...", "    ...", ".venv/"))
-             and not live_counter.match(line)]
+             and not running_row.match(line)]
     printed = collections.Counter(_masked(line) for line in text.splitlines())
     missing = [line for line, count in collections.Counter(shown).items() if printed[line] < count]
     assert missing == [], "docs/offline-engine.md shows lines this run did not print: refresh it from `make demo`"

@@ -4,17 +4,44 @@ A small stand-in for the Pulumi CLI for tests and demos on the local stack
 (the Go engine cannot be installed here). It is not a Pulumi replacement: one
 Python program, plain-JSON state under ``DIR/.pulumi-offline/``, the
 pulumi-gcp types this project uses, and dynamic resources through the SDK's
-real dynamic provider host.
+real dynamic provider host, and provider plugins (``dicom-jobs``) as the
+engine drives them.
+
+Ctrl-C (SIGINT) behaves as in the Pulumi CLI: the first one cancels (no new
+step starts, every provider gets ``Cancel``, the run ends when the steps in
+flight do), a second one terminates at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 
 from .display import Display
 from .gcp_local import UnsupportedError
 from .program import ProjectError
+
+
+_CANCELLING = ("^C received; cancelling. If you would like to terminate immediately, press ^C again.")
+_ORPHANS = "Note that terminating immediately may lead to orphaned resources and other inconsistencies."
+
+
+def _cancel_on_sigint(engine, display: Display, *, preview: bool) -> None:
+    """First SIGINT: say so and cancel the engine (Cancel RPCs off the signal handler); second: exit."""
+    received = []
+
+    def handler(signum, frame) -> None:  # noqa: ARG001 signal handler signature
+        if received:
+            display.line("^C received; terminating")
+            os._exit(255)
+        received.append(signum)
+        display.line(_CANCELLING if preview else f"{_CANCELLING}\n{_ORPHANS}")
+        threading.Thread(target=engine.cancel, name="cancel", daemon=True).start()
+
+    signal.signal(signal.SIGINT, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from .engine import run  # imported late: pulumi is slow to import
 
+    display = Display(show_same=args.show_same)
     try:
         result = run(args.command, args.directory, stack=args.stack, config_file=args.config_file,
-                     parallel=args.parallel, display=Display(show_same=args.show_same))
+                     parallel=args.parallel, display=display,
+                     on_engine=lambda engine: _cancel_on_sigint(engine, display, preview=args.command == "preview"))
     except (ProjectError, UnsupportedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,8 @@
    store, buckets, BigQuery dataset and grants with pulumi-gcp; an import
    with a ``**.dcm`` wildcard (the broken file is the one tolerated failure);
    exports to Cloud Storage as DICOM and as PNG, metadata to BigQuery, and a
-   filtered export.
+   filtered export. The jobs run on the ``dicom-jobs`` provider plugin, so
+   the progress shown in their rows is the provider's own status messages.
 4. Reads back what the emulators hold, prints a short report, runs ``up``
    again to show that nothing changes, and stops everything (also on Ctrl-C).
 
@@ -46,7 +47,7 @@ RENDER_BUCKET = "demo-png-renders"
 SUBSET_BUCKET = "demo-study-subset"
 BQ_DATASET = "demo_dicom_metadata"
 BQ_TABLE = "instances"
-PER_INSTANCE_SECONDS = 0.1  # enough for the live counters to show
+PER_INSTANCE_SECONDS = 0.1  # enough for the plugin's status messages to show in the jobs' rows
 #: What to try after the demo: the command docs/cli.md starts its session with.
 SANDBOX_COMMAND = ".venv/bin/python -m healthcare_emulator.stack --seed --instance-delay 0.5"
 
@@ -103,14 +104,15 @@ def demo_config(config_dir: Path) -> Path:
     """The demo stack's config file for the root program."""
     config = {
         "gcp:project": DEFAULT_PROJECT,
-        "dicom-jobs:location": "us-central1",
-        "dicom-jobs:dataset": "demo-imaging",
-        "dicom-jobs:store": "main",
-        "dicom-jobs:imports": [{
+        "dicom-environment:location": "us-central1",
+        "dicom-environment:dataset": "demo-imaging",
+        "dicom-environment:store": "main",
+        "dicom-environment:job_provider": "plugin",  # the jobs on the provider plugin: its own progress
+        "dicom-environment:imports": [{
             "name": "hospital-archive", "bucket": SOURCE_BUCKET, "create_bucket": False,
             "pattern": "incoming/**.dcm", "max_failed_instances": 1,
         }],
-        "dicom-jobs:exports": [
+        "dicom-environment:exports": [
             {"name": "dicom-copy", "kind": "gcs", "bucket": EXPORT_BUCKET, "prefix": "dicom",
              "mime_type": "application/dicom"},
             {"name": "png-renders", "kind": "gcs", "bucket": RENDER_BUCKET, "prefix": "png",
@@ -177,6 +179,11 @@ def _read_back(stack: LocalStack, result: Result, report: DemoReport) -> None:
         report.sample_errors.extend(detail.get("sampleErrors", []))
 
 
+def _count(value: Any) -> Any:
+    """A counter as a whole number: numbers cross gRPC as doubles (``9.0``)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _print_report(report: DemoReport, out: TextIO) -> None:
     line = lambda text="": print(text, file=out, flush=True)  # noqa: E731
     line()
@@ -185,7 +192,8 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line(f"instances stored in the DICOM store (QIDO-RS): {report.stored_instances}")
     for kind, jobs in report.job_outputs.items():
         for name, job in jobs.items():
-            line(f"  {kind[:-1]} {name}: success={job.get('success_count')} failure={job.get('failure_count')}"
+            line(f"  {kind[:-1]} {name}: success={_count(job.get('success_count'))} "
+                 f"failure={_count(job.get('failure_count'))}"
                  f"  ({job.get('operation_name')})")
     for bucket, names in report.exported_objects.items():
         line(f"gs://{bucket}: {len(names)} objects, e.g.")

@@ -1,10 +1,23 @@
-"""Plan and result lines in the spirit of the Pulumi CLI (plain text, thread-safe)."""
+"""Plan and result lines in the spirit of the Pulumi CLI (plain text, thread-safe).
+
+While a step runs, its resource has a row: ``creating (12s)`` and the latest
+ephemeral status its provider sent (the engine's ``Log`` with ``ephemeral``
+set). On a terminal the rows are drawn in place below the finished lines and
+redrawn every second, then erased when the step ends, as the Pulumi CLI's
+interactive display does: the finished output holds no status line. Off a
+terminal (a pipe, a log file) a row is printed each time its status text
+changes, as the CLI's non-interactive display does. A step with no status (a
+dynamic resource) shows only its elapsed time, and only on a terminal.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any, Mapping, TextIO
 
 SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- ", "same": "  ", "retain": "- "}
@@ -12,40 +25,148 @@ PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete
         "same": "unchanged", "retain": "retained"}
 PLANNED = {"create": "create", "update": "update", "replace": "replace", "delete": "delete",
            "same": "same", "retain": "retain (not deleted)"}
+RUNNING = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting",
+           "retain": "retaining", "same": "same"}
+#: How often a terminal's in-flight rows are redrawn (their elapsed time ticks).
+REDRAW_SECONDS = 1.0
+_ERASE_LINES = "\x1b[{}F\x1b[J"  # cursor up N lines to column 0, clear to the end of the screen
+
+
+@dataclass
+class _Row:
+    kind: str
+    type: str
+    name: str
+    started: float
+    status: str = ""
+
+
+def _row_text(symbol_kind: str, type_: str, name: str, word: str) -> str:
+    return f"  {SYMBOLS[symbol_kind]} {type_:<50} {name:<30} {word}"
 
 
 class Display:
-    def __init__(self, out: TextIO | None = None, *, show_same: bool = False) -> None:
+    def __init__(self, out: TextIO | None = None, *, show_same: bool = False,
+                 interactive: bool | None = None) -> None:
         self.out = out or sys.stdout
         self.show_same = show_same
-        self._lock = threading.Lock()
+        if interactive is None:
+            isatty = getattr(self.out, "isatty", None)
+            interactive = bool(isatty and isatty())
+        self.interactive = interactive
+        self._lock = threading.RLock()
+        self._rows: dict[str, _Row] = {}
+        self._drawn = 0  # live lines currently on the terminal
+        self._ticker: threading.Thread | None = None
+        self._diagnostics: list[tuple[str, str, str]] = []  # (urn, severity word, message)
 
+    # -- permanent lines ---------------------------------------------------
     def line(self, text: str = "") -> None:
         with self._lock:
+            self._erase()
             self.out.write(text + "\n")
+            self._draw()
             self.out.flush()
 
     def header(self, action: str, project: str, stack: str) -> None:
         self.line(f"{action} ({project}/{stack}):")
 
     def step(self, kind: str, type_: str, name: str, *, preview: bool, seconds: float | None = None,
-             note: str | None = None) -> None:
-        if kind == "same" and not self.show_same:
+             note: str | None = None, urn: str | None = None) -> None:
+        with self._lock:
+            if urn is not None:
+                self._rows.pop(urn, None)
+            if kind == "same" and not self.show_same:
+                self._redraw()
+                return
+            word = PLANNED[kind] if preview else PAST[kind]
+            timing = f" ({seconds:.1f}s)" if seconds is not None and not preview else ""
+            extra = f" [{note}]" if note else ""
+            self.line(_row_text(kind, type_, name, f"{word}{timing}{extra}"))
+
+    def failed(self, type_: str, name: str, message: str, *, urn: str | None = None) -> None:
+        with self._lock:
+            if urn is not None:
+                self._rows.pop(urn, None)
+            self.line(f"  ** {type_:<50} {name:<30} failed")
+
+    # -- rows of running steps ----------------------------------------------
+    def begin(self, urn: str, kind: str, type_: str, name: str) -> None:
+        """A step on ``urn`` starts: its row shows until :meth:`step` or :meth:`failed`."""
+        with self._lock:
+            self._rows[urn] = _Row(kind, type_, name, time.monotonic())
+            self._redraw()
+            if self.interactive and (self._ticker is None or not self._ticker.is_alive()):
+                self._ticker = threading.Thread(target=self._tick, name="display-ticker", daemon=True)
+                self._ticker.start()
+
+    def status(self, urn: str, text: str) -> None:
+        """A provider's ephemeral status on ``urn``: the row's latest one replaces the previous."""
+        with self._lock:
+            row = self._rows.get(urn)
+            if row is None or row.status == text:
+                return
+            row.status = text
+            if self.interactive:
+                self._redraw()
+            else:
+                self.line(self._live_text(row))
+
+    def diagnostic(self, urn: str, severity: str, message: str) -> None:
+        """A provider's kept log message (warning, error): listed under Diagnostics at the end."""
+        with self._lock:
+            self._diagnostics.append((urn, severity, message))
+
+    def _live_text(self, row: _Row) -> str:
+        word = f"{RUNNING[row.kind]} ({int(time.monotonic() - row.started)}s)"
+        return _row_text(row.kind, row.type, row.name, f"{word} {row.status}".rstrip())
+
+    def _erase(self) -> None:
+        if self._drawn:
+            self.out.write(_ERASE_LINES.format(self._drawn))
+            self._drawn = 0
+
+    def _draw(self) -> None:
+        if not self.interactive or not self._rows:
             return
-        word = PLANNED[kind] if preview else PAST[kind]
-        timing = f" ({seconds:.1f}s)" if seconds is not None and not preview else ""
-        extra = f" [{note}]" if note else ""
-        self.line(f"  {SYMBOLS[kind]} {type_:<50} {name:<30} {word}{timing}{extra}")
+        width = max(20, shutil.get_terminal_size((160, 24)).columns - 1)  # a wrapped row would miscount
+        for row in self._rows.values():
+            self.out.write(self._live_text(row)[:width] + "\n")
+            self._drawn += 1
 
-    def progress(self, name: str, text: str) -> None:
-        self.line(f"       {name}: {text}")
+    def _redraw(self) -> None:
+        if not self.interactive:
+            return
+        with self._lock:
+            self._erase()
+            self._draw()
+            self.out.flush()
 
-    def failed(self, type_: str, name: str, message: str) -> None:
-        self.line(f"  ** {type_:<50} {name:<30} failed")
+    def _tick(self) -> None:
+        """Redraw once a second while steps run (elapsed times tick); end when none does."""
+        while True:
+            time.sleep(REDRAW_SECONDS)  # a clock, not a wait for something to happen
+            with self._lock:
+                if not self._rows:
+                    self._ticker = None
+                    return
+                self._redraw()
 
+    # -- the end -------------------------------------------------------------
     def summary(self, counts: Mapping[str, int], *, preview: bool, seconds: float,
                 outputs: Mapping[str, Any] | None, errors: list[str]) -> None:
+        with self._lock:
+            self._rows.clear()
+            self._redraw()
         self.line("")
+        if self._diagnostics:
+            self.line("Diagnostics:")
+            for urn, severity, message in self._diagnostics:
+                parts = urn.split("::")
+                if len(parts) >= 4:  # a message about one resource: under its type and name
+                    self.line(f"  {parts[2].rsplit('$', 1)[-1]} ({parts[3]}):")
+                self.line(f"    {severity}: " + message.rstrip().replace("\n", "\n    "))
+            self.line("")
         if outputs:
             self.line("Outputs:")
             for key in sorted(outputs):

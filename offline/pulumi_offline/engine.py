@@ -8,26 +8,32 @@ flow into dependent resources exactly as under the real engine:
 * it first waits for its dependencies (explicit ``depends_on`` and those
   implied by inputs, both read from the ``RegisterResourceRequest``);
 * dynamic resources (``pulumi-python:dynamic...``) go to ONE real dynamic
-  provider host process per run: ``Check``, ``Diff`` against the saved state,
-  then ``Create`` / ``Update`` / replace as the engine decides from the
-  ``DiffResponse``;
+  provider host process per run, and resources of a plugin package
+  (``dicom-jobs:index:*``, :mod:`pulumi_offline.plugins`) to that package's
+  provider plugin process: ``Check``, ``Diff`` against the saved state, then
+  ``Create`` / ``Update`` / replace as the engine decides from the
+  ``DiffResponse``, with the request fields the engine sends (old inputs,
+  ``customTimeouts`` as ``timeout``, ``ignoreChanges``);
 * pulumi-gcp resources go to :mod:`pulumi_offline.gcp_local`;
 * independent resources run in parallel (``--parallel N`` caps them).
 
-After a failure no new step starts, in-flight steps finish, and the state
-keeps what succeeded. Resources no longer in the program are deleted after a
-successful run, dependents first.
+After a failure, or after :meth:`Engine.cancel` (Ctrl-C, which also sends
+``Cancel`` to every provider), no new step starts, in-flight steps finish, and
+the state keeps what succeeded. Resources no longer in the program are
+deleted after a successful run, dependents first; a protected resource is
+never deleted or replaced (the engine's own refusal message).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from pulumi.runtime import mocks as sdk_mocks
 from pulumi.runtime.proto import provider_pb2
@@ -35,12 +41,14 @@ from pulumi.runtime.proto import provider_pb2
 from . import state as state_mod
 from .display import Display
 from .gcp_local import CloudError, LocalCloud, UnsupportedError
-from .host import PROVIDER_KEY, DynamicProviderHost, HostError
-from .jobwatch import JobWatcher
+from .host import PROVIDER_KEY, DynamicProviderHost, HostError, ProviderPlugin
+from .plugins import PluginError, Plugins, package_of
 from .program import Project, config_missing_message, run_program
 from .state import ResourceState, StackState, plain
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
+#: A run that Ctrl-C cancelled fails with this when no step failed (the steps not started were skipped).
+CANCELLED = "the update was cancelled (Ctrl-C): steps not started yet were skipped"
 PROVIDER_PREFIX = "pulumi:providers:"
 
 
@@ -59,6 +67,36 @@ class Skipped(StepError):
     """Not applied because an earlier step failed."""
 
 
+def protected_delete_message(urn: str) -> str:
+    """What the Pulumi engine says when a step would delete a protected resource."""
+    return (f"unable to delete resource \"{urn}\"\n"
+            "as it is currently marked for protection. To unprotect the resource, either remove the "
+            "`protect` flag from the resource in your Pulumi program and run `pulumi up` or use the command:\n"
+            f"`pulumi state unprotect '{urn}'`")
+
+
+def protected_replace_message(urn: str) -> str:
+    """What the Pulumi engine says when a change would replace a protected resource."""
+    return (f"unable to replace resource \"{urn}\"\n"
+            "as it is currently marked for protection. To unprotect the resource, remove the "
+            "`protect` flag from the resource in your Pulumi program and run `pulumi up`")
+
+
+_GO_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
+
+
+def go_duration_seconds(text: str) -> float | None:
+    """``customTimeouts`` values are Go durations (``"1h30m"``, ``"90s"``); ``None`` when empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    parts = _GO_DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise StepError(f"customTimeouts: {text!r} is not a duration (for example 90s, 5m, 1h30m)")
+    return sum(float(number) * _GO_DURATION_UNITS[unit] for number, unit in parts)
+
+
 @dataclass
 class _Registration:
     urn: str
@@ -69,6 +107,8 @@ class _Registration:
     delete_before_replace: bool
     ignore_changes: list[str]
     replace_on_changes: list[str]
+    protect: bool = False
+    custom_timeouts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +128,16 @@ class _Monitor(sdk_mocks.MockMonitor):
         super().__init__(engine)
         self.engine = engine
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine forms them: the parent's whole type chain, and none for the stack's
+        children (the SDK's mock keeps only the parent's last type and counts the stack); a
+        provider reads the resource's type from its URN."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([self.engine.stack, self.engine.project.name, type_, name])
+
     def RegisterResource(self, request):  # noqa: N802 gRPC method name
         if request.type != "pulumi:pulumi:Stack":
             deps = list(request.dependencies)
@@ -102,6 +152,8 @@ class _Monitor(sdk_mocks.MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
+                protect=bool(request.protect),
+                custom_timeouts=_custom_timeouts(request),
             )
         return super().RegisterResource(request)
 
@@ -112,8 +164,24 @@ class _Monitor(sdk_mocks.MockMonitor):
         raise UnsupportedError(message)
 
 
+def _custom_timeouts(request) -> dict[str, float]:
+    """``customTimeouts`` of a registration, in seconds (only those given)."""
+    if not request.HasField("customTimeouts"):
+        return {}
+    given = {op: go_duration_seconds(getattr(request.customTimeouts, op)) for op in ("create", "update", "delete")}
+    return {op: seconds for op, seconds in given.items() if seconds is not None}
+
+
+#: How the SDK's provider server (``pulumi.provider.experimental``) words an exception: the gRPC
+#: server's "Unexpected <class>: " prefix, the message, then ":" and the formatted stack frames.
+_SERVER_FRAMES = re.compile(r"\AUnexpected <class '[\w.]+'>: (?P<message>.*?):\n  File \"", re.S)
+
+
 def provider_message(details: str) -> str:
     """The provider's exception message out of the host's error details (which carry a traceback)."""
+    framed = _SERVER_FRAMES.match(details)
+    if framed:
+        return framed.group("message").strip()
     lines = details.splitlines()
     frames = [i for i, line in enumerate(lines) if line.lstrip().startswith('File "')]
     if "Traceback (most recent call last):" not in details or not frames:
@@ -163,7 +231,10 @@ class Engine(sdk_mocks.Mocks):
         self.display = display or Display()
         self.python = python
         self.cloud = LocalCloud(self.env, project=self.config.get("gcp:project"))
-        self.watcher = JobWatcher(self.cloud, self.display)
+        self.plugins = Plugins(project=project.name, stack=stack, config=self.config, env=self.env,
+                               python=python, cwd=str(project.directory), sink=self._on_log,
+                               paths=project.plugin_paths)
+        self.cancelled = False
         self._tls = threading.local()
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -183,6 +254,28 @@ class Engine(sdk_mocks.Mocks):
         self._host_path: list[str] = []
 
     # ------------------------------------------------------------------ public
+    def cancel(self) -> None:
+        """Ctrl-C: start no new step and send ``Cancel`` to every provider process of the run."""
+        self.cancelled = True
+        with self._host_lock:
+            host = self._host
+        providers: list[ProviderPlugin] = [host] if host is not None else []
+        for provider in providers:
+            try:
+                provider.cancel()
+            except HostError:
+                pass  # gone already: nothing to cancel
+        self.plugins.cancel()
+
+    def _on_log(self, urn: str, severity: int, message: str, ephemeral: bool) -> None:
+        """A provider's ``Log`` call: ephemeral status into the resource's row, the rest kept."""
+        from pulumi.runtime.proto import engine_pb2
+        if ephemeral:
+            self.display.status(urn, message)
+        elif severity != engine_pb2.DEBUG:
+            word = {engine_pb2.WARNING: "warning", engine_pb2.ERROR: "error"}.get(severity, "info")
+            self.display.diagnostic(urn, word, message)
+
     def run_preview(self) -> Result:
         return self._run(preview=True)
 
@@ -217,6 +310,8 @@ class Engine(sdk_mocks.Mocks):
                                       preview=preview, after=self._wait_inflight) or {}
                 program_ok = not self.errors
             except BaseException as exc:  # noqa: BLE001 reported, never a stack trace for engine errors
+                if self.cancelled and not self.errors:
+                    self.errors.append(CANCELLED)  # the skipped registrations failed the program
                 missing = config_missing_message(exc, self.project, self.stack)
                 if missing and not self.errors:
                     self.errors.append(missing)
@@ -242,6 +337,8 @@ class Engine(sdk_mocks.Mocks):
         return self._finish(preview, start, outputs if program_ok else {})
 
     def _finish(self, preview: bool, start: float, outputs: dict[str, Any]) -> Result:
+        if self.cancelled and not self.errors:
+            self.errors.append(CANCELLED)
         counts: dict[str, int] = {}
         for kind, _ in self.steps:
             counts[kind] = counts.get(kind, 0) + 1
@@ -289,7 +386,7 @@ class Engine(sdk_mocks.Mocks):
         except StepError as exc:
             if not isinstance(exc, Skipped):
                 self._fail(str(exc), urn)
-                self.display.failed(args.typ, args.name, str(exc))
+                self.display.failed(args.typ, args.name, str(exc), urn=urn)
             else:
                 with self._lock:
                     self._failed_urns.add(urn)
@@ -298,11 +395,12 @@ class Engine(sdk_mocks.Mocks):
             detail = f"{exc.method} failed: {provider_message(exc.details)}" if isinstance(exc, HostError) else exc
             message = f"{args.name} ({args.typ}): {detail}"
             self._fail(message, urn)
-            self.display.failed(args.typ, args.name, message)
+            self.display.failed(args.typ, args.name, message, urn=urn)
             raise StepError(message) from None
         except Exception as exc:  # noqa: BLE001 an engine bug: keep the trace
             message = f"{args.name} ({args.typ}): internal error: {exc!r}\n{traceback.format_exc()}"
             self._fail(message, urn)
+            self.display.failed(args.typ, args.name, message, urn=urn)
             raise
         finally:
             event.set()
@@ -319,13 +417,16 @@ class Engine(sdk_mocks.Mocks):
                 raise Skipped(f"{args.name}: not applied, dependency {dep} failed")
         if self.errors:
             raise Skipped(f"{args.name}: not applied, an earlier step failed")
+        if self.cancelled:
+            raise Skipped(f"{args.name}: not applied, the update was cancelled")
         inputs = plain(dict(args.inputs))
         old = self.old.resources.get(urn)
         if old is not None and old.type != args.typ:
             old = None  # a different resource under the same name: created anew
         entry = ResourceState(urn=urn, type=args.typ, custom=reg.custom, dependencies=reg.dependencies,
                               parent=reg.parent, retain_on_delete=reg.retain_on_delete,
-                              delete_before_replace=reg.delete_before_replace)
+                              delete_before_replace=reg.delete_before_replace, protect=reg.protect,
+                              custom_timeouts=reg.custom_timeouts)
         if not reg.custom or args.typ.startswith(PROVIDER_PREFIX):
             # Components and explicit provider resources: nothing to apply, recorded as they are.
             entry.inputs = state_mod.to_json(inputs)
@@ -338,8 +439,12 @@ class Engine(sdk_mocks.Mocks):
             self._slots.acquire()
         try:
             started = time.monotonic()
+            package = package_of(args.typ)
             if args.typ.startswith(DYNAMIC_PREFIX):
-                kind, ident, outputs = self._dynamic(urn, args, reg, inputs, old, entry)
+                kind, ident, outputs = self._provider_step(self.host(), urn, args, reg, inputs, old, entry)
+            elif package is not None:
+                kind, ident, outputs = self._provider_step(self._plugin(package), urn, args, reg, inputs, old,
+                                                           entry)
             else:
                 kind, ident, outputs = self._gcp(urn, args, reg, inputs, old, entry)
             entry.id, entry.outputs = ident, state_mod.to_json(outputs)
@@ -354,9 +459,9 @@ class Engine(sdk_mocks.Mocks):
         if not self.preview:
             with self._lock:
                 self.state.resources[entry.urn] = entry
-        self.display.step(kind, entry.type, entry.name, preview=self.preview, seconds=seconds)
+        self.display.step(kind, entry.type, entry.name, preview=self.preview, seconds=seconds, urn=entry.urn)
 
-    # ------------------------------------------------------------------ dynamic resources
+    # ------------------------------------------------------------------ providers
     def host(self) -> DynamicProviderHost:
         with self._host_lock:
             if self._host is None:
@@ -369,17 +474,26 @@ class Engine(sdk_mocks.Mocks):
                                                  cwd=str(self.project.directory)).start(self.config)
             return self._host
 
+    def _plugin(self, package: str) -> ProviderPlugin:
+        try:
+            return self.plugins.get(package)
+        except PluginError as exc:
+            raise StepError(str(exc)) from None
+
     def _stop_host(self) -> None:
         with self._host_lock:
             if self._host is not None:
                 self._host.stop()
                 self._host = None
+        self.plugins.stop()
 
-    def _dynamic(self, urn: str, args, reg: _Registration, inputs: dict, old: ResourceState | None,
-                 entry: ResourceState):
-        host = self.host()
-        provider = inputs.get(PROVIDER_KEY)
-        entry.provider = provider if isinstance(provider, str) else (old.provider if old else None)
+    def _provider_step(self, host: ProviderPlugin, urn: str, args, reg: _Registration, inputs: dict,
+                       old: ResourceState | None, entry: ResourceState):
+        """Check, Diff and Create/Update/replace on a provider process, as the engine plans a resource."""
+        dynamic = isinstance(host, DynamicProviderHost)
+        if dynamic:
+            provider = inputs.get(PROVIDER_KEY)
+            entry.provider = provider if isinstance(provider, str) else (old.provider if old else None)
         olds_in = old.inputs if old else {}
         checked = host.check(urn, olds_in, inputs)
         if checked.failures:
@@ -392,7 +506,8 @@ class Engine(sdk_mocks.Mocks):
         if old is None:
             kind = "create"
         else:
-            diff = host.diff(urn, old.id, old_outputs, news)
+            diff = host.diff(urn, old.id, old_outputs, news, old_inputs=old.inputs,
+                             ignore_changes=reg.ignore_changes)
             changed = _changed_keys(old.inputs, news, reg.ignore_changes)
             if diff.replaces:
                 kind, dbr = "replace", dbr or diff.delete_before_replace
@@ -404,6 +519,8 @@ class Engine(sdk_mocks.Mocks):
                 kind = "update" if changed else "same"
             if kind == "update" and ("*" in reg.replace_on_changes or changed & set(reg.replace_on_changes)):
                 kind = "replace"
+            if kind == "replace" and old.protect and reg.protect:
+                raise StepError(protected_replace_message(urn))
         if self.preview:
             if kind == "same":
                 return kind, old.id, old.outputs
@@ -411,16 +528,21 @@ class Engine(sdk_mocks.Mocks):
         if kind == "same":
             entry.provider = entry.provider or old.provider
             return kind, old.id, old.outputs
+        self.display.begin(urn, kind, args.typ, args.name)
+        timeouts = reg.custom_timeouts
         if kind == "update":
-            return kind, old.id, host.update(urn, old.id, old_outputs, news)
+            return kind, old.id, host.update(urn, old.id, old_outputs, news, old_inputs=old.inputs,
+                                             custom_timeout=timeouts.get("update"),
+                                             ignore_changes=reg.ignore_changes)
         if kind == "replace" and dbr:
-            host.delete(urn, old.id, old_outputs)
+            host.delete(urn, old.id, old_outputs, old_inputs=old.inputs,
+                        custom_timeout=old.custom_timeouts.get("delete"))
             with self._lock:
                 self.state.resources.pop(urn, None)
-        with self.watcher.watching(args.name, news):  # live counters while the job waits
-            ident, outputs = host.create(urn, news)
+        ident, outputs = host.create(urn, news, custom_timeout=timeouts.get("create"))
         if kind == "replace" and not dbr:
-            host.delete(urn, old.id, old_outputs)
+            host.delete(urn, old.id, old_outputs, old_inputs=old.inputs,
+                        custom_timeout=old.custom_timeouts.get("delete"))
         return kind, ident, outputs
 
     # ------------------------------------------------------------------ pulumi-gcp resources
@@ -447,6 +569,8 @@ class Engine(sdk_mocks.Mocks):
                 kind = "replace"
             else:
                 kind = "update"
+            if kind == "replace" and old.protect and reg.protect:
+                raise StepError(protected_replace_message(urn))
             if kind != "same" and reg.ignore_changes:
                 entry.inputs = {**stored, **{k: old.inputs[k] for k in reg.ignore_changes if k in old.inputs}}
         if self.preview:
@@ -485,32 +609,45 @@ class Engine(sdk_mocks.Mocks):
             started = time.monotonic()
             note = None
             try:
+                if res.protect:
+                    raise StepError(protected_delete_message(res.urn))
                 if res.retain_on_delete:
                     kind = "retain"
                     note = "retain_on_delete: left in place"
                 elif not res.custom or res.type.startswith(PROVIDER_PREFIX):
                     kind = "delete"
-                elif res.type.startswith(DYNAMIC_PREFIX):
+                elif res.type.startswith(DYNAMIC_PREFIX) or package_of(res.type):
                     kind = "delete"
                     outputs = dict(res.outputs)
                     if res.provider:
                         outputs[PROVIDER_KEY] = res.provider
-                    self.host().delete(res.urn, res.id, outputs)
+                    provider = self.host() if res.type.startswith(DYNAMIC_PREFIX) else self._plugin(
+                        package_of(res.type))
+                    self.display.begin(res.urn, "delete", res.type, res.name)
+                    provider.delete(res.urn, res.id, outputs, old_inputs=res.inputs,
+                                    custom_timeout=res.custom_timeouts.get("delete"))
                 else:
                     kind = "delete"
                     note = self.cloud.applier(res.type).delete(res)
+            except StepError as exc:
+                self._fail(str(exc), res.urn)
+                self.display.failed(res.type, res.name, str(exc), urn=res.urn)
+                blocked.update(res.dependencies)
+                blocked.add(res.parent)
+                continue
             except (HostError, CloudError, UnsupportedError) as exc:
                 detail = provider_message(exc.details) if isinstance(exc, HostError) else str(exc)
                 message = f"{res.name} ({res.type}): delete failed: {detail}"
                 self._fail(message, res.urn)
-                self.display.failed(res.type, res.name, message)
+                self.display.failed(res.type, res.name, message, urn=res.urn)
                 blocked.update(res.dependencies)
                 blocked.add(res.parent)
                 continue
             with self._lock:
                 self.state.resources.pop(res.urn, None)
             self._record(kind, res.urn)
-            self.display.step(kind, res.type, res.name, preview=False, seconds=time.monotonic() - started, note=note)
+            self.display.step(kind, res.type, res.name, preview=False, seconds=time.monotonic() - started, note=note,
+                              urn=res.urn)
 
 
 def open_project(directory: str | os.PathLike, stack: str, config_file: str | os.PathLike | None = None,
@@ -522,10 +659,16 @@ def open_project(directory: str | os.PathLike, stack: str, config_file: str | os
 
 def run(command: str, directory: str | os.PathLike = ".", *, stack: str = "dev",
         config_file: str | os.PathLike | None = None, parallel: int | None = None,
-        env: Mapping[str, str] | None = None, display: Display | None = None) -> Result:
-    """``pulumi-offline COMMAND`` as a function: ``preview``, ``up`` or ``destroy``."""
+        env: Mapping[str, str] | None = None, display: Display | None = None,
+        on_engine: Callable[[Engine], None] | None = None) -> Result:
+    """``pulumi-offline COMMAND`` as a function: ``preview``, ``up`` or ``destroy``.
+
+    ``on_engine`` is handed the engine before it runs (the CLI wires Ctrl-C to :meth:`Engine.cancel`).
+    """
     project, config = open_project(directory, stack, config_file, require_program=command != "destroy")
     engine = Engine(project, stack, config, env=env, parallel=parallel, display=display)
+    if on_engine is not None:
+        on_engine(engine)
     if command == "preview":
         return engine.run_preview()
     if command == "up":

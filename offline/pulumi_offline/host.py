@@ -1,14 +1,16 @@
-"""Drive the Pulumi SDK's real dynamic provider host over gRPC.
+"""Drive provider plugins over gRPC, as the Pulumi engine does.
 
-The engine starts ``python -m pulumi.dynamic`` as a plugin, reads the port it
-prints, and calls ``Configure`` then ``Check``/``Diff``/``Create``/... on it.
-This module does the same, so tests and the offline engine exercise the exact
-code path (and the exact serialization of the provider) that ``pulumi up``
-exercises.
+The engine starts a plugin process, reads the port it prints as its first
+stdout line, and calls ``CheckConfig``/``Configure`` then
+``Check``/``Diff``/``Create``/... on it. :class:`ProviderPlugin` does the
+same for any plugin command line; :class:`DynamicProviderHost` is the SDK's
+dynamic provider host (``python -m pulumi.dynamic``), so tests and the
+offline engine exercise the exact code path (and the exact serialization of
+the provider) that ``pulumi up`` exercises.
 
-Two facts shape it: the host writes its port line without flushing (so the
-process is started unbuffered), and it needs ``PULUMI_PROJECT`` in its
-environment to resolve config keys.
+Two facts shape the dynamic host: it writes its port line without flushing
+(so the process is started unbuffered), and it needs ``PULUMI_PROJECT`` in
+its environment to resolve config keys.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import grpc
-from google.protobuf import struct_pb2
+from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
@@ -30,6 +32,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 PROVIDER_KEY = "__provider"
 _PORT_LINE_DEADLINE_S = 60.0
 _MAX_MESSAGE_BYTES = 400 * 1024 * 1024
+_CANCEL_DEADLINE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,16 @@ def _serialize(props: Mapping[str, Any]) -> struct_pb2.Struct:
         loop.close()
 
 
+def _name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _type(urn: str) -> str:
+    """The resource's own type (the last of a URN's ``parent$child`` type chain)."""
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
+
+
 def _deserialize(struct: struct_pb2.Struct, keep_unknowns: bool = False) -> dict[str, Any]:
     return dict(rpc.deserialize_properties(struct, keep_unknowns))
 
@@ -83,20 +96,17 @@ class HostError(RuntimeError):
         self.details = details
 
 
-class DynamicProviderHost:
-    """One ``python -m pulumi.dynamic`` process and a gRPC stub to it.
+class ProviderPlugin:
+    """One provider plugin process (``argv``) and a gRPC stub to it.
 
-    ``env`` is added to the host's environment (emulator addresses, for
-    example); ``project`` becomes ``PULUMI_PROJECT``.
+    ``env`` is added to the plugin's environment (emulator addresses, for
+    example); ``cwd`` is the program's directory, where the engine runs plugins.
     """
 
-    def __init__(self, project: str = "project", env: Mapping[str, str] | None = None,
-                 python: str = sys.executable, cwd: str | None = None) -> None:
-        self._project = project
-        self._env = {**os.environ, **(env or {}), "PULUMI_PROJECT": project,
-                     "PYTHONUNBUFFERED": "1"}
-        self._python = python
-        self._cwd = cwd  # the engine runs plugins from the program's directory
+    def __init__(self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+        self._argv = list(argv)
+        self._env = {**os.environ, **(env or {})}
+        self._cwd = cwd
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
         self._channel: grpc.Channel | None = None
@@ -104,11 +114,10 @@ class DynamicProviderHost:
         self.stderr_lines: list[str] = []
 
     # -- lifecycle -------------------------------------------------------
-    def start(self, config: Mapping[str, Any] | None = None) -> "DynamicProviderHost":
-        self.process = subprocess.Popen(
-            [self._python, "-u", "-m", "pulumi.dynamic"], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=self._env, cwd=self._cwd,
-        )
+    def launch(self) -> "ProviderPlugin":
+        """Start the process and connect to the port it prints (no configuration yet)."""
+        self.process = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        stdin=subprocess.DEVNULL, env=self._env, cwd=self._cwd)
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         self.port = self._read_port()
         self._channel = grpc.insecure_channel(
@@ -117,7 +126,6 @@ class DynamicProviderHost:
                      ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES)])
         grpc.channel_ready_future(self._channel).result(timeout=_PORT_LINE_DEADLINE_S)
         self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
-        self.configure(config or {})
         return self
 
     def _read_port(self) -> int:
@@ -128,7 +136,7 @@ class DynamicProviderHost:
         reader.join(_PORT_LINE_DEADLINE_S)
         if not result or not result[0].strip().isdigit():
             self.stop()
-            raise RuntimeError("dynamic provider host printed no port line:\n"
+            raise RuntimeError(f"provider plugin {self._argv[0]} printed no port line:\n"
                                + "\n".join(self.stderr_lines[-20:]))
         return int(result[0].strip())
 
@@ -145,13 +153,7 @@ class DynamicProviderHost:
             self.process.wait(timeout=10)
 
     def kill(self) -> None:
-        """Kill the host abruptly, as a crashed engine or a lost machine would."""
-        self.stop()
-
-    def __enter__(self) -> "DynamicProviderHost":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
+        """Kill the plugin abruptly, as a crashed engine or a lost machine would."""
         self.stop()
 
     # -- calls -----------------------------------------------------------
@@ -161,30 +163,53 @@ class DynamicProviderHost:
         except grpc.RpcError as exc:
             raise HostError(method, exc.code(), exc.details() or "") from None
 
-    def configure(self, config: Mapping[str, Any]) -> None:
-        args = _serialize({k: v for k, v in config.items()})
-        self._call("Configure", provider_pb2.ConfigureRequest(args=args, acceptSecrets=False))
-
-    def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckResult:
-        response = self._call("Check", provider_pb2.CheckRequest(
-            urn=urn, olds=_serialize(olds), news=_serialize(news)))
+    def check_config(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckResult:
+        response = self._call("CheckConfig", provider_pb2.CheckRequest(
+            urn=urn, olds=_serialize(olds), news=_serialize(news), name=_name(urn), type=_type(urn)))
         return CheckResult(_deserialize(response.inputs, keep_unknowns=True),
                            [(f.property, f.reason) for f in response.failures])
 
-    def diff(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
-        response = self._call("Diff", provider_pb2.DiffRequest(
-            urn=urn, id=id_, olds=_serialize(olds), news=_serialize(news)))
+    def configure(self, config: Mapping[str, Any], *, variables: Mapping[str, str] | None = None,
+                  urn: str = "") -> provider_pb2.ConfigureResponse:
+        args = _serialize({k: v for k, v in config.items()})
+        return self._call("Configure", provider_pb2.ConfigureRequest(
+            variables=dict(variables or {}), args=args, acceptSecrets=bool(urn), acceptResources=bool(urn),
+            sends_old_inputs=bool(urn), sends_old_inputs_to_delete=bool(urn),
+            urn=urn, name=_name(urn) if urn else "", type=_type(urn) if urn else ""))
+
+    def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckResult:
+        response = self._call("Check", provider_pb2.CheckRequest(
+            urn=urn, olds=_serialize(olds), news=_serialize(news), name=_name(urn), type=_type(urn)))
+        return CheckResult(_deserialize(response.inputs, keep_unknowns=True),
+                           [(f.property, f.reason) for f in response.failures])
+
+    def diff(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *,
+             old_inputs: Mapping[str, Any] | None = None, ignore_changes: list[str] = ()) -> DiffResult:
+        request = provider_pb2.DiffRequest(urn=urn, id=id_, olds=_serialize(olds), news=_serialize(news),
+                                           ignoreChanges=list(ignore_changes), name=_name(urn), type=_type(urn))
+        if old_inputs is not None:
+            request.old_inputs.CopyFrom(_serialize(old_inputs))
+        response = self._call("Diff", request)
         return DiffResult(response.changes, list(response.replaces), response.deleteBeforeReplace)
 
-    def create(self, urn: str, inputs: Mapping[str, Any], timeout: float | None = None) -> tuple[str, dict[str, Any]]:
+    def create(self, urn: str, inputs: Mapping[str, Any], timeout: float | None = None, *,
+               custom_timeout: float | None = None, preview: bool = False) -> tuple[str, dict[str, Any]]:
+        """``custom_timeout`` is the resource's ``customTimeouts.create`` in seconds, sent in the
+        request as the engine sends it; ``timeout`` is a gRPC deadline (tests only: the engine sets none)."""
         response = self._call("Create", provider_pb2.CreateRequest(
-            urn=urn, properties=_serialize(inputs)), timeout=timeout)
-        return response.id, _deserialize(response.properties)
+            urn=urn, properties=_serialize(inputs), timeout=custom_timeout or 0, preview=preview,
+            name=_name(urn), type=_type(urn)), timeout=timeout)
+        return response.id, _deserialize(response.properties, keep_unknowns=preview)
 
-    def update(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-        response = self._call("Update", provider_pb2.UpdateRequest(
-            urn=urn, id=id_, olds=_serialize(olds), news=_serialize(news)))
-        return _deserialize(response.properties)
+    def update(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *,
+               old_inputs: Mapping[str, Any] | None = None, custom_timeout: float | None = None,
+               ignore_changes: list[str] = (), preview: bool = False) -> dict[str, Any]:
+        request = provider_pb2.UpdateRequest(urn=urn, id=id_, olds=_serialize(olds), news=_serialize(news),
+                                             timeout=custom_timeout or 0, ignoreChanges=list(ignore_changes),
+                                             preview=preview, name=_name(urn), type=_type(urn))
+        if old_inputs is not None:
+            request.old_inputs.CopyFrom(_serialize(old_inputs))
+        return _deserialize(self._call("Update", request).properties, keep_unknowns=preview)
 
     def read(self, urn: str, id_: str, outputs: Mapping[str, Any],
              inputs: Mapping[str, Any] | None = None) -> ReadResult:
@@ -195,5 +220,37 @@ class DynamicProviderHost:
         new_inputs = _deserialize(response.inputs) if response.HasField("inputs") else None
         return ReadResult(response.id, _deserialize(response.properties), new_inputs)
 
-    def delete(self, urn: str, id_: str, outputs: Mapping[str, Any]) -> None:
-        self._call("Delete", provider_pb2.DeleteRequest(urn=urn, id=id_, properties=_serialize(outputs)))
+    def delete(self, urn: str, id_: str, outputs: Mapping[str, Any], *,
+               old_inputs: Mapping[str, Any] | None = None, custom_timeout: float | None = None) -> None:
+        request = provider_pb2.DeleteRequest(urn=urn, id=id_, properties=_serialize(outputs),
+                                             timeout=custom_timeout or 0, name=_name(urn), type=_type(urn))
+        if old_inputs is not None:
+            request.old_inputs.CopyFrom(_serialize(old_inputs))
+        self._call("Delete", request)
+
+    def cancel(self) -> None:
+        """The engine's ``Cancel``: ask every in-flight operation of this plugin to stop."""
+        self._call("Cancel", empty_pb2.Empty(), timeout=_CANCEL_DEADLINE_S)
+
+
+class DynamicProviderHost(ProviderPlugin):
+    """The SDK's dynamic provider host, ``python -m pulumi.dynamic``.
+
+    ``project`` becomes ``PULUMI_PROJECT`` (the host resolves config keys with it).
+    """
+
+    def __init__(self, project: str = "project", env: Mapping[str, str] | None = None,
+                 python: str = sys.executable, cwd: str | None = None) -> None:
+        super().__init__([python, "-u", "-m", "pulumi.dynamic"],
+                         env={**(env or {}), "PULUMI_PROJECT": project, "PYTHONUNBUFFERED": "1"}, cwd=cwd)
+
+    def start(self, config: Mapping[str, Any] | None = None) -> "DynamicProviderHost":
+        self.launch()
+        self.configure(config or {})
+        return self
+
+    def __enter__(self) -> "DynamicProviderHost":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -27,7 +27,7 @@ import os
 import runpy
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -56,6 +56,8 @@ class Project:
     name: str
     runtime: str
     main: Path  # the program file
+    #: ``plugins: providers: [{name, path}]`` of Pulumi.yaml: where a provider plugin is, by package.
+    plugin_paths: Mapping[str, Path] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, require_program: bool = True) -> "Project":
@@ -76,7 +78,14 @@ class Project:
             main = main / "__main__.py"
         if require_program and not main.exists():
             raise ProjectError(f"{path}: program {main} not found")
-        return cls(directory, str(name), "python", main)
+        return cls(directory, str(name), "python", main, _plugin_paths(directory, data.get("plugins")))
+
+
+def _plugin_paths(directory: Path, plugins: Any) -> dict[str, Path]:
+    """Pulumi.yaml's ``plugins.providers`` entries, paths relative to the project directory."""
+    providers = plugins.get("providers") if isinstance(plugins, Mapping) else None
+    return {str(entry["name"]): (directory / str(entry["path"])).resolve()
+            for entry in providers or [] if isinstance(entry, Mapping) and entry.get("name") and entry.get("path")}
 
 
 def _config_value(value: Any) -> str:

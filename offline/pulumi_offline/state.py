@@ -1,7 +1,8 @@
 """The offline engine's state: one JSON file per stack under ``DIR/.pulumi-offline/``.
 
 Per resource URN: type, id, custom, inputs, outputs, dependencies, parent,
-options that matter on delete, and for dynamic resources the serialized
+options that matter on delete (``protect``, ``retainOnDelete``, the delete
+timeout), and for dynamic resources the serialized
 ``__provider`` string, so ``destroy`` works without the program.
 """
 
@@ -63,6 +64,8 @@ class ResourceState:
     provider: str | None = None  # serialized ``__provider`` of a dynamic resource
     retain_on_delete: bool = False
     delete_before_replace: bool = False
+    protect: bool = False  # the engine refuses to delete (or replace) it
+    custom_timeouts: dict[str, float] = field(default_factory=dict)  # create/update/delete, seconds
 
     @property
     def name(self) -> str:

@@ -53,7 +53,7 @@ def _job(graph, name):
 
 def test_project_file():
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    assert project["name"] == "dicom-jobs"
+    assert project["name"] == "dicom-environment"
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
     assert project.get("main") in (None, "__main__.py", ".")
 
@@ -179,11 +179,11 @@ def test_job_inputs(graph):
 
 def test_names_and_urns_are_stable(graph):
     ct = _job(graph, "ct")
-    assert re.fullmatch(rf"urn:pulumi:test::dicom-jobs::{PREFIX}:DicomGcsImport\$pulumi-python:dynamic[^:]*:[A-Za-z]+::ct", ct.urn), ct.urn
-    assert graph.by_name("ct", f"{PREFIX}:DicomGcsImport").urn == f"urn:pulumi:test::dicom-jobs::{PREFIX}:DicomGcsImport::ct"
+    assert re.fullmatch(rf"urn:pulumi:test::dicom-environment::{PREFIX}:DicomGcsImport\$pulumi-python:dynamic[^:]*:[A-Za-z]+::ct", ct.urn), ct.urn
+    assert graph.by_name("ct", f"{PREFIX}:DicomGcsImport").urn == f"urn:pulumi:test::dicom-environment::{PREFIX}:DicomGcsImport::ct"
     assert graph.by_name("meta", f"{PREFIX}:DicomBigQueryExport").urn.endswith("::meta")
     assert graph.by_name("renders-writer").urn == (
-        "urn:pulumi:test::dicom-jobs::gcp:storage/bucketIAMMember:BucketIAMMember::renders-writer"
+        "urn:pulumi:test::dicom-environment::gcp:storage/bucketIAMMember:BucketIAMMember::renders-writer"
     )
     again = run_program(PROGRAM, FULL_CONFIG)
     assert sorted(again.resources) == sorted(graph.resources), "same config, same URNs"
@@ -203,7 +203,7 @@ def test_stack_outputs(graph):
 
 def test_example_stack_config_runs():
     config = yaml.safe_load((ROOT / "Pulumi.example.yaml").read_text())["config"]
-    config = {key.removeprefix("dicom-jobs:"): value for key, value in config.items()}
+    config = {key.removeprefix("dicom-environment:"): value for key, value in config.items()}
     graph = run_program(PROGRAM, config)
     assert_least_privilege(graph)
     assert len(graph.jobs) == len(config["imports"]) + len(config["exports"])

@@ -40,7 +40,7 @@ def test_entry_point_signatures():
 def test_wire_fields_the_engine_reads():
     request = resource_pb2.RegisterResourceRequest()
     for name in ("dependencies", "propertyDependencies", "retainOnDelete", "deleteBeforeReplace",
-                 "ignoreChanges", "replaceOnChanges", "custom", "parent"):
+                 "ignoreChanges", "replaceOnChanges", "custom", "parent", "protect", "customTimeouts"):
         assert hasattr(request, name), name
     diff = provider_pb2.DiffResponse
     assert (diff.DIFF_UNKNOWN, diff.DIFF_NONE, diff.DIFF_SOME) == (0, 1, 2)
@@ -50,3 +50,24 @@ def test_dynamic_provider_host_module_exists():
     assert importlib.util.find_spec("pulumi.dynamic.__main__") is not None
     from pulumi.dynamic import dynamic
     assert dynamic.PROVIDER_KEY == "__provider"
+
+
+def test_plugin_protocol_fields_the_engine_sends():
+    """What the offline engine fills in when it drives a provider plugin, and the service it serves."""
+    from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+    fields = {
+        provider_pb2.CheckRequest: {"urn", "olds", "news", "name", "type"},
+        provider_pb2.DiffRequest: {"urn", "id", "olds", "news", "old_inputs", "ignoreChanges", "name", "type"},
+        provider_pb2.CreateRequest: {"urn", "properties", "timeout", "preview", "name", "type"},
+        provider_pb2.UpdateRequest: {"urn", "id", "olds", "news", "old_inputs", "timeout", "ignoreChanges",
+                                     "preview", "name", "type"},
+        provider_pb2.DeleteRequest: {"urn", "id", "properties", "old_inputs", "timeout", "name", "type"},
+        provider_pb2.ConfigureRequest: {"variables", "args", "acceptSecrets", "acceptResources", "urn"},
+        engine_pb2.LogRequest: {"severity", "message", "urn", "ephemeral"},
+    }
+    for message, names in fields.items():
+        missing = names - {f.name for f in message.DESCRIPTOR.fields}
+        assert not missing, f"{message.__name__} lost {missing}"
+    for method in ("Log", "GetRootResource", "SetRootResource"):
+        assert callable(getattr(engine_pb2_grpc.EngineServicer, method)), method
+    assert callable(engine_pb2_grpc.add_EngineServicer_to_server)

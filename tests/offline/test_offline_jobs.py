@@ -74,26 +74,3 @@ def test_import_export_up_noop_and_destroy_keeps_data(tmp_path, unique, emulator
     studies = requests.get(f"{stack.healthcare_url}/v1/{store}/dicomWeb/studies", headers=BEARER, timeout=30).json()
     assert len(studies) == 3
     assert requests.get(f"{stack.storage_url}/storage/v1/b/src-{unique}", timeout=30).status_code == 404
-
-
-def test_up_shows_each_jobs_live_counters_while_it_waits(tmp_path, unique, emulator, stack):
-    files = []
-    for i in range(4):
-        path = tmp_path / f"f{i}.dcm"
-        path.write_bytes(synthetic_instance(seed=10 + i))
-        files.append(str(path))
-    names = {"source": f"src-{unique}", "exports": f"exp-{unique}", "dataset": f"ds-{unique}",
-             "store": f"st-{unique}"}
-    program = make_program(tmp_path, "jobs", {"gcp:project": "local-project", "names": names, "files": files})
-    emulator.post("config", {"instanceDelaySeconds": 0.8})  # each job takes ~3 s: several polls
-
-    result = _run("up", program)
-
-    assert result.ok, result.text
-    lines = result.text.splitlines()
-    for job in ("import", "export"):
-        progress = [line.strip() for line in lines if line.strip().startswith(f"{job}: ")]
-        assert progress, result.text
-        assert progress[-1].endswith("success=4 failure=0 pending=0"), progress
-        counts = [int(line.split("success=")[1].split()[0]) for line in progress]
-        assert counts == sorted(counts) and len(set(counts)) == len(counts)  # printed on change only

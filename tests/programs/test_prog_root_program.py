@@ -36,8 +36,8 @@ FILTERED_EXPORT = {"name": "generated-only", "kind": "gcs", "bucket": SUBSET_BUC
 
 
 def _config(imports: list[dict], exports: list[dict]) -> dict:
-    return {"gcp:project": PROJECT, "dicom-jobs:location": "us-central1", "dicom-jobs:dataset": "imaging",
-            "dicom-jobs:store": "main", "dicom-jobs:imports": imports, "dicom-jobs:exports": exports}
+    return {"gcp:project": PROJECT, "dicom-environment:location": "us-central1", "dicom-environment:dataset": "imaging",
+            "dicom-environment:store": "main", "dicom-environment:imports": imports, "dicom-environment:exports": exports}
 
 
 def _data_lake(cloud) -> tuple[set[str], set[str]]:

@@ -12,8 +12,10 @@
   and bucket (the CLI tests' ``setup`` and the provider tests' ``env``).
 * :mod:`support.cloud` -- ``Cloud``: one client per emulator of a local stack,
   for tests that set up and inspect several (program and reliability tests).
-* :mod:`support.cli` -- run the ``dicom-jobs`` CLI in a subprocess, through
-  pipes or a pseudo-terminal.
+* :mod:`support.cli` -- run the ``dicom-jobs`` CLI (or another command, such
+  as ``pulumi-offline``) in a subprocess, through pipes or a pseudo-terminal.
+* :mod:`support.terminal` -- what a terminal shows after an interactive
+  display redrew its lines in place (the screen, not the byte stream).
 * :mod:`support.programs` -- run Pulumi programs with the offline engine
   (copies, stack config, saved state, steps, grants).
 * :mod:`support.graph` -- record the resource graph a program registers under

@@ -23,7 +23,7 @@ import termios
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 from healthcare_emulator.waiting import poll
 
@@ -94,12 +94,14 @@ class PtyRun:
     buffer: bytearray = field(default_factory=bytearray)
 
     @classmethod
-    def start(cls, *args: str, rows: int = 40, cols: int = 160, **env: str) -> "PtyRun":
+    def start(cls, *args: str, rows: int = 40, cols: int = 160, command: Sequence[str] = tuple(CLI),
+              **env: str) -> "PtyRun":
+        """``command ARGS`` (the dicom-jobs CLI unless told) on a ``rows`` x ``cols`` terminal."""
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         environment = cli_env(TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows), **env)
         environment.pop("NO_COLOR", None)
-        proc = subprocess.Popen([*CLI, *args], stdin=slave, stdout=slave, stderr=slave,
+        proc = subprocess.Popen([*command, *args], stdin=slave, stdout=slave, stderr=slave,
                                 env=environment, start_new_session=True, close_fds=True)
         os.close(slave)
         return cls(proc, master)

@@ -40,7 +40,7 @@ ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
 ROLE_OBJECT_ADMIN = "roles/storage.objectAdmin"
 ROLE_BQ_DATA_EDITOR = "roles/bigquery.dataEditor"
 ROLE_BQ_JOB_USER = "roles/bigquery.jobUser"
-JOB = "job"  # a DicomImportJob or DicomExportJob (dynamic resource)
+JOB = "job"  # a DicomImportJob or DicomExportJob (dynamic resource or the provider plugin's)
 
 
 # --------------------------------------------------------------------------- the stack
@@ -174,10 +174,11 @@ def urn_type(urn: str) -> str:
 
 
 def short_type(urn: str) -> str:
-    """``job`` for the dynamic job resources (their type is ``pulumi-python:dynamic/dicom-jobs:DicomImportJob`` or ``...:DicomExportJob``),
+    """``job`` for the job resources (dynamic: ``pulumi-python:dynamic/dicom-jobs:DicomImportJob`` or
+    ``...:DicomExportJob``; on the provider plugin: ``dicom-jobs:index:DicomImportJob`` or ``...:DicomExportJob``),
     the class name for our components, the type token otherwise."""
     kind = urn_type(urn)
-    if kind.startswith("pulumi-python:dynamic"):
+    if kind.startswith(("pulumi-python:dynamic", "dicom-jobs:index:")):
         return JOB
     if kind.startswith("dicom-jobs:components:"):
         return kind.rsplit(":", 1)[-1]

@@ -20,7 +20,9 @@ Each one:
   needs (see :mod:`pulumi_dicom_jobs.gcp.grants`; names ``{name}-source-reader``,
   ``{name}-export-writer``, ``{name}-bq-data-editor``, ``{name}-bq-job-user``,
   ``{name}-filter-reader``) unless ``grants=`` hands it grants made elsewhere;
-* runs the job (the dynamic resource, named ``name``, child of the component),
+* runs the job (named ``name``, child of the component: the dynamic resource,
+  or with ``plugin=True`` the provider plugin's ``dicom-jobs:index:*`` resource,
+  which shows progress in ``pulumi up`` and stops on Ctrl-C, see docs/plugin.md),
   which ``depends_on`` those grants *and* on whatever the component itself was
   told to depend on, so ``depends_on=[an_import]`` on an export really orders the
   export job after the import job.
@@ -139,6 +141,13 @@ class _DicomJobComponent(pulumi.ComponentResource):
             )
         return list(made)
 
+    def _job_class(self, kind: str, plugin: bool) -> type:
+        """``DicomImportJob``/``DicomExportJob`` of the chosen face: the provider plugin or the dynamic resources."""
+        if plugin:
+            from pulumi_dicom_jobs.plugin import resources as plugin_resources  # only when chosen
+            return getattr(plugin_resources, kind)
+        return {"DicomImportJob": DicomImportJob, "DicomExportJob": DicomExportJob}[kind]
+
     def _job_opts(self) -> pulumi.ResourceOptions:
         return self._child(depends_on=[*self.grants, *self._outer_depends_on])
 
@@ -196,6 +205,7 @@ class DicomGcsImport(_DicomJobComponent):
         api_endpoint: str | None = None,
         service_agent: pulumi.Input[str] | None = None,
         grants: Sequence[pulumi.Resource] | None = None,
+        plugin: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("DicomGcsImport", name, opts)
@@ -219,7 +229,7 @@ class DicomGcsImport(_DicomJobComponent):
             ),
         )
 
-        self.job = DicomImportJob(
+        self.job = self._job_class("DicomImportJob", plugin)(
             name,
             dicom_store=dicom_store,
             gcs_source={"uri": self.source_uri},
@@ -269,6 +279,7 @@ class DicomGcsExport(_DicomJobComponent):
         api_endpoint: str | None = None,
         service_agent: pulumi.Input[str] | None = None,
         grants: Sequence[pulumi.Resource] | None = None,
+        plugin: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("DicomGcsExport", name, opts)
@@ -293,7 +304,7 @@ class DicomGcsExport(_DicomJobComponent):
         destination: dict[str, Any] = {"uri_prefix": self.uri_prefix}
         if mime_type:
             destination["mime_type"] = mime_type
-        self.job = DicomExportJob(
+        self.job = self._job_class("DicomExportJob", plugin)(
             name,
             dicom_store=dicom_store,
             gcs_destination=destination,
@@ -354,6 +365,7 @@ class DicomBigQueryExport(_DicomJobComponent):
         api_endpoint: str | None = None,
         service_agent: pulumi.Input[str] | None = None,
         grants: Sequence[pulumi.Resource] | None = None,
+        plugin: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("DicomBigQueryExport", name, opts)
@@ -406,7 +418,7 @@ class DicomBigQueryExport(_DicomJobComponent):
                 schema=schema,
             )
         )
-        self.job = DicomExportJob(
+        self.job = self._job_class("DicomExportJob", plugin)(
             name,
             dicom_store=dicom_store,
             bigquery_destination=destination,

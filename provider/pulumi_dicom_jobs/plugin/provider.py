@@ -69,8 +69,8 @@ class DicomJobsProvider(Provider):
 
     @staticmethod
     def _job(type_token: str) -> spec.JobSpec:
-        try:
-            return _JOBS[type_token]
+        try:  # a component's child has its parents' types before a "$" (its URN's type chain)
+            return _JOBS[type_token.rsplit("$", 1)[-1]]
         except KeyError:
             raise ValueError(f"dicom-jobs serves {', '.join(sorted(_JOBS))}, not {type_token}") from None
 

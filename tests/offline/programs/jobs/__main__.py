@@ -1,11 +1,19 @@
-"""pulumi-offline test program: bucket + objects, Healthcare store, grants, a real import and export."""
+"""pulumi-offline test program: bucket + objects, Healthcare store, grants, a real import and export.
+
+Config ``face: plugin`` registers the jobs as ``dicom-jobs:index:*`` (the provider plugin) instead of
+dynamic resources; ``protect_import: true`` protects the import job; ``import_create_timeout: 3s`` is
+its ``customTimeouts.create``.
+"""
 
 import pulumi
 import pulumi_gcp as gcp
 
-from pulumi_dicom_jobs import DicomExportJob, DicomImportJob
-
 config = pulumi.Config()
+if config.get("face") == "plugin":
+    from pulumi_dicom_jobs.plugin import DicomExportJob, DicomImportJob
+else:
+    from pulumi_dicom_jobs import DicomExportJob, DicomImportJob
+
 names = config.require_object("names")
 files = config.require_object("files")  # local paths of DICOM files to upload
 member = pulumi.Config("gcp").get("member")
@@ -28,7 +36,9 @@ writer = gcp.storage.BucketIAMMember("writer", bucket=exports.name, role="roles/
 imported = DicomImportJob("import", dicom_store=store.id,
                           gcs_source={"uri": source.name.apply(lambda b: f"gs://{b}/dicom/**.dcm")},
                           triggers=config.get_object("triggers"),
-                          opts=pulumi.ResourceOptions(depends_on=[reader, *objects]))
+                          opts=pulumi.ResourceOptions(
+                              depends_on=[reader, *objects], protect=bool(config.get_bool("protect_import")),
+                              custom_timeouts=pulumi.CustomTimeouts(create=config.get("import_create_timeout"))))
 exported = DicomExportJob("export", dicom_store=store.id,
                           gcs_destination={"uri_prefix": exports.name.apply(lambda b: f"gs://{b}/out"),
                                            "mime_type": "application/dicom"},
