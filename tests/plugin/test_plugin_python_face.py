@@ -62,6 +62,19 @@ def test_the_python_face_speaks_camel_case_on_the_wire(mocks: _Mocks):
                              job.blob_storage_settings, export.operation_name).apply(check)
 
 
+@pulumi.runtime.test
+def test_whole_number_outputs_come_back_as_ints(mocks: _Mocks):
+    """Numbers cross the wire as doubles (``3.0``); the declared ``int`` outputs arrive as ints, as
+    a generated SDK's typed getters (keyed by the wire name ``successCount``) make them."""
+    job = DicomImportJob("ct", dicom_store="projects/p/locations/l/datasets/d/dicomStores/s",
+                         gcs_source=GcsSourceArgs(uri="gs://b/x/**.dcm"))
+
+    def check(counts):
+        assert [(type(count), count) for count in counts] == [(int, 3), (int, 0)]
+
+    return pulumi.Output.all(job.success_count, job.failure_count).apply(check)
+
+
 def test_the_plugin_runs_from_source_as_the_python_language_host_starts_it() -> None:
     """``PulumiPlugin.yaml``'s ``main``: ``python <dir> ENGINE`` prints the port first."""
     manifest = yaml.safe_load((ROOT / "PulumiPlugin.yaml").read_text())

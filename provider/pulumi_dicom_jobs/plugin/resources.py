@@ -9,12 +9,18 @@ classes and outputs are the same (the very ``__init__``s and annotations of
 the dynamic resources), so switching is one import. What a generated SDK
 does with type metadata is done here with the names of
 :mod:`pulumi_dicom_jobs.spec`: snake_case in Python, camelCase on the wire.
+As in a generated SDK, every property is a typed getter keyed by its wire
+name (``@pulumi.getter(name="successCount")``): the SDK looks an output's
+type up by the name the engine sends, before translating it to snake_case,
+so only that keying turns a count's ``3.0`` from the wire into ``3``.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Mapping
+import sys
+import typing
+from typing import Any, Callable, Mapping
 
 import pulumi
 
@@ -45,6 +51,34 @@ _TO_CAMEL = _names()
 _TO_SNAKE = {camel: snake for snake, camel in _TO_CAMEL.items()}
 
 
+def _getter(python_name: str, hint: Any) -> Callable[[Any], Any]:
+    """A property getter typed ``hint`` and registered under the wire name of ``python_name``."""
+
+    def get(self: Any) -> Any:
+        return pulumi.get(self, python_name)
+
+    get.__name__ = python_name
+    get.__annotations__ = {"return": hint}
+    return pulumi.getter(name=_TO_CAMEL.get(python_name, python_name))(get)
+
+
+def _typed_like(dynamic_cls: type) -> Callable[[type], type]:
+    """Give a class the dynamic resource's annotated properties as a generated SDK declares them.
+
+    The annotations are resolved in the dynamic module (they are strings there).
+    """
+    annotations = inspect.get_annotations(dynamic_cls)
+    holder = type(dynamic_cls.__name__, (), {"__annotations__": annotations})
+    hints = typing.get_type_hints(holder, globalns=vars(sys.modules[dynamic_cls.__module__]))
+
+    def declare(cls: type) -> type:
+        for name in annotations:
+            setattr(cls, name, property(_getter(name, hints[name])))
+        return cls
+
+    return declare
+
+
 class _PluginJob(pulumi.CustomResource):
     """Registers a ``dicom-jobs:index:*`` resource; names translated on the way out and in."""
 
@@ -59,6 +93,7 @@ class _PluginJob(pulumi.CustomResource):
         return _TO_SNAKE.get(prop, prop)
 
 
+@_typed_like(dynamic.DicomImportJob)
 class DicomImportJob(_PluginJob):
     """Import DICOM files from Cloud Storage into a DICOM store (``dicom-jobs:index:DicomImportJob``).
 
@@ -69,6 +104,7 @@ class DicomImportJob(_PluginJob):
     __init__ = dynamic.DicomImportJob.__init__
 
 
+@_typed_like(dynamic.DicomExportJob)
 class DicomExportJob(_PluginJob):
     """Export a DICOM store to Cloud Storage or BigQuery (``dicom-jobs:index:DicomExportJob``).
 
