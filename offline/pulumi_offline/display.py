@@ -12,13 +12,14 @@ dynamic resource) shows only its elapsed time, and only on a terminal.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, TextIO
+
+from .outputs import output_lines
 
 SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- ", "same": "  ", "retain": "- "}
 PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted",
@@ -169,8 +170,8 @@ class Display:
             self.line("")
         if outputs:
             self.line("Outputs:")
-            for key in sorted(outputs):
-                self.line(f"    {key}: {json.dumps(outputs[key], default=str)}")
+            for text in output_lines(outputs):
+                self.line(text)
             self.line("")
         self.line("Resources:")
         for kind in ("create", "update", "replace", "delete", "retain"):
