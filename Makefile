@@ -28,12 +28,18 @@ venv: $(STAMP)
 # (editable) and the test requirements, then the DuckDB extension files that
 # bqemulator would otherwise try to download, copied from their wheels into
 # the venv.
+# Quiet for a user (`make demo` on a fresh clone shows no packaging banner):
+# recipes not echoed, pip at -qq (its warnings and the build backends' notes
+# hidden, its errors shown), the preparation's own line dropped; any failure
+# still prints its error and stops make.
+PIP_QUIET := -qq --disable-pip-version-check
 $(STAMP): $(INSTALL_INPUTS)
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e . -e ./emulator -e ./offline -r tests/requirements.txt
-	$(PY) -m healthcare_emulator.stack --prepare
-	touch $(STAMP)
+	@echo "Installing into $(VENV) (first run only; a few minutes)..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install $(PIP_QUIET) --upgrade pip
+	@$(PY) -m pip install $(PIP_QUIET) -e . -e ./emulator -e ./offline -r tests/requirements.txt
+	@$(PY) -m healthcare_emulator.stack --prepare > /dev/null
+	@touch $(STAMP)
 
 # The same, with the product's dependencies held at their floors. The offline
 # engine's modules that the floor suite's harness imports (pulumi_offline.host,
@@ -47,7 +53,7 @@ $(FLOOR_STAMP): $(INSTALL_INPUTS) constraints/floor.txt
 	touch $(FLOOR_STAMP)
 
 demo: $(STAMP)
-	$(PY) -m pulumi_offline.demo
+	@$(PY) -m pulumi_offline.demo
 
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 run_pytest = $(1) -m pytest -q $(2); rc=$$?; \
