@@ -29,6 +29,8 @@ def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
     assert report.stored_instances == 9
     archive = report.job_outputs["imports"]["hospital-archive"]
     assert (archive["success_count"], archive["failure_count"]) == (9, 1)
+    # Whole numbers in the stack outputs, as the plugin's schema declares them (not 9.0).
+    assert {type(archive["success_count"]), type(archive["failure_count"])} == {int}
     assert [e["resource"] for e in report.sample_errors] == [
         "gs://demo-hospital-archive/incoming/broken/not-really-dicom.dcm"]
     # DICOM copies one per instance; PNG one per frame (rtdose.dcm has 15 frames).
