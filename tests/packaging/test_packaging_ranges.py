@@ -88,11 +88,13 @@ def test_offline_engine_pins_the_sdk_inside_the_products_ranges() -> None:
 
 
 def test_each_distribution_has_its_command() -> None:
-    commands = {ROOT: ("dicom-jobs", "pulumi_dicom_jobs.cli:main"),
-                ROOT / "emulator": ("healthcare-emulator", "healthcare_emulator.__main__:main"),
-                ROOT / "offline": ("pulumi-offline", "pulumi_offline.__main__:main")}
-    for folder, (command, target) in commands.items():
-        assert _project(folder)["scripts"] == {command: target}, folder
+    commands = {ROOT: {"dicom-jobs": "pulumi_dicom_jobs.cli:main",
+                       # the name the Pulumi CLI looks for on PATH
+                       "pulumi-resource-dicom-jobs": "pulumi_dicom_jobs.plugin.server:main"},
+                ROOT / "emulator": {"healthcare-emulator": "healthcare_emulator.__main__:main"},
+                ROOT / "offline": {"pulumi-offline": "pulumi_offline.__main__:main"}}
+    for folder, scripts in commands.items():
+        assert _project(folder)["scripts"] == scripts, folder
 
 
 def test_test_files_cited_by_the_pyproject_files_exist() -> None:
