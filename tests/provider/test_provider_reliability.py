@@ -13,7 +13,7 @@ from healthcare_emulator.waiting import poll
 from support.data import synthetic
 from support.workspace import Workspace
 from pulumi_dicom_jobs import jobs
-from pulumi_dicom_jobs.api import auth
+from pulumi_dicom_jobs.api import auth, errors
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed
@@ -316,7 +316,7 @@ def test_401_refreshes_once(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> 
         status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
     assert status.success == 2 and creds.refreshes == 1
     _fault(env, method="GET", path="/operations/", action="status", status=401, times=2)
-    with HealthcareClient(env.base_url) as client, pytest.raises(Exception) as info:
+    with HealthcareClient(env.base_url) as client, pytest.raises(errors.Unauthenticated, match="HTTP 401") as info:
         jobs.get_operation(client, status.name)
     assert "401" in str(info.value) and creds.refreshes == 2
 

@@ -289,6 +289,7 @@ STATE = {"dicom_store": STORE, "gcs_source": {"uri": "gs://b/x/**"}, "timeout_se
     ({"max_failed_instances": 5}, []),
     ({"api_version": "v1beta1"}, []),
     ({"api_version": "v1"}, None),
+    ({"api_endpoint": "https://healthcare.example"}, []),  # docs/lifecycle.md: updates in place
 ])
 def test_import_diff_matrix(change: dict, replaces) -> None:
     olds = dict(STATE)
@@ -308,6 +309,8 @@ def test_import_diff_matrix(change: dict, replaces) -> None:
     ({"bigquery_destination": {"table_uri": "bq://p-123456.d.t"}, "gcs_destination": None},
      ["gcs_destination", "bigquery_destination"]),
     ({"max_failed_instances": 1.0}, []),
+    ({"api_endpoint": "https://healthcare.example"}, []),  # docs/lifecycle.md: updates in place
+    ({"api_version": "v1beta1"}, []),
 ])
 def test_export_diff_matrix(change: dict, replaces) -> None:
     olds = {"dicom_store": STORE, "gcs_destination": {"uri_prefix": "gs://b/o"}, "operation_name": "x"}
