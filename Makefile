@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz venv clean
+.PHONY: demo test bench fuzz mutate venv clean
 
 venv: $(STAMP)
 
@@ -32,5 +32,9 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz_check.py
 
+# Mutation testing of the modules that decide behaviour (tools/mutate.py, docs/mutation.md).
+mutate: $(STAMP)
+	$(PY) tools/mutate.py
+
 clean:
-	rm -rf $(VENV) .pulumi-offline .pytest_cache .hypothesis
+	rm -rf $(VENV) .pulumi-offline .pytest_cache .hypothesis .mutate

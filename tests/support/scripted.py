@@ -9,9 +9,12 @@ timeouts and JSON parsing all run as in production, only the answers are
 scripted.
 
 Each route is ``(method, path regex) -> answer`` where an answer is a
-``(status, json body)`` pair or a callable taking the :class:`Call` and
-returning one; a list of answers is served in order, its last one repeated.
-Every request is recorded in :attr:`ScriptedApi.calls`.
+``(status, body)`` pair, a ``(status, body, headers)`` triple, :data:`DROP`
+(close the connection without answering, after reading the request) or a
+callable taking the :class:`Call` and returning one of those; a list of
+answers is served in order, its last one repeated. A body is sent as JSON,
+or as is when it is ``bytes``. Every request is recorded in
+:attr:`ScriptedApi.calls`.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Union
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Call", "ScriptedApi"]
+__all__ = ["Call", "DROP", "ScriptedApi"]
 
-Answer = Union[tuple[int, Any], Callable[["Call"], tuple[int, Any]]]
+#: An answer that closes the connection unanswered.
+DROP = "drop"
+Answer = Union[tuple, str, Callable[["Call"], Union[tuple, str]]]
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class ScriptedApi:
         with self._lock:
             return [c for c in self.calls if c.method == method and re.search(pattern, c.path)]
 
-    def _answer(self, call: Call) -> tuple[int, Any]:
+    def _answer(self, call: Call) -> Union[tuple, str]:
         with self._lock:
             self.calls.append(call)
             for index, (method, pattern, answers) in enumerate(self._routes):
@@ -101,11 +106,18 @@ class ScriptedApi:
                 split = urlsplit(self.path)
                 call = Call(self.command, split.path, parse_qs(split.query),
                             json.loads(raw) if raw else None, dict(self.headers.items()))
-                status, body = api._answer(call)
-                data = json.dumps(body).encode()
+                answer = api._answer(call)
+                if answer == DROP:
+                    self.close_connection = True
+                    return
+                status, body, *more = answer
+                headers = more[0] if more else {}
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
