@@ -13,7 +13,9 @@ an injected clock and sleep.
 
 from __future__ import annotations
 
+import datetime as _dt
 import types
+import uuid
 
 import pytest
 
@@ -22,7 +24,7 @@ from pulumi_dicom_jobs import jobs, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import AmbiguousRequestError
 from pulumi_dicom_jobs.api.transport import RetryPolicy
-from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 from pulumi_dicom_jobs.lro import backoff
 from pulumi_dicom_jobs.lro.schedule import PollSchedule
 from pulumi_dicom_jobs.lro.status import OperationStatus
@@ -172,3 +174,110 @@ def test_schedule_jitter_spreads_a_crowd() -> None:
 
     delays = {second_delay() for _ in range(20)}
     assert len(delays) > 1 and all(2.4 * 0.9 <= d <= 2.4 * 1.1 for d in delays), delays
+
+
+# -- starting: the in-flight check and adopting after a lost answer ------------------
+def _fresh_operation() -> str:
+    """A name this process never started (the job layer remembers the ones it did)."""
+    return f"{DATASET}/operations/{uuid.uuid4().int % 10**12}"
+
+
+def _running(name: str, created: _dt.datetime) -> dict:
+    return {"name": name, "done": False,
+            "metadata": {"apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
+                         "createTime": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "counter": {"success": "4"}}}
+
+
+def _start_client(api: ScriptedApi, monkeypatch: pytest.MonkeyPatch) -> HealthcareClient:
+    monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
+    monkeypatch.delenv(settings.IN_FLIGHT_CHECK_ENV, raising=False)
+    monkeypatch.delenv(settings.IN_FLIGHT_GRACE_ENV, raising=False)
+    return HealthcareClient(retry=RetryPolicy(attempts=1), sleep=lambda seconds: None)
+
+
+IMPORT_BODY = {"gcsSource": {"uri": "gs://b/x/**.dcm"}}
+
+
+def test_an_older_running_job_of_the_same_kind_blocks_the_start(monkeypatch) -> None:
+    older = _fresh_operation()
+    hour_ago = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(hours=1)
+    with ScriptedApi({("GET", "/datasets/d/operations$"): (200, {"operations": [_running(older, hour_ago)]}),
+                      ("POST", ":import$"): (200, {"name": _fresh_operation()})}) as api, \
+            _start_client(api, monkeypatch) as client:
+        with pytest.raises(JobInFlight) as info:
+            jobs.start_import(client, STORE, IMPORT_BODY)
+        assert not api.calls_to("POST", ":import$")
+        listed = api.calls[0].query["filter"][0]
+    assert listed == ('done = false AND metadata.api_method_name = '
+                      '"google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"')
+    assert info.value.reason == "in_flight" and info.value.blocking == (older,)
+    assert older in str(info.value) and "success=4" in str(info.value)
+
+
+@pytest.mark.parametrize("seconds_ago", [1, 25])
+def test_a_job_started_within_the_grace_period_does_not_block(monkeypatch, seconds_ago: int) -> None:
+    recent = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=seconds_ago)
+    started = _fresh_operation()
+    with ScriptedApi({("GET", "/datasets/d/operations$"): (200, {"operations": [
+                          _running(_fresh_operation(), recent)]}),
+                      ("POST", ":import$"): (200, {"name": started})}) as api, \
+            _start_client(api, monkeypatch) as client:
+        assert jobs.start_import(client, STORE, IMPORT_BODY) == started
+    assert settings.IN_FLIGHT_GRACE_SECONDS == 30.0
+
+
+def test_the_in_flight_check_can_be_turned_off_and_fails_loudly_when_it_cannot_list(monkeypatch) -> None:
+    broken = (500, {"error": {"code": 500, "status": "INTERNAL", "message": "listing broke"}})
+    started = _fresh_operation()
+    with ScriptedApi({("GET", "/datasets/d/operations$"): broken,
+                      ("POST", ":import$"): (200, {"name": started})}) as api, \
+            _start_client(api, monkeypatch) as client:
+        with pytest.raises(JobFailed) as info:
+            jobs.start_import(client, STORE, IMPORT_BODY)
+        assert info.value.reason == "start_failed" and "listing broke" in str(info.value)
+        assert f"{settings.IN_FLIGHT_CHECK_ENV}=off" in str(info.value)
+        assert not api.calls_to("POST", ":import$")
+        monkeypatch.setenv(settings.IN_FLIGHT_CHECK_ENV, "off")
+        calls = len(api.calls)
+        assert jobs.start_import(client, STORE, IMPORT_BODY) == started
+        assert [c.method for c in api.calls[calls:]] == ["POST"]  # no listing at all
+
+
+def test_a_lost_start_answer_adopts_the_one_operation_it_started(monkeypatch) -> None:
+    adopted = _fresh_operation()
+    now = _dt.datetime.now(_dt.timezone.utc)
+
+    def listing(call) -> tuple[int, dict]:
+        if "create_time" not in call.query["filter"][0]:
+            return 200, {"operations": []}  # the in-flight check
+        return 200, {"operations": [_running(adopted, now)]}
+
+    lost = (500, {"error": {"code": 500, "status": "INTERNAL", "message": "answer lost"}})
+    with ScriptedApi({("GET", "/datasets/d/operations$"): listing, ("POST", ":import$"): lost}) as api, \
+            _start_client(api, monkeypatch) as client:
+        assert jobs.start_import(client, STORE, IMPORT_BODY) == adopted
+        assert len(api.calls_to("POST", ":import$")) == 1
+        searched = api.calls[-1].query["filter"][0]
+    since = _dt.datetime.fromisoformat(searched.split('metadata.create_time >= "')[1].rstrip('"').replace("Z", "+00:00"))
+    assert 'metadata.api_method_name = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"' in searched
+    # from a little before the POST (clock skew), not from the epoch nor from after it
+    assert now - _dt.timedelta(seconds=jobs.CLOCK_SKEW_MARGIN_S + 5) <= since <= now - _dt.timedelta(seconds=4)
+
+
+def test_several_candidates_after_a_lost_answer_fail_naming_them(monkeypatch) -> None:
+    first, second = _fresh_operation(), _fresh_operation()
+    now = _dt.datetime.now(_dt.timezone.utc)
+
+    def listing(call) -> tuple[int, dict]:
+        if "create_time" not in call.query["filter"][0]:
+            return 200, {"operations": []}
+        return 200, {"operations": [_running(first, now), _running(second, now)]}
+
+    lost = (502, {"error": {"code": 502, "status": "Bad Gateway", "message": "answer lost"}})
+    with ScriptedApi({("GET", "/datasets/d/operations$"): listing, ("POST", ":import$"): lost}) as api, \
+            _start_client(api, monkeypatch) as client:
+        with pytest.raises(JobFailed) as info:
+            jobs.start_import(client, STORE, IMPORT_BODY)
+        assert len(api.calls_to("POST", ":import$")) == 1
+    assert info.value.reason == "start_failed"
+    assert first in str(info.value) and second in str(info.value) and "2 operations" in str(info.value)
