@@ -71,6 +71,8 @@ def _setup_cfg() -> str:
     tests = [t for t in TESTS if (ROOT / t).exists()]
     lines = ["[mutmut]", f"source_paths = {PACKAGE}", "only_mutate ="]
     lines += [f"    {t}" for t in targets]
+    # log lines decide nothing (what they say is not a documented behaviour)
+    lines += ["do_not_mutate_patterns =", r"    \blog\.(debug|info|warning)\("]
     lines += ["also_copy ="] + [f"    {name}" for name in _beside()]
     lines += ["pytest_add_cli_args_test_selection ="] + [f"    {t}" for t in tests]
     lines += ["pytest_add_cli_args =", "    -p", "    no:cacheprovider", "    -p", "    no:bqemulator",
@@ -118,8 +120,11 @@ def main() -> int:
     results = _results()
     survivors = sorted(name for name, status in results.items() if status == "survived")
     print(f"\n== {len(survivors)} surviving mutant(s) ==")
-    for name in survivors:
-        print(mutmut("show", name, capture=True).stdout)
+    with (WORK / "survivors.txt").open("w") as listing:
+        for name in survivors:
+            shown = mutmut("show", name, capture=True).stdout
+            print(shown)
+            listing.write(shown + "\n")
     counted = {name: status for name, status in results.items() if status in ("killed", "survived", "timeout")}
     killed = sum(1 for status in counted.values() if status in ("killed", "timeout"))
     others = sorted({status for status in results.values()} - {"killed", "survived", "timeout"})

@@ -281,3 +281,30 @@ def test_several_candidates_after_a_lost_answer_fail_naming_them(monkeypatch) ->
         assert len(api.calls_to("POST", ":import$")) == 1
     assert info.value.reason == "start_failed"
     assert first in str(info.value) and second in str(info.value) and "2 operations" in str(info.value)
+
+
+# -- what an ended operation means (survivors of make mutate's first run) -------------
+def test_an_operation_snapshot_keeps_what_the_outputs_show() -> None:
+    status = OperationStatus.from_json({"name": "n", "done": True, "metadata": {
+        "apiMethodName": "m", "createTime": "c", "endTime": "e", "cancelRequested": True,
+        "counter": {"success": "3", "failure": "1", "pending": "0"}}})
+    assert (status.api_method_name, status.create_time, status.end_time) == ("m", "c", "e")
+    assert status.cancel_requested is True and (status.success, status.failure) == (3, 1)
+
+
+def test_by_default_one_failed_instance_fails_the_job(clock, monkeypatch) -> None:
+    """``max_failed_instances`` defaults to 0 (docs/lifecycle.md: the verdict)."""
+    failed_one = {"name": OPERATION, "done": True,
+                  "metadata": {"apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
+                               "counter": {"success": "2", "failure": "1"}},
+                  "error": {"code": 3, "message": "1 of 3 item(s) failed"}}
+    with ScriptedApi({("GET", "/datasets/d/operations$"): (200, {"operations": []}),
+                      ("POST", ":import$"): (200, {"name": OPERATION}),
+                      ("GET", "/operations/9$"): (200, failed_one)}) as api, \
+            _client(api, clock, monkeypatch) as client:
+        with pytest.raises(JobFailed) as info:
+            jobs.run_job(client, STORE, IMPORT_BODY, export=False)
+        assert info.value.reason == "too_many_failures"
+        with pytest.raises(JobFailed):
+            jobs.wait(client, OPERATION, timeout_seconds=60)
+        assert jobs.wait(client, OPERATION, timeout_seconds=60, max_failed_instances=1).failure == 1
