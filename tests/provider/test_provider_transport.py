@@ -108,7 +108,7 @@ def test_a_read_timeout_makes_a_post_ambiguous_and_timed_out() -> None:
     release = threading.Event()
 
     def slow(_call):
-        release.wait(30)  # the server holds the request until the client has given up
+        release.wait(3)  # the server holds the request until the client has given up (0.2 s)
         return 200, {"name": "late"}
 
     with ScriptedApi({("POST", ":import$"): slow}) as api:
