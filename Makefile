@@ -20,7 +20,7 @@ FLOOR_SUITE := tests/provider tests/plugin tests/gcp tests/cli
 # requirements: any change reinstalls.
 INSTALL_INPUTS := pyproject.toml emulator/pyproject.toml offline/pyproject.toml tests/requirements.txt
 
-.PHONY: demo test test-top test-floor bench fuzz venv clean
+.PHONY: demo test test-top test-floor bench fuzz mutate venv clean
 
 venv: $(STAMP)
 
@@ -77,5 +77,10 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz_check.py
 
+# Mutation testing of the modules that decide behaviour (tools/mutate.py, docs/mutation.md).
+mutate: $(STAMP)
+	$(PY) -m pip install -qq --disable-pip-version-check 'mutmut>=3.8,<4'
+	$(PY) tools/mutate.py
+
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .pulumi-offline .pytest_cache .hypothesis
+	rm -rf $(VENV) $(FLOOR_VENV) .pulumi-offline .pytest_cache .hypothesis .mutate

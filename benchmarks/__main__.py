@@ -10,13 +10,14 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import bench_concurrency, bench_memory, bench_offline, bench_plugin, bench_waiter
+from benchmarks import (bench_concurrency, bench_memory, bench_offline, bench_plugin, bench_roundtrip,
+                        bench_waiter)
 from benchmarks.common import TOKEN, Results, table
 from healthcare_emulator.stack import LocalStack
 from tests.support.cloud import Cloud
 
 BENCHES = {"concurrency": bench_concurrency, "waiter": bench_waiter, "offline": bench_offline,
-           "memory": bench_memory, "plugin": bench_plugin}
+           "memory": bench_memory, "plugin": bench_plugin, "roundtrip": bench_roundtrip}
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
@@ -52,13 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     for note in results.notes:
         print("- " + note)
     if not args.no_write:
+        # sections written by other tools (``## ...``, e.g. make mutate's score) are kept
+        previous = RESULTS.read_text() if RESULTS.exists() else ""
+        kept = previous[previous.index("\n## "):] if "\n## " in previous else ""
         RESULTS.write_text(
             "# Benchmark results\n\n"
             f"Run: `python -m benchmarks` on {platform.node()} ({os.cpu_count()} CPUs, Python "
             f"{platform.python_version()}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
             f"{time.monotonic() - started:.0f} s in all. Every ratio is against a baseline "
             "measured in the same run (see README.md).\n\n" + text + "\n\n"
-            + "".join(f"- {note}\n" for note in results.notes))
+            + "".join(f"- {note}\n" for note in results.notes) + kept)
     return 1 if failed else 0
 
 

@@ -8,6 +8,7 @@ clients themselves live in :mod:`support` (see its docstring).
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from typing import Iterator
 
@@ -74,3 +75,29 @@ def env(stack, emulator, gcs_client, bq_client, unique) -> Workspace:
     emulator.config(instanceDelaySeconds=0.0, operationMinSeconds=0.0)
     return Workspace.create(HealthcareApi(stack.healthcare_url, token="t"), emulator, gcs_client,
                             dataset_id=f"ds{unique}", store_id="store", bucket=f"bkt-{unique}", bq=bq_client)
+
+
+# -- the differential fuzz's seed (tests/test_fuzz_check.py) -------------------------
+#: Set FUZZ_SEED=N to replay a run of ``make test``; otherwise each run draws one.
+FUZZ_SEED_ENV = "FUZZ_SEED"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pick this run's fuzz seed before the fuzz module reads it."""
+    if not os.environ.get(FUZZ_SEED_ENV, "").strip():
+        os.environ[FUZZ_SEED_ENV] = str(random.SystemRandom().randrange(2**32))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"differential fuzz seed: {os.environ[FUZZ_SEED_ENV]}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The seed again at the end (``-q`` hides the header), for a failure to be replayed."""
+    ran = any("test_fuzz_check.py" in report.nodeid
+              for reports in terminalreporter.stats.values() for report in reports
+              if hasattr(report, "nodeid"))
+    if ran and os.environ.get("HYPOTHESIS_PROFILE", "default") == "default":
+        seed = os.environ[FUZZ_SEED_ENV]
+        terminalreporter.write_line(f"differential fuzz seed: {seed} "
+                                    f"(replay: {FUZZ_SEED_ENV}={seed} make test)")

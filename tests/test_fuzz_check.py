@@ -9,7 +9,11 @@ for names, its dataset/store create); HTTP 400 means rejected. Buckets never
 exist, so an accepted job's operation fails at once: only validation matters.
 
 Profiles: ``default`` (~200 examples, ``make test``) and ``fuzz``
-(>= 10,000, ``make fuzz`` sets ``HYPOTHESIS_PROFILE=fuzz``).
+(>= 10,000, ``make fuzz`` sets ``HYPOTHESIS_PROFILE=fuzz``). The default
+profile is derandomized: every example of a run comes from one seed, drawn
+per run by ``tests/conftest.py`` and printed at the end of the run (no example
+database either), so ``FUZZ_SEED=N make test`` replays a failure exactly.
+``make fuzz`` keeps Hypothesis' own randomness and database.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, seed, settings
 from hypothesis import strategies as st
 
 from healthcare_emulator import discovery
@@ -29,9 +33,17 @@ from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImp
 from support.emulator import HealthcareApi, location
 
 _COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
-settings.register_profile("default", max_examples=200, **_COMMON)
+settings.register_profile("default", max_examples=200, database=None, **_COMMON)
 settings.register_profile("fuzz", max_examples=10_000, **_COMMON)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
+settings.load_profile(PROFILE)
+#: This run's seed (``make test``): set by tests/conftest.py, or FUZZ_SEED=N to replay.
+FUZZ_SEED = int(os.environ.get("FUZZ_SEED") or 0)
+
+
+def replayable(test):
+    """Under the default profile, draw the examples from this run's seed."""
+    return seed(FUZZ_SEED)(test) if PROFILE == "default" else test
 
 
 # -- strategies -------------------------------------------------------------
@@ -136,6 +148,7 @@ def _provider_accepts(provider, props: dict) -> tuple[bool, list]:
     return not result.failures, [(f.property, f.reason) for f in result.failures]
 
 
+@replayable
 @given(inputs=import_inputs)
 @example(inputs={"gcs_source": {"uri": "gs://bucket-ok/dir/**.dcm"},
                  "blob_storage_settings": {"blob_storage_class": "BLOB_STORAGE_CLASS_UNSPECIFIED"}})
@@ -154,6 +167,7 @@ def test_import_check_agrees_with_the_emulator(target, inputs) -> None:
                            f"{'accepts' if theirs else 'rejects'}"
 
 
+@replayable
 @given(inputs=export_inputs)
 @example(inputs={"bigquery_destination": {"table_uri": "bq://p.d", "force": True}})
 @example(inputs={"gcs_destination": {"uri_prefix": "gs://bucket-ok/out", "mime_type": "text/plain"}})
@@ -184,6 +198,7 @@ def test_export_check_agrees_with_the_emulator(target, inputs) -> None:
                            f"{'accepts' if theirs else 'rejects'}"
 
 
+@replayable
 @given(dataset=ids, store_id=ids)
 @example(dataset="0", store_id="0#")
 @example(dataset="0", store_id=".")

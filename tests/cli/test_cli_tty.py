@@ -18,11 +18,13 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 def test_live_progress_renders_and_ends_cleanly(setup):
     setup.upload_synthetic("in", 12)
-    setup.slow(0.15)
+    setup.slow(1.0)  # slow until the display has shown an estimate (12 s at most)...
     run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
     run.expect("Started import operation")
     run.expect("elapsed")  # the live line is being drawn
-    code = run.finish()
+    run.expect_pattern(r"ETA \d+:\d\d:\d\d", deadline_s=60.0)  # a real estimate, not "ETA -:--:--"
+    setup.slow(0.0)  # ...then the rest at full speed (the emulator re-reads the pace per instance)
+    code = run.finish(deadline_s=60.0)
     raw = run.text
     assert code == 0, raw
     assert "\x1b[" in raw  # a terminal got control sequences (cursor moves, colours)
@@ -30,7 +32,7 @@ def test_live_progress_renders_and_ends_cleanly(setup):
     assert "━" in text  # the bar
     assert re.search(r"success \d+\s+failure 0\s+pending \d+", text), text
     assert re.search(r"\d+/12", text), text  # the total became known
-    assert "ETA" in text
+    assert re.search(r"ETA \d+:\d\d:\d\d", text), text
     assert re.search(r"succeeded in \d+:\d\d:\d\d: 12 instance\(s\) succeeded", text), text
     assert "Traceback" not in text and "Warning" not in text
 

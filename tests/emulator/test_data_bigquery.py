@@ -297,7 +297,17 @@ def test_export_request_validation(body, field):
      "filterConfig": {"resourcePathsGcsUri": "gs://bkt/filter.txt"}},
 ])
 def test_export_request_validation_accepts(body):
-    validate_export_request(body)
+    assert validate_export_request(body) is None
+    # the same body with one field of its destination spoiled is refused: a validator
+    # that let everything through could not pass this test
+    if "gcsDestination" in body:
+        spoiled = {**body, "gcsDestination": {**body["gcsDestination"], "mimeType": "image/gif"}}
+        field = r"gcsDestination\.mimeType"
+    else:
+        spoiled = {**body, "bigqueryDestination": {**body["bigqueryDestination"], "tableUri": "bq://proj-1"}}
+        field = r"bigqueryDestination\.tableUri"
+    with pytest.raises(ValueError, match=field):
+        validate_export_request(spoiled)
 
 
 def test_export_method_suffix():

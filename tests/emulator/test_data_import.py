@@ -150,6 +150,16 @@ def test_import_request_validation(body, field):
         validate_import_request(body)
 
 
-def test_import_request_validation_accepts_good_bodies():
-    validate_import_request({"gcsSource": {"uri": "gs://bkt/dir/**.dcm"}})
-    validate_import_request({"gcsSource": {"uri": "gs://bkt/x"}, "blobStorageSettings": {"blobStorageClass": "ARCHIVE"}})
+@pytest.mark.parametrize("body,spoiled,field", [
+    ({"gcsSource": {"uri": "gs://bkt/dir/**.dcm"}}, {"gcsSource": {"uri": "gs://bkt/dir/**/x.dcm"}},
+     "gcsSource.uri"),
+    ({"gcsSource": {"uri": "gs://bkt/x"}, "blobStorageSettings": {"blobStorageClass": "ARCHIVE"}},
+     {"gcsSource": {"uri": "gs://bkt/x"}, "blobStorageSettings": {"blobStorageClass": "ARCHIVED"}},
+     "blobStorageSettings.blobStorageClass"),
+])
+def test_import_request_validation_accepts_good_bodies(body, spoiled, field):
+    assert validate_import_request(body) is None
+    # the same body with that one field spoiled is refused: a validator that let
+    # everything through could not pass this test
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        validate_import_request(spoiled)

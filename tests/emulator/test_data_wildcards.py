@@ -47,7 +47,12 @@ INVALID = [
 
 @pytest.mark.parametrize("uri", VALID)
 def test_valid_uris_pass(uri):
-    validate_import_uri(uri)
+    assert validate_import_uri(uri) is None
+    assert parse_import_uri(uri).bucket == uri[len("gs://"):].split("/")[0]
+    # the same URI under another scheme is refused: a validator that let everything
+    # through could not pass this test
+    with pytest.raises(ValueError, match="Cloud Storage URI"):
+        validate_import_uri("s3://" + uri[len("gs://"):])
 
 
 @pytest.mark.parametrize("uri,rule", INVALID)

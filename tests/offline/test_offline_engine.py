@@ -159,7 +159,9 @@ def test_preview_plans_without_applying(basic, log, stack, unique):
 
 
 def test_parallel_creates_are_capped_by_the_host_and_by_parallel(tmp_path, log, emulator):
-    program = make_program(tmp_path, "parallel", {"count": 8, "sleep": 0.4})
+    # "gate": the first creates wait for each other, so that many overlap by construction
+    # (at least); the host's pool, or --parallel, is what keeps it from being more.
+    program = make_program(tmp_path, "parallel", {"count": 8, "sleep": 0.4, "gate": 4})
     result = _run("up", program, log)
     assert result.ok, result.text
     creates = [e for e in read_log(log) if e["event"] == "create"]
@@ -167,7 +169,7 @@ def test_parallel_creates_are_capped_by_the_host_and_by_parallel(tmp_path, log, 
     assert max_overlap(creates) == 4  # the dynamic provider host's 4 gRPC workers, as under the real engine
 
     log.unlink()
-    capped = make_program(tmp_path / "capped", "parallel", {"count": 6, "sleep": 0.3})
+    capped = make_program(tmp_path / "capped", "parallel", {"count": 6, "sleep": 0.3, "gate": 2})
     result = _run("up", capped, log, parallel=2)
     assert result.ok, result.text
     assert max_overlap([e for e in read_log(log) if e["event"] == "create"]) == 2

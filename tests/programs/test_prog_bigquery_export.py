@@ -143,10 +143,11 @@ def test_bigquery_export_fails_without_each_grant(tmp_path, cloud, role):
     operations = cloud.job_operations("export")
     assert operations and all(cloud.operation(op["name"])["error"]["code"] == 7 for op in operations)
     assert TABLE not in cloud.bq_tables(DATASET)  # nothing written
-    if role == ROLE_OBJECT_VIEWER:
-        assert FILTER_BUCKET in text
-    else:
-        assert DATASET in text or PROJECT in text
+    # the hint names the role and where to grant it; the project id alone would prove
+    # nothing (every failure names it through the operation's name)
+    where = {ROLE_OBJECT_VIEWER: f"bucket {FILTER_BUCKET}", ROLE_BQ_DATA_EDITOR: f"dataset {PROJECT}:{DATASET}",
+             ROLE_BQ_JOB_USER: f"project {PROJECT}"}[role]
+    assert f"{role} on {where}" in text, text
 
 
 def test_a_rerun_without_write_disposition_fails_on_its_own_table(tmp_path, cloud):

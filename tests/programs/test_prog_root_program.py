@@ -152,19 +152,21 @@ def _bq_patch(keep_role: str) -> list[tuple[str, str]]:
              f"grants.bigquery_export = lambda p, d, depends_on=None: [{make}]  # TEST PATCH: only {keep_role}\n")]
 
 
-@pytest.mark.parametrize("missing, exports, patches, resource", [
-    (ROLE_OBJECT_VIEWER, [], NO_IMPORT_GRANT, SOURCE),
-    (ROLE_OBJECT_ADMIN, [DICOM_EXPORT], NO_GCS_EXPORT_GRANT, DICOM_BUCKET),
-    (ROLE_BQ_DATA_EDITOR, [BQ_EXPORT], _bq_patch(ROLE_BQ_JOB_USER), BQ_DATASET),
-    (ROLE_BQ_JOB_USER, [BQ_EXPORT], _bq_patch(ROLE_BQ_DATA_EDITOR), PROJECT),
+# ``scope`` is where the emulator says the role is missing ("lacks ROLE on SCOPE"): the project id
+# alone would prove nothing, since every failure names it through the operation's name.
+@pytest.mark.parametrize("missing, exports, patches, scope", [
+    (ROLE_OBJECT_VIEWER, [], NO_IMPORT_GRANT, f"gs://{SOURCE}"),
+    (ROLE_OBJECT_ADMIN, [DICOM_EXPORT], NO_GCS_EXPORT_GRANT, f"gs://{DICOM_BUCKET}"),
+    (ROLE_BQ_DATA_EDITOR, [BQ_EXPORT], _bq_patch(ROLE_BQ_JOB_USER), f"bq://{PROJECT}.{BQ_DATASET}"),
+    (ROLE_BQ_JOB_USER, [BQ_EXPORT], _bq_patch(ROLE_BQ_DATA_EDITOR), f"project {PROJECT}"),
 ], ids=["no-objectViewer", "no-objectAdmin", "no-dataEditor", "no-jobUser"])
-def test_root_program_fails_without_each_grant(tmp_path, cloud, missing, exports, patches, resource):
+def test_root_program_fails_without_each_grant(tmp_path, cloud, missing, exports, patches, scope):
     sops, _ = _data_lake(cloud)
     program = Program(copy_root_program(tmp_path / "root", patches), cloud.stack)
     program.write_config(_config([IMPORT], exports))
     result = program.up()
     text = assert_permission_failure(result, cloud.service_agent()["email"], missing)
-    assert resource in text
+    assert f"lacks {missing} on {scope}" in text, text
     assert missing not in {role for _, role, _ in cloud.grants()}
     failed = cloud.job_operations("import" if missing == ROLE_OBJECT_VIEWER else "export")
     assert failed and all(cloud.operation(op["name"])["error"]["code"] == 7 for op in failed)

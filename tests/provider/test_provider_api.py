@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from support.scripted import ScriptedApi
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api import errors
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.transport import RetryPolicy, Transport
+from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import OperationNotFound
 
 OPERATION = "projects/p/locations/l/datasets/d/operations/7"
@@ -37,57 +38,32 @@ def test_error_class_from_http_status(http_status: int, status: str, cls: type) 
     assert str(error) == f"HTTP {http_status} {status}: text (GET v1/x)"
 
 
-class FakeResponse:
-    def __init__(self, status_code: int, body: dict) -> None:
-        import json
-        self.status_code = status_code
-        self.reason = "Not Found" if status_code == 404 else "OK"
-        self.content = json.dumps(body).encode()
-        self.text = self.content.decode()
-        self.headers: dict = {}
-        self._body = body
-
-    def json(self) -> dict:
-        return self._body
-
-
-class FakeSession:
-    def __init__(self, *responses: FakeResponse) -> None:
-        self.responses = list(responses)
-        self.calls: list[tuple[str, str]] = []
-        self.params: list[dict] = []
-
-    def request(self, method, url, **kwargs):
-        self.calls.append((method, url))
-        self.params.append(dict(kwargs.get("params") or {}))
-        return self.responses.pop(0)
-
-    def close(self) -> None:
-        pass
-
-
-class Tokens:
-    refreshable = False
-
-    def header(self) -> str:
-        return "Bearer t"
-
-
-def _client(monkeypatch: pytest.MonkeyPatch, *responses: FakeResponse) -> tuple[HealthcareClient, FakeSession]:
-    monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST", raising=False)
-    client = HealthcareClient("https://x.example", retry=RetryPolicy(attempts=1))
-    session = FakeSession(*responses)
-    client._transport = Transport(client.base_url, Tokens(), client.retry)  # no credentials looked up
-    client._transport.session = session
-    return client, session
-
-
 NOT_FOUND = {"error": {"code": 404, "status": "NOT_FOUND", "message": "no such operation"}}
 
 
-def test_a_404_is_not_found_and_the_job_layer_says_vanished(monkeypatch: pytest.MonkeyPatch) -> None:
-    client, _ = _client(monkeypatch, FakeResponse(404, NOT_FOUND), FakeResponse(404, NOT_FOUND),
-                        FakeResponse(404, NOT_FOUND))
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch):
+    """``scripted(routes)``: a client of a scripted loopback API (support.scripted) and the API.
+
+    Real HTTP through the product's transport; only the answers are scripted
+    (the emulator would not give a 404 on cancel or a second page on demand).
+    """
+    servers: list[ScriptedApi] = []
+
+    def make(routes: dict) -> tuple[HealthcareClient, ScriptedApi]:
+        api = ScriptedApi(routes).__enter__()
+        servers.append(api)
+        monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
+        return HealthcareClient(retry=RetryPolicy(attempts=1)), api
+
+    yield make
+    for api in servers:
+        api.__exit__(None, None, None)
+
+
+def test_a_404_is_not_found_and_the_job_layer_says_vanished(scripted) -> None:
+    client, api = scripted({("GET", "/operations/7$"): (404, NOT_FOUND),
+                            ("POST", "/operations/7:cancel$"): (404, NOT_FOUND)})
     with pytest.raises(errors.NotFound) as info:
         client.get_operation(OPERATION)
     assert info.value.message == "no such operation"
@@ -96,31 +72,32 @@ def test_a_404_is_not_found_and_the_job_layer_says_vanished(monkeypatch: pytest.
     assert vanished.value.reason == "vanished" and OPERATION in str(vanished.value)
     with pytest.raises(OperationNotFound):
         jobs.cancel_operation(client, OPERATION)
+    assert [c.method for c in api.calls] == ["GET", "GET", "POST"]
 
 
-def test_a_403_stays_a_permission_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_403_stays_a_permission_error(scripted) -> None:
     body = {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "denied"}}
-    client, _ = _client(monkeypatch, FakeResponse(403, body))
-    with pytest.raises(errors.PermissionDenied):
+    client, _ = scripted({("GET", "/operations/7$"): (403, body)})
+    with pytest.raises(errors.PermissionDenied, match="denied"):
         jobs.get_operation(client, OPERATION)
 
 
-def test_list_operations_reads_every_page_without_a_filter(monkeypatch: pytest.MonkeyPatch) -> None:
-    client, session = _client(
-        monkeypatch,
-        FakeResponse(200, {"operations": [{"name": "a"}], "nextPageToken": "p2"}),
-        FakeResponse(200, {"operations": [{"name": "b", "done": True}]}))
+def test_list_operations_reads_every_page_without_a_filter(scripted) -> None:
+    client, api = scripted({("GET", "/datasets/d/operations$"): [
+        (200, {"operations": [{"name": "a"}], "nextPageToken": "p2"}),
+        (200, {"operations": [{"name": "b", "done": True}]})]})
     ops = list(client.list_operations("projects/p/locations/l/datasets/d"))
     assert [(op.name, op.done) for op in ops] == [("a", False), ("b", True)]
-    assert len(session.calls) == 2
+    assert len(api.calls) == 2 and api.calls[1].query.get("pageToken") == ["p2"]
     # The API documents no filter grammar for operations.list: none is sent.
-    assert session.params == [{"pageSize": 100}, {"pageSize": 100, "pageToken": "p2"}]
+    assert all("filter" not in c.query for c in api.calls)
 
 
-def test_start_posts_to_the_kinds_verb(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_start_posts_to_the_kinds_verb(scripted) -> None:
     store = "projects/p/locations/l/datasets/d/dicomStores/s"
-    client, session = _client(monkeypatch, FakeResponse(200, {"name": OPERATION}), FakeResponse(200, {}))
+    client, api = scripted({("POST", ":export$"): (200, {"name": OPERATION}), ("POST", ":import$"): (200, {})})
     assert client.start_export(store, {"bigqueryDestination": {"tableUri": "bq://p.d.t"}}) == OPERATION
     assert client.start_import(store, {"gcsSource": {"uri": "gs://b/x"}}) is None  # no name in the answer
-    assert session.calls == [("POST", f"https://x.example/v1/{store}:export"),
-                             ("POST", f"https://x.example/v1/{store}:import")]
+    assert [(c.method, c.path) for c in api.calls] == [("POST", f"/v1/{store}:export"),
+                                                       ("POST", f"/v1/{store}:import")]
+    assert api.calls[0].body == {"bigqueryDestination": {"tableUri": "bq://p.d.t"}}

@@ -85,26 +85,29 @@ def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch
 
     with DynamicProviderHost(project="dicom", env={**stack.env(), "GOOGLE_OAUTH_ACCESS_TOKEN": TOKEN,
                                                 "DICOM_JOBS_PERMISSION_RETRY_SECONDS": "1"}) as host:
-        # Check: valid, invalid, and preview unknowns
+        # Check: valid, invalid, and preview unknowns; no request to the API
+        before = env.request_count()
         assert host.check(urn_i, {}, imp_inputs).failures == []
         bad = host.check(urn_i, {}, {**imp_inputs, "gcs_source": {"uri": "gs://x/**/y"}, "extra": 1})
         assert sorted(p for p, _ in bad.failures) == ["extra", "gcs_source.uri"]
         preview = host.check(urn_i, {}, {**imp_inputs, "dicom_store": rpc.UNKNOWN,
                                          "gcs_source": {"uri": rpc.UNKNOWN}})
         assert preview.failures == []
-        before = env.request_count()
+        assert env.request_count() == before, "check sent requests to the API"
 
         # Create import (in a fresh process: the pickled provider works there)
         id_i, outs_i = host.create(urn_i, imp_inputs, timeout=120)
         assert id_i == outs_i["operation_name"] and outs_i["success_count"] == 2
         assert outs_i["api_method_name"].endswith("ImportDicomData") and outs_i["end_time"]
 
-        # Diff: unchanged -> nothing; timeout -> update; trigger / source -> replace
+        # Diff: unchanged -> nothing; timeout -> update; trigger / source -> replace; no request
+        count = env.request_count()
         assert not host.diff(urn_i, id_i, outs_i, imp_inputs).has_changes
         in_place = host.diff(urn_i, id_i, outs_i, {**imp_inputs, "timeout_seconds": 99})
         assert in_place.has_changes and not in_place.replace
         assert host.diff(urn_i, id_i, outs_i, {**imp_inputs, "triggers": {"rev": 2}}).replaces == ["triggers"]
         assert host.diff(urn_i, id_i, outs_i, {**imp_inputs, "gcs_source": rpc.UNKNOWN}).replaces == ["gcs_source"]
+        assert env.request_count() == count, "diff sent requests to the API"
 
         # Update (no API call), Read, Delete (no API call)
         count = env.request_count()
@@ -113,6 +116,10 @@ def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch
         assert env.request_count() == count
         read = host.read(urn_i, id_i, updated)
         assert read.id == id_i and read.outputs["end_time"] == outs_i["end_time"]
+        # pulumi import (or a get): no prior outputs, only the inputs with the serialized provider
+        imported = host.read(urn_i, id_i, {}, inputs=imp_inputs)
+        assert imported.id == id_i and imported.outputs["operation_name"] == id_i
+        assert imported.outputs["success_count"] == 2 and imported.outputs["end_time"] == outs_i["end_time"]
         env.admin.post("operations/forget", {"name": id_i})
         kept = host.read(urn_i, id_i, updated)
         assert kept.outputs["success_count"] == 2 and kept.outputs["operation_name"] == id_i

@@ -87,6 +87,17 @@ def test_read_of_a_forgotten_operation_keeps_state(env: Workspace) -> None:
     assert result.outs == {k: v for k, v in state.items() if k != "__provider"}
 
 
+def test_read_with_no_prior_state_reads_the_operation(env: Workspace) -> None:
+    """What ``pulumi import`` sends: the operation name and no recorded outputs."""
+    name = env.import_files(synthetic(2))
+    result = DicomImportJobProvider().read(name, {})
+    assert result.id == name
+    assert result.outs["operation_name"] == name and result.outs["success_count"] == 2
+    assert result.outs["failure_count"] == 0 and result.outs["end_time"] and result.outs["create_time"]
+    assert result.outs["api_method_name"].endswith("ImportDicomData")
+    assert not {"dicom_store", "gcs_source"} & set(result.outs)  # no inputs invented
+
+
 GCS_MIME_CASES = [
     (None, ".dcm"), ("application/dicom", ".dcm"), ("application/dicom; transfer-syntax=*", ".dcm"),
     ("application/dicom; transfer-syntax=1.2.840.10008.1.2.1", ".dcm"),

@@ -13,7 +13,7 @@ from healthcare_emulator.waiting import poll
 from support.data import synthetic
 from support.workspace import Workspace
 from pulumi_dicom_jobs import jobs, settings
-from pulumi_dicom_jobs.api import auth
+from pulumi_dicom_jobs.api import auth, errors
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed
@@ -101,11 +101,12 @@ def test_read_timeout_on_start_adopts(env: Workspace) -> None:
 
 def test_read_timeout_settles_longer_than_a_reset(env: Workspace) -> None:
     """After a read timeout the server may hold the request for a while: the
-    settle is twice the read timeout (4 s here), longer than the 3 s of other
-    lost answers, so a request processed 3.5 s late is still adopted."""
+    settle is twice the read timeout (8 s here), longer than the 3 s of other
+    lost answers, so a request processed 5.5 s after the timeout is still
+    adopted (2.5 s of margin on either side, for a loaded machine)."""
     _prepare(env)
-    _fault(env, method="POST", path=":import$", action="delay", delaySeconds=2.0 + 3.5)
-    with env.client(timeout=(5.0, 2.0)) as client:
+    _fault(env, method="POST", path=":import$", action="delay", delaySeconds=4.0 + 5.5)
+    with env.client(timeout=(5.0, 4.0)) as client:
         name = jobs.start_import(client, env.store, _body(env))
     _wait_until_delayed_request_processed(env)
     assert [op["name"] for op in env.operations()] == [name]
@@ -117,13 +118,16 @@ def test_http_timeout_from_environment_is_read_at_call_time(env: Workspace, monk
     _fault(env, method="POST", path=":import$", action="delay", delaySeconds=1.5)
     with env.client() as client:  # created before the variable is set: read per request
         monkeypatch.setenv("DICOM_JOBS_HTTP_TIMEOUT", "5,0.5")
-        started = time.monotonic()
         name = jobs.start_import(client, env.store, _body(env))
-    # the 0.5 s read timeout made the POST ambiguous; the listing adopted its operation
-    assert time.monotonic() - started < 1.5 + 1.0
     _wait_until_delayed_request_processed(env)
     assert [op["name"] for op in env.operations()] == [name]
     assert len(_methods(env, "POST", ":import")) == 1
+    # the 0.5 s read timeout made the POST's answer lost (with the default 60 s it would
+    # have arrived after 1.5 s): the operation was found by listing the dataset's ones
+    log = env.admin.get("requests")["requests"]
+    post = next(i for i, r in enumerate(log) if r["method"] == "POST" and r["path"].endswith(":import"))
+    assert any(r["method"] == "GET" and r["path"].endswith("/operations")
+               and "metadata.create_time" in str(r.get("query")) for r in log[post:]), log
 
 
 def test_several_candidates_fail_clearly(env: Workspace) -> None:
@@ -236,7 +240,10 @@ def test_progress_callbacks_and_few_polls(env: Workspace) -> None:
     ended = datetime.datetime.fromisoformat(status.end_time.replace("Z", "+00:00"))
     # completion lag (same machine, same clock): api-core's default schedule (1 s, x1.5,
     # cap 20 s) lags up to its current interval; the rate-based waiter polls near the end.
-    assert (returned - ended).total_seconds() < 1.0, (stamps, status.create_time, status.end_time)
+    # (the completion lag itself is a figure of benchmarks/bench_waiter.py, against
+    # api-core's in the same run: a wall-clock bound here would break on a loaded machine)
+    assert returned >= ended
+    assert any(0 < s.success < 8 and not s.done for s in seen), stamps  # progress was reported
     polls = len(_methods(env, "GET", name.split("/datasets/")[1]))
     run_seconds = (ended - datetime.datetime.fromisoformat(status.create_time.replace("Z", "+00:00"))).total_seconds()
     assert polls <= 4 + run_seconds * 2, (polls, run_seconds)
@@ -277,12 +284,17 @@ def test_grant_propagation_is_waited_out(env: Workspace) -> None:
 def test_grant_never_arrives_gives_up_after_window(env: Workspace) -> None:
     _prepare(env)
     env.admin.post("config", {"enforceIam": True})
-    started = time.monotonic()
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
-                     permission_retry_seconds=1.5)
-    assert time.monotonic() - started < 10
-    assert "started" in str(info.value) and "IAM grants to propagate" in str(info.value)
+                     permission_retry_seconds=10.0)
+    # gave up after the window, by count rather than by wall clock: the pauses are at
+    # least 1, 2, 4 s (equal jitter of 2, 4, 8 s), so at most 4 starts fit in 10 s, plus
+    # one at the window's end; a first run slower than the whole window is not expected
+    # (tests/provider/test_provider_jobs_rules.py has the window on a fake clock)
+    started = [op["name"] for op in env.operations()]
+    assert 2 <= len(started) <= 5, started
+    assert f"started {len(started)} times" in str(info.value) and "IAM grants to propagate" in str(info.value)
+    assert all(name in str(info.value) for name in started)
 
 
 # -- credentials ---------------------------------------------------------------
@@ -340,7 +352,7 @@ def test_401_refreshes_once(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> 
         status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
     assert status.success == 2 and creds.refreshes == 1
     _fault(env, method="GET", path="/operations/", action="status", status=401, times=2)
-    with HealthcareClient(env.base_url) as client, pytest.raises(Exception) as info:
+    with HealthcareClient(env.base_url) as client, pytest.raises(errors.Unauthenticated, match="HTTP 401") as info:
         jobs.get_operation(client, status.name)
     assert "401" in str(info.value) and creds.refreshes == 2
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pickle
 
 import pytest
+import requests
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
+
+from support.scripted import ScriptedApi
 
 import pulumi_dicom_jobs
 from pulumi_dicom_jobs import failures, jobs, settings
@@ -300,18 +303,18 @@ def test_http_timeout_from_environment(monkeypatch) -> None:
 
 
 def test_http_timeout_explicit_argument_wins(monkeypatch) -> None:
+    """The timeout each request is sent with, recorded on the way to a loopback server.
+
+    The one place a test reaches into the transport: a ``requests.Session``
+    subclass records the ``timeout`` argument and sends the request for real
+    (timing the answers instead would make a test of seconds and margins).
+    """
     seen: list = []
 
-    class FakeResponse:
-        status_code, content = 200, b""
-
-    class FakeSession:
+    class RecordingSession(requests.Session):
         def request(self, *args, **kwargs):
             seen.append(kwargs["timeout"])
-            return FakeResponse()
-
-        def close(self):
-            pass
+            return super().request(*args, **kwargs)
 
     class Tokens:
         refreshable = False
@@ -320,13 +323,15 @@ def test_http_timeout_explicit_argument_wins(monkeypatch) -> None:
             return "Bearer t"
 
     monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "7,8")
-    default = transport.Transport("http://x", Tokens())
-    explicit = transport.Transport("http://x", Tokens(), timeout=(1.0, 2.0))
-    default.session = explicit.session = FakeSession()
-    default.request("GET", "a")
-    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "9")
-    default.request("GET", "a")
-    explicit.request("GET", "a")
+    with ScriptedApi({("GET", "/v1/a$"): (200, {})}) as api:
+        default = transport.Transport(api.url, Tokens())
+        explicit = transport.Transport(api.url, Tokens(), timeout=(1.0, 2.0))
+        default.session, explicit.session = RecordingSession(), RecordingSession()
+        default.request("GET", "v1/a")
+        monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "9")
+        default.request("GET", "v1/a")
+        explicit.request("GET", "v1/a")
+        assert len(api.calls) == 3
     assert seen == [(7.0, 8.0), (10.0, 9.0), (1.0, 2.0)]
 
 
@@ -348,6 +353,7 @@ STATE = {"dicom_store": STORE, "gcs_source": {"uri": "gs://b/x/**"}, "timeout_se
     ({"max_failed_instances": 5}, []),
     ({"api_version": "v1beta1"}, []),
     ({"api_version": "v1"}, None),
+    ({"api_endpoint": "https://healthcare.example"}, []),  # docs/lifecycle.md: updates in place
 ])
 def test_import_diff_matrix(change: dict, replaces) -> None:
     olds = dict(STATE)
@@ -367,6 +373,8 @@ def test_import_diff_matrix(change: dict, replaces) -> None:
     ({"bigquery_destination": {"table_uri": "bq://p-123456.d.t"}, "gcs_destination": None},
      ["gcs_destination", "bigquery_destination"]),
     ({"max_failed_instances": 1.0}, []),
+    ({"api_endpoint": "https://healthcare.example"}, []),  # docs/lifecycle.md: updates in place
+    ({"api_version": "v1beta1"}, []),
 ])
 def test_export_diff_matrix(change: dict, replaces) -> None:
     olds = {"dicom_store": STORE, "gcs_destination": {"uri_prefix": "gs://b/o"}, "operation_name": "x"}

@@ -125,6 +125,11 @@ def test_switch_off_keeps_the_stock_pool_of_four(tmp_path: Path) -> None:
                 f.result(timeout=_DEADLINE_S)
             pool.shutdown()
         assert len(_started(work)) == 6
+        # At most four ran at once: each Create counted the running ones when it began.
+        # (The wait above shows at least four; a pool widened despite the switch starts
+        # the other two while the first four are still blocked, and they count six.)
+        running = [int(p.read_text()) for p in work.glob("*.running")]
+        assert len(running) == 6 and max(running) == 4, running
 
 
 # -- in-process behaviour: outside the host, and against unexpected internals --

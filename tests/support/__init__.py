@@ -20,6 +20,9 @@
   (copies, stack config, saved state, steps, grants).
 * :mod:`support.graph` -- record the resource graph a program registers under
   mocks, through the offline engine's program runner.
+* :mod:`support.scripted` -- ``ScriptedApi``: a loopback HTTP server with
+  scripted answers, for what the emulator cannot be made to answer (the
+  product still talks real HTTP to it; docs/development.md lists the users).
 * :mod:`support.jobcontext` -- a fake ``JobContext`` for running the
   emulator's jobs without its HTTP layer.
 * :mod:`support.procfs` -- what ``/proc`` says about a process tree

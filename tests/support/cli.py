@@ -28,6 +28,8 @@ from typing import Optional, Sequence
 from healthcare_emulator.waiting import poll
 
 CLI = [sys.executable, "-m", "pulumi_dicom_jobs.cli"]
+#: Terminal control sequences (colours, cursor moves) of a live display.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -129,6 +131,14 @@ class PtyRun:
         while text not in self.text:
             if time.monotonic() > end or not self.pump():
                 raise AssertionError(f"{text!r} never appeared; output so far:\n{self.text}")
+
+    def expect_pattern(self, pattern: str, deadline_s: float = 20.0) -> re.Match:
+        """Like :meth:`expect`, for a regular expression (ANSI sequences stripped)."""
+        end = time.monotonic() + deadline_s
+        while not (found := re.search(pattern, _ANSI.sub("", self.text))):
+            if time.monotonic() > end or not self.pump():
+                raise AssertionError(f"{pattern!r} never matched; output so far:\n{self.text}")
+        return found
 
     def send(self, data: str) -> None:
         os.write(self.master, data.encode())

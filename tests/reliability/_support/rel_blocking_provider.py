@@ -8,7 +8,11 @@ exactly as the product's providers do (importing changes nothing).
 
 Protocol, all through files in ``props["dir"]`` (no timing involved):
 ``<name>.started`` is written when a Create begins; the Create returns once
-``release`` exists. ``hostpool-status.json`` records what the import did.
+``release`` exists, after writing ``<name>.finished``. ``<name>.running`` holds
+how many Creates were running when this one began (started files minus
+finished ones, this one included): as a finished file is written before its
+Create returns, that count never exceeds the host's real concurrency.
+``hostpool-status.json`` records what the import did.
 """
 
 from __future__ import annotations
@@ -60,8 +64,11 @@ class BlockingProvider(ResourceProvider):
         folder = Path(props["dir"])
         name = props["name"]
         (folder / f"{name}.started").write_text(threading.current_thread().name)
+        running = len(list(folder.glob("*.started"))) - len(list(folder.glob("*.finished")))
+        (folder / f"{name}.running").write_text(str(running))
         release = folder / "release"
         poll(release.exists, deadline_s=_RELEASE_DEADLINE_S, what=f"{name} to be released")
+        (folder / f"{name}.finished").write_text("")
         return CreateResult(id_=f"blocking-{name}", outs={"name": name, "dir": props["dir"]})
 
     def delete(self, id_, props):

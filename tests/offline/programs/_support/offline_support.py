@@ -5,6 +5,9 @@
 start/end times, so tests can count Creates and measure parallelism.
 Changing ``triggers`` replaces it; any other change updates it in place.
 ``fail_check`` makes Check fail; ``fail_create`` makes Create raise.
+``gate`` (a number): a Create logs ``create-start`` and waits until that many
+Creates have started before it goes on (then sleeps ``sleep``), so that many
+Creates run at the same moment by construction, however loaded the machine.
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ import uuid
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-_INPUTS = ("label", "store", "bucket_url", "member", "triggers", "sleep", "fail_check", "fail_create")
+from healthcare_emulator.waiting import poll
+
+_INPUTS = ("label", "store", "bucket_url", "member", "triggers", "sleep", "gate", "fail_check", "fail_create")
+#: A gated Create waits at most this long for the others (a safety net, not a timing).
+_GATE_DEADLINE_S = 120.0
 
 
 def _log(event: str, name: str, **extra) -> None:
@@ -25,6 +32,11 @@ def _log(event: str, name: str, **extra) -> None:
     if path:
         with open(path, "a") as handle:
             handle.write(json.dumps({"event": event, "label": name, "t": time.time(), **extra}) + "\n")
+
+
+def _started() -> int:
+    with open(os.environ["OFFLINE_RECORD_LOG"]) as handle:
+        return sum(1 for line in handle if json.loads(line)["event"] == "create-start")
 
 
 class RecorderProvider(ResourceProvider):
@@ -45,6 +57,10 @@ class RecorderProvider(ResourceProvider):
 
     def create(self, props):
         start = time.time()
+        if props.get("gate"):
+            _log("create-start", props.get("label"))
+            poll(lambda: _started() >= int(props["gate"]), deadline_s=_GATE_DEADLINE_S,
+                 what=f"{props['gate']} creates to have started")
         if props.get("sleep"):
             time.sleep(float(props["sleep"]))
         if props.get("fail_create"):

@@ -7,8 +7,9 @@ from offline_support import Recorder
 config = pulumi.Config()
 count = config.get_int("count") or 8
 sleep = config.get_float("sleep") or 0.0
+gate = config.get_int("gate") or 0
 fail = config.get("fail")
 
 for i in range(count):
     label = f"r{i}"
-    Recorder(label, label=label, sleep=sleep, fail_create=(label == fail))
+    Recorder(label, label=label, sleep=sleep, gate=gate, fail_create=(label == fail))
