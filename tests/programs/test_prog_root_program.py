@@ -152,12 +152,12 @@ def _bq_patch(keep_role: str) -> list[tuple[str, str]]:
              f"grants.bigquery_export = lambda p, d, depends_on=None: [{make}]  # TEST PATCH: only {keep_role}\n")]
 
 
-# ``scope`` is where the emulator says the role is missing ("lacks ROLE on SCOPE"): the project id
-# alone would prove nothing, since every failure names it through the operation's name.
+# ``scope`` is where the hint says to grant the missing role ("grant ROLE on SCOPE"): the project
+# id alone would prove nothing, since every failure names it through the operation's name.
 @pytest.mark.parametrize("missing, exports, patches, scope", [
-    (ROLE_OBJECT_VIEWER, [], NO_IMPORT_GRANT, f"gs://{SOURCE}"),
-    (ROLE_OBJECT_ADMIN, [DICOM_EXPORT], NO_GCS_EXPORT_GRANT, f"gs://{DICOM_BUCKET}"),
-    (ROLE_BQ_DATA_EDITOR, [BQ_EXPORT], _bq_patch(ROLE_BQ_JOB_USER), f"bq://{PROJECT}.{BQ_DATASET}"),
+    (ROLE_OBJECT_VIEWER, [], NO_IMPORT_GRANT, f"bucket {SOURCE}"),
+    (ROLE_OBJECT_ADMIN, [DICOM_EXPORT], NO_GCS_EXPORT_GRANT, f"bucket {DICOM_BUCKET}"),
+    (ROLE_BQ_DATA_EDITOR, [BQ_EXPORT], _bq_patch(ROLE_BQ_JOB_USER), f"dataset {PROJECT}:{BQ_DATASET}"),
     (ROLE_BQ_JOB_USER, [BQ_EXPORT], _bq_patch(ROLE_BQ_DATA_EDITOR), f"project {PROJECT}"),
 ], ids=["no-objectViewer", "no-objectAdmin", "no-dataEditor", "no-jobUser"])
 def test_root_program_fails_without_each_grant(tmp_path, cloud, missing, exports, patches, scope):
@@ -166,7 +166,7 @@ def test_root_program_fails_without_each_grant(tmp_path, cloud, missing, exports
     program.write_config(_config([IMPORT], exports))
     result = program.up()
     text = assert_permission_failure(result, cloud.service_agent()["email"], missing)
-    assert f"lacks {missing} on {scope}" in text, text
+    assert f"{missing} on {scope}" in text, text
     assert missing not in {role for _, role, _ in cloud.grants()}
     failed = cloud.job_operations("import" if missing == ROLE_OBJECT_VIEWER else "export")
     assert failed and all(cloud.operation(op["name"])["error"]["code"] == 7 for op in failed)
@@ -200,7 +200,7 @@ def test_root_program_without_the_agent_bootstrap_fails_as_on_a_fresh_project(tm
     assert cloud.grants() == set() and cloud.job_operations() == []
 
     program = Program(copy_root_program(tmp_path / "root"), cloud.stack)
-    program.write_config({**_config([IMPORT], []), "dicom-jobs:dataset": "imaging-bootstrapped"})
+    program.write_config({**_config([IMPORT], []), "dicom-environment:dataset": "imaging-bootstrapped"})
     first = program.up()
     assert first.ok, first.text
     assert cloud.service_agent()["exists"] is True

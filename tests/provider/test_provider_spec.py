@@ -280,7 +280,8 @@ def _spec_names(job: spec.JobSpec) -> set[str]:
 _NOT_JOB_INPUTS = {"name", "kind", "bucket", "pattern", "create_bucket", "bucket_location", "bucket_project",
                    "bucket_force_destroy", "prefix", "filter_file", "project", "dataset", "dataset_id", "table",
                    "create_dataset", "dataset_location", "delete_contents_on_destroy", "service_agent",
-                   "grants", "opts", "self"}
+                   "grants", "opts", "self",
+                   "plugin"}  # which face runs the job (the dynamic resource or the plugin), not a job input
 
 
 def test_components_name_job_inputs_as_the_spec_does() -> None:
