@@ -9,14 +9,13 @@ emulator lists 100 running operations, RSS is sampled while they wait
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks import fixtures
 from healthcare_emulator.waiting import poll
 from benchmarks.common import Results
 from tests.support.cloud import Cloud
-from tests.support.procfs import process_tree_rss_kb, thread_count
+from tests.support.procfs import peak_while_waiting, process_tree_rss_kb
 
 JOBS = 100
 LIMIT_MB = 150.0
@@ -39,11 +38,7 @@ def run(results: Results, stack_env: dict, cloud: Cloud) -> None:
         running = lambda: sum(1 for op in cloud.admin.operations()  # noqa: E731
                               if "DicomService" in op.get("apiMethodName", "") and not op["done"])
         poll(lambda: running() >= JOBS, deadline_s=120, what=f"{JOBS} running operations")
-        peak_kb, threads_seen = 0, 0
-        for _ in range(10):
-            peak_kb = max(peak_kb, process_tree_rss_kb(host.process.pid))
-            threads_seen = max(threads_seen, thread_count(host.process.pid))
-            time.sleep(0.3)
+        peak_kb, threads_seen = peak_while_waiting(host.process.pid)
         assert not any(f.done() for f in futures), "a job finished early"
     finally:
         host.kill()

@@ -15,22 +15,16 @@ every message), driven over gRPC with ``ResourceProviderStub``.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
-from concurrent import futures
 
 import grpc
-from google.protobuf import empty_pb2, struct_pb2
-from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc
 
 from benchmarks import fixtures
 from benchmarks.common import Results, rfc3339_to_epoch
 from healthcare_emulator.waiting import poll
 from tests.support.cloud import Cloud
-from tests.support.procfs import process_tree_rss_kb, thread_count
+from tests.support.plugin import PluginProcess, RecordingEngine
+from tests.support.procfs import peak_while_waiting, process_tree_rss_kb
 
 JOBS = 64
 JOB_SECONDS = 5.0
@@ -38,46 +32,23 @@ INSTANCES = 10
 RATIO_LIMIT = 1.2
 WAITING_JOBS = 500
 LIMIT_MB = 200.0
-URN = "urn:pulumi:bench::bench::dicom-jobs:index:DicomImportJob::job-{}"
-
-
-class _SilentEngine(engine_pb2_grpc.EngineServicer):
-    def Log(self, request, context):  # noqa: N802 (gRPC method name)
-        return empty_pb2.Empty()
 
 
 class _Plugin:
-    """An engine ``Log`` service and the plugin process started with its address."""
+    """The plugin process as the engine starts it (the tests' launcher), and its engine."""
 
     def __init__(self, stack_env: dict) -> None:
-        self.engine = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        engine_pb2_grpc.add_EngineServicer_to_server(_SilentEngine(), self.engine)
-        port = self.engine.add_insecure_port("127.0.0.1:0")
-        self.engine.start()
-        executable = shutil.which("pulumi-resource-dicom-jobs", path=os.path.dirname(sys.executable))
-        assert executable, "pulumi-resource-dicom-jobs is not installed beside this Python"
-        self.process = subprocess.Popen([executable, f"127.0.0.1:{port}"], stdout=subprocess.PIPE,
-                                        text=True, env={**os.environ, **stack_env})
-        plugin_port = int(self.process.stdout.readline().strip())  # the plugin's first line
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{plugin_port}",
-                                             options=[("grpc.max_concurrent_streams", 1000)])
-        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
-        self.stub.Configure(provider_pb2.ConfigureRequest(acceptSecrets=True))
+        self.engine = RecordingEngine()
+        self.engine.server.start()
+        self.process = PluginProcess(self.engine.address, stack_env)
+        self.process.configure()
 
     def create(self, index: int, store: str, uri: str) -> grpc.Future:
-        props = struct_pb2.Struct()
-        props.update({"dicomStore": store, "gcsSource": {"uri": uri}})
-        return self.stub.Create.future(provider_pb2.CreateRequest(urn=URN.format(index), properties=props),
-                                       timeout=900)
+        return self.process.create_future({"dicomStore": store, "gcsSource": {"uri": uri}}, name=f"job-{index}")
 
     def close(self) -> None:
-        self.channel.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.engine.stop(grace=None)
+        self.process.stop()
+        self.engine.server.stop(grace=None)
 
 
 def _creates(plugin: _Plugin, stores: list[str], uri: str) -> float:
@@ -122,18 +93,14 @@ def _memory(results: Results, stack_env: dict, cloud: Cloud) -> None:
     stores = [fixtures.new_store(cloud.api, dataset) for _ in range(WAITING_JOBS)]
     plugin = _Plugin(stack_env)
     try:
-        idle_kb = process_tree_rss_kb(plugin.process.pid)
+        idle_kb = process_tree_rss_kb(plugin.process.proc.pid)
         calls = [plugin.create(i, store, src.uri) for i, store in enumerate(stores)]
         running = lambda: sum(1 for op in cloud.admin.operations() if not op["done"])  # noqa: E731
         poll(lambda: running() >= WAITING_JOBS, deadline_s=300, what=f"{WAITING_JOBS} running operations")
-        peak_kb, threads_seen = 0, 0
-        for _ in range(10):
-            peak_kb = max(peak_kb, process_tree_rss_kb(plugin.process.pid))
-            threads_seen = max(threads_seen, thread_count(plugin.process.pid))
-            time.sleep(0.3)
+        peak_kb, threads_seen = peak_while_waiting(plugin.process.proc.pid)
         assert not any(call.done() for call in calls), "a job finished early"
         cancel_started = time.monotonic()
-        plugin.stub.Cancel(empty_pb2.Empty())
+        plugin.process.cancel()
         for call in calls:
             try:
                 call.result()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import time
 from pathlib import Path
 
 LISTEN = "0A"
@@ -115,3 +116,17 @@ def thread_count(pid: int) -> int:
         if line.startswith("Threads:"):
             return int(line.split()[1])
     return 0
+
+
+def peak_while_waiting(pid: int, samples: int = 10, interval_s: float = 0.3) -> tuple[int, int]:
+    """Peak tree VmRSS (kB) and peak thread count of ``pid`` over ``samples`` readings.
+
+    A measurement, not a wait: the caller has already polled until the load it
+    wants to measure is in place; the readings only catch the peak.
+    """
+    peak_kb, threads = 0, 0
+    for _ in range(samples):
+        peak_kb = max(peak_kb, process_tree_rss_kb(pid))
+        threads = max(threads, thread_count(pid))
+        time.sleep(interval_s)
+    return peak_kb, threads
