@@ -17,6 +17,7 @@ document facts in :mod:`pulumi_dicom_jobs.apischema`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import functools
 from typing import Any, Iterator, Optional
 
 from pulumi_dicom_jobs import apischema
@@ -258,6 +259,8 @@ def cli_flags(job_spec: JobSpec) -> dict[str, str]:
     return {path: item.cli for path, item in walk(job_spec) if item.cli is not None}
 
 
+@functools.lru_cache(maxsize=None)
 def defaults(job_spec: JobSpec) -> dict[str, Any]:
-    """The value each in-place input has when unset (for ``diff``)."""
+    """The value each in-place input has when unset (for ``diff``; computed once per job,
+    since preview diffs every resource). Callers must not modify the dict."""
     return {item.name: item.default for item in job_spec.inputs if not item.replaces}
