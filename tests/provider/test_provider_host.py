@@ -17,6 +17,7 @@ from support.data import synthetic
 from support.workspace import Workspace
 from pulumi_dicom_jobs import (DicomExportJob, DicomImportJob, FilterConfigArgs, GcsDestinationArgs,
                                GcsSourceArgs)
+from pulumi_dicom_jobs import settings
 from pulumi_dicom_jobs.dynamic import hostpool
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_offline.host import DynamicProviderHost, HostError
@@ -172,7 +173,7 @@ def test_the_first_call_widens_the_real_hosts_pool() -> None:
               "gcs_source": {"uri": "gs://bucket-ok/in/**.dcm"},
               "__provider": serialize_provider(DicomImportJobProvider())}
     urn = "urn:pulumi:test::dicom::pulumi-python:dynamic/dicom-jobs:DicomImportJob::imp"
-    with DynamicProviderHost(project="dicom", env={hostpool.ENV_VAR: ""}) as host:
+    with DynamicProviderHost(project="dicom", env={settings.HOST_POOL_ENV: ""}) as host:
         threads = Path(f"/proc/{host.process.pid}/task")
         before = len(list(threads.iterdir()))
         assert before < hostpool.DEFAULT_TARGET

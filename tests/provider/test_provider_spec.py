@@ -24,7 +24,7 @@ from typing import Any
 import click
 import pytest
 
-from pulumi_dicom_jobs import apischema, requests_body, spec, validation
+from pulumi_dicom_jobs import apischema, lifecycle, requests_body, spec, validation
 from pulumi_dicom_jobs.dynamic import hostpool, providers, resources
 
 # ``pulumi_dicom_jobs.cli.main`` the attribute is the entry-point function; the module is wanted.
@@ -166,7 +166,7 @@ def test_diff_classifies_every_input_as_the_spec_says(kind: str, name: str) -> N
     assert result.replaces == ([name] if item.replaces else [])
     if not item.replaces:  # unset and the spec's default are the same thing
         assert PROVIDERS[kind]().diff("op", {**olds, name: None}, {**news, name: item.default}).changes is False
-    assert tuple(providers.OUTPUT_KEYS) == JOBS[kind].output_names
+    assert tuple(lifecycle.OUTPUT_KEYS) == JOBS[kind].output_names
 
 
 # -- request body ----------------------------------------------------------------

@@ -21,6 +21,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from healthcare_emulator.waiting import PollTimeout, poll
 from pulumi_offline.host import DynamicProviderHost
+from pulumi_dicom_jobs import settings
 from pulumi_dicom_jobs.dynamic import hostpool
 
 SUPPORT = Path(__file__).parent / "_support"
@@ -38,9 +39,9 @@ def _host(tmp_path: Path, pool_env: str | None) -> DynamicProviderHost:
         "REL_HOSTPOOL_STATUS_FILE": str(tmp_path / "hostpool-status.json"),
     }
     if pool_env is None:
-        env[hostpool.ENV_VAR] = ""
+        env[settings.HOST_POOL_ENV] = ""
     else:
-        env[hostpool.ENV_VAR] = pool_env
+        env[settings.HOST_POOL_ENV] = pool_env
     return DynamicProviderHost(env=env)
 
 
@@ -155,7 +156,7 @@ def _fake_main() -> _FakeMain:
 ])
 def test_unexpected_internals_fall_back_with_one_warning(monkeypatch, capsys, server) -> None:
     monkeypatch.setattr(hostpool, "_warned", False)
-    monkeypatch.delenv(hostpool.ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.HOST_POOL_ENV, raising=False)
     for _ in range(3):
         status = hostpool._ensure(16, _fake_main(), lambda main: (server, "gc"))
         assert status.outcome == "unsupported" and status.in_host and status.reason
@@ -164,7 +165,7 @@ def test_unexpected_internals_fall_back_with_one_warning(monkeypatch, capsys, se
 
 
 def test_widening_a_real_executor_is_idempotent_and_thread_safe(monkeypatch) -> None:
-    monkeypatch.delenv(hostpool.ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.HOST_POOL_ENV, raising=False)
     pool = ThreadPoolExecutor(max_workers=4)
     server = SimpleNamespace(_state=SimpleNamespace(thread_pool=pool, maximum_concurrent_rpcs=None))
     # Four busy workers and a backlog, as in the host when the provider is first imported.
@@ -201,10 +202,10 @@ def test_env_switch_and_number(monkeypatch) -> None:
     pool = ThreadPoolExecutor(max_workers=4)
     server = SimpleNamespace(_state=SimpleNamespace(thread_pool=pool, maximum_concurrent_rpcs=None))
     try:
-        monkeypatch.setenv(hostpool.ENV_VAR, "off")
+        monkeypatch.setenv(settings.HOST_POOL_ENV, "off")
         assert hostpool._ensure(32, _fake_main(), lambda m: (server, "gc")).outcome == "disabled"
         assert pool._max_workers == 4
-        monkeypatch.setenv(hostpool.ENV_VAR, "9")
+        monkeypatch.setenv(settings.HOST_POOL_ENV, "9")
         status = hostpool._ensure(32, _fake_main(), lambda m: (server, "gc"))
         assert status.outcome == "widened" and pool._max_workers == 9 and status.target == 9
     finally:

@@ -50,8 +50,6 @@ from pulumi_dicom_jobs import settings
 DEFAULT_TARGET = 128
 #: Never go above this, whatever the environment asks for.
 MAX_TARGET = 1024
-#: Environment switch (see module docstring).
-ENV_VAR = settings.HOST_POOL_ENV
 _OFF_VALUES = frozenset({"off", "0", "false", "no", "stock", "disable", "disabled"})
 #: The SDK host's module, as ``python -m pulumi.dynamic`` runs it.
 _HOST_MODULE_SPEC = "pulumi.dynamic.__main__"
@@ -203,13 +201,13 @@ def _target_from_env(default: int) -> tuple[Optional[int], str]:
     if not raw:
         return default, ""
     if raw in _OFF_VALUES:
-        return None, f"{ENV_VAR}={raw}"
+        return None, f"{settings.HOST_POOL_ENV}={raw}"
     if raw in ("on", "true", "yes", "1"):
         return default, ""
     try:
         value = int(raw)
     except ValueError:
-        return default, f"ignored {ENV_VAR}={raw!r} (expected off or a number)"
+        return default, f"ignored {settings.HOST_POOL_ENV}={raw!r} (expected off or a number)"
     return max(1, min(value, MAX_TARGET)), ""
 
 

@@ -44,11 +44,9 @@ from pulumi_dicom_jobs import apischema, lifecycle, spec
 from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
 from pulumi_dicom_jobs.dynamic import hostpool
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
-# Kept importable from here (older imports and tests): they live in lifecycle now.
-from pulumi_dicom_jobs.lifecycle import OUTPUT_KEYS, normalize, operation_outputs, user_inputs
+from pulumi_dicom_jobs.lifecycle import OUTPUT_KEYS
 
-__all__ = ["DicomImportJobProvider", "DicomExportJobProvider", "OUTPUT_KEYS", "normalize",
-           "operation_outputs", "user_inputs"]
+__all__ = ["DicomImportJobProvider", "DicomExportJobProvider"]
 
 
 class _DicomJobProvider(ResourceProvider):
