@@ -52,7 +52,6 @@ __all__ = ["DicomImportJobProvider", "DicomExportJobProvider"]
 class _DicomJobProvider(ResourceProvider):
     """Shared lifecycle; subclasses set the job kind."""
 
-    export: bool = False
     job_spec: spec.JobSpec = spec.IMPORT_JOB
     #: The serialized provider (a class reference, no attributes) holds no
     #: secret, so the SDK need not wrap it, and every job's state, as a
@@ -110,12 +109,10 @@ class _DicomJobProvider(ResourceProvider):
 class DicomImportJobProvider(_DicomJobProvider):
     """``dicomStores.import`` from Cloud Storage."""
 
-    export = False
     job_spec = spec.IMPORT_JOB
 
 
 class DicomExportJobProvider(_DicomJobProvider):
     """``dicomStores.export`` to Cloud Storage or BigQuery."""
 
-    export = True
     job_spec = spec.EXPORT_JOB
