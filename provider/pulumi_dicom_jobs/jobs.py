@@ -452,7 +452,7 @@ def _grants_not_ready(exc: JobFailed) -> bool:
             and op.error_code == apischema.CODE_PERMISSION_DENIED and op.success == 0)
 
 
-def run_job(client: HealthcareClient, dicom_store: str, body: dict, *, export: bool,
+def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dict, *,
             timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, max_failed_instances: int = 0,
             permission_retry_seconds: float | None = None,
             on_started: Callable[[str], None] | None = None,
@@ -469,7 +469,6 @@ def run_job(client: HealthcareClient, dicom_store: str, body: dict, *, export: b
     between polls and during its pauses (see :func:`wait`); once set, no new
     operation is started.
     """
-    kind = JobKind.of_request(export, body)
     window = settings.permission_retry_window() if permission_retry_seconds is None \
         else permission_retry_seconds
     first = time.monotonic()

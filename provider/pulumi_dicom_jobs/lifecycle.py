@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional
 from pulumi_dicom_jobs import apischema, jobs, requests_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
+from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
@@ -142,7 +143,7 @@ def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
         timeout = min(timeout, settings.timeout_seconds)
     with client_for(inputs, settings.api_endpoint) as client:
         status = jobs.run_job(
-            client, inputs["dicom_store"], body, export=export, timeout_seconds=timeout,
+            client, JobKind.of_request(export, body), inputs["dicom_store"], body, timeout_seconds=timeout,
             max_failed_instances=_int(inputs.get("max_failed_instances"), 0),
             on_progress=settings.on_progress, cancel=settings.cancel,
             cancel_on_interrupt=settings.cancel_on_interrupt)

@@ -5,6 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
+from support.data import synthetic
+from support.workspace import Workspace
+from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.waiter import Waiter
 
@@ -42,14 +49,6 @@ def test_done_wins_over_cancel_and_no_token_means_no_cancel() -> None:
 
 
 # -- run_job against the emulator ---------------------------------------------
-import pytest  # noqa: E402
-
-from support.data import synthetic  # noqa: E402
-from support.workspace import Workspace  # noqa: E402
-from pulumi_dicom_jobs import jobs  # noqa: E402
-from pulumi_dicom_jobs.failures import JobFailed  # noqa: E402
-
-
 @pytest.mark.parametrize("cancel_operation", [True, False])
 def test_run_job_interrupted_cancels_or_leaves_the_operation(env: Workspace, cancel_operation: bool) -> None:
     for index, data in enumerate(synthetic(10)):
@@ -57,14 +56,13 @@ def test_run_job_interrupted_cancels_or_leaves_the_operation(env: Workspace, can
     env.admin.post("config", {"instanceDelaySeconds": 3.0})
     token = CancelToken()
     started: list[str] = []
+    body = {"gcsSource": {"uri": f"gs://{env.bucket.name}/in/**.dcm"}}
     with env.client() as client, pytest.raises(JobFailed) as failed:
-        jobs.run_job(client, env.store, {"gcsSource": {"uri": f"gs://{env.bucket.name}/in/**.dcm"}},
-                     export=False, timeout_seconds=600, cancel=token, cancel_on_interrupt=cancel_operation,
+        jobs.run_job(client, JobKind.IMPORT, env.store, body, timeout_seconds=600, cancel=token, cancel_on_interrupt=cancel_operation,
                      on_started=lambda name: (started.append(name), threading.Timer(0.5, token.cancel).start()))
     assert failed.value.reason == "interrupted" and started[0] in str(failed.value)
     [operation] = env.operations()
     assert operation["done"] is cancel_operation
     with env.client() as client, pytest.raises(JobFailed) as again:
-        jobs.run_job(client, env.store, {"gcsSource": {"uri": f"gs://{env.bucket.name}/in/**.dcm"}},
-                     export=False, timeout_seconds=600, cancel=token)
+        jobs.run_job(client, JobKind.IMPORT, env.store, body, timeout_seconds=600, cancel=token)
     assert "did not start" in str(again.value) and len(env.operations()) == 1

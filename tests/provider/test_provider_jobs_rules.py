@@ -28,6 +28,7 @@ from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 from pulumi_dicom_jobs.lro import backoff
 from pulumi_dicom_jobs.lro.schedule import PollSchedule
 from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.kinds import JobKind
 
 DATASET = "projects/p/locations/l/datasets/d"
 STORE = f"{DATASET}/dicomStores/s"
@@ -90,7 +91,7 @@ def test_permission_denied_after_processing_is_not_restarted(clock, monkeypatch)
     posted_at: list[float] = []
     with _api(3, clock, posted_at) as api, _client(api, clock, monkeypatch) as client:
         with pytest.raises(JobFailed) as info:
-            jobs.run_job(client, STORE, BQ_EXPORT, export=True, timeout_seconds=3600)
+            jobs.run_job(client, JobKind.EXPORT_BIGQUERY, STORE, BQ_EXPORT, timeout_seconds=3600)
     assert posted_at == [0.0], "a half-finished export was started again"
     assert info.value.operation.error_code == 7 and info.value.operation.success == 3
     assert "started" not in str(info.value).split("\n")[-1]  # no "(started N times ...)" note
@@ -104,7 +105,7 @@ def test_permission_denied_with_nothing_processed_is_restarted_for_the_default_w
     posted_at: list[float] = []
     with _api(0, clock, posted_at) as api, _client(api, clock, monkeypatch) as client:
         with pytest.raises(JobFailed) as info:
-            jobs.run_job(client, STORE, BQ_EXPORT, export=True, timeout_seconds=3600)
+            jobs.run_job(client, JobKind.EXPORT_BIGQUERY, STORE, BQ_EXPORT, timeout_seconds=3600)
     assert settings.DEFAULT_PERMISSION_RETRY_SECONDS == 120.0
     assert posted_at[0] == 0.0 and posted_at[-1] == pytest.approx(120.0), posted_at
     gaps = [b - a for a, b in zip(posted_at, posted_at[1:])]
@@ -120,7 +121,7 @@ def test_permission_window_from_the_environment(clock, monkeypatch) -> None:
     posted_at: list[float] = []
     with _api(0, clock, posted_at) as api, _client(api, clock, monkeypatch) as client:
         with pytest.raises(JobFailed):
-            jobs.run_job(client, STORE, BQ_EXPORT, export=True, timeout_seconds=3600)
+            jobs.run_job(client, JobKind.EXPORT_BIGQUERY, STORE, BQ_EXPORT, timeout_seconds=3600)
     assert posted_at[-1] == pytest.approx(10.0) and len(posted_at) >= 3, posted_at
 
 
@@ -311,7 +312,7 @@ def test_by_default_one_failed_instance_fails_the_job(clock, monkeypatch) -> Non
                       ("GET", "/operations/9$"): (200, failed_one)}) as api, \
             _client(api, clock, monkeypatch) as client:
         with pytest.raises(JobFailed) as info:
-            jobs.run_job(client, STORE, IMPORT_BODY, export=False)
+            jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY)
         assert info.value.reason == "too_many_failures"
         with pytest.raises(JobFailed):
             jobs.wait(client, OPERATION, timeout_seconds=60)

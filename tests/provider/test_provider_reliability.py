@@ -18,6 +18,7 @@ from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.lro import OperationStatus
+from pulumi_dicom_jobs.kinds import JobKind
 
 
 def _uri(env: Workspace) -> str:
@@ -63,7 +64,7 @@ def test_transient_errors_are_retried(env: Workspace, rule: dict) -> None:
     _fault(env, **rule)
     started = time.monotonic()
     with env.client() as client:
-        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+        status = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=30)
     assert status.success == 2
     assert len(env.operations()) == 1
     assert env.admin.get("faults").get("faults") == []  # the fault was hit
@@ -79,7 +80,7 @@ def test_lost_start_answer_starts_exactly_one_operation(env: Workspace, action: 
     _prepare(env)
     _fault(env, method="POST", path=":import$", action=action)
     with env.client() as client:
-        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+        status = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=30)
     assert status.success == 2
     operations = env.operations()
     assert len(operations) == 1 and operations[0]["name"] == status.name
@@ -180,8 +181,8 @@ def test_export_lost_answer_adopts_bigquery_method(env: Workspace) -> None:
     table = f"local-project.{env.new_bq_dataset()}.t"
     _fault(env, method="POST", path=":export$", action="drop_after_processing")
     with env.client() as client:
-        status = jobs.run_job(client, env.store, {"bigqueryDestination": {"tableUri": f"bq://{table}"}},
-                              export=True, timeout_seconds=30)
+        status = jobs.run_job(client, JobKind.EXPORT_BIGQUERY, env.store,
+                              {"bigqueryDestination": {"tableUri": f"bq://{table}"}}, timeout_seconds=30)
     assert status.success == 1 and len(env.operations()) == 2
 
 
@@ -197,7 +198,7 @@ def test_timeout_cancels_and_names_operation(env: Workspace) -> None:
     _prepare(env, 6)
     env.admin.post("config", {"instanceDelaySeconds": 0.5})
     with env.client() as client, pytest.raises(JobFailed) as info:
-        jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=1.0)
+        jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=1.0)
     exc = info.value
     [operation] = env.operations()
     assert exc.reason == "timeout" and operation["name"] in str(exc)
@@ -257,7 +258,7 @@ def test_permission_denied_hint(env: Workspace) -> None:
     _prepare(env)
     env.admin.post("config", {"enforceIam": True})
     with env.client() as client, pytest.raises(JobFailed) as info:
-        jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30,
+        jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=30,
                        permission_retry_seconds=0)
     text = str(info.value)
     assert info.value.operation.error_code == 7
@@ -274,7 +275,7 @@ def test_grant_propagation_is_waited_out(env: Workspace) -> None:
     env.admin.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
                               "role": "roles/storage.objectViewer", "member": _service_agent(env)})
     with env.client() as client:
-        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
+        status = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60,
                               permission_retry_seconds=30)
     assert status.success == 2
     operations = env.operations()
@@ -285,7 +286,7 @@ def test_grant_never_arrives_gives_up_after_window(env: Workspace) -> None:
     _prepare(env)
     env.admin.post("config", {"enforceIam": True})
     with env.client() as client, pytest.raises(JobFailed) as info:
-        jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=60,
+        jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60,
                      permission_retry_seconds=10.0)
     # gave up after the window, by count rather than by wall clock: the pauses are at
     # least 1, 2, 4 s (equal jitter of 2, 4, 8 s), so at most 4 starts fit in 10 s, plus
@@ -349,7 +350,7 @@ def test_401_refreshes_once(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(auth, "google_credentials", lambda *a, **k: creds)
     _fault(env, method="GET", path="/operations/", action="status", status=401)
     with HealthcareClient(env.base_url, retry=RetryPolicy(initial=0.05)) as client:
-        status = jobs.run_job(client, env.store, _body(env), export=False, timeout_seconds=30)
+        status = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=30)
     assert status.success == 2 and creds.refreshes == 1
     _fault(env, method="GET", path="/operations/", action="status", status=401, times=2)
     with HealthcareClient(env.base_url) as client, pytest.raises(errors.Unauthenticated, match="HTTP 401") as info:

@@ -29,6 +29,7 @@ from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.kinds import JobKind
 
 READ_TIMEOUT_S = 1.0
 FAST_RETRY = RetryPolicy(initial=0.1, multiplier=2.0, maximum=1.0, attempts=6, deadline=30.0)
@@ -106,13 +107,13 @@ def test_fault_matrix(emulator, rest, phase: str, fault_name: str) -> None:
         with _client() as client:
             if phase == "cancel":
                 with pytest.raises(JobFailed) as info:
-                    jobs.run_job(client, store, body, export=False, timeout_seconds=1.0,
+                    jobs.run_job(client, JobKind.IMPORT, store, body, timeout_seconds=1.0,
                                  permission_retry_seconds=0)
                 outcome = info.value
                 survived = (outcome.reason == "timeout" and "cancelled" in str(outcome)
                             and outcome.operation is not None and outcome.operation.error_code == 1)
             else:
-                outcome = jobs.run_job(client, store, body, export=False, timeout_seconds=60,
+                outcome = jobs.run_job(client, JobKind.IMPORT, store, body, timeout_seconds=60,
                                        permission_retry_seconds=0)
                 survived = outcome.done and outcome.success == 1 and outcome.failure == 0
     except JobFailed as exc:
@@ -207,8 +208,9 @@ def test_401_cured_by_token_refresh(emulator, rest, stack, adc_env, phase: str) 
     try:
         with _client(api_endpoint=stack.healthcare_url) as client:
             assert not client.emulated
-            status = jobs.run_job(client, store, {"gcsSource": {"uri": f"gs://{bucket}/in/**.dcm"}},
-                                  export=False, timeout_seconds=60, permission_retry_seconds=0)
+            status = jobs.run_job(client, JobKind.IMPORT, store,
+                                  {"gcsSource": {"uri": f"gs://{bucket}/in/**.dcm"}}, timeout_seconds=60,
+                                  permission_retry_seconds=0)
             survived = status.done and status.success == 1
     except JobFailed as exc:
         note = str(exc).splitlines()[0][:160]

@@ -16,6 +16,7 @@ from healthcare_emulator.waiting import poll
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.kinds import JobKind
 
 
 def _job(rest, files: dict[str, bytes]) -> tuple[str, dict]:
@@ -25,7 +26,7 @@ def _job(rest, files: dict[str, bytes]) -> tuple[str, dict]:
 
 def _run(store, body, **kwargs):
     with HealthcareClient() as client:
-        return jobs.run_job(client, store, body, export=False, permission_retry_seconds=0, **kwargs)
+        return jobs.run_job(client, JobKind.IMPORT, store, body, permission_retry_seconds=0, **kwargs)
 
 
 def _import_stays(op: dict) -> str:

@@ -26,6 +26,7 @@ from pulumi_dicom_jobs import jobs, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
+from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_offline.host import DynamicProviderHost, HostError
 
 URN = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::restart"
@@ -93,12 +94,12 @@ def test_in_flight_check_off_starts_anyway(emulator, rest, monkeypatch) -> None:
     monkeypatch.setenv(settings.IN_FLIGHT_GRACE_ENV, "0")
     monkeypatch.setenv(settings.IN_FLIGHT_CHECK_ENV, "off")
     with HealthcareClient() as client:
-        status = jobs.run_job(client, store, body, export=False, timeout_seconds=60)
+        status = jobs.run_job(client, JobKind.IMPORT, store, body, timeout_seconds=60)
     assert status.done and status.name != other
     assert len(emulator.dicom_operations(store)) == 2
     monkeypatch.delenv(settings.IN_FLIGHT_CHECK_ENV)  # back on: the older import is named
     with HealthcareClient() as client, pytest.raises(JobFailed) as info:
-        jobs.run_job(client, store, body, export=False, timeout_seconds=60)
+        jobs.run_job(client, JobKind.IMPORT, store, body, timeout_seconds=60)
     assert info.value.reason == "in_flight" and other in str(info.value)
     assert len(emulator.dicom_operations(store)) == 2
 
@@ -110,7 +111,7 @@ def test_siblings_within_the_grace_period_both_run(emulator, rest) -> None:
     body = {"gcsSource": {"uri": f"gs://{bucket}/in/**.dcm"}}
     other = rest.call("POST", f"{store}:import", body).json()["name"]
     with HealthcareClient() as client:  # default grace: 30 s
-        status = jobs.run_job(client, store, body, export=False, timeout_seconds=60)
+        status = jobs.run_job(client, JobKind.IMPORT, store, body, timeout_seconds=60)
     assert status.done and status.name != other
     assert len(emulator.dicom_operations(store)) == 2
 

@@ -56,7 +56,9 @@ class ScriptedApi:
         self.calls: list[Call] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="scripted-api", daemon=True)
+        # a short poll interval: shutdown() waits for the loop to look, 0.5 s by default, per test
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="scripted-api", daemon=True)
 
     @property
     def host(self) -> str:

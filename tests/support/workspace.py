@@ -19,6 +19,7 @@ from healthcare_emulator.sampledata import synthetic_instances
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
+from pulumi_dicom_jobs.kinds import JobKind
 from .data import new_dataset, row_count, upload, upload_numbered
 from .emulator import PROJECT, EmulatorAdmin, HealthcareApi
 
@@ -108,8 +109,8 @@ class Workspace:
         for index, data in enumerate(files):
             self.upload(f"{folder}/{index}.dcm", data)
         with self.client() as client:
-            status = jobs.run_job(client, self.store, {"gcsSource": {"uri": self.gs(f"{folder}/**.dcm")}},
-                                  export=False, timeout_seconds=60)
+            status = jobs.run_job(client, JobKind.IMPORT, self.store,
+                                  {"gcsSource": {"uri": self.gs(f"{folder}/**.dcm")}}, timeout_seconds=60)
         assert status.success == len(files)
         return status.name
 

@@ -438,7 +438,7 @@ def _run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
 
     try:
         with reporter:
-            status = jobs.run_job(client, store, body, export=export,
+            status = jobs.run_job(client, job_kind, store, body,
                                   timeout_seconds=opts.timeout_seconds,
                                   max_failed_instances=opts.max_failed,
                                   on_started=on_started, on_progress=reporter.update)
