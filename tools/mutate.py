@@ -76,8 +76,11 @@ def _setup_cfg() -> str:
     lines += ["also_copy ="] + [f"    {name}" for name in _beside()]
     lines += ["pytest_add_cli_args_test_selection ="] + [f"    {t}" for t in tests]
     lines += ["pytest_add_cli_args =", "    -p", "    no:cacheprovider", "    -p", "    no:bqemulator",
-              "    -q", "use_git_change_detection = false", "",
-              "[tool:pytest]", "addopts = -p no:bqemulator", "timeout = 120", ""]
+              "    -q", "use_git_change_detection = false",
+              # a mutant that loops is killed after 5x its tests' time (mutmut's default is 15x);
+              # the fast tests themselves bound their loops (support.scripted.MAX_CALLS)
+              "timeout_multiplier = 5.0", "",
+              "[tool:pytest]", "addopts = -p no:bqemulator", "timeout = 60", ""]
     return "\n".join(lines)
 
 

@@ -43,8 +43,12 @@ def _error(code: int, status: str, message: str = "scripted") -> dict:
 
 
 def _transport(api_url: str, sleeps: list[float], tokens: Tokens | None = None, **policy) -> Transport:
-    return Transport(api_url, tokens or Tokens(), RetryPolicy(**policy), timeout=(5.0, 10.0),
-                     sleep=sleeps.append)
+    def sleep(seconds: float) -> None:
+        # no rule here pauses 50 times: more is a retry loop that lost its bound
+        assert len(sleeps) < 50, f"paused {len(sleeps)} times: a loop?"
+        sleeps.append(seconds)
+
+    return Transport(api_url, tokens or Tokens(), RetryPolicy(**policy), timeout=(5.0, 10.0), sleep=sleep)
 
 
 def test_the_rule_sets_are_the_documented_ones() -> None:
@@ -193,3 +197,14 @@ def test_answers_empty_json_and_not_json() -> None:
             transport.request("GET", "v1/plain")
         assert info.value.message == "no such thing" and info.value.status == "Not Found"
         assert api.calls[0].headers["Accept"] == "application/json"
+
+
+def test_a_script_fails_a_client_that_loops() -> None:
+    """The scripted API's guard (support.scripted.MAX_CALLS): a retry or refresh
+    rule broken into a loop fails the test at once instead of hanging it."""
+    with pytest.raises(AssertionError, match="3 requests to a script of at most 2: a loop"):
+        with ScriptedApi({("GET", "/operations/1$"): (200, {})}, max_calls=2) as api:
+            transport = _transport(api.url, [])
+            assert transport.request("GET", PATH) == {} and transport.request("GET", PATH) == {}
+            with pytest.raises(errors.ApiError, match="more than 2 calls"):
+                transport.request("GET", PATH)

@@ -15,6 +15,11 @@ callable taking the :class:`Call` and returning one of those; a list of
 answers is served in order, its last one repeated. A body is sent as JSON,
 or as is when it is ``bytes``. Every request is recorded in
 :attr:`ScriptedApi.calls`.
+
+A request past ``max_calls`` (default :data:`MAX_CALLS`) is answered 400 and
+fails the test when the ``with`` block ends: no test here needs that many, so
+a client looping on an answer (a retry or refresh rule broken, as mutation
+testing does on purpose) fails in a fraction of a second instead of hanging.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Union
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Call", "DROP", "ScriptedApi"]
+__all__ = ["Call", "DROP", "MAX_CALLS", "ScriptedApi"]
 
 #: An answer that closes the connection unanswered.
 DROP = "drop"
+#: Requests a script serves before it calls the client a loop.
+MAX_CALLS = 300
 Answer = Union[tuple, str, Callable[["Call"], Union[tuple, str]]]
 
 
@@ -48,12 +55,14 @@ class Call:
 class ScriptedApi:
     """``with ScriptedApi({("GET", r"/operations/"): (200, {...})}) as api: api.host``."""
 
-    def __init__(self, routes: dict[tuple[str, str], Union[Answer, list[Answer]]]) -> None:
+    def __init__(self, routes: dict[tuple[str, str], Union[Answer, list[Answer]]],
+                 max_calls: int = MAX_CALLS) -> None:
         self._routes = [(method, re.compile(pattern), answers if isinstance(answers, list) else [answers])
                         for (method, pattern), answers in routes.items()]
         self._served: dict[int, int] = {}
         self._lock = threading.Lock()
         self.calls: list[Call] = []
+        self.max_calls = max_calls
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         # a short poll interval: shutdown() waits for the loop to look, 0.5 s by default, per test
@@ -76,6 +85,9 @@ class ScriptedApi:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if len(self.calls) > self.max_calls:
+            raise AssertionError(f"the client sent {len(self.calls)} requests to a script of at most "
+                                 f"{self.max_calls}: a loop? first: {self.calls[0].method} {self.calls[0].path}")
 
     def calls_to(self, method: str, pattern: str) -> list[Call]:
         """The recorded calls of ``method`` whose path matches ``pattern``."""
@@ -85,6 +97,9 @@ class ScriptedApi:
     def _answer(self, call: Call) -> Union[tuple, str]:
         with self._lock:
             self.calls.append(call)
+            if len(self.calls) > self.max_calls:
+                return 400, {"error": {"code": 400, "status": "FAILED_PRECONDITION",
+                                       "message": f"scripted API: more than {self.max_calls} calls"}}
             for index, (method, pattern, answers) in enumerate(self._routes):
                 if method == call.method and pattern.search(call.path):
                     served = self._served.get(index, 0)
@@ -101,6 +116,9 @@ class ScriptedApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: with Nagle on, a kept-alive
+            # connection waits ~40 ms for the client's delayed ACK on every answer
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
