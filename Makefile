@@ -77,10 +77,11 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz_check.py
 
-# Mutation testing of the modules that decide behaviour (tools/mutate.py, docs/mutation.md).
+# Mutation testing of the modules that decide behaviour (tools/mutate.py, docs/mutation.md);
+# ONLY='pulumi_dicom_jobs.lro.*' runs part of it.
 mutate: $(STAMP)
 	$(PY) -m pip install -qq --disable-pip-version-check 'mutmut>=3.8,<4'
-	$(PY) tools/mutate.py
+	$(PY) tools/mutate.py $(ONLY)
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) .pulumi-offline .pytest_cache .hypothesis .mutate

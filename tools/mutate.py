@@ -18,10 +18,15 @@ happens in a scratch copy (``.mutate/``: the package and the tests, and a
 ``setup.cfg`` with mutmut's settings); the repository itself is never
 changed. Prints every surviving mutant with its diff, then the score, and
 writes the score to ``.mutate/score.txt`` for ``benchmarks/results.md``.
+
+``python tools/mutate.py 'pulumi_dicom_jobs.validation.*'`` (mutmut's
+mutant-name patterns, ``fnmatch``) runs part of the set: what a change to one
+module needs; ``MUTATE_CHILDREN`` sets the parallel runs (default: the cores).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -115,12 +120,16 @@ def _results() -> dict[str, str]:
     return found
 
 
-def main() -> int:
+def main(patterns: list[str]) -> int:
     prepare()
     started = time.monotonic()
-    run = mutmut("run", "--max-children", str(max(1, (os.cpu_count() or 2))))
+    children = os.environ.get("MUTATE_CHILDREN") or str(max(1, os.cpu_count() or 2))
+    run = mutmut("run", "--max-children", children, *patterns)
     seconds = time.monotonic() - started
     results = _results()
+    if patterns:
+        results = {name: status for name, status in results.items()
+                   if any(fnmatch.fnmatch(name, pattern) for pattern in patterns)}
     survivors = sorted(name for name, status in results.items() if status == "survived")
     print(f"\n== {len(survivors)} surviving mutant(s) ==")
     with (WORK / "survivors.txt").open("w") as listing:
@@ -142,4 +151,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -14,11 +14,11 @@ an injected clock and sleep.
 from __future__ import annotations
 
 import datetime as _dt
-import types
 import uuid
 
 import pytest
 
+from support.clock import FakeClock, install
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs import jobs, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
@@ -36,20 +36,6 @@ OPERATION = f"{DATASET}/operations/9"
 BQ_EXPORT = {"bigqueryDestination": {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND"}}
 DENIED = ("Permission denied: the Cloud Healthcare Service Agent "
           "service-1@gcp-sa-healthcare.iam.gserviceaccount.com lacks roles/bigquery.dataEditor on bq://p.d")
-
-
-class FakeClock:
-    """A monotonic clock that only ``sleep`` moves (the job layer's and the client's)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
 
 
 def _denied_operation(success: int) -> dict:
@@ -75,8 +61,7 @@ def _api(success: int, clock: FakeClock, posted_at: list[float]) -> ScriptedApi:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The job layer's clock, moved only by the client's sleeps."""
-    fake = FakeClock()
-    monkeypatch.setattr(jobs, "time", types.SimpleNamespace(monotonic=fake.monotonic, sleep=fake.sleep))
+    fake = install(monkeypatch, jobs)
     monkeypatch.delenv(settings.PERMISSION_RETRY_ENV, raising=False)
     return fake
 
