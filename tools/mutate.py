@@ -51,6 +51,7 @@ TARGETS = (
     "lro/waiter.py",
     "api/transport.py",
     "api/errors.py",
+    "cli/outcomes.py",
 )
 
 #: The fast tests that target them.
@@ -62,6 +63,7 @@ TESTS = (
     "tests/provider/test_provider_api.py",
     "tests/provider/test_provider_transport.py",
     "tests/provider/test_provider_jobs_rules.py",
+    "tests/cli/test_cli_exit_codes.py",
 )
 
 

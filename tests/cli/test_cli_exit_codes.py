@@ -9,12 +9,16 @@ of the CLI, and reach outcomes the emulator cannot give on demand.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
 
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs.cli.main import cli
+from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, outcome_of, state_of
+from pulumi_dicom_jobs.failures import REASONS
+from pulumi_dicom_jobs.lro.status import OperationStatus
 
 DATASET = "projects/p/locations/l/datasets/d"
 STORE = f"{DATASET}/dicomStores/s"
@@ -125,3 +129,40 @@ def test_an_import_timeout_exits_4_and_cancels(monkeypatch) -> None:
     }, "import", STORE, "gs://bucket/x/**.dcm", "--timeout", "0.5")
     assert exit_code == 4 and data["state"] == "TIMED_OUT"
     assert cancelled == [True]
+
+
+# -- the verdict table itself (cli/outcomes.py), every reason the job layer can give --
+OUTCOMES = [
+    ("invalid_input", 2, "INVALID_INPUT"),
+    ("start_failed", 6, "START_FAILED"),
+    ("in_flight", 6, "IN_FLIGHT"),
+    ("operation_error", 3, "FAILED"),
+    ("too_many_failures", 3, "FAILED"),
+    ("timeout", 4, "TIMED_OUT"),
+    ("cancelled", 5, "CANCELLED"),
+    ("vanished", 6, "NOT_FOUND"),
+    ("interrupted", 1, "ERROR"),  # the CLI passes no cancel token: its Ctrl-C is its own path (130)
+]
+
+
+@pytest.mark.parametrize("reason, code, state", OUTCOMES)
+def test_each_job_failure_reason_has_its_documented_exit_code(reason: str, code: int, state: str) -> None:
+    assert outcome_of(reason) == (code, state)
+    assert re.search(rf"^  {code} ", EXIT_CODES_HELP, re.M), f"exit {code} is not in the commands' help"
+
+
+def test_every_reason_is_in_the_table_and_an_unknown_one_is_an_internal_error() -> None:
+    assert sorted(reason for reason, _code, _state in OUTCOMES) == sorted(REASONS)
+    assert outcome_of("something new") == (1, "ERROR")
+
+
+@pytest.mark.parametrize("raw, state", [
+    ({"done": False}, "RUNNING"),
+    ({"done": False, "metadata": {"cancelRequested": True}}, "CANCELLING"),
+    ({"done": True}, "SUCCEEDED"),
+    ({"done": True, "error": {"code": 1, "message": "cancelled"}}, "CANCELLED"),
+    ({"done": True, "error": {"code": 2, "message": "unknown"}}, "FAILED"),
+    ({"done": True, "metadata": {"cancelRequested": True}, "error": {"code": 3, "message": "x"}}, "FAILED"),
+])
+def test_the_state_shown_is_the_apis(raw: dict, state: str) -> None:
+    assert state_of(OperationStatus.from_json({"name": OPERATION, **raw})) == state

@@ -6,7 +6,8 @@ checked by :mod:`pulumi_dicom_jobs.validation` (the same rules and messages
 as the resources' ``check``), turned into a request body by
 :mod:`pulumi_dicom_jobs.requests_body` and run by
 :mod:`pulumi_dicom_jobs.jobs`. Nothing here talks HTTP or judges an
-operation itself.
+operation itself; the exit codes are decided in
+:mod:`pulumi_dicom_jobs.cli.outcomes`.
 
 Commands::
 
@@ -58,6 +59,8 @@ from pulumi_dicom_jobs import jobs, names, requests_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
 from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
+from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_CODES_HELP, EXIT_ERROR, EXIT_INTERRUPTED,
+                                        EXIT_OK, outcome_of, state_of)
 from pulumi_dicom_jobs.cli.retries import show_retries
 from pulumi_dicom_jobs.cli.progress import (format_duration, kind_of, make_reporter, operation_duration,
                                         Reporter)
@@ -65,43 +68,8 @@ from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operatio
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_BAD_INPUT = 2
-EXIT_FAILED = 3
-EXIT_TIMEOUT = 4
-EXIT_CANCELLED = 5
-EXIT_API = 6
-EXIT_INTERRUPTED = 130
-
-#: JobFailed.reason -> (exit code, state shown in --json).
-REASON_OUTCOME: dict[str, tuple[int, str]] = {
-    "invalid_input": (EXIT_BAD_INPUT, "INVALID_INPUT"),
-    "start_failed": (EXIT_API, "START_FAILED"),
-    "in_flight": (EXIT_API, "IN_FLIGHT"),
-    "operation_error": (EXIT_FAILED, "FAILED"),
-    "too_many_failures": (EXIT_FAILED, "FAILED"),
-    "timeout": (EXIT_TIMEOUT, "TIMED_OUT"),
-    "cancelled": (EXIT_CANCELLED, "CANCELLED"),
-    "vanished": (EXIT_API, "NOT_FOUND"),
-}
-
 #: How long, after a Ctrl-C cancel, to wait for the operation to stop.
 CANCEL_SETTLE_SECONDS = 60.0
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0    success (failed instances within --max-failed-instances)
-  1    unexpected internal error
-  2    bad input (usage error, or an input the resources' check rejects)
-  3    the operation failed
-  4    timeout (import/export cancel the operation)
-  5    the operation was cancelled
-  6    API problem (could not start, same kind of job already running,
-       no such dataset or store, no credentials, unknown operation,
-       unreachable)
-  130  interrupted with Ctrl-C, operation left running
-"""
 
 #: Resource property path -> the flag or argument that sets it (for messages), from the spec.
 FLAG_OF: dict[str, str] = {**spec.cli_flags(spec.IMPORT_JOB), **spec.cli_flags(spec.EXPORT_JOB)}
@@ -230,15 +198,6 @@ def _print_json(data: dict) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
-def state_of(status: OperationStatus) -> str:
-    """RUNNING, CANCELLING, SUCCEEDED, CANCELLED or FAILED (as the API reports it)."""
-    if not status.done:
-        return "CANCELLING" if status.cancel_requested else "RUNNING"
-    if status.error is None:
-        return "SUCCEEDED"
-    return "CANCELLED" if status.error_code == 1 else "FAILED"
-
-
 def summary(status: Optional[OperationStatus], *, state: str, exit_code: int,
             message: Optional[str] = None, name: Optional[str] = None) -> dict:
     """The ``--json`` document: the operation's facts plus the CLI's verdict."""
@@ -293,7 +252,7 @@ def _succeeded(status: OperationStatus, opts: Options) -> NoReturn:
 
 
 def _job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoReturn:
-    code, state = REASON_OUTCOME.get(exc.reason, (EXIT_ERROR, "ERROR"))
+    code, state = outcome_of(exc.reason)
     if isinstance(exc, JobInFlight):
         exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
     _err(f"Error: {exc}")
