@@ -426,15 +426,20 @@ def _interrupted(client: HealthcareClient, name: str, last: Optional[OperationSt
     """The failure of a wait that was asked to stop; cancels the operation when ``cancel``.
 
     What the next run does follows from what is left: a cancelled operation
-    is over, so the next run starts a new one; one left running blocks the
-    next start of the same kind on its dataset (the in-flight check) until
-    it ends or is cancelled.
+    is over, so the next run starts a new one; one still running (left
+    running, its cancel failed, or its cancel not yet taken effect) blocks
+    the next start of the same kind on its dataset (the in-flight check)
+    until it ends.
     """
     if cancel:
         action, last = _cancel_and_settle(client, name, last, _INTERRUPT_SETTLE_S)
-        then = ("the next run will not start a second operation while this one runs"
-                if action.startswith("cancel failed") else
-                "the next run starts the job again (a new operation)")
+        if action == "cancelled":
+            then = "the next run starts the job again (a new operation)"
+        elif action == "cancel requested":
+            then = ("the next run starts the job again (a new operation) once the cancel has taken "
+                    "effect; until then it will not start a second one")
+        else:
+            then = "the next run will not start a second operation while this one runs"
     else:
         action = "left running (cancel on interrupt is off)"
         then = ("the next run will not start a second operation of the same kind on its dataset "

@@ -243,8 +243,10 @@ def test_an_interrupt_waits_only_3s_for_the_cancelled_operation_to_end(clock, mo
     op = _Operation(clock, stops_after=NEVER)
     failure, cancels = _interrupt(op, monkeypatch)
     assert len(cancels) == 1 and op.settled_for() == jobs._INTERRUPT_SETTLE_S == 3.0
-    assert str(failure).startswith(
-        f"stopped waiting for the DICOM job: interrupted; operation {OPERATION} cancel requested; ")
+    assert str(failure).split("\n")[0] == (
+        f"stopped waiting for the DICOM job: interrupted; operation {OPERATION} cancel requested; "
+        "the next run starts the job again (a new operation) once the cancel has taken effect; "
+        "until then it will not start a second one")
     assert "counters: success=12 failure=0 pending=88" in str(failure).split("\n")
     assert failure.operation.cancel_requested and not failure.operation.done
 
