@@ -275,7 +275,7 @@ def _post_start(client: HealthcareClient, dicom_store: str, kind: JobKind, body:
                                 f"dataset's operations to find out failed: {list_exc}") from None
             if len(candidates) == 1:
                 return candidates[0]
-            if len(candidates) > 1:
+            if candidates:
                 raise JobFailed("start_failed", (
                     f"could not tell which DICOM {what} job was started: the start request got no "
                     f"reliable answer ({exc.cause}) and {len(candidates)} operations of the same kind "
