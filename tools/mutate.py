@@ -62,6 +62,7 @@ TESTS = (
     "tests/provider/test_provider_api.py",
     "tests/provider/test_provider_transport.py",
     "tests/provider/test_provider_jobs_rules.py",
+    "tests/provider/test_provider_jobs_wait.py",
 )
 
 
