@@ -66,6 +66,7 @@ TESTS = (
     "tests/provider/test_provider_jobs_stop.py",
     "tests/cli/test_cli_exit_codes.py",
     "tests/provider/test_provider_jobs_start.py",
+    "tests/provider/test_provider_jobs_wait.py",
 )
 
 

@@ -383,8 +383,9 @@ def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_fai
     def next_delay(status: Optional[OperationStatus], now: float) -> float:
         return schedule.next_delay(status, now) if status is not None else client.retry.maximum
 
+    # this module's clock, the one run_job's deadline is measured on
     waiter: Waiter[OperationStatus] = Waiter(timeout_seconds, next_delay, on_progress=on_progress,
-                                             sleep=client.sleep, cancel=cancel)
+                                             clock=time.monotonic, sleep=client.sleep, cancel=cancel)
     outcome = waiter.run(probe, lambda status: status.done)
     if outcome.done and outcome.last is not None:
         return judge(outcome.last, max_failed_instances, targets)
