@@ -151,7 +151,9 @@ def _poll_briefly(client: HealthcareClient, seconds: float, probe: Callable[[], 
     has its schedule): pauses grow along :data:`SETTLE_BACKOFF`, and the last
     probe comes at the deadline.
     """
-    waiter: Waiter[Any] = Waiter(seconds, growing_pauses(SETTLE_BACKOFF), sleep=client.sleep)
+    # this module's clock, as in wait(): the settles and the job's deadline on one clock
+    waiter: Waiter[Any] = Waiter(seconds, growing_pauses(SETTLE_BACKOFF), clock=time.monotonic,
+                                 sleep=client.sleep)
     return waiter.run(probe, settled).last
 
 

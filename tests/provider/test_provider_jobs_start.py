@@ -33,7 +33,6 @@ from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
-from pulumi_dicom_jobs.lro.waiter import Waiter
 
 DATASET = "projects/p/locations/l/datasets/d"
 STORE = f"{DATASET}/dicomStores/s"
@@ -68,15 +67,8 @@ def _error(code: int, status: str, message: str) -> tuple[int, dict]:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
     """The job layer's clock, moved only by the client's sleeps; the settle after a
-    lost answer (a Waiter) reads it too, so its 3 s (or more) pass at once."""
+    lost answer waits on it too, so its 3 s (or more) pass at once."""
     fake = install(monkeypatch, jobs)
-
-    class FakeClockWaiter(Waiter):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self.clock = fake.monotonic
-
-    monkeypatch.setattr(jobs, "Waiter", FakeClockWaiter)
     for name in (settings.IN_FLIGHT_CHECK_ENV, settings.IN_FLIGHT_GRACE_ENV, "GOOGLE_OAUTH_ACCESS_TOKEN",
                  "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT", "DICOM_JOBS_HTTP_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)

@@ -33,7 +33,6 @@ from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
-from pulumi_dicom_jobs.lro.waiter import Waiter
 
 DATASET = "projects/p/locations/l/datasets/d"
 OPERATION = f"{DATASET}/operations/9"
@@ -45,14 +44,7 @@ FORGOTTEN = (404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "no 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The job layer's clock and its waits' clock, moved only by the client's sleeps."""
-    fake = install(monkeypatch, jobs)
-
-    class OnTheFakeClock(Waiter):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, clock=fake.monotonic, **kwargs)
-
-    monkeypatch.setattr(jobs, "Waiter", OnTheFakeClock)
-    return fake
+    return install(monkeypatch, jobs)
 
 
 class _Operation:
