@@ -71,14 +71,14 @@ def store_name_problem(value: Any) -> str | None:
         return "is required: projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE"
     parts = names.split_dicom_store(value)
     if (parts is None or not _PROJECT_ID_RE.fullmatch(parts.project)
-            or not _LOCATION_RE.fullmatch(parts.location)
-            or len(parts.dataset) > _MAX_ID_CHARS or len(parts.store) > _MAX_ID_CHARS):
+            or not _LOCATION_RE.fullmatch(parts.location)):
         return (f"{value!r} is not a DICOM store name: expected "
                 "projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE")
+    # the ids' length is part of is_healthcare_id, so a too-long id is named like a bad one
     for part, id_ in (("dataset", parts.dataset), ("store", parts.store)):
         if not is_healthcare_id(id_):
-            return (f"{value!r}: the {part} id {id_!r} may only hold letters, "
-                    "digits, '_', '-' and '.' (the API's [\\p{L}\\p{N}_\\-\\.]{1,256})")
+            return (f"{value!r}: the {part} id {id_!r} must be 1 to {_MAX_ID_CHARS} letters, "
+                    "digits, '_', '-' or '.' (the API's [\\p{L}\\p{N}_\\-\\.]{1,256})")
         if id_ in (".", ".."):  # would address another URL path segment
             return f"{value!r}: the {part} id must not be {id_!r}"
     return None
@@ -86,7 +86,7 @@ def store_name_problem(value: Any) -> str | None:
 
 def is_healthcare_id(value: str) -> bool:
     """The API's rule for dataset and store ids: Unicode letters and digits, ``_-.``."""
-    return 0 < len(value) <= 256 and all(
+    return 0 < len(value) <= _MAX_ID_CHARS and all(
         ch in "_-." or unicodedata.category(ch)[0] in ("L", "N") for ch in value)
 
 
@@ -108,17 +108,17 @@ def bucket_problem(bucket: str) -> str | None:
     return None
 
 
-def _split_gs(value: Any, need_object: bool) -> tuple[str | None, str, str]:
-    """``(problem, bucket, object)`` for a ``gs://`` URI."""
+def _split_gs(value: Any, need_object: bool) -> tuple[str | None, str]:
+    """``(problem, object)`` for a ``gs://`` URI (the object is only meaningful without a problem)."""
     if not isinstance(value, str) or not value:
-        return "is required: a Cloud Storage URI gs://BUCKET/...", "", ""
+        return "is required: a Cloud Storage URI gs://BUCKET/...", ""
     if not value.startswith(names.GS_SCHEME):
-        return f"{value!r} is not a Cloud Storage URI (must start with gs://)", "", ""
+        return f"{value!r} is not a Cloud Storage URI (must start with gs://)", ""
     bucket, obj = names.split_gs_uri(value)
     problem = bucket_problem(bucket)
     if problem is None and need_object and not obj:
         problem = f"{value!r} names no object: expected gs://BUCKET/OBJECT"
-    return problem, bucket, obj
+    return problem, obj
 
 
 def import_uri_problem(value: Any) -> str | None:
@@ -132,7 +132,7 @@ def import_uri_problem(value: Any) -> str | None:
     API would look for an object of that very name and import nothing, so it
     is refused with the two patterns the user most likely meant.
     """
-    problem, _, obj = _split_gs(value, need_object=True)
+    problem, obj = _split_gs(value, need_object=True)
     if problem:
         return problem
     if obj.endswith("/") and not any(ch in obj for ch in "*?"):
@@ -156,7 +156,7 @@ def import_uri_problem(value: Any) -> str | None:
 
 def object_uri_problem(value: Any) -> str | None:
     """A single object (``gs://BUCKET/OBJECT``, no wildcards), e.g. a filter file."""
-    problem, _, obj = _split_gs(value, need_object=True)
+    problem, obj = _split_gs(value, need_object=True)
     if problem:
         return problem
     if "*" in obj or "?" in obj:
@@ -166,7 +166,7 @@ def object_uri_problem(value: Any) -> str | None:
 
 def uri_prefix_problem(value: Any) -> str | None:
     """An export destination ``gs://BUCKET[/PATH]`` (no wildcards)."""
-    problem, _, obj = _split_gs(value, need_object=False)
+    problem, obj = _split_gs(value, need_object=False)
     if problem:
         return problem
     if "*" in obj or "?" in obj:

@@ -7,7 +7,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from pulumi_dicom_jobs import apischema
-from pulumi_dicom_jobs.validation import check_export, check_import
+from pulumi_dicom_jobs.validation import IMPORT_KEYS, check_export, check_import
 
 STORE = "projects/my-project/locations/us-central1/datasets/ds/dicomStores/store"
 
@@ -236,3 +236,250 @@ def test_check_never_raises_on_garbage() -> None:
     for junk in [None, 1, "x", [], {1: 2}, {"gcs_source": {"uri": b"gs://x"}}]:
         assert isinstance(check_import(junk), list)
         assert isinstance(check_export(junk), list)
+
+
+# -- boundaries and what each message tells the user ------------------------
+# A CheckFailure is read at ``pulumi preview``: it names the property, the rule
+# and the offending value. These pin those facts and both sides of each limit.
+
+def reason_for(failures, path: str) -> str:
+    found = [reason for p, reason in failures if p == path]
+    assert len(found) == 1, failures
+    return found[0]
+
+
+def store(dataset: str = "ds", store_: str = "store", project: str = "my-project",
+          location: str = "us-central1") -> str:
+    return f"projects/{project}/locations/{location}/datasets/{dataset}/dicomStores/{store_}"
+
+
+STORE_FORM = "projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE"
+ID_RULE = "(the API's [\\p{L}\\p{N}_\\-\\.]{1,256})"
+
+
+@pytest.mark.parametrize("name", [
+    store(dataset="d" * 256), store(store_="s" * 256), store(dataset="d" * 256, store_="s" * 256),
+    store(dataset="é.ü-1_Ω", store_="店舗٣"), store(dataset="d"), store(project="a", location="x"),
+    store(project="p" * 64, location="l" * 63),
+])
+def test_dataset_and_store_ids_of_up_to_256_letters_digits_and_punctuation_are_accepted(name: str) -> None:
+    """The discovery document: ids match [\\p{L}\\p{N}_\\-\\.]{1,256} (letters and digits of any script)."""
+    assert check_import(imp(dicom_store=name)) == []
+
+
+@pytest.mark.parametrize("part,name,bad_id", [
+    ("dataset", store(dataset="d" * 257), "d" * 257),
+    ("store", store(store_="s" * 257), "s" * 257),
+    ("dataset", store(dataset="a b"), "a b"),
+    ("dataset", store(dataset="a@b", store_="s" * 257), "a@b"),
+    ("store", store(store_="x+y"), "x+y"),
+])
+def test_a_bad_or_too_long_id_is_refused_naming_it_and_the_api_rule(part: str, name: str, bad_id: str) -> None:
+    reason = reason_for(check_import(imp(dicom_store=name)), "dicom_store")
+    assert repr(name) in reason and f"the {part} id {bad_id!r}" in reason
+    assert "1 to 256 letters, digits, '_', '-' or '.'" in reason and ID_RULE in reason
+
+
+@pytest.mark.parametrize("part,name,dots", [
+    ("dataset", store(dataset="."), "."), ("dataset", store(dataset=".."), ".."),
+    ("store", store(store_="."), "."), ("store", store(store_=".."), ".."),
+])
+def test_a_dot_or_dot_dot_id_is_refused(part: str, name: str, dots: str) -> None:
+    """'.' and '..' match the id rule but would address another URL path segment."""
+    reason = reason_for(check_import(imp(dicom_store=name)), "dicom_store")
+    assert f"the {part} id must not be {dots!r}" in reason and repr(name) in reason
+
+
+@pytest.mark.parametrize("name", [
+    store(project="My_Project"), store(project="-p"), store(project="p" * 65),
+    store(location="US-central1"), store(location="1us"), store(location="l" * 64),
+    "projects/p/locations/l/datasets/d", STORE + "/extra",
+])
+def test_a_bad_project_location_or_shape_is_refused_showing_the_expected_form(name: str) -> None:
+    reason = reason_for(check_import(imp(dicom_store=name)), "dicom_store")
+    assert repr(name) in reason and f"is not a DICOM store name: expected {STORE_FORM}" in reason
+
+
+@pytest.mark.parametrize("value", ["", None, 5, ["x"]])
+def test_a_missing_store_name_is_required_showing_the_form(value) -> None:
+    props = imp(dicom_store=value)
+    if value is None:
+        del props["dicom_store"]
+    reason = reason_for(check_import(props), "dicom_store")
+    assert reason.startswith("is required") and STORE_FORM in reason
+
+
+def test_is_healthcare_id_follows_the_api_rule_at_both_ends() -> None:
+    from pulumi_dicom_jobs.validation import is_healthcare_id
+    assert not is_healthcare_id("")
+    assert is_healthcare_id("a") and is_healthcare_id("a" * 256) and is_healthcare_id("Ab_9-.é")
+    assert not is_healthcare_id("a" * 257)
+    assert not is_healthcare_id("a/b") and not is_healthcare_id("a b") and not is_healthcare_id("X*")
+
+
+def bucket_reason(bucket: str) -> str:
+    return reason_for(check_import(imp(gcs_source={"uri": f"gs://{bucket}/x"})), "gcs_source.uri")
+
+
+DOTTED_222 = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 30])
+assert len(DOTTED_222) == 222
+
+
+@pytest.mark.parametrize("bucket", [
+    "abc", "a" * 63, "a" * 63 + ".b", "a" * 63 + "." + "b" * 63, DOTTED_222, "x.y.z",
+])
+def test_bucket_lengths_accepted_3_to_63_and_222_with_dots(bucket: str) -> None:
+    """Cloud Storage naming: 3-63 characters, up to 222 with dots, each dot-separated part at most 63."""
+    assert check_import(imp(gcs_source={"uri": f"gs://{bucket}/x"})) == []
+
+
+@pytest.mark.parametrize("bucket,words", [
+    ("ab", "must be 3 to 63 characters long (222 with dots)"),
+    ("a" * 64, "must be 3 to 63 characters long (222 with dots)"),
+    (DOTTED_222 + "d", "must be 3 to 63 characters long (222 with dots)"),
+    ("a" * 64 + ".b", "may hold only lowercase letters, digits, '-', '_' and '.'"),
+    ("b." + "a" * 64, "must start and end with a letter or digit"),
+    ("a..b", "must start and end with a letter or digit"),
+    ("10.0.0.1", "must not look like an IP address"),
+    ("goog-x", "must not start with 'goog'"),
+])
+def test_bucket_rules_are_refused_naming_the_bucket_and_the_rule(bucket: str, words: str) -> None:
+    reason = bucket_reason(bucket)
+    assert f"bucket name {bucket!r}" in reason and words in reason
+
+
+def test_a_uri_without_a_bucket_or_scheme_names_the_expected_form() -> None:
+    reason = reason_for(check_import(imp(gcs_source={"uri": "gs:///x"})), "gcs_source.uri")
+    assert "names no bucket" in reason and "gs://BUCKET/" in reason
+    for value in ("", None):
+        source = {} if value is None else {"uri": value}
+        reason = reason_for(check_import(imp(gcs_source=source)), "gcs_source.uri")
+        assert reason.startswith("is required") and "Cloud Storage URI gs://BUCKET/" in reason
+    reason = reason_for(check_import(imp(gcs_source={"uri": "s3://b/x"})), "gcs_source.uri")
+    assert "'s3://b/x' is not a Cloud Storage URI (must start with gs://)" in reason
+
+
+@pytest.mark.parametrize("uri", ["gs://bucket/XRAYS/**", "gs://bucket/X/**.dcm", "gs://bucket/X*/a.dcm"])
+def test_wildcards_beside_capital_letters_are_valid(uri: str) -> None:
+    assert check_import(imp(gcs_source={"uri": uri})) == []
+
+
+@pytest.mark.parametrize("uri", ["gs://bucket/XRAYS/", "gs://bucket/a/X/"])
+def test_a_folder_with_capital_letters_is_still_a_folder(uri: str) -> None:
+    reason = reason_for(check_import(imp(gcs_source={"uri": uri})), "gcs_source.uri")
+    assert "names a folder" in reason
+
+
+def test_double_star_not_at_the_end_names_the_rule() -> None:
+    reason = reason_for(check_import(imp(gcs_source={"uri": "gs://bucket/**/a"})), "gcs_source.uri")
+    assert "'**' must end the path, optionally followed by an extension such as '.dcm'" in reason
+
+
+def test_a_question_mark_is_a_wildcard_in_a_filter_file_and_an_export_destination() -> None:
+    f = check_export(exp(filter_config={"resource_paths_gcs_uri": "gs://bucket/filter?.txt"}))
+    assert "wildcards are not allowed" in reason_for(f, "filter_config.resource_paths_gcs_uri")
+    f = check_export(exp(gcs_destination={"uri_prefix": "gs://bucket/out?"}))
+    assert "wildcards are not allowed" in reason_for(f, "gcs_destination.uri_prefix")
+
+
+def test_a_non_string_mime_type_is_refused_as_such() -> None:
+    for value in (7, " ", ["image/png"]):
+        f = check_export(exp(gcs_destination={"uri_prefix": "gs://bucket/o", "mime_type": value}))
+        assert reason_for(f, "gcs_destination.mime_type") == "must be a non-empty MIME type string"
+
+
+def test_an_unsupported_mime_type_lists_the_supported_ones() -> None:
+    f = check_export(exp(gcs_destination={"uri_prefix": "gs://bucket/o", "mime_type": "image/gif"}))
+    reason = reason_for(f, "gcs_destination.mime_type")
+    assert "'image/gif' is not a supported MIME type" in reason
+    for listed in ("application/dicom", "'; transfer-syntax=UID'", "'; transfer-syntax=*'",
+                   "application/octet-stream", "transfer-syntax=1.2.840.10008.1.2.1", "image/jpeg", "image/png"):
+        assert listed in reason, listed
+
+
+def test_table_uri_messages_name_the_form_and_each_part_rule() -> None:
+    def table_reason(uri):
+        bq_ = {} if uri is None else {"table_uri": uri}
+        return reason_for(check_export({"dicom_store": STORE, "bigquery_destination": bq_}),
+                          "bigquery_destination.table_uri")
+    assert table_reason(None) == "is required: bq://PROJECT.DATASET.TABLE"
+    reason = table_reason("bq://my-project.d-s.t")
+    assert "'bq://my-project.d-s.t' is not bq://PROJECT.DATASET.TABLE" in reason
+    assert "the project holds lowercase letters, digits and '-'" in reason
+    assert "the dataset letters, digits and '_'" in reason
+    assert "the table letters, digits, '_', '-' and spaces" in reason
+    assert "is 2001 characters long; at most 2000" in table_reason("bq://p.d." + "t" * (2001 - 9))
+
+
+@pytest.mark.parametrize("seconds", [1, 0.5, 1e-3, 1.0])
+def test_any_positive_timeout_is_accepted(seconds) -> None:
+    assert check_import(imp(timeout_seconds=seconds)) == []
+
+
+@pytest.mark.parametrize("seconds", ["10", [30], 0, -0.5, float("nan")])
+def test_a_timeout_that_is_not_a_positive_number_names_the_rule(seconds) -> None:
+    reason = reason_for(check_import(imp(timeout_seconds=seconds)), "timeout_seconds")
+    assert reason == f"{seconds!r} must be a number of seconds > 0"
+
+
+#: A class named like pulumi's Unknown, from another module.
+LookAlike = type("Unknown", (), {})
+
+
+def test_only_pulumis_unknown_counts_as_unknown() -> None:
+    from pulumi.asset import StringAsset
+    from pulumi_dicom_jobs.validation import contains_unknown, is_unknown
+    assert not is_unknown(LookAlike()) and not is_unknown(StringAsset("x"))
+    assert paths(check_import(imp(dicom_store=LookAlike()))) == ["dicom_store"]
+    assert paths(check_import(imp(dicom_store=StringAsset("x")))) == ["dicom_store"]
+    assert not contains_unknown({"a": [1, {"b": "x"}]})
+
+
+@pytest.mark.parametrize("unknown", [Unknown(), rpc.UNKNOWN])
+def test_an_unknown_nested_in_a_mapping_or_a_list_is_unknown(unknown) -> None:
+    from pulumi_dicom_jobs.validation import contains_unknown
+    assert contains_unknown({"a": unknown}) and contains_unknown({"a": {"b": [1, unknown]}})
+    assert contains_unknown([1, unknown]) and contains_unknown((unknown,))
+
+
+def test_rules_wait_for_an_unknown_destination_or_disposition() -> None:
+    """An unknown value may still resolve to anything: nothing that depends on it is reported."""
+    for unknown in (Unknown(), rpc.UNKNOWN):
+        assert check_export({"dicom_store": STORE, "gcs_destination": unknown,
+                             "bigquery_destination": {"table_uri": "bq://my-project.ds.t"}}) == []
+        assert check_export(bq(force=True, write_disposition=unknown)) == []
+
+
+def test_force_beside_a_disposition_says_what_to_set_instead() -> None:
+    [(_, reason)] = check_export(bq(force=True, write_disposition="WRITE_EMPTY"))
+    assert "force=true is ignored by the API when write_disposition is set" in reason
+    assert "set only write_disposition (WRITE_TRUNCATE overwrites)" in reason
+
+
+def test_reserved_keys_are_skipped_but_later_keys_still_checked() -> None:
+    """``__provider`` (added by the engine) sorts before lowercase keys: it must not end the scan."""
+    failures = check_import(imp(__provider="x", __zzz="y", bogus=1))
+    assert paths(failures) == ["bogus"]
+    assert f"unknown property 'bogus'; expected one of {', '.join(sorted(IMPORT_KEYS))}" == failures[0][1]
+
+
+def test_nested_objects_say_they_are_required_or_list_their_fields() -> None:
+    assert check_import({"dicom_store": STORE}) == [("gcs_source", "is required")]
+    f = check_export(exp(gcs_destination="gs://bucket/o"))
+    assert f == [("gcs_destination", "must be an object with mime_type, uri_prefix")]
+    f = check_import(imp(gcs_source=["gs://bucket/o"]))
+    assert f == [("gcs_source", "must be an object with uri")]
+
+
+@pytest.mark.parametrize("junk", [None, 1, "x", []])
+def test_inputs_that_are_not_an_object_are_one_failure_on_the_whole(junk) -> None:
+    assert check_import(junk) == [("", "inputs must be an object")]
+    assert check_export(junk) == [("", "inputs must be an object")]
+
+
+def test_a_rule_that_raises_becomes_a_failure_naming_the_error() -> None:
+    """A rule must never take ``check`` down: its exception is reported on the property."""
+    from pulumi_dicom_jobs.validation import _Collector
+    c = _Collector()
+    c.rule("some.path", "value", lambda value: 1 / 0)
+    assert c.failures == [("some.path", "could not be checked: ZeroDivisionError")]
