@@ -17,14 +17,16 @@ __all__ = ["OperationStatus"]
 
 
 def _int64(value: Any) -> int:
-    """proto3 JSON int64 (a string, or absent for zero) -> int."""
-    if value is None or value == "":
-        return 0
+    """proto3 JSON int64 (a string, or absent for zero) -> int.
+
+    Absent (None), empty and unreadable values all read as 0: ``int`` and
+    ``float`` reject each of them, so no separate check is needed.
+    """
     try:
         return int(value)
     except (TypeError, ValueError):
         try:
-            return int(float(value))
+            return int(float(value))  # a number in exponent form ("1e3"), as proto3 JSON parsers accept
         except (TypeError, ValueError):
             return 0
 
@@ -53,7 +55,7 @@ class OperationStatus:
         error = raw.get("error")
         return cls(
             name=str(raw.get("name", "")),
-            done=bool(raw.get("done", False)),
+            done=bool(raw.get("done")),  # absent: false (proto3 omits defaults)
             success=_int64(counter.get("success")),
             failure=_int64(counter.get("failure")),
             pending=_int64(counter.get("pending")),
@@ -61,7 +63,7 @@ class OperationStatus:
             create_time=metadata.get("createTime"),
             end_time=metadata.get("endTime"),
             logs_url=metadata.get("logsUrl"),
-            cancel_requested=bool(metadata.get("cancelRequested", False)),
+            cancel_requested=bool(metadata.get("cancelRequested")),
             error=dict(error) if isinstance(error, Mapping) else None,
             raw=dict(raw),
         )
