@@ -221,6 +221,7 @@ _NOTHING = dict(name="", done=False, success=0, failure=0, pending=0, api_method
      {"success": 5, "failure": 1000, "pending": 7}),
     ({"metadata": {"counter": {"success": "many", "failure": "", "pending": {}}}}, {}),
     ({"metadata": {"counter": {"success": None, "failure": [], "pending": "NaN"}}}, {}),
+    ({"metadata": {"counter": {"success": "Infinity", "failure": "-Infinity"}}}, {}),
     # the metadata the outputs show
     ({"metadata": {"apiMethodName": "m", "createTime": "c", "endTime": "e", "logsUrl": "l",
                    "cancelRequested": True}},

@@ -27,7 +27,7 @@ def _int64(value: Any) -> int:
     except (TypeError, ValueError):
         try:
             return int(float(value))  # a number in exponent form ("1e3"), as proto3 JSON parsers accept
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: "Infinity"
             return 0
 
 
