@@ -82,6 +82,8 @@ def _retry_after_seconds(response: requests.Response) -> Optional[float]:
 
 
 def _api_error(response: requests.Response, method: str, path: str) -> ApiError:
+    """The typed error of an error answer: the Google error body's ``status`` and ``message``, else
+    the HTTP reason and the body's first 500 characters (a proxy's page, say)."""
     status, message = "", response.text[:500]
     try:
         error = response.json().get("error", {})
