@@ -108,7 +108,8 @@ def test_the_typed_error_names_the_request_that_failed() -> None:
     assert (error.method, error.path) == ("GET", "v1/x")
     without = errors.from_http_status(404, "NOT_FOUND", "gone")  # built without a request: names none
     assert str(without) == "HTTP 404 NOT_FOUND: gone" and (without.method, without.path) == ("", "")
-    assert str(errors.ApiError(418, "I'm a teapot", "short and stout")) == "HTTP 418 I'm a teapot: short and stout"
+    teapot = errors.ApiError(418, "I'm a teapot", "short and stout")
+    assert str(teapot) == "HTTP 418 I'm a teapot: short and stout" and (teapot.method, teapot.path) == ("", "")
 
 
 def test_an_ambiguous_request_names_the_request_and_the_cause() -> None:
