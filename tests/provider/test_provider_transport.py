@@ -346,7 +346,7 @@ def test_a_connect_timeout_never_reached_the_server_so_a_post_is_retried(caplog:
                 except (socket.timeout, TimeoutError):
                     break
                 assert len(queued) < 50, "the accept queue never filled"
-            base = "http://127.0.0.1:%d" % server.getsockname()[1]
+            base = f"http://127.0.0.1:{server.getsockname()[1]}"
             sleeps: list[float] = []
             transport = Transport(base, Tokens(), RetryPolicy(attempts=2), timeout=(0.05, 5.0), sleep=sleeps.append)
             with pytest.raises(TransportError) as info:
