@@ -101,3 +101,31 @@ def test_start_posts_to_the_kinds_verb(scripted) -> None:
     assert [(c.method, c.path) for c in api.calls] == [("POST", f"/v1/{store}:export"),
                                                        ("POST", f"/v1/{store}:import")]
     assert api.calls[0].body == {"bigqueryDestination": {"tableUri": "bq://p.d.t"}}
+
+
+def test_the_typed_error_names_the_request_that_failed() -> None:
+    error = errors.from_http_status(404, "NOT_FOUND", "gone", None, "GET", "v1/x")
+    assert (error.method, error.path) == ("GET", "v1/x")
+    without = errors.from_http_status(404, "NOT_FOUND", "gone")  # built without a request: names none
+    assert str(without) == "HTTP 404 NOT_FOUND: gone" and (without.method, without.path) == ("", "")
+    teapot = errors.ApiError(418, "I'm a teapot", "short and stout")
+    assert str(teapot) == "HTTP 418 I'm a teapot: short and stout" and (teapot.method, teapot.path) == ("", "")
+
+
+def test_an_ambiguous_request_names_the_request_and_the_cause() -> None:
+    """Only a read timeout or a 504 (the caller says so) leaves the server maybe still holding it."""
+    error = errors.AmbiguousRequestError("POST", "v1/s:import", "ConnectionError")
+    assert error.timed_out is False
+    assert (error.method, error.path, error.cause) == ("POST", "v1/s:import", "ConnectionError")
+    assert str(error) == "POST v1/s:import: no reliable answer (ConnectionError); it may have been processed"
+    assert errors.AmbiguousRequestError("POST", "v1/s:import", "ReadTimeout", timed_out=True).timed_out is True
+
+
+def test_no_credentials_says_what_was_looked_at_and_how_to_get_some() -> None:
+    """docs/real-gcp.md: ``no Google credentials found: ...`` followed by the ways to get some."""
+    error = errors.NoCredentials()
+    text = str(error)
+    assert isinstance(error, errors.CredentialsError)
+    assert text.startswith("no Google credentials found: ")
+    assert "HEALTHCARE_EMULATOR_HOST and GOOGLE_OAUTH_ACCESS_TOKEN are not set" in text
+    assert text.endswith("Application Default Credentials were not found. " + errors.HOW_TO_GET_CREDENTIALS)

@@ -82,13 +82,15 @@ def _retry_after_seconds(response: requests.Response) -> Optional[float]:
 
 
 def _api_error(response: requests.Response, method: str, path: str) -> ApiError:
+    """The typed error of an error answer: the Google error body's ``status`` and ``message``, else
+    the HTTP reason and the body's first 500 characters (a proxy's page, say)."""
     status, message = "", response.text[:500]
     try:
-        error = response.json().get("error", {})
-        status = error.get("status", "") or ""
-        message = error.get("message", message) or message
-    except (ValueError, AttributeError):
-        pass
+        error = response.json()["error"]
+        status = error.get("status") or ""
+        message = error.get("message") or message
+    except (ValueError, LookupError, TypeError, AttributeError):
+        pass  # not Google's error body: not JSON, no "error", or not objects
     return from_http_status(response.status_code, status or response.reason or "", message,
                             _retry_after_seconds(response), method, path)
 
@@ -157,7 +159,6 @@ class Transport:
         started = time.monotonic()
         refreshed = False
         retries = 0
-        unreachable = False
         while True:
             try:
                 response = self.session.request(
@@ -165,11 +166,11 @@ class Transport:
                     timeout=self.timeout if self.timeout is not None else settings.http_timeout(),
                     headers={"Authorization": self.tokens.header(), "Accept": "application/json"})
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if not idempotent and not _never_sent(exc):
+                unreachable = _never_sent(exc)
+                if not idempotent and not unreachable:
                     raise AmbiguousRequestError(method, path, type(exc).__name__,
                                                 timed_out=isinstance(exc, requests.Timeout)) from None
                 failure: BaseException = exc
-                unreachable = _never_sent(exc)
                 delay = policy.backoff(retries)
             else:
                 unreachable = False
