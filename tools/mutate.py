@@ -77,8 +77,12 @@ def _beside() -> list[str]:
 
 
 def _setup_cfg() -> str:
-    targets = [f"{PACKAGE}/{t}" for t in TARGETS if (ROOT / "provider" / PACKAGE / t).exists()]
-    tests = [t for t in TESTS if (ROOT / t).exists()]
+    missing = [t for t in TARGETS if not (ROOT / "provider" / PACKAGE / t).exists()]
+    missing += [t for t in TESTS if not (ROOT / t).exists()]
+    if missing:  # a renamed module or test file would otherwise drop out of the run unnoticed
+        raise SystemExit(f"tools/mutate.py names files that do not exist: {', '.join(missing)}")
+    targets = [f"{PACKAGE}/{t}" for t in TARGETS]
+    tests = list(TESTS)
     lines = ["[mutmut]", f"source_paths = {PACKAGE}", "only_mutate ="]
     lines += [f"    {t}" for t in targets]
     # log lines decide nothing (what they say is not a documented behaviour)
