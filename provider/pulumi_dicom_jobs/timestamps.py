@@ -1,12 +1,12 @@
 """RFC 3339 timestamps as the API writes them: one parser, one formatter.
 
 Why its own module: operations carry ``createTime``/``endTime`` with up to
-nine fractional digits (``2024-01-01T00:00:00.123456789Z``), and Python
-3.10's ``datetime.fromisoformat`` refuses anything but 3 or 6 digits and a
-``Z`` suffix. The parser here trims the fraction to microseconds and accepts
-``Z``/``z`` or an offset, so every reader of a timestamp (the in-flight
-check, the CLI's elapsed time and durations) agrees on every Python the
-package supports.
+nine fractional digits (``2024-01-01T00:00:00.123456789Z``) and RFC 3339
+allows a lower-case ``z``, which ``datetime.fromisoformat`` refuses (Python
+3.10's refused 9 digits and ``Z`` too). The parser
+here trims the fraction to microseconds and accepts ``Z``/``z`` or an
+offset, so every reader of a timestamp (the in-flight check, the CLI's
+elapsed time and durations) agrees.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def parse_rfc3339(value: Optional[str]) -> Optional[_dt.datetime]:
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     head, sep, rest = text.partition(".")
-    if sep:  # trim the fraction to microseconds; fromisoformat is strict on 3.10
+    if sep:  # trim the fraction to microseconds (older Pythons refuse more digits)
         digits = "".join(itertools.takewhile(str.isdigit, rest))
         tail = rest[len(digits):]  # the offset, if any
         text = f"{head}.{(digits + '000000')[:6]}{tail}"

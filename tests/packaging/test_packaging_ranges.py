@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.version import Version
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pytest itself depends on tomli before 3.11
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOORS_FILE = ROOT / "constraints" / "floor.txt"
@@ -104,3 +100,11 @@ def test_test_files_cited_by_the_pyproject_files_exist() -> None:
         cited += re.findall(r"tests/[\w/]+\.py", pyproject.read_text())
     missing = [path for path in cited if not (ROOT / path).is_file()]
     assert cited and not missing, missing
+
+
+def test_every_distribution_allows_exactly_the_pythons_the_suite_runs_on() -> None:
+    """3.11 and up: the emulator's BigQuery backend (bqemulator) needs 3.11, so no
+    suite runs on 3.10, and a package must not promise what nothing tests."""
+    assert sys.version_info >= (3, 11)
+    for folder in (ROOT, ROOT / "emulator", ROOT / "offline"):
+        assert _project(folder)["requires-python"] == ">=3.11", folder

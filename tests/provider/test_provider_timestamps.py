@@ -1,4 +1,5 @@
-"""pulumi_dicom_jobs.timestamps: one RFC 3339 parser (robust on Python 3.10) and one formatter."""
+"""pulumi_dicom_jobs.timestamps: one RFC 3339 parser (nine fraction digits, a lower-case z,
+offsets) and one formatter."""
 
 from __future__ import annotations
 
