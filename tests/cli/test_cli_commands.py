@@ -193,12 +193,19 @@ def test_export_gcs_with_mime_type_and_filter(setup):
                                     "filterConfig": {"resourcePathsGcsUri": setup.gs("filters/one.txt")}}
 
 
-def test_export_bq_creates_the_table(setup, stack, project, unique):
-    setup.upload_synthetic("in", 3)
+def _imported_with_a_dataset(setup, stack, project: str, dataset: str, instances: int):
+    """``instances`` synthetic instances imported with the CLI, and an empty BigQuery
+    dataset: a client for it and the ``bq://`` URI of a table to export to."""
+    setup.upload_synthetic("in", instances)
     assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
-    bq = bigquery.Client(project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": stack.bigquery_url})
-    bq.create_dataset(f"cli_{unique}")
-    table = f"bq://{project}.cli_{unique}.instances"
+    bq = bigquery.Client(project=project, credentials=AnonymousCredentials(),
+                         client_options={"api_endpoint": stack.bigquery_url})
+    bq.create_dataset(dataset)
+    return bq, f"bq://{project}.{dataset}.instances"
+
+
+def test_export_bq_creates_the_table(setup, stack, project, unique):
+    bq, table = _imported_with_a_dataset(setup, stack, project, f"cli_{unique}", instances=3)
     proc = run_cli("export", "bq", setup.store, table, "--write-disposition", "write_truncate",
                    "--include-source-store", "--schema", "json", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -213,11 +220,7 @@ def test_export_bq_creates_the_table(setup, stack, project, unique):
 
 def test_export_bq_runs_a_command_copied_from_gcloud(setup, stack, project, unique):
     """gcloud's ``--overwrite-table`` and ``--write-disposition write-append`` spellings work."""
-    setup.upload_synthetic("in", 2)
-    assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
-    bq = bigquery.Client(project=project, credentials=AnonymousCredentials(), client_options={"api_endpoint": stack.bigquery_url})
-    bq.create_dataset(f"gcloud_{unique}")
-    table = f"bq://{project}.gcloud_{unique}.instances"
+    bq, table = _imported_with_a_dataset(setup, stack, project, f"gcloud_{unique}", instances=2)
     for flags, sent in ((["--overwrite-table"], {"force": True}),
                         (["--write-disposition", "write-append"], {"writeDisposition": "WRITE_APPEND"}),
                         (["--write-disposition", "write-truncate"], {"writeDisposition": "WRITE_TRUNCATE"})):

@@ -229,25 +229,30 @@ def test_the_in_flight_check_can_be_turned_off_and_fails_loudly_when_it_cannot_l
         assert [c.method for c in api.calls[calls:]] == ["POST"]  # no listing at all
 
 
+def _answer_lost(status: int, reason: str, after_the_post: list[dict]) -> ScriptedApi:
+    """A start whose answer is a ``status`` error (the server may have acted); the
+    operations listing is empty before the POST (the in-flight check) and
+    ``after_the_post`` once it was sent."""
+    posted: list[bool] = []
+
+    def post(_call) -> tuple[int, dict]:
+        posted.append(True)
+        return status, {"error": {"code": status, "status": reason, "message": "answer lost"}}
+
+    def listing(_call) -> tuple[int, dict]:
+        return 200, {"operations": after_the_post if posted else []}
+
+    return ScriptedApi({("GET", "/datasets/d/operations$"): listing, ("POST", ":import$"): post})
+
+
 def test_a_lost_start_answer_adopts_the_one_operation_it_started(monkeypatch) -> None:
     adopted, before_the_post = _fresh_operation(), _fresh_operation()
     now = _dt.datetime.now(_dt.timezone.utc)
-    posted: list[bool] = []
-
-    def post(call) -> tuple[int, dict]:
-        posted.append(True)
-        return 500, {"error": {"code": 500, "status": "INTERNAL", "message": "answer lost"}}
-
-    def listing(call) -> tuple[int, dict]:
-        if not posted:
-            return 200, {"operations": []}  # the in-flight check
-        # one of this kind started well before the POST (beyond the clock-skew
-        # margin) is not a candidate; the one started since is adopted
-        earlier = now - _dt.timedelta(seconds=jobs.CLOCK_SKEW_MARGIN_S + 60)
-        return 200, {"operations": [_running(before_the_post, earlier), _running(adopted, now)]}
-
-    with ScriptedApi({("GET", "/datasets/d/operations$"): listing, ("POST", ":import$"): post}) as api, \
-            _start_client(api, monkeypatch) as client:
+    # one of this kind started well before the POST (beyond the clock-skew
+    # margin) is not a candidate; the one started since is adopted
+    earlier = now - _dt.timedelta(seconds=jobs.CLOCK_SKEW_MARGIN_S + 60)
+    operations = [_running(before_the_post, earlier), _running(adopted, now)]
+    with _answer_lost(500, "INTERNAL", operations) as api, _start_client(api, monkeypatch) as client:
         assert jobs.start_import(client, STORE, IMPORT_BODY) == adopted
         assert len(api.calls_to("POST", ":import$")) == 1
         assert all("filter" not in c.query for c in api.calls)
@@ -256,19 +261,7 @@ def test_a_lost_start_answer_adopts_the_one_operation_it_started(monkeypatch) ->
 def test_several_candidates_after_a_lost_answer_fail_naming_them(monkeypatch) -> None:
     first, second = _fresh_operation(), _fresh_operation()
     now = _dt.datetime.now(_dt.timezone.utc)
-
-    posted: list[bool] = []
-
-    def post(call) -> tuple[int, dict]:
-        posted.append(True)
-        return 502, {"error": {"code": 502, "status": "Bad Gateway", "message": "answer lost"}}
-
-    def listing(call) -> tuple[int, dict]:
-        if not posted:
-            return 200, {"operations": []}  # the in-flight check
-        return 200, {"operations": [_running(first, now), _running(second, now)]}
-
-    with ScriptedApi({("GET", "/datasets/d/operations$"): listing, ("POST", ":import$"): post}) as api, \
+    with _answer_lost(502, "Bad Gateway", [_running(first, now), _running(second, now)]) as api, \
             _start_client(api, monkeypatch) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
