@@ -40,7 +40,10 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from . import bigquery as bq
-from . import dicom, discovery
+from . import discovery
+from .bigquery_rows import bigquery_row, bigquery_schema
+from .dicom_file import DicomError, parse_instance
+from .export_encoding import encode_for_export, parse_mime_type
 from .filters import ResourceFilter, load_filter
 from .gcs import BucketNotFound, GcsClient, GcsError, split_gs_uri
 from .jobcontext import JobContext, OperationFailed, StoredInstance
@@ -63,7 +66,7 @@ class JobResult:
 
 
 def _normalize_mime(mime_type: str) -> str:
-    choice = dicom.parse_mime_type(mime_type)
+    choice = parse_mime_type(mime_type)
     if choice.transfer_syntax is None:
         return choice.media_type
     return f"{choice.media_type}; transfer-syntax={choice.transfer_syntax}"
@@ -214,7 +217,7 @@ def _run_items(ctx: JobContext, items: Sequence[T], work: Callable[[T], R],
                finish: Callable[[T, R], Optional[str]], resource_of: Callable[[T], str]) -> JobResult:
     """Run ``work`` on a pool, ``finish`` on this thread; publish counters after each item.
 
-    ``work`` raising :class:`dicom.DicomError`, :class:`GcsError` or ValueError
+    ``work`` raising :class:`DicomError`, :class:`GcsError` or ValueError
     (or ``finish`` returning a message) makes that item a failure.
     """
     total = len(items)
@@ -224,7 +227,7 @@ def _run_items(ctx: JobContext, items: Sequence[T], work: Callable[[T], R],
     def guarded(item: T) -> _Outcome:
         try:
             return _Outcome(value=work(item))
-        except (dicom.DicomError, GcsError, ValueError) as exc:
+        except (DicomError, GcsError, ValueError) as exc:
             return _Outcome(error=str(exc))
 
     def settle(item: T, outcome: _Outcome) -> None:
@@ -293,7 +296,7 @@ def run_import(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
 
     def fetch(name: str) -> StoredInstance:
         data = gcs.read_object(pattern.bucket, name)
-        parsed = dicom.parse_instance(data)
+        parsed = parse_instance(data)
         return StoredInstance(parsed.study_uid, parsed.series_uid, parsed.sop_uid, data, storage_class)
 
     def store(name: str, instance: StoredInstance) -> Optional[str]:
@@ -344,7 +347,7 @@ def _export_gcs(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
     ctx.log("INFO", f"exporting {len(instances)} instance(s) to gs://{bucket}/{prefix}")
 
     def write(instance: StoredInstance) -> int:
-        files = dicom.encode_for_export(instance.data, mime_type)
+        files = encode_for_export(instance.data, mime_type)
         base = f"{prefix}{instance.study_uid}/{instance.series_uid}/{instance.sop_uid}"
         for item in files:
             gcs.write_object(bucket, base + item.suffix, item.data, item.content_type)
@@ -376,9 +379,9 @@ def _export_bigquery(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
         return None
 
     result = _run_items(ctx, instances,
-                        lambda i: dicom.bigquery_row(i.data, schema_json, source), keep,
+                        lambda i: bigquery_row(i.data, schema_json, source), keep,
                         lambda i: instance_path(ctx.store_name, i))
-    fields = dicom.bigquery_schema(rows, schema_json, include_source_store=source is not None)
+    fields = bigquery_schema(rows, schema_json, include_source_store=source is not None)
     columns = set(bq.prepare_table(client, ref, disposition, fields))
     dropped = sorted({k for row in rows for k in row} - columns)
     if dropped:
