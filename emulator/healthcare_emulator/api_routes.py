@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Optional
 
-from . import dicomweb, operations, partial, schema
+from . import body_validation, dicomweb, operations, partial
 from .errors import ApiError, invalid
 from .routing import Request, Response, Route, find, route
 from .state import EmulatorState, OperationRecord, now_utc
@@ -67,7 +67,7 @@ class ApiRoutes:
     # -- helpers ---------------------------------------------------------------
     @staticmethod
     def _body(request: Request, version: str, method_id: str) -> dict:
-        return schema.validate_request(version, method_id, request.json())
+        return body_validation.validate_request(version, method_id, request.json())
 
     @staticmethod
     def _names(m: dict[str, str]) -> tuple[str, str, Optional[str]]:

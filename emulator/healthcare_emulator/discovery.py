@@ -1,6 +1,6 @@
 """Google's discovery documents of the Healthcare API, loaded once per process.
 
-Why one module: the request-body validation (:mod:`healthcare_emulator.schema`),
+Why one module: the request-body validation (:mod:`healthcare_emulator.body_validation`),
 the export checks (:mod:`healthcare_emulator.jobs`, MIME types and storage
 classes) and the system parameters (:mod:`healthcare_emulator.sysparams`) all
 take their facts from the discovery documents shipped inside
