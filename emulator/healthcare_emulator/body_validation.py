@@ -5,7 +5,7 @@ wrong JSON type or an unknown enum value with 400 before anything runs. A
 client that is only ever tested against a lenient fake would never notice
 such bugs, so the emulator checks every body against the discovery document
 (:mod:`healthcare_emulator.discovery`) of the URL's API version, before the
-method's own rules (for import and export, :mod:`healthcare_emulator.jobs`).
+method's own rules (for import and export, :mod:`healthcare_emulator.job_requests`).
 What the emulator refuses: docs/emulator.md#what-it-emulates.
 
 The walker understands the discovery subset those documents use: ``$ref``,
