@@ -11,7 +11,7 @@ Covers README.md, ARCHITECTURE.md, ``docs/*.md`` and ``examples/*/README.md``:
   for this repository's modules), and the console scripts declared in a
   ``pyproject.toml``;
 * the ``pulumi_dicom_jobs`` names that Python snippets import exist;
-* ``docs/...md`` references in the product's docstrings resolve;
+* ``docs/...md`` references in the product's and the emulator's docstrings resolve;
 * every ``dicom-jobs import|export`` command shown with real values is
   accepted by the resources' check (run through the CLI, up to the check),
   unless the page shows it refused: then the quoted ``Error: invalid input:``
@@ -497,7 +497,7 @@ def test_python_snippets_use_names_that_exist(path: Path) -> None:
 def test_docs_referenced_from_the_code_exist() -> None:
     """A docstring that sends the reader to ``docs/X.md#anchor`` names a real page and heading."""
     problems = []
-    for source in sorted((ROOT / "provider").rglob("*.py")):
+    for source in sorted([*(ROOT / "provider").rglob("*.py"), *(ROOT / "emulator").rglob("*.py")]):
         for page, anchor in re.findall(r"\bdocs/([\w-]+\.md)(?:#([\w-]+))?", source.read_text()):
             target = ROOT / "docs" / page
             if not target.exists():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Optional
 
-from . import dicomweb, operations, partial, schema
+from . import body_validation, dicomweb, operations, partial
 from .errors import ApiError, invalid
 from .routing import Request, Response, Route, find, route
 from .state import EmulatorState, OperationRecord, now_utc
@@ -67,7 +67,7 @@ class ApiRoutes:
     # -- helpers ---------------------------------------------------------------
     @staticmethod
     def _body(request: Request, version: str, method_id: str) -> dict:
-        return schema.validate_request(version, method_id, request.json())
+        return body_validation.validate_request(version, method_id, request.json())
 
     @staticmethod
     def _names(m: dict[str, str]) -> tuple[str, str, Optional[str]]:
@@ -128,19 +128,19 @@ class ApiRoutes:
 
     # -- import / export -------------------------------------------------------------
     def import_data(self, request: Request, m: dict[str, str]) -> Response:
-        from . import jobs  # the data plane
+        from . import job_requests, jobs  # the data plane
 
-        return self._start(request, m, "datasets.dicomStores.import", jobs.validate_import_request,
+        return self._start(request, m, "datasets.dicomStores.import", job_requests.validate_import_request,
                            jobs.run_import, operations.IMPORT,
                            lambda _body, v: f"google.cloud.healthcare.{v}.dicom.ImportDicomDataResponse",
                            "dicom.ImportDicomDataErrorDetails")
 
     def export_data(self, request: Request, m: dict[str, str]) -> Response:
-        from . import jobs
+        from . import job_requests, jobs
 
-        return self._start(request, m, "datasets.dicomStores.export", jobs.validate_export_request,
-                           jobs.run_export, operations.EXPORT, jobs.export_response_type,
-                           "dicom.ExportDicomDataErrorDetails", jobs.export_method_suffix)
+        return self._start(request, m, "datasets.dicomStores.export", job_requests.validate_export_request,
+                           jobs.run_export, operations.EXPORT, job_requests.export_response_type,
+                           "dicom.ExportDicomDataErrorDetails", job_requests.export_method_suffix)
 
     def _start(self, request: Request, m: dict[str, str], method_id: str,
                validate: Callable[[dict], None], run: operations.JobFunction, method: str,

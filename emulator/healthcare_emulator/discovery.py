@@ -1,9 +1,10 @@
 """Google's discovery documents of the Healthcare API, loaded once per process.
 
-Why one module: the request-body validation (:mod:`healthcare_emulator.schema`),
-the export checks (:mod:`healthcare_emulator.jobs`, MIME types and storage
-classes) and the system parameters (:mod:`healthcare_emulator.sysparams`) all
-take their facts from the discovery documents shipped inside
+Why one module: the request-body validation
+(:mod:`healthcare_emulator.body_validation`), the job request checks
+(:mod:`healthcare_emulator.job_requests`, MIME types and storage classes)
+and the system parameters (:mod:`healthcare_emulator.sysparams`) all take
+their facts from the discovery documents shipped inside
 ``google-api-python-client`` (``healthcare.v1.json``, ``healthcare.v1beta1.json``),
 so the emulator follows the documents instead of a hand-written copy. Only
 the documents are read: the client library itself is never imported.

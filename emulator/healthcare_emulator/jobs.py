@@ -1,10 +1,12 @@
-"""Import and export jobs: the emulator's data plane entry points.
+"""Import and export jobs, run to completion: the emulator's data plane.
 
-The service layer validates a request synchronously with
-:func:`validate_import_request` / :func:`validate_export_request` (a
-``ValueError`` becomes a 400 INVALID_ARGUMENT; its message names the field),
-starts an operation, and then runs :func:`run_import` / :func:`run_export` in
-a worker with a :class:`~healthcare_emulator.jobcontext.JobContext`.
+Why apart from the routes and the operations: a job is the long part of a
+request. The service layer has already checked the request
+(:mod:`healthcare_emulator.job_requests`, a 400 before any operation) and
+started an operation; it then runs :func:`run_import` / :func:`run_export`
+in a worker with a :class:`~healthcare_emulator.jobcontext.JobContext`,
+through which alone a job reports. What import reads and export writes:
+docs/emulator.md#dicom-data.
 
 Contract with the service layer:
 
@@ -32,20 +34,21 @@ serves concurrent connections far slower than one busy connection (measured:
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from . import bigquery as bq
-from . import dicom, discovery
+from .bigquery_rows import bigquery_row, bigquery_schema
+from .dicom_file import DicomError, parse_instance
+from .export_encoding import encode_for_export
 from .filters import ResourceFilter, load_filter
 from .gcs import BucketNotFound, GcsClient, GcsError, split_gs_uri
 from .jobcontext import JobContext, OperationFailed, StoredInstance
+from .job_requests import validate_export_request, validate_import_request
 from .rpc import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
-from .wildcards import parse_import_uri, validate_bucket_name, validate_import_uri
+from .wildcards import parse_import_uri
 
 WORKERS = 2
 WINDOW = 8
@@ -62,147 +65,6 @@ class JobResult:
     failure: int
 
 
-def _normalize_mime(mime_type: str) -> str:
-    choice = dicom.parse_mime_type(mime_type)
-    if choice.transfer_syntax is None:
-        return choice.media_type
-    return f"{choice.media_type}; transfer-syntax={choice.transfer_syntax}"
-
-
-@lru_cache(maxsize=None)
-def supported_mime_types() -> frozenset[str]:
-    """The ``mimeType`` values the discovery document lists, plus their bare media types.
-
-    Parsed from the description of ``GoogleCloudHealthcareV1DicomGcsDestination.mimeType``
-    (the part before "The following extensions"), so the list follows the document. A
-    bare media type (``application/dicom``, ``image/jpeg``, ``application/octet-stream``)
-    is accepted when the list has it with some transfer syntax: the service treats it
-    as that type's default.
-    """
-    schema = discovery.schemas("v1")["GoogleCloudHealthcareV1DicomGcsDestination"]
-    text = schema["properties"]["mimeType"]["description"]
-    text = text.split("The following extensions", 1)[0]
-    found = re.findall(r"-\s+([a-z]+/[a-z0-9.+\-]+(?:;\s*transfer-syntax=[0-9.*]+)?)", text)
-    if not found:
-        raise RuntimeError("no MIME types found in the discovery document")
-    values = {_normalize_mime(item) for item in found}
-    values |= {item.split(";")[0] for item in values}
-    return frozenset(values)
-
-
-@lru_cache(maxsize=None)
-def blob_storage_classes() -> frozenset[str]:
-    """``BlobStorageSettings.blobStorageClass`` enum values from the discovery document."""
-    schema = discovery.schemas("v1")["BlobStorageSettings"]
-    return frozenset(schema["properties"]["blobStorageClass"]["enum"])
-
-
-# -- synchronous validation ------------------------------------------------------
-def _object(body: Mapping[str, Any], field: str, parent: str = "") -> Optional[Mapping[str, Any]]:
-    value = body.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{parent}{field} must be an object")
-    return value
-
-
-def validate_import_request(body: Mapping[str, Any]) -> None:
-    """Raise ValueError (naming the field) for what the real API rejects with 400."""
-    if not isinstance(body, Mapping):
-        raise ValueError("the request body must be a JSON object")
-    source = _object(body, "gcsSource")
-    if source is None:
-        raise ValueError("gcsSource is required")
-    uri = source.get("uri")
-    if not isinstance(uri, str) or not uri:
-        raise ValueError("gcsSource.uri is required")
-    validate_import_uri(uri)
-    settings = _object(body, "blobStorageSettings")
-    if settings is not None and settings.get("blobStorageClass") is not None:
-        value = settings["blobStorageClass"]
-        if value not in blob_storage_classes():
-            raise ValueError(f"blobStorageSettings.blobStorageClass {value!r} is not one of "
-                             f"{sorted(blob_storage_classes())}")
-
-
-def _validate_gs_prefix(value: Any, field: str, need_object: bool) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{field} is required")
-    if not value.startswith("gs://"):
-        raise ValueError(f"{field} must be a Cloud Storage URI gs://BUCKET/..., got {value!r}")
-    bucket, _, name = value[len("gs://"):].partition("/")
-    try:
-        validate_bucket_name(bucket)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("gcsSource.uri", field)) from None
-    if need_object and not name:
-        raise ValueError(f"{field} must name an object: gs://BUCKET/OBJECT, got {value!r}")
-    # Only an import source takes wildcards. A filter file is one object and an
-    # export prefix is written literally: a glob there is a mistake, so it is
-    # refused up front (the emulator's choice where the API reference is silent).
-    if any(ch in name for ch in "*?"):
-        raise ValueError(f"{field} must not hold wildcards ('*', '?'), got {value!r}")
-
-
-def validate_export_request(body: Mapping[str, Any]) -> None:
-    """Raise ValueError (naming the field) for what the real API rejects with 400."""
-    if not isinstance(body, Mapping):
-        raise ValueError("the request body must be a JSON object")
-    gcs = _object(body, "gcsDestination")
-    bqd = _object(body, "bigqueryDestination")
-    if gcs is not None and bqd is not None:
-        raise ValueError("only one of gcsDestination and bigqueryDestination may be set")
-    if gcs is None and bqd is None:
-        raise ValueError("one of gcsDestination or bigqueryDestination is required")
-    if gcs is not None:
-        _validate_gs_prefix(gcs.get("uriPrefix"), "gcsDestination.uriPrefix", need_object=False)
-        mime = gcs.get("mimeType")
-        if mime not in (None, ""):
-            # "" is proto3's unset (original DICOM); blank text is not a MIME type.
-            if not isinstance(mime, str) or not mime.strip() \
-                    or _normalize_mime(mime) not in supported_mime_types():
-                raise ValueError(f"gcsDestination.mimeType {mime!r} is not supported; supported: "
-                                 f"{', '.join(sorted(supported_mime_types()))}")
-    if bqd is not None:
-        bq.parse_table_uri(bqd.get("tableUri"))
-        disposition = bqd.get("writeDisposition")
-        if disposition is not None and disposition not in bq.DISPOSITIONS:
-            raise ValueError(f"bigqueryDestination.writeDisposition {disposition!r} is not one of "
-                             f"{', '.join(bq.DISPOSITIONS)}")
-        force = bqd.get("force")
-        if force is not None and not isinstance(force, bool):
-            raise ValueError("bigqueryDestination.force must be a boolean")
-        # force beside a writeDisposition is not an error: the service ignores it
-        # (discovery document), and so does bq.effective_disposition.
-        if bqd.get("schemaFlattened") is not None and bqd.get("schemaJson") is not None:
-            raise ValueError("only one of bigqueryDestination.schemaFlattened and "
-                             "bigqueryDestination.schemaJson may be set")
-    flt = _object(body, "filterConfig")
-    if flt is not None:
-        # A filter config without its file would export everything: refuse it
-        # rather than read "no filter file" as "no filter".
-        _validate_gs_prefix(flt.get("resourcePathsGcsUri"), "filterConfig.resourcePathsGcsUri",
-                            need_object=True)
-
-
-def export_method_suffix(body: Mapping[str, Any]) -> str:
-    """``"_bq"`` for a BigQuery export (apiMethodName ``ExportDicomData_bq``), else ``""``."""
-    return "_bq" if body.get("bigqueryDestination") is not None else ""
-
-
-def export_response_type(body: Mapping[str, Any], version: str) -> str:
-    """The message of a successful export's ``response``: ``google.protobuf.Empty`` for BigQuery.
-
-    The BigQuery export guide's sample operation answers
-    ``type.googleapis.com/google.protobuf.Empty``; a Cloud Storage export
-    answers ``ExportDicomDataResponse``.
-    """
-    if body.get("bigqueryDestination") is not None:
-        return "google.protobuf.Empty"
-    return f"google.cloud.healthcare.{version}.dicom.ExportDicomDataResponse"
-
-
 # -- the item loop ------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Outcome:
@@ -214,7 +76,7 @@ def _run_items(ctx: JobContext, items: Sequence[T], work: Callable[[T], R],
                finish: Callable[[T, R], Optional[str]], resource_of: Callable[[T], str]) -> JobResult:
     """Run ``work`` on a pool, ``finish`` on this thread; publish counters after each item.
 
-    ``work`` raising :class:`dicom.DicomError`, :class:`GcsError` or ValueError
+    ``work`` raising :class:`DicomError`, :class:`GcsError` or ValueError
     (or ``finish`` returning a message) makes that item a failure.
     """
     total = len(items)
@@ -224,7 +86,7 @@ def _run_items(ctx: JobContext, items: Sequence[T], work: Callable[[T], R],
     def guarded(item: T) -> _Outcome:
         try:
             return _Outcome(value=work(item))
-        except (dicom.DicomError, GcsError, ValueError) as exc:
+        except (DicomError, GcsError, ValueError) as exc:
             return _Outcome(error=str(exc))
 
     def settle(item: T, outcome: _Outcome) -> None:
@@ -293,7 +155,7 @@ def run_import(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
 
     def fetch(name: str) -> StoredInstance:
         data = gcs.read_object(pattern.bucket, name)
-        parsed = dicom.parse_instance(data)
+        parsed = parse_instance(data)
         return StoredInstance(parsed.study_uid, parsed.series_uid, parsed.sop_uid, data, storage_class)
 
     def store(name: str, instance: StoredInstance) -> Optional[str]:
@@ -344,7 +206,7 @@ def _export_gcs(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
     ctx.log("INFO", f"exporting {len(instances)} instance(s) to gs://{bucket}/{prefix}")
 
     def write(instance: StoredInstance) -> int:
-        files = dicom.encode_for_export(instance.data, mime_type)
+        files = encode_for_export(instance.data, mime_type)
         base = f"{prefix}{instance.study_uid}/{instance.series_uid}/{instance.sop_uid}"
         for item in files:
             gcs.write_object(bucket, base + item.suffix, item.data, item.content_type)
@@ -376,9 +238,9 @@ def _export_bigquery(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
         return None
 
     result = _run_items(ctx, instances,
-                        lambda i: dicom.bigquery_row(i.data, schema_json, source), keep,
+                        lambda i: bigquery_row(i.data, schema_json, source), keep,
                         lambda i: instance_path(ctx.store_name, i))
-    fields = dicom.bigquery_schema(rows, schema_json, include_source_store=source is not None)
+    fields = bigquery_schema(rows, schema_json, include_source_store=source is not None)
     columns = set(bq.prepare_table(client, ref, disposition, fields))
     dropped = sorted({k for row in rows for k in row} - columns)
     if dropped:

@@ -1,10 +1,15 @@
-"""Poll until something holds, with a deadline: the one such loop in the repository.
+"""Poll until something holds, with a deadline: the wait used around the emulator.
 
-Why here: the local stack waits for its servers to answer, and every test
-and benchmark that drives the emulator waits for an operation or a file to
-appear. Sleeping a fixed time instead either flakes on a loaded machine or
-wastes time on an idle one; this loop asks often at first and less often
-later, and fails with a message naming what it waited for.
+Why here: the local stack waits for its servers to answer, and the tests
+and benchmarks wait for the emulator, or a process they started, to reach
+the state they check. Sleeping a fixed time instead either flakes on a
+loaded machine or wastes time on an idle one; this loop asks often at first
+and less often later, and fails with a message naming what it waited for.
+
+It is not the repository's only waiting loop: the product waits on an
+operation with its own poll schedule (``pulumi_dicom_jobs.lro``; the
+distributions share no code), and tests that drive the CLI on a terminal
+read its output until a deadline (``tests/support/cli.py``) rather than poll.
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ from google.cloud import bigquery
 from healthcare_emulator import sampledata
 from support.data import new_dataset, query_rows
 from support.jobcontext import STORE
-from healthcare_emulator.dicom import (
+from healthcare_emulator.bigquery_rows import (
     DROPPED_TAGS_COLUMN, JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN)
 from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
-from healthcare_emulator.jobs import export_method_suffix, run_export, validate_export_request
+from healthcare_emulator.job_requests import export_method_suffix, validate_export_request
+from healthcare_emulator.jobs import run_export
 from healthcare_emulator.rpc import ALREADY_EXISTS, FAILED_PRECONDITION, NOT_FOUND
 
 PROJECT = "local-project"

@@ -7,7 +7,8 @@ import pytest
 from healthcare_emulator import sampledata
 from support.data import upload
 from healthcare_emulator.jobcontext import JobCancelled, OperationFailed, PermissionDenied
-from healthcare_emulator.jobs import run_import, validate_import_request
+from healthcare_emulator.job_requests import validate_import_request
+from healthcare_emulator.jobs import run_import
 from healthcare_emulator.rpc import INVALID_ARGUMENT, NOT_FOUND
 
 

@@ -74,7 +74,7 @@ class FakeContext:
         return self.counters[-1]
 
     def add(self, data: bytes, storage_class: Optional[str] = None) -> StoredInstance:
-        from healthcare_emulator.dicom import parse_instance
+        from healthcare_emulator.dicom_file import parse_instance
 
         parsed = parse_instance(data)
         instance = StoredInstance(parsed.study_uid, parsed.series_uid, parsed.sop_uid, data, storage_class)

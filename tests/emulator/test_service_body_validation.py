@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from healthcare_emulator import discovery, schema
+from healthcare_emulator import body_validation, discovery
 from healthcare_emulator.errors import ApiError
 from support.emulator import HealthcareApi, error_of
 
@@ -14,7 +14,7 @@ IMPORT = "datasets.dicomStores.import"
 
 def rejected(version: str, method: str, body: object) -> str:
     with pytest.raises(ApiError) as caught:
-        schema.validate_request(version, method, body)
+        body_validation.validate_request(version, method, body)
     assert caught.value.http_status == 400 and caught.value.status == "INVALID_ARGUMENT"
     return caught.value.message
 
@@ -49,22 +49,22 @@ def test_enum_values_must_be_in_the_enum():
 def test_valid_bodies_pass_and_are_normalised():
     body = {"bigquery_destination": {"table_uri": "bq://proj-1.d.t", "writeDisposition": "WRITE_APPEND",
                                      "schemaFlattened": {}, "force": None}}
-    assert schema.validate_request("v1", EXPORT, body) == {
+    assert body_validation.validate_request("v1", EXPORT, body) == {
         "bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "writeDisposition": "WRITE_APPEND",
                                 "schemaFlattened": {}}}
-    assert schema.validate_request("v1", IMPORT, None) == {}
-    assert schema.validate_request("v1", "datasets.operations.cancel", {}) == {}
+    assert body_validation.validate_request("v1", IMPORT, None) == {}
+    assert body_validation.validate_request("v1", "datasets.operations.cancel", {}) == {}
     assert "x" in rejected("v1", "datasets.operations.cancel", {"x": 1})
 
 
 def test_version_specific_fields():
     body = {"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "changeDataCaptureConfig": {}}}
     assert "bigqueryDestination.changeDataCaptureConfig" in rejected("v1", EXPORT, body)
-    assert schema.validate_request("v1beta1", EXPORT, body) == body
+    assert body_validation.validate_request("v1beta1", EXPORT, body) == body
 
 
 def test_int64_and_integer_formats():
-    walker = schema._Walker(discovery.schemas("v1"))
+    walker = body_validation._Walker(discovery.schemas("v1"))
     int64 = {"type": "string", "format": "int64"}
     assert walker.walk("12", int64, "n") == "12"
     assert walker.walk(12, int64, "n") == "12"

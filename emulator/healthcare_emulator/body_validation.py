@@ -4,7 +4,9 @@ Why: the real API rejects a misspelt field (``gcsDestination.mimeTyp``), a
 wrong JSON type or an unknown enum value with 400 before anything runs. A
 client that is only ever tested against a lenient fake would never notice
 such bugs, so the emulator checks every body against the discovery document
-(:mod:`healthcare_emulator.discovery`) of the URL's API version.
+(:mod:`healthcare_emulator.discovery`) of the URL's API version, before the
+method's own rules (for import and export, :mod:`healthcare_emulator.job_requests`).
+What the emulator refuses: docs/emulator.md#what-it-emulates.
 
 The walker understands the discovery subset those documents use: ``$ref``,
 ``properties``, ``additionalProperties``, ``items``, ``enum``, ``type``
