@@ -25,15 +25,12 @@ from urllib.parse import quote
 
 import requests
 
+from .messages import UnsupportedError
 from .state import ResourceState
 
 _TIMEOUT_S = 60.0
 _BEARER = {"Authorization": "Bearer pulumi-offline"}
 DEFAULT_PROJECT = "local-project"
-
-
-class UnsupportedError(Exception):
-    """A resource type or invoke token the offline engine does not implement."""
 
 
 class CloudError(Exception):
