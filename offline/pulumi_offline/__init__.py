@@ -9,8 +9,8 @@ state under ``DIR/.pulumi-offline/``. The provider never imports it.
 Modules: :mod:`.engine` (``run``, the front door), :mod:`.deployment` (one
 run), :mod:`.registration`, :mod:`.step_generator`, :mod:`.step`,
 :mod:`.step_executor`, :mod:`.providers`, :mod:`.journal`,
-:mod:`.messages` (the engine's parts), :mod:`.gcp_local` (pulumi-gcp types on
-the emulators), :mod:`.host` and :mod:`.plugins` (provider processes over
+:mod:`.messages` (the engine's parts), :mod:`.gcp` (pulumi-gcp types on the
+emulators), :mod:`.host` and :mod:`.plugins` (provider processes over
 gRPC), :mod:`.program` (project, config, running under mocks),
 :mod:`.state`, :mod:`.display`, :mod:`.outputs`, :mod:`.__main__` (the
 CLI), :mod:`.demo`. What each does: docs/offline-engine.md#how-it-is-built.

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from pulumi.runtime import mocks as sdk_mocks
 
 from .display import Display
-from .gcp_local import CloudError
+from .gcp import CloudError
 from .journal import Journal
 from .messages import CANCELLED, UnsupportedError
 from .program import Project, config_missing_message, run_program

@@ -5,7 +5,7 @@ Why: the engine sends each resource to the provider of its package
 the SDK's dynamic provider host (one process per run, for
 ``pulumi-python:dynamic`` types), a provider plugin process per package
 (:mod:`.plugins`: ``dicom-jobs``), or the local pulumi-gcp appliers
-(:mod:`.gcp_local`). :class:`ProcessProvider` and :class:`LocalGcpProvider` give
+(:mod:`.gcp`). :class:`ProcessProvider` and :class:`LocalGcpProvider` give
 a step the same calls on either; :class:`Providers` starts processes on
 first use, and cancels and stops them together.
 Map: docs/offline-engine.md#how-it-is-built.
@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .gcp_local import Applier, LocalCloud
+from .gcp import Applier, LocalCloud, LocalGcp
 from .host import PROVIDER_KEY, DynamicProviderHost, HostError, ProviderPlugin
 from .messages import StepError
 from .plugins import LogSink, PluginError, Plugins, package_of
@@ -96,7 +96,7 @@ class Providers:
     def __init__(self, project: Project, stack: str, config: Mapping[str, str], *, env: Mapping[str, str],
                  python: str, sink: LogSink) -> None:
         self._project, self._config, self._env, self._python = project, dict(config), dict(env), python
-        self.gcp = LocalCloud(self._env, project=self._config.get("gcp:project"))
+        self.gcp = LocalGcp(LocalCloud(self._env, project=self._config.get("gcp:project")))
         self.plugins = Plugins(project=project.name, stack=stack, config=self._config, env=self._env,
                                python=python, cwd=str(project.directory), sink=sink,
                                paths=project.plugin_paths)

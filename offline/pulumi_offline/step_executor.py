@@ -20,7 +20,7 @@ from typing import Any
 from pulumi.runtime import mocks as sdk_mocks
 
 from .display import Display
-from .gcp_local import CloudError
+from .gcp import CloudError
 from .host import HostError
 from .journal import Journal
 from .messages import Skipped, StepError, UnsupportedError, protected_delete_message, provider_message

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from pulumi.runtime.proto import provider_pb2
 
-from .gcp_local import CloudError
+from .gcp import CloudError
 from .host import PROVIDER_KEY
 from .messages import CheckFailed, StepError, protected_replace_message
 from .providers import LocalGcpProvider, ProcessProvider, outputs_for_provider
