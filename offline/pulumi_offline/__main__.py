@@ -21,7 +21,7 @@ import sys
 import threading
 
 from .display import Display
-from .gcp_local import UnsupportedError
+from .messages import UnsupportedError
 from .program import ProjectError
 
 

@@ -3,7 +3,9 @@
 Per resource URN: type, id, custom, inputs, outputs, dependencies, parent,
 options that matter on delete (``protect``, ``retainOnDelete``, the delete
 timeout), and for dynamic resources the serialized
-``__provider`` string, so ``destroy`` works without the program.
+``__provider`` string, so ``destroy`` works without the program. Also the
+helpers every step uses on property values: secret markers unwrapped,
+preview unknowns found or dropped, assets as JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pulumi
+from pulumi.output import Unknown
 
 #: The SDK's marker of a secret value on the wire (``rpc._special_sig_key`` / ``_special_secret_sig``).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -31,6 +34,24 @@ def plain(value: Any) -> Any:
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    return value
+
+
+def has_unknown(value: Any) -> bool:
+    """Whether a preview left any value unknown (an output not computed yet), at any depth."""
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, dict):
+        return any(has_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_unknown(v) for v in value)
+    return False
+
+
+def known(value: Any) -> Any:
+    """Drop unknown values (preview) so they stay unknown for the program."""
+    if isinstance(value, dict):
+        return {k: known(v) for k, v in value.items() if not isinstance(v, Unknown)}
     return value
 
 
