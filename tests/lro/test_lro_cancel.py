@@ -1,17 +1,12 @@
-"""The cancellation hook of the job layer: a CancelToken ends a wait promptly."""
+"""The cancellation hook of the waiter (pulumi_dicom_jobs.lro): a CancelToken ends a wait promptly.
+The job layer's use of it against the emulator: tests/jobs/test_jobs_emulator.py."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-import pytest
-
-from support.data import synthetic
-from support.workspace import Workspace
-from pulumi_dicom_jobs import jobs
-from pulumi_dicom_jobs.failures import JobFailed
-from pulumi_dicom_jobs.kinds import JobKind
+from support.clock import FakeClock
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.waiter import Waiter
 
@@ -42,27 +37,6 @@ def test_done_wins_over_cancel_and_no_token_means_no_cancel() -> None:
     token = CancelToken()
     token.cancel()
     assert Waiter(10, lambda _a, _n: 0.0, cancel=token).run(lambda: 1, lambda _v: True).done
-    clock = iter(range(0, 1000, 5))
-    outcome = Waiter(20, lambda _a, _n: 5.0, clock=lambda: next(clock), sleep=lambda _s: None).run(
-        lambda: 1, lambda _v: False)
+    clock = FakeClock()
+    outcome = Waiter(20, lambda _a, _n: 5.0, clock=clock, sleep=clock.sleep).run(lambda: 1, lambda _v: False)
     assert not outcome.done and not outcome.cancelled
-
-
-# -- run_job against the emulator ---------------------------------------------
-@pytest.mark.parametrize("cancel_operation", [True, False])
-def test_run_job_interrupted_cancels_or_leaves_the_operation(env: Workspace, cancel_operation: bool) -> None:
-    for index, data in enumerate(synthetic(10)):
-        env.upload(f"in/{index}.dcm", data)
-    env.admin.post("config", {"instanceDelaySeconds": 3.0})
-    token = CancelToken()
-    started: list[str] = []
-    body = {"gcsSource": {"uri": f"gs://{env.bucket.name}/in/**.dcm"}}
-    with env.client() as client, pytest.raises(JobFailed) as failed:
-        jobs.run_job(client, JobKind.IMPORT, env.store, body, timeout_seconds=600, cancel=token, cancel_on_interrupt=cancel_operation,
-                     on_started=lambda name: (started.append(name), threading.Timer(0.5, token.cancel).start()))
-    assert failed.value.reason == "interrupted" and started[0] in str(failed.value)
-    [operation] = env.operations()
-    assert operation["done"] is cancel_operation
-    with env.client() as client, pytest.raises(JobFailed) as again:
-        jobs.run_job(client, JobKind.IMPORT, env.store, body, timeout_seconds=600, cancel=token)
-    assert "did not start" in str(again.value) and len(env.operations()) == 1

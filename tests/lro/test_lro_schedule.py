@@ -1,173 +1,23 @@
-"""Pure units: request bodies, operation parsing, the poll schedule, messages, diff."""
+"""pulumi_dicom_jobs.lro.schedule.PollSchedule: when to poll next (its docstring): a backoff
+capped by the time waited, a rate trusted after progress steps, closing in on the end,
+no more polls than api-core's default schedule; and its jitter. Every test but the
+jitter's pins the jitter to zero."""
 
 from __future__ import annotations
 
-import pickle
-
 import pytest
-import requests
-from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.output import Unknown
 
-from support.scripted import ScriptedApi
-
-import pulumi_dicom_jobs
-from pulumi_dicom_jobs import failures, jobs, settings
-from pulumi_dicom_jobs.api import transport
-from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.lro import OperationStatus, PollSchedule
-from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
-from pulumi_dicom_jobs.kinds import JobKind
-from pulumi_dicom_jobs.requests_body import build_export_body, build_import_body
-from pulumi_dicom_jobs.targets import JobTargets
-
-STORE = "projects/p-123456/locations/l/datasets/d/dicomStores/s"
+from support.operations import snapshot
+from pulumi_dicom_jobs.lro import PollSchedule, backoff
+from pulumi_dicom_jobs.lro.status import OperationStatus
 
 
-def test_import_body() -> None:
-    assert build_import_body({"gcs_source": {"uri": "gs://b/x/**.dcm"}, "dicom_store": STORE}) == \
-        {"gcsSource": {"uri": "gs://b/x/**.dcm"}}
-    assert build_import_body({"gcs_source": {"uri": "gs://b/x"},
-                              "blob_storage_settings": {"blob_storage_class": "ARCHIVE"}}) == \
-        {"gcsSource": {"uri": "gs://b/x"}, "blobStorageSettings": {"blobStorageClass": "ARCHIVE"}}
+def _snap(success: int, pending: int) -> OperationStatus:
+    """A running operation's snapshot with these counters."""
+    return snapshot("n", success=success, pending=pending)
 
 
-def test_export_bodies() -> None:
-    assert build_export_body({"gcs_destination": {"uri_prefix": "gs://b/o", "mime_type": "image/png"},
-                              "filter_config": {"resource_paths_gcs_uri": "gs://b/f.txt"}}) == {
-        "gcsDestination": {"uriPrefix": "gs://b/o", "mimeType": "image/png"},
-        "filterConfig": {"resourcePathsGcsUri": "gs://b/f.txt"}}
-    assert build_export_body({"gcs_destination": {"uri_prefix": "gs://b/o"}}) == \
-        {"gcsDestination": {"uriPrefix": "gs://b/o"}}
-    assert build_export_body({"bigquery_destination": {"table_uri": "bq://p.d.t", "force": False,
-                                                       "include_source_store": True, "schema": "JSON"}}) == {
-        "bigqueryDestination": {"tableUri": "bq://p.d.t", "force": False, "includeSourceStore": True,
-                                "schemaJson": {}}}
-    assert build_export_body({"bigquery_destination": {"table_uri": "bq://p.d.t", "schema": "FLATTENED",
-                                                       "write_disposition": "WRITE_APPEND"}}) == {
-        "bigqueryDestination": {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND",
-                                "schemaFlattened": {}}}
-
-
-
-@pytest.mark.parametrize("force", [True, False])
-def test_force_is_sent_only_without_a_write_disposition(force: bool) -> None:
-    """The API ignores force beside a write disposition: the body never carries both."""
-    def body(**bq) -> dict:
-        return build_export_body({"bigquery_destination": {"table_uri": "bq://p.d.t", **bq}})["bigqueryDestination"]
-
-    assert body(force=force) == {"tableUri": "bq://p.d.t", "force": force}
-    assert body(force=force, write_disposition="WRITE_APPEND") == \
-        {"tableUri": "bq://p.d.t", "writeDisposition": "WRITE_APPEND"}
-    # WRITE_DISPOSITION_UNSPECIFIED means unset, so force still applies.
-    assert body(force=force, write_disposition="WRITE_DISPOSITION_UNSPECIFIED") == \
-        {"tableUri": "bq://p.d.t", "force": force, "writeDisposition": "WRITE_DISPOSITION_UNSPECIFIED"}
-
-
-def _op(**over) -> dict:
-    raw = {"name": "projects/p/locations/l/datasets/d/operations/1", "metadata": {
-        "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
-        "createTime": "2024-01-01T00:00:00Z", "logsUrl": "https://console/logs",
-        "counter": {"success": "12", "pending": "3"}}}
-    raw.update(over)
-    return raw
-
-
-def test_operation_parsing_int64_strings_and_omitted_zeros() -> None:
-    status = OperationStatus.from_json(_op())
-    assert (status.success, status.failure, status.pending, status.done) == (12, 0, 3, False)
-    assert status.logs_url == "https://console/logs" and status.error is None
-    done = OperationStatus.from_json({"name": "n", "done": True})
-    assert (done.success, done.failure, done.pending, done.api_method_name) == (0, 0, 0, None)
-
-
-def test_judge_and_failure_messages() -> None:
-    samples = [{"resource": f"gs://b/f{i}", "error": {"code": 3, "message": f"bad file {i}"}} for i in range(8)]
-    failed = OperationStatus.from_json(_op(done=True, error={
-        "code": 3, "message": "8 files failed", "details": [{"@type": "x", "sampleErrors": samples}]},
-        metadata={"apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
-                  "logsUrl": "https://logs/x", "counter": {"success": "2", "failure": "8"}}))
-    with pytest.raises(failures.JobFailed) as info:
-        jobs.judge(failed, 0)
-    text = str(info.value)
-    assert info.value.reason == "too_many_failures" and info.value.operation is failed
-    assert "INVALID_ARGUMENT" in text and "8 files failed" in text and "https://logs/x" in text
-    assert "success=2 failure=8" in text and "gs://b/f4" in text and "gs://b/f5" not in text
-    assert failed.name in text
-    assert jobs.judge(failed, 8) is failed  # tolerated
-    cancelled = OperationStatus.from_json(_op(done=True, error={"code": 1, "message": "cancelled"}))
-    with pytest.raises(failures.JobFailed) as info:
-        jobs.judge(cancelled, 100)
-    assert info.value.reason == "cancelled"
-    denied = OperationStatus.from_json(_op(done=True, metadata={}, error={
-        "code": 7, "message": "service-123@gcp-sa-healthcare.iam.gserviceaccount.com lacks "
-                              "roles/storage.objectViewer on gs://b"}))
-    with pytest.raises(failures.JobFailed) as info:
-        jobs.judge(denied, 0)
-    assert info.value.reason == "operation_error"
-    assert "PERMISSION_DENIED" in str(info.value)
-    assert "grant roles/storage.objectViewer" in str(info.value)
-    assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in str(info.value)
-    with pytest.raises(ValueError):
-        failures.JobFailed("nonsense", "x")
-
-
-def test_an_import_that_processed_nothing_fails_naming_the_pattern() -> None:
-    """Zero successes, zero failures and no error is not a successful import."""
-    empty = OperationStatus.from_json(_op(done=True, response={"@type": "x"}, metadata={
-        "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"}))
-    with pytest.raises(failures.JobFailed) as info:
-        jobs.judge(empty, 0, JobTargets.of_request(JobKind.IMPORT, {"gcsSource": {"uri": "gs://b/dir/"}}))
-    assert info.value.reason == "operation_error"
-    assert "imported nothing" in str(info.value) and "gs://b/dir/" in str(info.value)
-    with pytest.raises(failures.JobFailed):
-        jobs.judge(empty, 5)  # the pattern unknown (``dicom-jobs wait``): still a failure
-    export = OperationStatus.from_json(_op(done=True, response={"@type": "x"}, metadata={
-        "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ExportDicomData"}))
-    assert jobs.judge(export, 0) is export  # an empty store exports nothing, rightly
-
-
-@pytest.mark.parametrize("role,helper", [("roles/storage.objectAdmin", "gcs_export_grants"),
-                                         ("roles/bigquery.dataEditor", "bigquery_export_grants"),
-                                         ("roles/bigquery.jobUser", "bigquery_export_grants")])
-def test_permission_hint_names_helper(role: str, helper: str) -> None:
-    hint = failures.permission_hint(f"service-1@gcp-sa-healthcare.iam.gserviceaccount.com needs {role}")
-    assert role in hint and f"pulumi_dicom_jobs.gcp.grants.{helper}" in hint
-    assert failures.permission_hint("some other denial") is None
-
-
-AGENT = "service-1@gcp-sa-healthcare.iam.gserviceaccount.com"
-DENIALS = [  # what Cloud Storage and BigQuery say, the request, and the grant the hint must name
-    (f"{AGENT} does not have storage.objects.list access to the Google Cloud Storage bucket src.",
-     JobKind.IMPORT, {"gcsSource": {"uri": "gs://src/dir/**"}},
-     "grant roles/storage.objectViewer on bucket src to serviceAccount:" + AGENT, "import_source_grants"),
-    (f"{AGENT} does not have storage.objects.create access to the Google Cloud Storage bucket out.",
-     JobKind.EXPORT_GCS, {"gcsDestination": {"uriPrefix": "gs://out/x"}},
-     "grant roles/storage.objectAdmin on bucket out to serviceAccount:" + AGENT, "gcs_export_grants"),
-    (f"{AGENT} does not have storage.objects.get access to the Google Cloud Storage bucket flt.",
-     JobKind.EXPORT_GCS, {"gcsDestination": {"uriPrefix": "gs://out/x"},
-                          "filterConfig": {"resourcePathsGcsUri": "gs://flt/f.txt"}},
-     "grant roles/storage.objectViewer on bucket flt to serviceAccount:" + AGENT, "filter_file_grants"),
-    (f"Permission bigquery.tables.create denied on dataset p:d (or it may not exist) for {AGENT}.",
-     JobKind.EXPORT_BIGQUERY, {"bigqueryDestination": {"tableUri": "bq://p.d.t"}},
-     "grant roles/bigquery.dataEditor on dataset p:d and roles/bigquery.jobUser on project p to "
-     "serviceAccount:" + AGENT, "bigquery_export_grants"),
-]
-
-
-@pytest.mark.parametrize("message,kind,body,grant,helper", DENIALS)
-def test_permission_hint_turns_a_missing_permission_into_the_role_and_where(message, kind, body, grant,
-                                                                           helper) -> None:
-    hint = failures.permission_hint(message, JobTargets.of_request(kind, body))
-    assert hint is not None and grant in hint, hint
-    assert f"pulumi_dicom_jobs.gcp.grants.{helper}" in hint
-
-
-def _snap(success: int, pending: int, done: bool = False) -> OperationStatus:
-    return OperationStatus.from_json({"name": "n", "done": done, "metadata": {
-        "counter": {"success": str(success), "pending": str(pending)}}})
-
-
+# -- backoff, rate and the end over whole waits, against api-core's schedule ---------------
 def test_schedule_backs_off_without_progress_and_caps() -> None:
     schedule = PollSchedule(jitter=0.0)
     delays = [schedule.next_delay(_snap(0, 0), 100.0 * t) for t in range(12)]
@@ -290,123 +140,124 @@ def test_schedule_calls_fewer_than_api_core_for_a_long_job() -> None:
     assert lag < 0.04 * 3600
 
 
-def test_http_timeout_from_environment(monkeypatch) -> None:
-    monkeypatch.delenv(settings.HTTP_TIMEOUT_ENV, raising=False)
-    assert settings.http_timeout() == (10.0, 60.0)
-    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "120")
-    assert settings.http_timeout() == (10.0, 120.0)
-    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, " 3.5 , 90 ")
-    assert settings.http_timeout() == (3.5, 90.0)
-    for bad in ("x", "1,2,3", "0", "-5", "5,", "inf", "nan"):
-        monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, bad)
-        assert settings.http_timeout() == (10.0, 60.0), bad
+# -- the rules of its docstring, step by step ----------------------------------------
+T0 = 1000.0  # a monotonic clock is far from zero: elapsed time is now - start, not now
 
 
-def test_http_timeout_explicit_argument_wins(monkeypatch) -> None:
-    """The timeout each request is sent with, recorded on the way to a loopback server.
-
-    The one place a test reaches into the transport: a ``requests.Session``
-    subclass records the ``timeout`` argument and sends the request for real
-    (timing the answers instead would make a test of seconds and margins).
-    """
-    seen: list = []
-
-    class RecordingSession(requests.Session):
-        def request(self, *args, **kwargs):
-            seen.append(kwargs["timeout"])
-            return super().request(*args, **kwargs)
-
-    class Tokens:
-        refreshable = False
-
-        def header(self):
-            return "Bearer t"
-
-    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "7,8")
-    with ScriptedApi({("GET", "/v1/a$"): (200, {})}) as api:
-        default = transport.Transport(api.url, Tokens())
-        explicit = transport.Transport(api.url, Tokens(), timeout=(1.0, 2.0))
-        default.session, explicit.session = RecordingSession(), RecordingSession()
-        default.request("GET", "v1/a")
-        monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "9")
-        default.request("GET", "v1/a")
-        explicit.request("GET", "v1/a")
-        assert len(api.calls) == 3
-    assert seen == [(7.0, 8.0), (10.0, 9.0), (1.0, 2.0)]
+def test_schedule_backoff_is_capped_by_the_time_since_the_first_snapshot() -> None:
+    schedule = PollSchedule(jitter=0.0)
+    assert schedule.next_delay(_snap(0, 0), T0) == 1.5
+    assert schedule.next_delay(_snap(0, 0), T0 + 1.6) == pytest.approx(1.6)  # backoff says 2.4
+    assert schedule.next_delay(_snap(0, 0), T0 + 10.0) == pytest.approx(1.5 * 1.6 ** 2)  # not capped
 
 
-STATE = {"dicom_store": STORE, "gcs_source": {"uri": "gs://b/x/**"}, "timeout_seconds": 60.0,
-         "max_failed_instances": 0.0, "triggers": ["a"], "operation_name": "op", "success_count": 3.0,
-         "__provider": "xyz"}
+def test_schedule_first_snapshot_with_progress_gives_no_rate_yet() -> None:
+    """No time has passed since the first snapshot: the backoff's first step, not a guess."""
+    assert PollSchedule(jitter=0.0).next_delay(_snap(5, 95), T0) == 1.5
 
 
-@pytest.mark.parametrize("change,replaces", [
-    ({}, None),
-    ({"timeout_seconds": 60}, None),
-    ({"dicom_store": STORE + "2"}, ["dicom_store"]),
-    ({"gcs_source": {"uri": "gs://b/y/**"}}, ["gcs_source"]),
-    ({"blob_storage_settings": {"blob_storage_class": "ARCHIVE"}}, ["blob_storage_settings"]),
-    ({"triggers": ["b"]}, ["triggers"]),
-    ({"triggers": None}, ["triggers"]),
-    ({"gcs_source": Unknown()}, ["gcs_source"]),
-    ({"timeout_seconds": 120.0}, []),
-    ({"max_failed_instances": 5}, []),
-    ({"api_version": "v1beta1"}, []),
-    ({"api_version": "v1"}, None),
-    ({"api_endpoint": "https://healthcare.example"}, []),  # docs/lifecycle.md: updates in place
+def _backed_off(total: int) -> PollSchedule:
+    """Four polls without progress, the last at T0 + 6 s: the next backoff step is 1.5 x 1.6^4."""
+    schedule = PollSchedule(jitter=0.0)
+    for now, want in ((T0, 1.5), (T0 + 1.5, 1.5), (T0 + 3.0, 3.0), (T0 + 6.0, 6.0)):
+        assert schedule.next_delay(_snap(0, total), now) == pytest.approx(want)
+    return schedule
+
+
+@pytest.mark.parametrize("success, pending, delay", [
+    (1, 1, 0.6 * 12.0),  # 1 of 2 in 12 s: 12 s left by the average -> 0.6 of it
+    (4, 2, 0.6 * 6.0),  # 4 in 12 s: 6 s left
+    (100, 1, 0.3),  # almost done: not under the minimum
+    (1, 100, 1.5 * 1.6 ** 4),  # far from done: the average may not lengthen the backoff
 ])
-def test_import_diff_matrix(change: dict, replaces) -> None:
-    olds = dict(STATE)
-    news = {k: v for k, v in STATE.items() if k not in ("operation_name", "success_count")}
-    news.update(change)
-    news = {k: v for k, v in news.items() if v is not None}
-    result = DicomImportJobProvider().diff("op", olds, news)
-    if replaces is None:
-        assert result.changes is False and result.replaces == []
-    else:
-        assert result.changes is True and result.replaces == replaces
+def test_schedule_untrusted_average_rate_only_shortens_the_backoff(success: int, pending: int,
+                                                                   delay: float) -> None:
+    schedule = _backed_off(success + pending)
+    assert schedule.next_delay(_snap(success, pending), T0 + 12.0) == pytest.approx(delay)
+    assert schedule.rate(T0 + 12.0, success) is None  # one progress step: not trusted
 
 
-@pytest.mark.parametrize("change,replaces", [
-    ({"gcs_destination": {"uri_prefix": "gs://b/o", "mime_type": "image/png"}}, ["gcs_destination"]),
-    ({"filter_config": {"resource_paths_gcs_uri": "gs://b/f"}}, ["filter_config"]),
-    ({"bigquery_destination": {"table_uri": "bq://p-123456.d.t"}, "gcs_destination": None},
-     ["gcs_destination", "bigquery_destination"]),
-    ({"max_failed_instances": 1.0}, []),
-    ({"api_endpoint": "https://healthcare.example"}, []),  # docs/lifecycle.md: updates in place
-    ({"api_version": "v1beta1"}, []),
+def test_schedule_trusts_a_rate_after_trust_after_progress_steps() -> None:
+    for trust_after, trusted_at in ((2, 2), (3, 3)):
+        schedule = PollSchedule(jitter=0.0, trust_after=trust_after)
+        schedule.next_delay(_snap(0, 1000), T0)
+        for step in range(1, 4):
+            schedule.next_delay(_snap(10 * step, 1000 - 10 * step), T0 + step)
+            rate = schedule.rate(T0 + step + 1, 10 * step + 10)
+            if step < trusted_at:
+                assert rate is None, (trust_after, step)
+            else:
+                assert rate == pytest.approx(10.0), (trust_after, step)  # from the first progress
+
+
+def _trusted(floor_after: float = 0.0) -> PollSchedule:
+    """10 items/s from the first progress at T0 + 1 + ``floor_after`` (a later start-up makes the floor larger)."""
+    schedule = PollSchedule(jitter=0.0)
+    schedule.next_delay(_snap(0, 1000), T0)
+    schedule.next_delay(_snap(10, 990), T0 + 1.0 + floor_after)
+    return schedule
+
+
+@pytest.mark.parametrize("pending, delay", [
+    (5, 0.3),  # 0.5 s left, under two floors (0.3 s each): one floor
+    (6, 0.6 * 0.6),  # 0.6 s left, exactly two floors: still halving
+    (7, 0.6 * 0.7),
 ])
-def test_export_diff_matrix(change: dict, replaces) -> None:
-    olds = {"dicom_store": STORE, "gcs_destination": {"uri_prefix": "gs://b/o"}, "operation_name": "x"}
-    news = {k: v for k, v in {**olds, **change}.items() if v is not None and k != "operation_name"}
-    result = DicomExportJobProvider().diff("x", olds, news)
-    assert result.changes is True and result.replaces == replaces
-    assert DicomExportJobProvider().diff("x", olds, {"dicom_store": STORE,
-                                                     "gcs_destination": {"uri_prefix": "gs://b/o"}}).changes is False
+def test_schedule_endgame_starts_under_two_floors(pending: int, delay: float) -> None:
+    schedule = _trusted()
+    assert schedule.next_delay(_snap(20, pending), T0 + 2.0) == pytest.approx(delay)
 
 
-def test_provider_check_returns_failures_and_never_raises() -> None:
-    result = DicomImportJobProvider().check({}, {"dicom_store": "nope", "gcs_source": {"uri": "gs://b/**/x"}})
-    assert sorted(f.property for f in result.failures) == ["dicom_store", "gcs_source.uri"]
-    assert DicomExportJobProvider().check({}, None).failures  # garbage in: failures, not an exception
+@pytest.mark.parametrize("pending, delay", [
+    (5, 0.5 + 0.1),  # 0.5 s left, floor 1 s: the predicted end and a margin
+    (1, 0.3),  # 0.1 s left: the minimum
+    (15, 1.0),  # 1.5 s left: at most one floor
+])
+def test_schedule_endgame_step_is_the_eta_and_a_margin_at_most_one_floor(pending: int, delay: float) -> None:
+    schedule = _trusted(floor_after=23.0)  # now - start = 25 s: floor 0.04 x 25 = 1 s
+    assert schedule.next_delay(_snap(20, pending), T0 + 25.0) == pytest.approx(delay)
 
 
-def test_providers_pickle_by_reference_small_and_stateless() -> None:
-    for cls in (DicomImportJobProvider, DicomExportJobProvider):
-        provider = cls()
-        assert vars(provider) == {}
-        blob = serialize_provider(provider)
-        assert len(blob) <= 2048 and len(blob) < 200, len(blob)
-        assert b"pulumi_dicom_jobs.dynamic.providers" in pickle.dumps(provider)
-    assert pulumi_dicom_jobs.DicomImportJobProvider is DicomImportJobProvider
+def test_schedule_one_item_job_polls_soon_once_it_is_processed() -> None:
+    schedule = PollSchedule(jitter=0.0)
+    assert schedule.next_delay(_snap(0, 1), T0) == 1.5
+    assert schedule.next_delay(_snap(1, 0), T0 + 1.5) == pytest.approx(0.3)
 
 
-def test_client_endpoint_selection(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST", raising=False)
-    assert HealthcareClient().base_url == "https://healthcare.googleapis.com"
-    assert HealthcareClient("https://x.example/", "v1beta1").base_url == "https://x.example"
-    monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", "127.0.0.1:9")
-    client = HealthcareClient("https://x.example")
-    assert client.base_url == "http://127.0.0.1:9" and client.emulated
-    with pytest.raises(ValueError):
-        HealthcareClient(api_version="v2")
+def test_schedule_backs_off_from_the_start_again_when_counters_vanish() -> None:
+    schedule = _trusted()
+    schedule.next_delay(_snap(20, 980), T0 + 2.0)  # a trusted rate
+    assert schedule.next_delay(_snap(0, 0), T0 + 100.0) == pytest.approx(1.5)
+    assert schedule.next_delay(_snap(0, 0), T0 + 200.0) == pytest.approx(2.4)
+
+
+# -- the jitter (every other test pins it to zero) ------------------------------------
+@pytest.mark.parametrize("pick, factor", [(lambda low, high: high, 1.1), (lambda low, high: low, 0.9)])
+def test_schedule_jitter_is_ten_percent_either_way(monkeypatch, pick, factor: float) -> None:
+    """The default schedule spreads its backoff and its ETA hops by +-10 %."""
+    monkeypatch.setattr(backoff.random, "uniform", pick)
+    jittered, plain = PollSchedule(), PollSchedule(jitter=0.0)
+    assert jittered.jitter == 0.1
+    # backoff phase (no counters), long after the start so the elapsed-time cap is not hit
+    for now in (0.0, 100.0, 200.0):
+        got, want = jittered.next_delay(_snap(0, 0), now), plain.next_delay(_snap(0, 0), now)
+        if now:  # the first delay is capped by max(initial, elapsed) = initial
+            assert got == pytest.approx(want * factor), now
+    # trusted rate, far from the end: the ETA hop is jittered too
+    jittered, plain = PollSchedule(), PollSchedule(jitter=0.0)
+    for schedule in (jittered, plain):
+        schedule.next_delay(_snap(0, 1000), 0.0)
+        schedule.next_delay(_snap(10, 990), 1.0)
+    assert jittered.next_delay(_snap(20, 980), 2.0) == pytest.approx(
+        plain.next_delay(_snap(20, 980), 2.0) * factor)
+
+
+def test_schedule_jitter_spreads_a_crowd() -> None:
+    """With the real random source, 20 waiters do not all poll at the same moment."""
+    def second_delay() -> float:
+        schedule = PollSchedule()
+        schedule.next_delay(_snap(0, 0), 0.0)
+        return schedule.next_delay(_snap(0, 0), 100.0)  # 2.4 s, give or take 10 %
+
+    delays = {second_delay() for _ in range(20)}
+    assert len(delays) > 1 and all(2.4 * 0.9 <= d <= 2.4 * 1.1 for d in delays), delays
