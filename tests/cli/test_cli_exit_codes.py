@@ -22,7 +22,6 @@ from pulumi_dicom_jobs.failures import REASONS
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 
-
 def _op(done: bool = True, error: dict | None = None, success: int = 2, failure: int = 0) -> dict:
     return operation(OPERATION, done=done, method=IMPORT_METHOD, create_time="2026-01-01T00:00:00Z",
                      success=success, failure=failure, error=error)
