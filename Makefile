@@ -11,10 +11,11 @@ FLOOR_VENV := .venv-floor
 FLOOR_PY := $(FLOOR_VENV)/bin/python
 FLOOR_STAMP := $(FLOOR_VENV)/.installed
 # What runs at the floor: the product without the offline engine's programs
-# (the engine pins the SDK exactly, see offline/pyproject.toml): the dynamic
-# provider through the SDK's real host, the plugin process, the pulumi-gcp
-# wiring under set_mocks, the CLI.
-FLOOR_SUITE := tests/provider tests/plugin tests/gcp tests/cli
+# (the engine pins the SDK exactly, see offline/pyproject.toml): its layers
+# (the modules beside them, api, lro, jobs), the dynamic provider through the
+# SDK's real host, the plugin process, the pulumi-gcp wiring under set_mocks,
+# the CLI.
+FLOOR_SUITE := tests/beside tests/api tests/lro tests/jobs tests/dynamic tests/plugin tests/gcp tests/cli
 
 # The three distributions (product, emulator, offline engine) and the test
 # requirements: any change reinstalls.

@@ -69,7 +69,7 @@ def bq_client(stack: LocalStack) -> bigquery.Client:
     return bigquery_client(stack.bigquery_url)
 
 
-# The provider and plugin tests' store, bucket and BigQuery client of their own.
+# The product's tests' (dynamic, api, jobs, plugin) store, bucket and BigQuery client of their own.
 @pytest.fixture
 def env(stack, emulator, gcs_client, bq_client, unique) -> Workspace:
     emulator.config(instanceDelaySeconds=0.0, operationMinSeconds=0.0)
@@ -77,8 +77,11 @@ def env(stack, emulator, gcs_client, bq_client, unique) -> Workspace:
                             dataset_id=f"ds{unique}", store_id="store", bucket=f"bkt-{unique}", bq=bq_client)
 
 
-# -- the differential fuzz's seed (tests/test_fuzz_check.py) -------------------------
-#: Set FUZZ_SEED=N to replay a run of ``make test``; otherwise each run draws one.
+# -- the seeds: the differential fuzz's (tests/test_fuzz_check.py) and the test order's --
+# pytest-randomly runs the tests in an order drawn from its seed and reseeds ``random``
+# before each test from it; it prints the seed in the header, repeated here at the end.
+#: Set FUZZ_SEED=N to replay a run of ``make test``; otherwise each run draws one
+#: (from the system's entropy, so pytest-randomly's reseeding does not decide it).
 FUZZ_SEED_ENV = "FUZZ_SEED"
 
 
@@ -93,7 +96,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """The seed again at the end (``-q`` hides the header), for a failure to be replayed."""
+    """The seeds again at the end (``-q`` hides the header), for a failure to be replayed."""
+    order_seed = config.getoption("randomly_seed", default=None)  # None: pytest-randomly is off
+    if order_seed is not None and config.getoption("randomly_reorganize", default=False):
+        terminalreporter.write_line(f"random order seed: {order_seed} "
+                                    f"(replay: PYTEST_ADDOPTS=--randomly-seed={order_seed} and the same command)")
     ran = any("test_fuzz_check.py" in report.nodeid
               for reports in terminalreporter.stats.values() for report in reports
               if hasattr(report, "nodeid"))

@@ -56,17 +56,19 @@ TARGETS = (
 
 #: The fast tests that target them.
 TESTS = (
-    "tests/provider/test_provider_validation.py",
-    "tests/provider/test_provider_spec.py",
-    "tests/provider/test_provider_units.py",
-    "tests/provider/test_provider_lro.py",
-    "tests/provider/test_provider_api.py",
-    "tests/provider/test_provider_transport.py",
-    "tests/provider/test_provider_jobs_rules.py",
-    "tests/provider/test_provider_jobs_stop.py",
+    "tests/beside/test_validation.py",
+    "tests/beside/test_spec.py",
+    "tests/beside/test_bodies.py",
+    "tests/dynamic/test_dynamic_providers.py",
+    "tests/lro/test_lro.py",
+    "tests/lro/test_lro_schedule.py",
+    "tests/api/test_api_client.py",
+    "tests/api/test_api_transport.py",
+    "tests/jobs/test_jobs_rules.py",
+    "tests/jobs/test_jobs_stop.py",
     "tests/cli/test_cli_exit_codes.py",
-    "tests/provider/test_provider_jobs_start.py",
-    "tests/provider/test_provider_jobs_wait.py",
+    "tests/jobs/test_jobs_start.py",
+    "tests/jobs/test_jobs_wait.py",
 )
 
 
@@ -89,8 +91,9 @@ def _setup_cfg() -> str:
     lines += ["do_not_mutate_patterns =", r"    \blog\.(debug|info|warning)\("]
     lines += ["also_copy ="] + [f"    {name}" for name in _beside()]
     lines += ["pytest_add_cli_args_test_selection ="] + [f"    {t}" for t in tests]
+    # in file order, as pytest collects them (no pytest-randomly): a mutant's runs compare alike
     lines += ["pytest_add_cli_args =", "    -p", "    no:cacheprovider", "    -p", "    no:bqemulator",
-              "    -q", "use_git_change_detection = false",
+              "    -p", "    no:randomly", "    -q", "use_git_change_detection = false",
               # a mutant that loops is killed after 5x its tests' time (mutmut's default is 15x);
               # the fast tests themselves bound their loops (support.scripted.MAX_CALLS)
               "timeout_multiplier = 5.0", "",

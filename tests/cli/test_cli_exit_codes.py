@@ -14,25 +14,17 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from support.operations import DATASET, IMPORT_METHOD, OPERATION, STORE, operation
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs.cli.main import cli
 from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, outcome_of, state_of
 from pulumi_dicom_jobs.failures import REASONS
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
-DATASET = "projects/p/locations/l/datasets/d"
-STORE = f"{DATASET}/dicomStores/s"
-OPERATION = f"{DATASET}/operations/9"
-IMPORT = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
-
 
 def _op(done: bool = True, error: dict | None = None, success: int = 2, failure: int = 0) -> dict:
-    op = {"name": OPERATION, "done": done,
-          "metadata": {"apiMethodName": IMPORT, "createTime": "2026-01-01T00:00:00Z",
-                       "counter": {"success": str(success), "failure": str(failure)}}}
-    if error is not None:
-        op["error"] = error
-    return op
+    return operation(OPERATION, done=done, method=IMPORT_METHOD, create_time="2026-01-01T00:00:00Z",
+                     success=success, failure=failure, error=error)
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, routes: dict, *args: str) -> tuple[int, dict | None, ScriptedApi]:

@@ -9,6 +9,8 @@ import io
 import re
 
 from support.cli import run_cli
+from support.clock import FakeClock
+from support.operations import snapshot
 from pulumi_dicom_jobs.cli.progress import (Estimator, NullProgress, PlainProgress, format_duration,
                                             make_reporter, operation_duration)
 from pulumi_dicom_jobs.failures import what_stays
@@ -20,11 +22,8 @@ METHOD = "google.cloud.healthcare.v1.dicom.DicomService."
 
 def _status(method: str = "ImportDicomData", *, success: int = 0, done: bool = False,
             end_time: str | None = None) -> OperationStatus:
-    metadata = {"apiMethodName": METHOD + method, "createTime": "2026-01-02T03:04:05Z",
-                "counter": {"success": str(success)} if success else {}}
-    if end_time:
-        metadata["endTime"] = end_time
-    return OperationStatus.from_json({"name": NAME, "done": done, "metadata": metadata})
+    return snapshot(NAME, done=done, method=METHOD + method, create_time="2026-01-02T03:04:05Z", success=success,
+                    end_time=end_time)
 
 
 def test_no_progress_still_prints_the_started_line() -> None:
@@ -46,11 +45,10 @@ def test_no_progress_cli_keeps_the_operation_name(setup) -> None:
 
 
 def test_elapsed_stops_at_the_operations_duration_once_done() -> None:
-    now = [1000.0]
-    wall = dt.datetime(2026, 1, 2, 3, 4, 8, tzinfo=dt.timezone.utc)  # 3 s after createTime
-    estimator = Estimator(clock=lambda: now[0], wall=lambda: wall)
+    clock = FakeClock(1000.0, wall=dt.datetime(2026, 1, 2, 3, 4, 8, tzinfo=dt.timezone.utc))  # 3 s after createTime
+    estimator = Estimator(clock=clock, wall=clock.wall)
     estimator.observe(_status(success=1))
-    now[0] += 20.0  # the poll that sees the end comes long after it
+    clock.advance(20.0)  # the poll that sees the end comes long after it
     done = _status(success=2, done=True, end_time="2026-01-02T03:04:12Z")
     estimator.observe(done)
     assert estimator.elapsed() == operation_duration(done) == 7.0

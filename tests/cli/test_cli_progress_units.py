@@ -5,34 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from support.clock import FakeClock
+from support.operations import IMPORT_METHOD, snapshot
 from pulumi_dicom_jobs.cli.progress import Estimator, PlainProgress, format_duration
 from pulumi_dicom_jobs.lro import OperationStatus
 
 NAME = "projects/p/locations/l/datasets/d/operations/42"
 CREATED = "2026-01-02T03:04:05.123456789Z"
+#: The wall clock at the first snapshot: 10 s after CREATED.
+WALL = dt.datetime(2026, 1, 2, 3, 4, 15, 123456, tzinfo=dt.timezone.utc)
 
 
 def status(success=0, failure=0, pending=0, done=False, create_time=CREATED) -> OperationStatus:
-    counter = {k: str(v) for k, v in (("success", success), ("failure", failure), ("pending", pending)) if v}
-    return OperationStatus.from_json({"name": NAME, "done": done, "metadata": {
-        "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
-        "createTime": create_time, "counter": counter}})
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.wall_now = dt.datetime(2026, 1, 2, 3, 4, 15, 123456, tzinfo=dt.timezone.utc)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wall(self) -> dt.datetime:
-        return self.wall_now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.wall_now += dt.timedelta(seconds=seconds)
+    return snapshot(NAME, done=done, method=IMPORT_METHOD, create_time=create_time, success=success,
+                    failure=failure, pending=pending)
 
 
 def test_format_duration():
@@ -43,7 +29,7 @@ def test_format_duration():
 
 
 def test_estimator_elapsed_from_create_time_and_eta_from_rate():
-    clock = FakeClock()
+    clock = FakeClock(100.0, wall=WALL)
     est = Estimator(clock=clock, wall=clock.wall)
     est.observe(status(pending=100))
     assert round(est.elapsed()) == 10  # created 10 s before the first snapshot
@@ -59,14 +45,14 @@ def test_estimator_elapsed_from_create_time_and_eta_from_rate():
 
 
 def test_estimator_ignores_a_create_time_in_the_future():
-    clock = FakeClock()
+    clock = FakeClock(100.0, wall=WALL)
     est = Estimator(clock=clock, wall=clock.wall)
     est.observe(status(create_time="2030-01-01T00:00:00Z"))
     assert est.elapsed() == 0.0
 
 
 def test_plain_progress_prints_changes_and_heartbeats_only():
-    clock = FakeClock()
+    clock = FakeClock(100.0, wall=WALL)
     out = io.StringIO()
     reporter = PlainProgress(out, "import", heartbeat=15, clock=clock)
     reporter.estimator = Estimator(clock=clock, wall=clock.wall)

@@ -1,4 +1,4 @@
-"""pulumi_dicom_jobs.gcp.grants: the service agent and grant helpers (names: test_provider_names)."""
+"""pulumi_dicom_jobs.gcp.grants: the service agent and grant helpers (names: tests/beside/test_names.py)."""
 
 from __future__ import annotations
 

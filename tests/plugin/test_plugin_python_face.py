@@ -17,13 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    """Answers as the plugin does: the inputs (camelCase) plus the operation's outputs."""
+    """Answers as the plugin does: the inputs (camelCase) plus the operation's outputs.
+
+    Registrations are recorded by resource name: the SDK registers resources
+    concurrently, so the order they arrive in is not the program's order.
+    """
 
     def __init__(self) -> None:
-        self.registered: list[tuple[str, dict]] = []
+        self.registered: dict[str, tuple[str, dict]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.registered.append((args.typ, dict(args.inputs)))
+        self.registered[args.name] = (args.typ, dict(args.inputs))
         return "op-1", {**args.inputs, "operationName": "op-1", "successCount": 3.0, "failureCount": 0.0,
                         "apiMethodName": "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"}
 
@@ -50,9 +54,9 @@ def test_the_python_face_speaks_camel_case_on_the_wire(mocks: _Mocks):
         operation, success, source, settings, _export_operation = values
         assert (operation, success) == ("op-1", 3)
         assert source == {"uri": "gs://b/x/**.dcm"} and settings == {"blob_storage_class": "ARCHIVE"}
-        types = [typ for typ, _ in mocks.registered]
-        assert types == ["dicom-jobs:index:DicomImportJob", "dicom-jobs:index:DicomExportJob"]
-        imported, exported = (inputs for _, inputs in mocks.registered)
+        types = {name: typ for name, (typ, _) in mocks.registered.items()}
+        assert types == {"ct": "dicom-jobs:index:DicomImportJob", "out": "dicom-jobs:index:DicomExportJob"}
+        (_, imported), (_, exported) = mocks.registered["ct"], mocks.registered["out"]
         assert imported["dicomStore"].endswith("/dicomStores/s") and imported["maxFailedInstances"] == 2
         assert imported["gcsSource"] == {"uri": "gs://b/x/**.dcm"}
         assert imported["blobStorageSettings"] == {"blobStorageClass": "ARCHIVE"}

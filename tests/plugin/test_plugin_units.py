@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from support.clock import FakeClock
+from support.operations import snapshot
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.plugin import config
 from pulumi_dicom_jobs.plugin.engine_log import ProgressMessages
@@ -16,22 +18,20 @@ class _Log:
 
 
 def _status(success: int, pending: int, done: bool = False) -> OperationStatus:
-    return OperationStatus.from_json({"name": "projects/p/locations/l/datasets/d/operations/7", "done": done,
-                                      "metadata": {"counter": {"success": str(success),
-                                                               "pending": str(pending)}}})
+    return snapshot("projects/p/locations/l/datasets/d/operations/7", done=done, success=success, pending=pending)
 
 
 def test_progress_is_sent_when_counters_change_and_at_most_once_a_second() -> None:
-    now = [0.0]
+    clock = FakeClock()
     log = _Log()
-    progress = ProgressMessages(log, "urn:x", clock=lambda: now[0])  # type: ignore[arg-type]
+    progress = ProgressMessages(log, "urn:x", clock=clock)  # type: ignore[arg-type]
     progress(_status(0, 10))
     progress(_status(0, 10))          # same counters: nothing
-    now[0] = 0.5
+    clock.now = 0.5
     progress(_status(2, 8))           # changed, but within the second: nothing
-    now[0] = 1.2
+    clock.now = 1.2
     progress(_status(4, 6))
-    now[0] = 3.0
+    clock.now = 3.0
     progress(_status(4, 6))           # same counters: nothing
     progress(_status(10, 0, done=True))
     texts = [message for _urn, message in log.sent]

@@ -9,7 +9,7 @@
   ``new_bucket``, ``upload``...). DICOM bytes come from
   :mod:`healthcare_emulator.sampledata`.
 * :mod:`support.workspace` -- ``Workspace``: a test's own dataset, DICOM store
-  and bucket (the CLI tests' ``setup`` and the provider tests' ``env``).
+  and bucket (the CLI tests' ``setup`` and the product's other tests' ``env``).
 * :mod:`support.cloud` -- ``Cloud``: one client per emulator of a local stack,
   for tests that set up and inspect several (program and reliability tests).
 * :mod:`support.cli` -- run the ``dicom-jobs`` CLI (or another command, such
@@ -22,7 +22,12 @@
   mocks, through the offline engine's program runner.
 * :mod:`support.scripted` -- ``ScriptedApi``: a loopback HTTP server with
   scripted answers, for what the emulator cannot be made to answer (the
-  product still talks real HTTP to it; docs/development.md lists the users).
+  product still talks real HTTP to it; docs/development.md lists the users),
+  and ``scripted_client``, the product's client of it.
+* :mod:`support.operations` -- the one builder of operations as the API
+  answers them (``operation``) and as the product reads them (``snapshot``).
+* :mod:`support.clock` -- ``FakeClock``, the one fake clock, and
+  ``install_in_job_layer``, which makes it the job layer's clock.
 * :mod:`support.jobcontext` -- a fake ``JobContext`` for running the
   emulator's jobs without its HTTP layer.
 * :mod:`support.procfs` -- what ``/proc`` says about a process tree
@@ -32,8 +37,8 @@ Waiting is never written here: every "until true, with a deadline" is
 :func:`healthcare_emulator.waiting.poll`.
 
 Fixtures live in the ``conftest.py`` of the folder that uses them
-(``tests/conftest.py`` for the session's stack and the ``emulator`` admin
-client). Tests import this package as ``support`` (``tests/`` is on
+(``tests/conftest.py`` for the session's stack, the ``emulator`` admin
+client and ``env``; ``tests/jobs/conftest.py`` for the job layer's ``clock``). Tests import this package as ``support`` (``tests/`` is on
 ``sys.path`` under pytest); the benchmarks, run from the repository root,
 as ``tests.support``. Modules inside it import each other relatively so
 both work.

@@ -20,6 +20,9 @@ A request past ``max_calls`` (default :data:`MAX_CALLS`) is answered 400 and
 fails the test when the ``with`` block ends: no test here needs that many, so
 a client looping on an answer (a retry or refresh rule broken, as mutation
 testing does on purpose) fails in a fraction of a second instead of hanging.
+
+:func:`scripted_client` is the product's client pointed at such a server: the
+one way tests make one.
 """
 
 from __future__ import annotations
@@ -29,10 +32,17 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Union
+import time
+from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Call", "DROP", "MAX_CALLS", "ScriptedApi"]
+import pytest
+
+from pulumi_dicom_jobs.api.client import HealthcareClient
+from pulumi_dicom_jobs.api.transport import RetryPolicy
+from .clock import FakeClock
+
+__all__ = ["Call", "DROP", "MAX_CALLS", "ScriptedApi", "scripted_client"]
 
 #: An answer that closes the connection unanswered.
 DROP = "drop"
@@ -147,3 +157,15 @@ class ScriptedApi:
                 pass
 
         return Handler
+
+
+def scripted_client(api: Union[ScriptedApi, str], monkeypatch: pytest.MonkeyPatch,
+                    clock: Optional[FakeClock] = None, *, retry: Optional[RetryPolicy] = None,
+                    timeout: Optional[tuple[float, float]] = None) -> HealthcareClient:
+    """The product's client of ``api`` (or of a ``127.0.0.1:PORT`` host), reached as an
+    emulator (``HEALTHCARE_EMULATOR_HOST``, set for the rest of the test: no credentials
+    are looked up). One attempt per request unless ``retry`` says otherwise; its pauses
+    pass on ``clock`` when one is given."""
+    monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host if isinstance(api, ScriptedApi) else api)
+    return HealthcareClient(retry=retry or RetryPolicy(attempts=1), timeout=timeout,
+                            sleep=clock.sleep if clock is not None else time.sleep)

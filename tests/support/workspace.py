@@ -99,7 +99,7 @@ class Workspace:
         """Make each instance of an import/export take this long (so a job stays running)."""
         self.admin.config(instanceDelaySeconds=seconds_per_instance)
 
-    # -- the product's runner (setup for provider tests) --------------------------------------
+    # -- the product's runner (setup for the product's tests) ---------------------------------
     def client(self, **kwargs: Any) -> HealthcareClient:
         kwargs.setdefault("retry", FAST_RETRY)
         return HealthcareClient(**kwargs)

@@ -22,9 +22,11 @@ from typing import Optional
 
 import pytest
 
-from support.clock import FakeClock, install
-from support.scripted import ScriptedApi
-from pulumi_dicom_jobs import jobs, settings
+from support.clock import FakeClock
+from support.operations import DATASET, GCS_EXPORT_METHOD as EXPORT_METHOD, IMPORT_METHOD, OPERATION, STORE
+from support.operations import operation, snapshot
+from support.scripted import ScriptedApi, scripted_client
+from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
@@ -35,31 +37,19 @@ from pulumi_dicom_jobs.lro.schedule import PollSchedule
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.targets import JobTargets
 
-DATASET = "projects/p/locations/l/datasets/d"
-STORE = f"{DATASET}/dicomStores/s"
-OPERATION = f"{DATASET}/operations/9"
-IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
-EXPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ExportDicomData"
 IMPORT_BODY = {"gcsSource": {"uri": "gs://b/x/**.dcm"}}
 #: A denial as Cloud Storage words it: the permission, not the role.
 DENIED = ("service-1@gcp-sa-healthcare.iam.gserviceaccount.com does not have "
           "storage.objects.list access to the Google Cloud Storage bucket")
 #: The client's longest retry delay: the pause after a poll that failed even after retries.
 RETRY_MAXIMUM = 7.0
+#: One attempt per request; the pause after a failed poll is RETRY_MAXIMUM.
+RETRY = RetryPolicy(attempts=1, maximum=RETRY_MAXIMUM)
 BROKEN = (500, {"error": {"code": 500, "status": "INTERNAL", "message": "poll broke"}})
 
 
-def _op(name: str = OPERATION, *, done: bool, method: Optional[str] = IMPORT_METHOD, success: int = 0,
-        failure: int = 0, pending: int = 0, error: Optional[tuple[int, str]] = None,
-        cancel_requested: bool = False) -> dict:
-    metadata: dict = {"createTime": "2026-01-01T00:00:00Z", "cancelRequested": cancel_requested,
-                      "counter": {"success": str(success), "failure": str(failure), "pending": str(pending)}}
-    if method:
-        metadata["apiMethodName"] = method
-    raw = {"name": name, "done": done, "metadata": metadata}
-    if error:
-        raw["error"] = {"code": error[0], "message": error[1]}
-    return raw
+def _op(name: str = OPERATION, *, done: bool, method: Optional[str] = IMPORT_METHOD, **fields) -> dict:
+    return operation(name, done=done, method=method, create_time="2026-01-01T00:00:00Z", **fields)
 
 
 def _status(**fields) -> OperationStatus:
@@ -67,23 +57,9 @@ def _status(**fields) -> OperationStatus:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """The job layer's clock (run_job's deadline and wait's), moved only by sleeping."""
-    fake = install(monkeypatch, jobs)
-    for knob in (settings.PERMISSION_RETRY_ENV, settings.IN_FLIGHT_CHECK_ENV, settings.IN_FLIGHT_GRACE_ENV):
-        monkeypatch.delenv(knob, raising=False)
-    return fake
-
-
-@pytest.fixture
 def pinned_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every jittered delay at the top of its range: pauses 2, 4, 8... s exactly."""
     monkeypatch.setattr(backoff.random, "uniform", lambda low, high: high)
-
-
-def _client(api: ScriptedApi, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> HealthcareClient:
-    monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
-    return HealthcareClient(retry=RetryPolicy(attempts=1, maximum=RETRY_MAXIMUM), sleep=clock.sleep)
 
 
 def _until_cancelled(name: str, before: list[dict], after: dict) -> dict:
@@ -114,7 +90,7 @@ def test_a_poll_that_fails_after_the_retries_waits_the_longest_retry_delay(clock
     seen: list[OperationStatus] = []
     answers = [BROKEN, (200, _op(done=False)), (200, _op(done=True, success=3))]
     with ScriptedApi({("GET", r"/operations/9$"): answers}) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         status = jobs.wait(client, OPERATION, timeout_seconds=3600, on_progress=seen.append,
                            schedule=PollSchedule(initial=4.0, jitter=0.0))
         assert len(api.calls) == 3
@@ -126,13 +102,14 @@ def test_a_poll_that_fails_after_the_retries_waits_the_longest_retry_delay(clock
 def test_the_default_schedule_backs_off_from_its_first_delay(clock, monkeypatch, pinned_jitter) -> None:
     answers = [(200, _op(done=False)), (200, _op(done=True, success=3))]
     with ScriptedApi({("GET", r"/operations/9$"): answers}) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         assert jobs.wait(client, OPERATION, timeout_seconds=3600).success == 3
     assert clock.sleeps == [pytest.approx(PollSchedule().initial)]
 
 
 def test_polls_that_keep_failing_end_at_the_deadline_with_a_timeout(clock, monkeypatch) -> None:
-    with ScriptedApi({("GET", r"/operations/9$"): BROKEN}) as api, _client(api, clock, monkeypatch) as client:
+    with ScriptedApi({("GET", r"/operations/9$"): BROKEN}) as api, \
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=20, cancel_on_timeout=False)
         assert len(api.calls) == 4 and not api.calls_to("POST", ":cancel$")
@@ -146,7 +123,7 @@ def test_at_the_deadline_the_operation_is_cancelled_and_named(clock, monkeypatch
     """A running operation with counters is no success at the deadline: by default
     it is cancelled and the failure names it, its counters and the caller's budget."""
     with ScriptedApi(_until_cancelled(OPERATION, [RUNNING], CANCELLED)) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=0)
         assert [c.path for c in api.calls_to("POST", ":cancel$")] == [f"/v1/{OPERATION}:cancel"]
@@ -158,7 +135,7 @@ def test_at_the_deadline_the_operation_is_cancelled_and_named(clock, monkeypatch
 def test_a_timeout_names_the_reported_budget(clock, monkeypatch) -> None:
     """run_job waits what is left of its budget but reports the budget itself."""
     with ScriptedApi(_until_cancelled(OPERATION, [RUNNING], CANCELLED)) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=0, reported_timeout=7200)
     assert info.value.reason == "timeout" and "timeout_seconds=7200;" in str(info.value)
@@ -166,7 +143,7 @@ def test_a_timeout_names_the_reported_budget(clock, monkeypatch) -> None:
 
 def test_a_timeout_can_leave_the_operation_running(clock, monkeypatch) -> None:
     with ScriptedApi(_until_cancelled(OPERATION, [RUNNING], CANCELLED)) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=0, cancel_on_timeout=False)
         assert not api.calls_to("POST", ":cancel$")
@@ -181,7 +158,7 @@ def test_an_interrupted_wait_cancels_the_operation_and_names_it(clock, monkeypat
     token = CancelToken()
     token.cancel()
     routes = _until_cancelled(OPERATION, [RUNNING, _op(done=True, success=10)], CANCELLED)
-    with ScriptedApi(routes) as api, _client(api, clock, monkeypatch) as client:
+    with ScriptedApi(routes) as api, scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=600, cancel=token)
         assert [c.path for c in api.calls_to("POST", ":cancel$")] == [f"/v1/{OPERATION}:cancel"]
@@ -194,7 +171,7 @@ def test_an_interrupted_wait_can_leave_the_operation_running(clock, monkeypatch)
     token = CancelToken()
     token.cancel()
     with ScriptedApi(_until_cancelled(OPERATION, [RUNNING], CANCELLED)) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=600, cancel=token, cancel_on_interrupt=False)
         assert not api.calls_to("POST", ":cancel$") and len(api.calls) == 1
@@ -207,7 +184,7 @@ def test_the_wait_passes_the_targets_to_the_verdict(clock, monkeypatch) -> None:
     """A denial naming a Cloud Storage permission gets the role and the bucket."""
     denied = _op(done=True, error=(7, DENIED))
     with ScriptedApi({("GET", r"/operations/9$"): (200, denied)}) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=60,
                       targets=JobTargets.of_request(JobKind.IMPORT, IMPORT_BODY))
@@ -256,6 +233,49 @@ def test_an_empty_import_names_its_pattern_or_the_field() -> None:
     assert "None" not in str(info.value)
 
 
+def test_judge_and_failure_messages() -> None:
+    samples = [{"resource": f"gs://b/f{i}", "error": {"code": 3, "message": f"bad file {i}"}} for i in range(8)]
+    failed = snapshot(done=True, error={
+        "code": 3, "message": "8 files failed", "details": [{"@type": "x", "sampleErrors": samples}]},
+        method=IMPORT_METHOD, logs_url="https://logs/x", success=2, failure=8)
+    with pytest.raises(JobFailed) as info:
+        jobs.judge(failed, 0)
+    text = str(info.value)
+    assert info.value.reason == "too_many_failures" and info.value.operation is failed
+    assert "INVALID_ARGUMENT" in text and "8 files failed" in text and "https://logs/x" in text
+    assert "success=2 failure=8" in text and "gs://b/f4" in text and "gs://b/f5" not in text
+    assert failed.name in text
+    assert jobs.judge(failed, 8) is failed  # tolerated
+    cancelled = snapshot(done=True, error=(1, "cancelled"), method=IMPORT_METHOD,
+                         create_time="2024-01-01T00:00:00Z", logs_url="https://console/logs", success=12, pending=3)
+    with pytest.raises(JobFailed) as info:
+        jobs.judge(cancelled, 100)
+    assert info.value.reason == "cancelled"
+    denied = snapshot(done=True, error=(7, "service-123@gcp-sa-healthcare.iam.gserviceaccount.com lacks "
+                                           "roles/storage.objectViewer on gs://b"))
+    with pytest.raises(JobFailed) as info:
+        jobs.judge(denied, 0)
+    assert info.value.reason == "operation_error"
+    assert "PERMISSION_DENIED" in str(info.value)
+    assert "grant roles/storage.objectViewer" in str(info.value)
+    assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in str(info.value)
+    with pytest.raises(ValueError):
+        JobFailed("nonsense", "x")
+
+
+def test_an_import_that_processed_nothing_fails_naming_the_pattern() -> None:
+    """Zero successes, zero failures and no error is not a successful import."""
+    empty = snapshot(done=True, response={"@type": "x"}, method=IMPORT_METHOD)
+    with pytest.raises(JobFailed) as info:
+        jobs.judge(empty, 0, JobTargets.of_request(JobKind.IMPORT, {"gcsSource": {"uri": "gs://b/dir/"}}))
+    assert info.value.reason == "operation_error"
+    assert "imported nothing" in str(info.value) and "gs://b/dir/" in str(info.value)
+    with pytest.raises(JobFailed):
+        jobs.judge(empty, 5)  # the pattern unknown (``dicom-jobs wait``): still a failure
+    export = snapshot(done=True, response={"@type": "x"}, method=EXPORT_METHOD)
+    assert jobs.judge(export, 0) is export  # an empty store exports nothing, rightly
+
+
 @pytest.mark.parametrize("fields, reason", [
     (dict(error=(7, DENIED)), "operation_error"),
     (dict(failure=2, error=(7, DENIED)), "too_many_failures"),
@@ -279,7 +299,7 @@ def test_a_brief_poll_grows_its_pauses_until_settled(clock, monkeypatch) -> None
 def test_cancel_posts_to_the_operation_and_names_it_when_unknown(clock, monkeypatch) -> None:
     gone = (404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "no such operation"}})
     with ScriptedApi({("POST", r"/operations/9:cancel$"): [(200, {}), gone]}) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         jobs.cancel_operation(client, OPERATION)
         with pytest.raises(OperationNotFound) as info:
             jobs.cancel_operation(client, OPERATION)
@@ -321,7 +341,7 @@ def test_run_job_passes_its_callbacks_and_tolerance_to_the_wait(clock, monkeypat
     with ScriptedApi({("GET", r"/datasets/d/operations$"): (200, {"operations": []}),
                       ("POST", r"/dicomStores/s:import$"): (200, {"name": first}),
                       ("GET", r"/operations/1$"): answers}) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         status = jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, max_failed_instances=1,
                               on_started=started.append, on_progress=seen.append)
     assert status.failure == 1 and started == [first]
@@ -330,7 +350,8 @@ def test_run_job_passes_its_callbacks_and_tolerance_to_the_wait(clock, monkeypat
 
 def test_run_job_passes_the_targets_to_the_verdict(clock, monkeypatch) -> None:
     posted_at: list[float] = []
-    with _job_api([_denied(1)], clock, posted_at) as api, _client(api, clock, monkeypatch) as client:
+    with _job_api([_denied(1)], clock, posted_at) as api, \
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, permission_retry_seconds=0)
     assert posted_at == [0.0]
@@ -342,7 +363,7 @@ def test_a_run_interrupted_before_its_start_starts_nothing(clock, monkeypatch) -
     token.cancel()
     posted_at: list[float] = []
     with _job_api([_op(done=True, success=1)], clock, posted_at) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, cancel=token)
         assert not api.calls
@@ -358,7 +379,7 @@ def test_a_run_interrupted_while_waiting_cancels_by_default(clock, monkeypatch, 
     first = f"{DATASET}/operations/1"
     routes = _until_cancelled(first, [_op(first, done=False, success=5, pending=5)],
                               _op(first, done=True, success=6, error=(1, "cancelled")))
-    with _job_api([], clock, posted_at, routes) as api, _client(api, clock, monkeypatch) as client:
+    with _job_api([], clock, posted_at, routes) as api, scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         more = {} if cancel_on_interrupt is None else {"cancel_on_interrupt": cancel_on_interrupt}
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, cancel=token,
@@ -378,7 +399,7 @@ class _ClockedToken(CancelToken):
     def sleep(self, seconds: float) -> None:
         if not self.cancelled:
             self.slept.append(seconds)
-            self.clock.now += seconds
+            self.clock.advance(seconds)
 
 
 def test_a_run_interrupted_between_starts_names_the_earlier_attempts(clock, monkeypatch,
@@ -394,7 +415,7 @@ def test_a_run_interrupted_between_starts_names_the_earlier_attempts(clock, monk
             token.cancel()
 
     with _job_api([_denied(1), _denied(2)], clock, posted_at) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, cancel=token, on_progress=on_progress)
     assert posted_at == [0.0, 2.0] and token.slept == [2.0] and clock.sleeps == []
@@ -409,7 +430,7 @@ def test_the_permission_window_is_measured_from_the_first_start(clock, monkeypat
     clock.now = 1000.0  # the window is a span, not a time on the clock
     posted_at: list[float] = []
     denials = [_denied(n) for n in (1, 2, 3, 4)]
-    with _job_api(denials, clock, posted_at) as api, _client(api, clock, monkeypatch) as client:
+    with _job_api(denials, clock, posted_at) as api, scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, permission_retry_seconds=6.25)
     assert posted_at == [1000.0, 1002.0, 1006.0, 1006.25]
@@ -425,7 +446,7 @@ def test_the_permission_window_is_measured_from_the_first_start(clock, monkeypat
 def test_two_starts_are_listed_too(clock, monkeypatch, pinned_jitter) -> None:
     posted_at: list[float] = []
     with _job_api([_denied(1), _denied(2)], clock, posted_at) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, permission_retry_seconds=1)
     assert posted_at == [0.0, 1.0]
@@ -438,7 +459,7 @@ def test_a_denial_with_failed_instances_and_no_success_is_restarted(clock, monke
     """Nothing succeeded: failed instances do not make it a half-finished job."""
     posted_at: list[float] = []
     with _job_api([_denied(1, failure=3), _denied(2, failure=3)], clock, posted_at) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, permission_retry_seconds=3)
     assert info.value.reason == "too_many_failures" and posted_at == [0.0, 2.0, 3.0]
@@ -450,7 +471,7 @@ def test_no_restart_whose_pause_would_reach_the_deadline(clock, monkeypatch, pin
     """The first pause is 2 s: a budget of 2 s leaves no time to start again."""
     posted_at: list[float] = []
     with _job_api([_denied(1), _denied(2)], clock, posted_at) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, timeout_seconds=timeout_seconds)
     assert len(posted_at) == starts and info.value.reason == "operation_error"
@@ -463,7 +484,8 @@ def test_timeout_seconds_bounds_the_whole_run(clock, monkeypatch, pinned_jitter)
     posted_at: list[float] = []
     extra = _until_cancelled(second, [_op(second, done=False, success=5, pending=5)],
                              _op(second, done=True, success=6, error=(1, "cancelled")))
-    with _job_api([_denied(1)], clock, posted_at, extra) as api, _client(api, clock, monkeypatch) as client:
+    with _job_api([_denied(1)], clock, posted_at, extra) as api, \
+            scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, STORE, IMPORT_BODY, timeout_seconds=2.5)
         assert len(api.calls_to("POST", r"/operations/2:cancel$")) == 1

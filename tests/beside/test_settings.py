@@ -62,3 +62,15 @@ def test_malformed_values_fall_back_to_the_default(clean: pytest.MonkeyPatch) ->
     assert settings.in_flight_grace_seconds() == 30.0
     clean.setenv(settings.IN_FLIGHT_GRACE_ENV, "-4")
     assert settings.in_flight_grace_seconds() == 0.0  # negative: no grace, never a negative one
+
+
+def test_http_timeout_from_environment(monkeypatch) -> None:
+    monkeypatch.delenv(settings.HTTP_TIMEOUT_ENV, raising=False)
+    assert settings.http_timeout() == (10.0, 60.0)
+    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "120")
+    assert settings.http_timeout() == (10.0, 120.0)
+    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, " 3.5 , 90 ")
+    assert settings.http_timeout() == (3.5, 90.0)
+    for bad in ("x", "1,2,3", "0", "-5", "5,", "inf", "nan"):
+        monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, bad)
+        assert settings.http_timeout() == (10.0, 60.0), bad

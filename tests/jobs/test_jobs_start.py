@@ -20,65 +20,33 @@ from __future__ import annotations
 
 import datetime as _dt
 import socket
-import uuid
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from support.clock import FakeClock, install
-from support.scripted import ScriptedApi
+from support.operations import BQ_EXPORT_METHOD as BQ_METHOD, DATASET, GCS_EXPORT_METHOD as GCS_METHOD
+from support.operations import IMPORT_METHOD, STORE, fresh_operation_name, operation
+from support.scripted import ScriptedApi, scripted_client
 from pulumi_dicom_jobs import jobs, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 
-DATASET = "projects/p/locations/l/datasets/d"
-STORE = f"{DATASET}/dicomStores/s"
 LISTING = ("GET", r"/datasets/d/operations$")
 IMPORT_POST = ("POST", r"/dicomStores/s:import$")
 EXPORT_POST = ("POST", r"/dicomStores/s:export$")
 IMPORT_BODY = {"gcsSource": {"uri": "gs://b/x/**.dcm"}}
-METHOD = "google.cloud.healthcare.v1.dicom.DicomService."
-IMPORT_METHOD, GCS_METHOD, BQ_METHOD = (METHOD + m for m in ("ImportDicomData", "ExportDicomData",
-                                                           "ExportDicomData_bq"))
 HOUR_AGO = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(hours=1)
 NO_OPERATIONS = (200, {"operations": []})
 
 
-def _fresh_operation() -> str:
-    """A name this process never started (the job layer remembers the ones it did)."""
-    return f"{DATASET}/operations/{uuid.uuid4().int % 10**12}"
-
-
-def _running(name: str, created: _dt.datetime | None, method: str = IMPORT_METHOD,
-             counter: dict | None = None) -> dict:
-    metadata: dict = {"apiMethodName": method, "counter": counter or {"success": "4"}}
-    if created is not None:
-        metadata["createTime"] = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"name": name, "done": False, "metadata": metadata}
+def _running(name: str, created: _dt.datetime | None, method: str = IMPORT_METHOD, **counters: int) -> dict:
+    return operation(name, method=method, create_time=created, **(counters or {"success": 4}))
 
 
 def _error(code: int, status: str, message: str) -> tuple[int, dict]:
     return code, {"error": {"code": code, "status": status, "message": message}}
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
-    """The job layer's clock, moved only by the client's sleeps; the settle after a
-    lost answer waits on it too, so its 3 s (or more) pass at once."""
-    fake = install(monkeypatch, jobs)
-    for name in (settings.IN_FLIGHT_CHECK_ENV, settings.IN_FLIGHT_GRACE_ENV, "GOOGLE_OAUTH_ACCESS_TOKEN",
-                 "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT", "DICOM_JOBS_HTTP_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
-    yield fake
-
-
-def _client(host: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch,
-            read_timeout: float = 60.0) -> HealthcareClient:
-    monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", host)
-    return HealthcareClient(retry=RetryPolicy(attempts=1), timeout=(5.0, read_timeout), sleep=clock.sleep)
 
 
 # -- the in-flight check ------------------------------------------------------------
@@ -89,11 +57,11 @@ def _client(host: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch,
 def test_an_export_is_blocked_only_by_an_older_running_export_of_its_own_kind(
         clock, monkeypatch, body: dict, own: str, others: tuple[str, ...]) -> None:
     """Same kind means same apiMethodName: a BigQuery export reports ExportDicomData_bq."""
-    started, blocking = _fresh_operation(), _fresh_operation()
-    listed = [_running(_fresh_operation(), HOUR_AGO, method) for method in others]
+    started, blocking = fresh_operation_name(), fresh_operation_name()
+    listed = [_running(fresh_operation_name(), HOUR_AGO, method) for method in others]
     with ScriptedApi({LISTING: lambda call: (200, {"operations": listed}),
                       EXPORT_POST: (200, {"name": started})}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         assert jobs.start_export(client, STORE, body) == started
         posts = api.calls_to(*EXPORT_POST)
         assert [c.body for c in posts] == [body] and not api.calls_to(*IMPORT_POST)
@@ -109,11 +77,11 @@ def test_operations_this_process_started_never_block_but_a_restarted_host_sees_t
         clock, monkeypatch) -> None:
     """Siblings of one ``pulumi up`` share the provider host; a restarted host
     remembers nothing, which is what makes it see its predecessor's operation."""
-    sibling, foreign = _fresh_operation(), _fresh_operation()
+    sibling, foreign = fresh_operation_name(), fresh_operation_name()
     listed: list[dict] = []
     with ScriptedApi({LISTING: lambda call: (200, {"operations": listed}),
                       IMPORT_POST: (200, {"name": sibling})}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         assert jobs.start_import(client, STORE, IMPORT_BODY) == sibling
         # an hour later the sibling still runs, listed before another process's job
         listed += [_running(sibling, HOUR_AGO), _running(foreign, HOUR_AGO)]
@@ -128,12 +96,12 @@ def test_operations_this_process_started_never_block_but_a_restarted_host_sees_t
 
 
 def test_the_in_flight_failure_names_each_older_operation_and_how_to_proceed(clock, monkeypatch) -> None:
-    dated, undated = _fresh_operation(), _fresh_operation()
-    counter = {"success": "4", "failure": "1", "pending": "7"}
-    listed = [_running(dated, HOUR_AGO, counter=counter), _running(undated, None)]
+    dated, undated = fresh_operation_name(), fresh_operation_name()
+    counter = {"success": 4, "failure": 1, "pending": 7}
+    listed = [_running(dated, HOUR_AGO, **counter), _running(undated, None)]
     with ScriptedApi({LISTING: (200, {"operations": listed}),
-                      IMPORT_POST: (200, {"name": _fresh_operation()})}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+                      IMPORT_POST: (200, {"name": fresh_operation_name()})}) as api, \
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobInFlight) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert not api.calls_to(*IMPORT_POST)
@@ -161,8 +129,8 @@ def test_the_in_flight_failure_names_each_older_operation_and_how_to_proceed(clo
 ])
 def test_a_listing_that_fails_as_the_start_would_names_that_cause_not_the_check(
         clock, monkeypatch, answer: tuple, expected: str) -> None:
-    with ScriptedApi({LISTING: answer, IMPORT_POST: (200, {"name": _fresh_operation()})}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+    with ScriptedApi({LISTING: answer, IMPORT_POST: (200, {"name": fresh_operation_name()})}) as api, \
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert not api.calls_to(*IMPORT_POST)
@@ -174,7 +142,7 @@ def test_nothing_answering_at_the_endpoint_fails_the_start_naming_it(clock, monk
     with socket.socket() as bound:  # bound, never listening: connections are refused
         bound.bind(("127.0.0.1", 0))
         host = f"127.0.0.1:{bound.getsockname()[1]}"
-        with _client(host, clock, monkeypatch) as client, pytest.raises(JobFailed) as info:
+        with scripted_client(host, monkeypatch, clock) as client, pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
     text = str(info.value)
     assert info.value.reason == "start_failed"
@@ -200,7 +168,7 @@ DENIED = ("Permission denied: the Cloud Healthcare Service Agent "
 
 def test_a_refused_start_fails_with_the_apis_text_and_the_grant_hint(clock, monkeypatch) -> None:
     with ScriptedApi({LISTING: NO_OPERATIONS, IMPORT_POST: _error(403, "PERMISSION_DENIED", DENIED)}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
     headline, hint = str(info.value).split("\n")
@@ -212,7 +180,7 @@ def test_a_refused_start_fails_with_the_apis_text_and_the_grant_hint(clock, monk
 
 def test_a_refused_start_without_a_hint_is_the_apis_text_alone(clock, monkeypatch) -> None:
     with ScriptedApi({LISTING: NO_OPERATIONS, IMPORT_POST: _error(400, "INVALID_ARGUMENT", "bad uri")}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
     api_error = ApiError(400, "INVALID_ARGUMENT", "bad uri", method="POST", path=f"v1/{STORE}:import")
@@ -222,7 +190,7 @@ def test_a_refused_start_without_a_hint_is_the_apis_text_alone(clock, monkeypatc
 
 def test_an_answer_naming_no_operation_fails_the_start(clock, monkeypatch) -> None:
     with ScriptedApi({LISTING: NO_OPERATIONS, IMPORT_POST: (200, {})}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
     assert info.value.reason == "start_failed"
@@ -236,7 +204,7 @@ def test_an_answer_naming_no_operation_fails_the_start(clock, monkeypatch) -> No
 ])
 def test_a_lost_answer_with_nothing_started_is_sent_again_after_the_settle(
         clock, monkeypatch, lost: tuple, read_timeout: float, settle: float) -> None:
-    started = _fresh_operation()
+    started = fresh_operation_name()
     posted_at: list[float] = []
     listed_at: list[float] = []
 
@@ -249,7 +217,7 @@ def test_a_lost_answer_with_nothing_started_is_sent_again_after_the_settle(
         return NO_OPERATIONS
 
     with ScriptedApi({LISTING: listing, IMPORT_POST: post}) as api, \
-            _client(api.host, clock, monkeypatch, read_timeout) as client:
+            scripted_client(api, monkeypatch, clock, timeout=(5.0, read_timeout)) as client:
         assert jobs.start_import(client, STORE, IMPORT_BODY) == started
     assert posted_at == [0.0, pytest.approx(settle)]
     # the in-flight check, then the listing repeated over the settle, the last at its end
@@ -260,7 +228,7 @@ def test_a_lost_answer_with_nothing_started_is_sent_again_after_the_settle(
 def test_start_requests_that_never_get_an_answer_nor_start_anything_give_up_after_four(
         clock, monkeypatch) -> None:
     with ScriptedApi({LISTING: NO_OPERATIONS, IMPORT_POST: _error(502, "Bad Gateway", "answer lost")}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert len(api.calls_to(*IMPORT_POST)) == jobs.MAX_START_ATTEMPTS == 4
@@ -272,7 +240,7 @@ def test_start_requests_that_never_get_an_answer_nor_start_anything_give_up_afte
 def test_a_listing_that_fails_after_a_lost_answer_fails_the_start_naming_both(clock, monkeypatch) -> None:
     with ScriptedApi({LISTING: [NO_OPERATIONS, _error(403, "PERMISSION_DENIED", "listing refused")],
                       IMPORT_POST: _error(500, "INTERNAL", "answer lost")}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert len(api.calls_to(*IMPORT_POST)) == 1
@@ -283,14 +251,101 @@ def test_a_listing_that_fails_after_a_lost_answer_fails_the_start_naming_both(cl
 
 
 def test_several_candidates_after_a_lost_answer_fail_naming_each(clock, monkeypatch) -> None:
-    first, second = _fresh_operation(), _fresh_operation()
+    first, second = fresh_operation_name(), fresh_operation_name()
     now = _dt.datetime.now(_dt.timezone.utc)
     with ScriptedApi({LISTING: [NO_OPERATIONS, (200, {"operations": [_running(first, now), _running(second, now)]})],
                       IMPORT_POST: _error(500, "INTERNAL", "answer lost")}) as api, \
-            _client(api.host, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert len(api.calls_to(*IMPORT_POST)) == 1
     assert info.value.reason == "start_failed"
     assert str(info.value).startswith("could not tell which DICOM import job was started")
     assert f"2 operations of the same kind started on {DATASET} since then: {first}, {second}." in str(info.value)
+
+
+# -- the in-flight check and a lost answer, on the job layer's defaults -------------
+def test_an_older_running_job_of_the_same_kind_blocks_the_start(clock, monkeypatch) -> None:
+    older = fresh_operation_name()
+    hour_ago = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(hours=1)
+    with ScriptedApi({("GET", "/datasets/d/operations$"): (200, {"operations": [_running(older, hour_ago)]}),
+                      ("POST", ":import$"): (200, {"name": fresh_operation_name()})}) as api, \
+            scripted_client(api, monkeypatch, clock) as client:
+        with pytest.raises(JobInFlight) as info:
+            jobs.start_import(client, STORE, IMPORT_BODY)
+        assert not api.calls_to("POST", ":import$")
+        # the API documents no filter grammar for operations.list: none is sent,
+        # the client decides from each operation's metadata
+        assert api.calls and all("filter" not in c.query for c in api.calls)
+    assert info.value.reason == "in_flight" and info.value.blocking == (older,)
+    assert older in str(info.value) and "success=4" in str(info.value)
+
+
+@pytest.mark.parametrize("seconds_ago", [1, 25])
+def test_a_job_started_within_the_grace_period_does_not_block(clock, monkeypatch, seconds_ago: int) -> None:
+    recent = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=seconds_ago)
+    started = fresh_operation_name()
+    with ScriptedApi({("GET", "/datasets/d/operations$"): (200, {"operations": [
+                          _running(fresh_operation_name(), recent)]}),
+                      ("POST", ":import$"): (200, {"name": started})}) as api, \
+            scripted_client(api, monkeypatch, clock) as client:
+        assert jobs.start_import(client, STORE, IMPORT_BODY) == started
+    assert settings.IN_FLIGHT_GRACE_SECONDS == 30.0
+
+
+def test_the_in_flight_check_can_be_turned_off_and_fails_loudly_when_it_cannot_list(clock, monkeypatch) -> None:
+    broken = (500, {"error": {"code": 500, "status": "INTERNAL", "message": "listing broke"}})
+    started = fresh_operation_name()
+    with ScriptedApi({("GET", "/datasets/d/operations$"): broken,
+                      ("POST", ":import$"): (200, {"name": started})}) as api, \
+            scripted_client(api, monkeypatch, clock) as client:
+        with pytest.raises(JobFailed) as info:
+            jobs.start_import(client, STORE, IMPORT_BODY)
+        assert info.value.reason == "start_failed" and "listing broke" in str(info.value)
+        assert f"{settings.IN_FLIGHT_CHECK_ENV}=off" in str(info.value)
+        assert not api.calls_to("POST", ":import$")
+        monkeypatch.setenv(settings.IN_FLIGHT_CHECK_ENV, "off")
+        calls = len(api.calls)
+        assert jobs.start_import(client, STORE, IMPORT_BODY) == started
+        assert [c.method for c in api.calls[calls:]] == ["POST"]  # no listing at all
+
+
+def _answer_lost(status: int, reason: str, after_the_post: list[dict]) -> ScriptedApi:
+    """A start whose answer is a ``status`` error (the server may have acted); the
+    operations listing is empty before the POST (the in-flight check) and
+    ``after_the_post`` once it was sent."""
+    posted: list[bool] = []
+
+    def post(_call) -> tuple[int, dict]:
+        posted.append(True)
+        return status, {"error": {"code": status, "status": reason, "message": "answer lost"}}
+
+    def listing(_call) -> tuple[int, dict]:
+        return 200, {"operations": after_the_post if posted else []}
+
+    return ScriptedApi({("GET", "/datasets/d/operations$"): listing, ("POST", ":import$"): post})
+
+
+def test_a_lost_start_answer_adopts_the_one_operation_it_started(clock, monkeypatch) -> None:
+    adopted, before_the_post = fresh_operation_name(), fresh_operation_name()
+    now = _dt.datetime.now(_dt.timezone.utc)
+    # one of this kind started well before the POST (beyond the clock-skew
+    # margin) is not a candidate; the one started since is adopted
+    earlier = now - _dt.timedelta(seconds=jobs.CLOCK_SKEW_MARGIN_S + 60)
+    operations = [_running(before_the_post, earlier), _running(adopted, now)]
+    with _answer_lost(500, "INTERNAL", operations) as api, scripted_client(api, monkeypatch, clock) as client:
+        assert jobs.start_import(client, STORE, IMPORT_BODY) == adopted
+        assert len(api.calls_to("POST", ":import$")) == 1
+        assert all("filter" not in c.query for c in api.calls)
+
+
+def test_several_candidates_after_a_lost_answer_fail_naming_them(clock, monkeypatch) -> None:
+    first, second = fresh_operation_name(), fresh_operation_name()
+    now = _dt.datetime.now(_dt.timezone.utc)
+    with _answer_lost(502, "Bad Gateway", [_running(first, now), _running(second, now)]) as api, \
+            scripted_client(api, monkeypatch, clock) as client:
+        with pytest.raises(JobFailed) as info:
+            jobs.start_import(client, STORE, IMPORT_BODY)
+        assert len(api.calls_to("POST", ":import$")) == 1
+    assert info.value.reason == "start_failed"
+    assert first in str(info.value) and second in str(info.value) and "2 operations" in str(info.value)

@@ -22,6 +22,7 @@ import requests
 import urllib3.exceptions
 
 from support.scripted import DROP, ScriptedApi
+from pulumi_dicom_jobs import settings
 from pulumi_dicom_jobs.api import errors
 from pulumi_dicom_jobs.api.errors import AmbiguousRequestError, TransportError
 from pulumi_dicom_jobs.api.transport import (NOT_PROCESSED_STATUSES, RETRYABLE_STATUSES, RetryPolicy, Transport,
@@ -433,3 +434,30 @@ def test_a_failure_whose_chain_leads_back_to_itself_is_looked_at_once() -> None:
             return self
 
     assert _never_sent(Looped("looped")) is False
+
+
+def test_http_timeout_explicit_argument_wins(monkeypatch) -> None:
+    """The timeout each request is sent with, recorded on the way to a loopback server.
+
+    The one place a test reaches into the transport: a ``requests.Session``
+    subclass records the ``timeout`` argument and sends the request for real
+    (timing the answers instead would make a test of seconds and margins).
+    """
+    seen: list = []
+
+    class RecordingSession(requests.Session):
+        def request(self, *args, **kwargs):
+            seen.append(kwargs["timeout"])
+            return super().request(*args, **kwargs)
+
+    monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "7,8")
+    with ScriptedApi({("GET", "/v1/a$"): (200, {})}) as api:
+        default = Transport(api.url, Tokens())
+        explicit = Transport(api.url, Tokens(), timeout=(1.0, 2.0))
+        default.session, explicit.session = RecordingSession(), RecordingSession()
+        default.request("GET", "v1/a")
+        monkeypatch.setenv(settings.HTTP_TIMEOUT_ENV, "9")
+        default.request("GET", "v1/a")
+        explicit.request("GET", "v1/a")
+        assert len(api.calls) == 3
+    assert seen == [(7.0, 8.0), (10.0, 9.0), (1.0, 2.0)]

@@ -1,23 +1,22 @@
-"""Retries, ambiguity, timeouts, permissions and grant propagation, with the
-emulator's fault injection and IAM model (real HTTP throughout)."""
+"""The job layer against the emulator: retries, ambiguity, timeouts, an interrupt, permissions
+and grant propagation, with the emulator's fault injection and IAM model (real HTTP
+throughout). The same rules on a scripted API and a fake clock: the other test_jobs_*.py."""
 
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 
-import google.auth.credentials
 import pytest
 
 from healthcare_emulator.waiting import poll
 from support.data import synthetic
 from support.workspace import Workspace
 from pulumi_dicom_jobs import jobs, settings
-from pulumi_dicom_jobs.api import auth, errors
-from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.lro import OperationStatus
+from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.kinds import JobKind
 
 
@@ -291,77 +290,28 @@ def test_grant_never_arrives_gives_up_after_window(env: Workspace) -> None:
     # gave up after the window, by count rather than by wall clock: the pauses are at
     # least 1, 2, 4 s (equal jitter of 2, 4, 8 s), so at most 4 starts fit in 10 s, plus
     # one at the window's end; a first run slower than the whole window is not expected
-    # (tests/provider/test_provider_jobs_rules.py has the window on a fake clock)
+    # (tests/jobs/test_jobs_rules.py has the window on a fake clock)
     started = [op["name"] for op in env.operations()]
     assert 2 <= len(started) <= 5, started
     assert f"started {len(started)} times" in str(info.value) and "IAM grants to propagate" in str(info.value)
     assert all(name in str(info.value) for name in started)
 
 
-# -- credentials ---------------------------------------------------------------
-TOKEN = "ya29.secret-token-never-to-be-seen"
-
-
-def test_adc_access_token_is_sent_and_never_leaks(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    _prepare(env)
-    monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST")
-    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
-    client = HealthcareClient(env.base_url)
-    assert not client.emulated and TOKEN not in repr(client)
-    assert client.transport.tokens.header() == f"Bearer {TOKEN}"
-    from pulumi_dicom_jobs import DicomImportJobProvider
-    provider = DicomImportJobProvider()
-    props = {"dicom_store": env.store, "gcs_source": {"uri": _uri(env)}, "api_endpoint": env.base_url}
-    created = provider.create(props)
-    assert created.outs["success_count"] == 2
-    assert TOKEN not in repr(created.outs) and TOKEN not in repr(vars(provider))
-    env.admin.post("config", {"enforceIam": True})
-    monkeypatch.setenv("DICOM_JOBS_PERMISSION_RETRY_SECONDS", "0")
-    with pytest.raises(JobFailed) as info:
-        provider.create(props)
-    assert TOKEN not in str(info.value) and TOKEN not in repr(info.value.operation)
-
-
-def test_emulator_uses_dummy_token_and_no_adc(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(*_a, **_k):
-        raise AssertionError("ADC must not be looked up with HEALTHCARE_EMULATOR_HOST set")
-    monkeypatch.setattr(google.auth, "default", boom)
-    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
-    client = HealthcareClient("https://healthcare.googleapis.com")
-    assert client.transport.tokens.header() == f"Bearer {auth.EMULATOR_TOKEN}"
-    assert client.base_url == env.base_url
-
-
-class _CountingCredentials(google.auth.credentials.Credentials):
-    def __init__(self) -> None:
-        super().__init__()
-        self.refreshes = 0
-        self.token = "first"
-
-    def refresh(self, request) -> None:
-        self.refreshes += 1
-        self.token = f"refreshed-{self.refreshes}"
-
-
-def test_401_refreshes_once(env: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    _prepare(env)
-    monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST")
-    creds = _CountingCredentials()
-    monkeypatch.setattr(auth, "google_credentials", lambda *a, **k: creds)
-    _fault(env, method="GET", path="/operations/", action="status", status=401)
-    with HealthcareClient(env.base_url, retry=RetryPolicy(initial=0.05)) as client:
-        status = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=30)
-    assert status.success == 2 and creds.refreshes == 1
-    _fault(env, method="GET", path="/operations/", action="status", status=401, times=2)
-    with HealthcareClient(env.base_url) as client, pytest.raises(errors.Unauthenticated, match="HTTP 401") as info:
-        jobs.get_operation(client, status.name)
-    assert "401" in str(info.value) and creds.refreshes == 2
-
-
-def test_impersonation_wraps_source_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    from google.auth import impersonated_credentials
-    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("GOOGLE_IMPERSONATE_SERVICE_ACCOUNT", "deployer@p.iam.gserviceaccount.com")
-    creds = auth.google_credentials()
-    assert isinstance(creds, impersonated_credentials.Credentials)
-    assert creds.service_account_email == "deployer@p.iam.gserviceaccount.com"
+# -- an interrupt (a CancelToken) -------------------------------------------------------
+@pytest.mark.parametrize("cancel_operation", [True, False])
+def test_run_job_interrupted_cancels_or_leaves_the_operation(env: Workspace, cancel_operation: bool) -> None:
+    for index, data in enumerate(synthetic(10)):
+        env.upload(f"in/{index}.dcm", data)
+    env.admin.post("config", {"instanceDelaySeconds": 3.0})
+    token = CancelToken()
+    started: list[str] = []
+    body = {"gcsSource": {"uri": f"gs://{env.bucket.name}/in/**.dcm"}}
+    with env.client() as client, pytest.raises(JobFailed) as failed:
+        jobs.run_job(client, JobKind.IMPORT, env.store, body, timeout_seconds=600, cancel=token, cancel_on_interrupt=cancel_operation,
+                     on_started=lambda name: (started.append(name), threading.Timer(0.5, token.cancel).start()))
+    assert failed.value.reason == "interrupted" and started[0] in str(failed.value)
+    [operation] = env.operations()
+    assert operation["done"] is cancel_operation
+    with env.client() as client, pytest.raises(JobFailed) as again:
+        jobs.run_job(client, JobKind.IMPORT, env.store, body, timeout_seconds=600, cancel=token)
+    assert "did not start" in str(again.value) and len(env.operations()) == 1

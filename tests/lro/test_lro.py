@@ -1,29 +1,16 @@
-"""pulumi_dicom_jobs.lro: the one backoff, the rate arithmetic and the one waiter (on a fake clock)."""
+"""pulumi_dicom_jobs.lro: the one backoff, the rate arithmetic, the one waiter (on the fake clock,
+support.clock) and the operation snapshot. The poll schedule: test_lro_schedule.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from pulumi_dicom_jobs.lro import Backoff, CancelToken, OperationStatus, PollSchedule, Waiter
+from support.clock import FakeClock
+from support.operations import IMPORT_METHOD, snapshot
+from pulumi_dicom_jobs.lro import Backoff, CancelToken, OperationStatus, Waiter
 from pulumi_dicom_jobs.lro.backoff import jittered
 from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
 from pulumi_dicom_jobs.lro.waiter import Outcome, growing_pauses
-
-
-class FakeTime:
-    """A monotonic clock that only ``sleep`` moves."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 # -- backoff -------------------------------------------------------------------
@@ -91,7 +78,7 @@ def test_eta_is_pending_over_rate(pending: int, rate, eta) -> None:
 
 # -- the waiter -----------------------------------------------------------------
 def test_waiter_polls_until_done_and_reports_each_answer() -> None:
-    fake = FakeTime()
+    fake = FakeClock(100.0)
     answers = iter([1, 2, 3])
     seen: list[int] = []
     delays: list[tuple[object, float]] = []
@@ -100,7 +87,7 @@ def test_waiter_polls_until_done_and_reports_each_answer() -> None:
         delays.append((answer, now))
         return 5.0
 
-    waiter = Waiter(60.0, next_delay, on_progress=seen.append, clock=fake.clock, sleep=fake.sleep)
+    waiter = Waiter(60.0, next_delay, on_progress=seen.append, clock=fake.monotonic, sleep=fake.sleep)
     outcome = waiter.run(lambda: next(answers), lambda n: n == 3)
     assert outcome.done and outcome.last == 3
     assert seen == [1, 2, 3]
@@ -108,14 +95,14 @@ def test_waiter_polls_until_done_and_reports_each_answer() -> None:
 
 
 def test_waiter_stops_at_the_deadline_with_the_last_answer() -> None:
-    fake = FakeTime()
+    fake = FakeClock(100.0)
     probes: list[float] = []
 
     def probe():
         probes.append(fake.now)
         return "running"
 
-    waiter = Waiter(10.0, lambda answer, now: 4.0, clock=fake.clock, sleep=fake.sleep)
+    waiter = Waiter(10.0, lambda answer, now: 4.0, clock=fake.monotonic, sleep=fake.sleep)
     outcome = waiter.run(probe, lambda answer: False)
     assert not outcome.done and outcome.last == "running"
     # never sleeps past the deadline, and the last probe comes at it
@@ -123,7 +110,7 @@ def test_waiter_stops_at_the_deadline_with_the_last_answer() -> None:
 
 
 def test_waiter_keeps_the_last_real_answer_when_probes_fail() -> None:
-    fake = FakeTime()
+    fake = FakeClock(100.0)
     answers = iter(["first", None, None, None])
     seen_by_schedule: list[object] = []
 
@@ -131,41 +118,41 @@ def test_waiter_keeps_the_last_real_answer_when_probes_fail() -> None:
         seen_by_schedule.append(answer)
         return 3.0
 
-    waiter = Waiter(6.0, next_delay, on_progress=lambda a: None, clock=fake.clock, sleep=fake.sleep)
+    waiter = Waiter(6.0, next_delay, on_progress=lambda a: None, clock=fake.monotonic, sleep=fake.sleep)
     outcome = waiter.run(lambda: next(answers), lambda answer: False)
     assert outcome == type(outcome)("first", False)
     assert seen_by_schedule == ["first", None]  # a failed probe: the schedule is told so
 
 
 def test_waiter_ignores_a_failing_progress_callback() -> None:
-    fake = FakeTime()
+    fake = FakeClock(100.0)
 
     def broken(_answer):
         raise RuntimeError("display went away")
 
-    waiter = Waiter(5.0, lambda answer, now: 1.0, on_progress=broken, clock=fake.clock, sleep=fake.sleep)
+    waiter = Waiter(5.0, lambda answer, now: 1.0, on_progress=broken, clock=fake.monotonic, sleep=fake.sleep)
     assert waiter.run(lambda: "done", lambda answer: True).done
 
 
 def test_waiter_with_no_time_probes_once() -> None:
-    fake = FakeTime()
+    fake = FakeClock(100.0)
     calls: list[int] = []
-    waiter = Waiter(-1.0, lambda answer, now: 1.0, clock=fake.clock, sleep=fake.sleep)
+    waiter = Waiter(-1.0, lambda answer, now: 1.0, clock=fake.monotonic, sleep=fake.sleep)
     outcome = waiter.run(lambda: calls.append(1) or "x", lambda answer: False)
     assert calls == [1] and not outcome.done and fake.sleeps == []
 
 
 def test_waiter_never_sleeps_past_the_deadline_even_for_a_fraction_of_a_second() -> None:
-    fake = FakeTime()
+    fake = FakeClock(100.0)
     probes: list[float] = []
-    waiter = Waiter(8.5, lambda answer, now: 4.0, clock=fake.clock, sleep=fake.sleep)
+    waiter = Waiter(8.5, lambda answer, now: 4.0, clock=fake.monotonic, sleep=fake.sleep)
     waiter.run(lambda: probes.append(fake.now) or "running", lambda answer: False)
     assert probes == [100.0, 104.0, 108.0, 108.5] and fake.sleeps == [4.0, 4.0, 0.5]
 
 
 def test_waiter_without_any_answer_ends_with_none() -> None:
-    fake = FakeTime()
-    waiter = Waiter(6.0, lambda answer, now: 3.0, clock=fake.clock, sleep=fake.sleep)
+    fake = FakeClock(100.0)
+    waiter = Waiter(6.0, lambda answer, now: 3.0, clock=fake.monotonic, sleep=fake.sleep)
     outcome = waiter.run(lambda: None, lambda answer: True)
     assert outcome == Outcome(None, False) and outcome.last is None and fake.sleeps == [3.0, 3.0]
 
@@ -178,7 +165,7 @@ def test_waiter_without_any_answer_ends_with_none() -> None:
 ])
 def test_a_cancelled_wait_ends_not_done_with_the_last_answer(cancel_at: str, answers: list, probes: int) -> None:
     """docs: ``cancel`` ends the wait early, not done and ``cancelled``; its sleep is interruptible."""
-    fake, token = FakeTime(), CancelToken()
+    fake, token = FakeClock(100.0), CancelToken()
     asked: list[object] = []
 
     def probe():
@@ -194,7 +181,7 @@ def test_a_cancelled_wait_ends_not_done_with_the_last_answer(cancel_at: str, ans
             return 3600.0  # cut short by the cancel
         return 0.0  # the token's sleep is real time: no pause before the cancel
 
-    waiter = Waiter(7200.0, next_delay, clock=fake.clock, sleep=fake.sleep, cancel=token)
+    waiter = Waiter(7200.0, next_delay, clock=fake.monotonic, sleep=fake.sleep, cancel=token)
     outcome = waiter.run(probe, lambda answer: False)
     assert outcome == Outcome("running" if answers[-1] else "queued", False, cancelled=True)
     assert outcome.cancelled is True and outcome.done is False
@@ -238,97 +225,18 @@ def test_operation_snapshot_reads_proto3_json(raw: dict, fields: dict) -> None:
     assert status.raw == raw  # the whole answer is kept
 
 
-# -- the poll schedule (docstring of PollSchedule; jitter pinned to zero) ----------------
-T0 = 1000.0  # a monotonic clock is far from zero: elapsed time is now - start, not now
+def test_operation_parsing_int64_strings_and_omitted_zeros() -> None:
+    status = snapshot(method=IMPORT_METHOD, create_time="2024-01-01T00:00:00Z", logs_url="https://console/logs",
+                      success=12, pending=3)
+    assert (status.success, status.failure, status.pending, status.done) == (12, 0, 3, False)
+    assert status.logs_url == "https://console/logs" and status.error is None
+    done = OperationStatus.from_json({"name": "n", "done": True})
+    assert (done.success, done.failure, done.pending, done.api_method_name) == (0, 0, 0, None)
 
 
-def _op(success: int, pending: int) -> OperationStatus:
-    return OperationStatus.from_json({"name": "n", "metadata": {
-        "counter": {"success": str(success), "pending": str(pending)}}})
-
-
-def test_schedule_backoff_is_capped_by_the_time_since_the_first_snapshot() -> None:
-    schedule = PollSchedule(jitter=0.0)
-    assert schedule.next_delay(_op(0, 0), T0) == 1.5
-    assert schedule.next_delay(_op(0, 0), T0 + 1.6) == pytest.approx(1.6)  # backoff says 2.4
-    assert schedule.next_delay(_op(0, 0), T0 + 10.0) == pytest.approx(1.5 * 1.6 ** 2)  # not capped
-
-
-def test_schedule_first_snapshot_with_progress_gives_no_rate_yet() -> None:
-    """No time has passed since the first snapshot: the backoff's first step, not a guess."""
-    assert PollSchedule(jitter=0.0).next_delay(_op(5, 95), T0) == 1.5
-
-
-def _backed_off(total: int) -> PollSchedule:
-    """Four polls without progress, the last at T0 + 6 s: the next backoff step is 1.5 x 1.6^4."""
-    schedule = PollSchedule(jitter=0.0)
-    for now, want in ((T0, 1.5), (T0 + 1.5, 1.5), (T0 + 3.0, 3.0), (T0 + 6.0, 6.0)):
-        assert schedule.next_delay(_op(0, total), now) == pytest.approx(want)
-    return schedule
-
-
-@pytest.mark.parametrize("success, pending, delay", [
-    (1, 1, 0.6 * 12.0),  # 1 of 2 in 12 s: 12 s left by the average -> 0.6 of it
-    (4, 2, 0.6 * 6.0),  # 4 in 12 s: 6 s left
-    (100, 1, 0.3),  # almost done: not under the minimum
-    (1, 100, 1.5 * 1.6 ** 4),  # far from done: the average may not lengthen the backoff
-])
-def test_schedule_untrusted_average_rate_only_shortens_the_backoff(success: int, pending: int,
-                                                                   delay: float) -> None:
-    schedule = _backed_off(success + pending)
-    assert schedule.next_delay(_op(success, pending), T0 + 12.0) == pytest.approx(delay)
-    assert schedule.rate(T0 + 12.0, success) is None  # one progress step: not trusted
-
-
-def test_schedule_trusts_a_rate_after_trust_after_progress_steps() -> None:
-    for trust_after, trusted_at in ((2, 2), (3, 3)):
-        schedule = PollSchedule(jitter=0.0, trust_after=trust_after)
-        schedule.next_delay(_op(0, 1000), T0)
-        for step in range(1, 4):
-            schedule.next_delay(_op(10 * step, 1000 - 10 * step), T0 + step)
-            rate = schedule.rate(T0 + step + 1, 10 * step + 10)
-            if step < trusted_at:
-                assert rate is None, (trust_after, step)
-            else:
-                assert rate == pytest.approx(10.0), (trust_after, step)  # from the first progress
-
-
-def _trusted(floor_after: float = 0.0) -> PollSchedule:
-    """10 items/s from the first progress at T0 + 1 + ``floor_after`` (a later start-up makes the floor larger)."""
-    schedule = PollSchedule(jitter=0.0)
-    schedule.next_delay(_op(0, 1000), T0)
-    schedule.next_delay(_op(10, 990), T0 + 1.0 + floor_after)
-    return schedule
-
-
-@pytest.mark.parametrize("pending, delay", [
-    (5, 0.3),  # 0.5 s left, under two floors (0.3 s each): one floor
-    (6, 0.6 * 0.6),  # 0.6 s left, exactly two floors: still halving
-    (7, 0.6 * 0.7),
-])
-def test_schedule_endgame_starts_under_two_floors(pending: int, delay: float) -> None:
-    schedule = _trusted()
-    assert schedule.next_delay(_op(20, pending), T0 + 2.0) == pytest.approx(delay)
-
-
-@pytest.mark.parametrize("pending, delay", [
-    (5, 0.5 + 0.1),  # 0.5 s left, floor 1 s: the predicted end and a margin
-    (1, 0.3),  # 0.1 s left: the minimum
-    (15, 1.0),  # 1.5 s left: at most one floor
-])
-def test_schedule_endgame_step_is_the_eta_and_a_margin_at_most_one_floor(pending: int, delay: float) -> None:
-    schedule = _trusted(floor_after=23.0)  # now - start = 25 s: floor 0.04 x 25 = 1 s
-    assert schedule.next_delay(_op(20, pending), T0 + 25.0) == pytest.approx(delay)
-
-
-def test_schedule_one_item_job_polls_soon_once_it_is_processed() -> None:
-    schedule = PollSchedule(jitter=0.0)
-    assert schedule.next_delay(_op(0, 1), T0) == 1.5
-    assert schedule.next_delay(_op(1, 0), T0 + 1.5) == pytest.approx(0.3)
-
-
-def test_schedule_backs_off_from_the_start_again_when_counters_vanish() -> None:
-    schedule = _trusted()
-    schedule.next_delay(_op(20, 980), T0 + 2.0)  # a trusted rate
-    assert schedule.next_delay(_op(0, 0), T0 + 100.0) == pytest.approx(1.5)
-    assert schedule.next_delay(_op(0, 0), T0 + 200.0) == pytest.approx(2.4)
+def test_an_operation_snapshot_keeps_what_the_outputs_show() -> None:
+    status = OperationStatus.from_json({"name": "n", "done": True, "metadata": {
+        "apiMethodName": "m", "createTime": "c", "endTime": "e", "cancelRequested": True,
+        "counter": {"success": "3", "failure": "1", "pending": "0"}}})
+    assert (status.api_method_name, status.create_time, status.end_time) == ("m", "c", "e")
+    assert status.cancel_requested is True and (status.success, status.failure) == (3, 1)

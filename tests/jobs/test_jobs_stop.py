@@ -25,26 +25,17 @@ from typing import Any, Optional
 
 import pytest
 
-from support.clock import FakeClock, install
-from support.scripted import ScriptedApi
+from support.clock import FakeClock
+from support.operations import DATASET, OPERATION, operation
+from support.scripted import ScriptedApi, scripted_client
 from pulumi_dicom_jobs import jobs
-from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 
-DATASET = "projects/p/locations/l/datasets/d"
-OPERATION = f"{DATASET}/operations/9"
 NEVER = float("inf")
 CANCEL_BROKE = (500, {"error": {"code": 500, "status": "INTERNAL", "message": "cancel broke"}})
 FORGOTTEN = (404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "no such operation"}})
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """The job layer's clock and its waits' clock, moved only by the client's sleeps."""
-    return install(monkeypatch, jobs)
 
 
 class _Operation:
@@ -64,17 +55,14 @@ class _Operation:
         self.polled_at.append(self.clock.now)
         if self.polls_fail:
             return 500, {"error": {"code": 500, "status": "INTERNAL", "message": "poll broke"}}
-        metadata: dict[str, Any] = {"apiMethodName": self.kind.api_method_name("v1"),
-                                    "createTime": "2026-01-01T00:00:00Z",
-                                    "counter": {"success": "12", "pending": "88"}}
+        fields: dict[str, Any] = {"method": self.kind.api_method_name("v1"),
+                                  "create_time": "2026-01-01T00:00:00Z"}
         if not self.cancelled_at:
-            return 200, {"name": OPERATION, "done": False, "metadata": metadata}
-        metadata["cancelRequested"] = True
+            return 200, operation(OPERATION, success=12, pending=88, **fields)
         if self.clock.now - self.cancelled_at[0] < self.stops_after:
-            return 200, {"name": OPERATION, "done": False, "metadata": metadata}
-        metadata["counter"] = {"success": "12", "failure": "3"}
-        return 200, {"name": OPERATION, "done": True, "metadata": metadata,
-                     "error": {"code": 1, "message": "Operation was cancelled"}}
+            return 200, operation(OPERATION, success=12, pending=88, cancel_requested=True, **fields)
+        return 200, operation(OPERATION, done=True, success=12, failure=3, cancel_requested=True,
+                              error=(1, "Operation was cancelled"), **fields)
 
     def _cancel(self, _call) -> tuple:
         if self.cancel_answer is not None:
@@ -91,14 +79,9 @@ class _Operation:
         return self.polled_at[-1] - self.cancelled_at[0]
 
 
-def _client(api: ScriptedApi, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> HealthcareClient:
-    monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
-    return HealthcareClient(retry=RetryPolicy(attempts=1), sleep=clock.sleep)
-
-
 def _timeout(op: _Operation, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> tuple[JobFailed, list]:
     """Wait 60 s for ``op``; the failure and the cancel requests sent."""
-    with op.api() as api, _client(api, op.clock, monkeypatch) as client:
+    with op.api() as api, scripted_client(api, monkeypatch, op.clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=60, **kwargs)
         assert op.polled_at and op.polled_at[0] == 0.0
@@ -108,7 +91,7 @@ def _timeout(op: _Operation, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> 
 def _interrupt(op: _Operation, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> tuple[JobFailed, list]:
     """Wait for ``op`` and press Ctrl-C at its first answer; the failure and the cancel requests."""
     token = CancelToken()
-    with op.api() as api, _client(api, op.clock, monkeypatch) as client:
+    with op.api() as api, scripted_client(api, monkeypatch, op.clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=3600, cancel=token,
                       on_progress=lambda _status: token.cancel(), **kwargs)
@@ -210,7 +193,7 @@ def test_a_timeout_names_the_whole_runs_budget(clock, monkeypatch) -> None:
                       ("POST", r"/dicomStores/s:import$"): (200, {"name": OPERATION}),
                       ("GET", r"/operations/9$"): op._get,
                       ("POST", r"/operations/9:cancel$"): op._cancel}) as api, \
-            _client(api, clock, monkeypatch) as client:
+            scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.run_job(client, JobKind.IMPORT, f"{DATASET}/dicomStores/s",
                          {"gcsSource": {"uri": "gs://b/**.dcm"}}, timeout_seconds=90.5)
@@ -280,7 +263,7 @@ def test_an_interrupt_before_any_answer_names_the_operation(clock, monkeypatch, 
     op = _Operation(clock, polls_fail=True, cancel_answer=CANCEL_BROKE)
     token = CancelToken()
     token.cancel()
-    with op.api() as api, _client(api, clock, monkeypatch) as client:
+    with op.api() as api, scripted_client(api, monkeypatch, clock) as client:
         with pytest.raises(JobFailed) as info:
             jobs.wait(client, OPERATION, timeout_seconds=3600, cancel=token, cancel_on_interrupt=cancel)
         assert len(api.calls_to("POST", r"/operations/9:cancel$")) == int(cancel)

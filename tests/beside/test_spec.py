@@ -6,7 +6,7 @@ spec says (replace or in place, with the spec's default), the request body
 carries it under its camelCase name, the CLI has its flag, and the resources'
 explicit signatures (kept for users' IDEs) match it: names, required or not,
 defaults, nesting, value types. The components and the root program name job
-inputs only by the spec's names. Importing the providers has no side effect.
+inputs only by the spec's names.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import dataclasses
 import importlib
 import inspect
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ import click
 import pytest
 
 from pulumi_dicom_jobs import apischema, lifecycle, requests_body, spec, validation
-from pulumi_dicom_jobs.dynamic import hostpool, providers, resources
+from pulumi_dicom_jobs.dynamic import providers, resources
 
 # ``pulumi_dicom_jobs.cli.main`` the attribute is the entry-point function; the module is wanted.
 cli_main = importlib.import_module("pulumi_dicom_jobs.cli.main")
@@ -314,51 +312,3 @@ def test_root_program_names_job_inputs_as_the_spec_does() -> None:
     common = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "_common")
     returned = next(n.value for n in ast.walk(common) if isinstance(n, ast.Return))
     assert {k.value for k in returned.keys} - _NOT_JOB_INPUTS <= {item.name for item in spec.COMMON_INPUTS}
-
-
-# -- no side effect on import; the host pool is widened on the first call -------------
-def test_importing_the_providers_changes_nothing() -> None:
-    code = ("import sys\n"
-            "import pulumi_dicom_jobs.dynamic.providers\n"
-            "from pulumi_dicom_jobs.dynamic import hostpool\n"
-            "assert hostpool._status is None and hostpool._first_call is None\n"
-            "assert 'pulumi_dicom_jobs.gcp.components' not in sys.modules\n"
-            "import pulumi_dicom_jobs.cli.main\n")
-    cli_only = "import sys, pulumi_dicom_jobs.cli.main\nassert 'pulumi' not in sys.modules, 'CLI imported pulumi'\n"
-    for source in (code, cli_only):
-        proc = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-
-
-@pytest.mark.parametrize("method,args", [
-    ("check", ({}, VALID["import"])),
-    ("diff", ("op", VALID["import"], VALID["import"])),
-    ("update", ("op", VALID["import"], VALID["import"])),
-    ("delete", ("op", VALID["import"])),
-    ("create", ({"dicom_store": "bad"},)),  # invalid: fails before any API call
-    ("read", ("op", {})),
-])
-def test_every_provider_method_widens_the_host_pool_first(monkeypatch, method: str, args: tuple) -> None:
-    calls: list[str] = []
-
-    def widen() -> None:
-        calls.append(method)
-        raise _Stop()
-
-    monkeypatch.setattr(hostpool, "widen_on_first_call", widen)
-    with pytest.raises(_Stop):
-        getattr(providers.DicomImportJobProvider(), method)(*args)
-    assert calls == [method]
-
-
-class _Stop(Exception):
-    """Raised by the stand-in hook, so nothing after it runs."""
-
-
-def test_widen_on_first_call_looks_once(monkeypatch) -> None:
-    looks: list[int] = []
-    monkeypatch.setattr(hostpool, "_first_call", None)
-    monkeypatch.setattr(hostpool, "ensure_host_concurrency",
-                        lambda: looks.append(1) or hostpool.HostPoolStatus("not-in-host", False, 1))
-    first = hostpool.widen_on_first_call()
-    assert hostpool.widen_on_first_call() is first and looks == [1]

@@ -1,14 +1,14 @@
-"""pulumi_dicom_jobs.api: typed errors from an HTTP status, and the client's calls mapped to them."""
+"""pulumi_dicom_jobs.api: typed errors from an HTTP status, the client's calls mapped to them, and
+the endpoint the client chooses."""
 
 from __future__ import annotations
 
 import pytest
 
-from support.scripted import ScriptedApi
+from support.scripted import ScriptedApi, scripted_client
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api import errors
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import OperationNotFound
 
 OPERATION = "projects/p/locations/l/datasets/d/operations/7"
@@ -53,8 +53,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch):
     def make(routes: dict) -> tuple[HealthcareClient, ScriptedApi]:
         api = ScriptedApi(routes).__enter__()
         servers.append(api)
-        monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
-        return HealthcareClient(retry=RetryPolicy(attempts=1)), api
+        return scripted_client(api, monkeypatch), api
 
     yield make
     for api in servers:
@@ -129,3 +128,14 @@ def test_no_credentials_says_what_was_looked_at_and_how_to_get_some() -> None:
     assert text.startswith("no Google credentials found: ")
     assert "HEALTHCARE_EMULATOR_HOST and GOOGLE_OAUTH_ACCESS_TOKEN are not set" in text
     assert text.endswith("Application Default Credentials were not found. " + errors.HOW_TO_GET_CREDENTIALS)
+
+
+def test_client_endpoint_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST", raising=False)
+    assert HealthcareClient().base_url == "https://healthcare.googleapis.com"
+    assert HealthcareClient("https://x.example/", "v1beta1").base_url == "https://x.example"
+    monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", "127.0.0.1:9")
+    client = HealthcareClient("https://x.example")
+    assert client.base_url == "http://127.0.0.1:9" and client.emulated
+    with pytest.raises(ValueError):
+        HealthcareClient(api_version="v2")
