@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.targets import Grant, JobTargets
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def _as_int(value: object) -> Optional[int]:
 
 def what_stays(status: "OperationStatus") -> str:
     """What a cancelled operation leaves behind: a cancel stops the job, it does not roll back."""
-    kind = status.kind
+    kind = JobKind.of_method_name(status.api_method_name)
     done = status.success
     if kind is not None and not kind.is_export:
         where = f"the {done} instance(s) imported before the cancel stay in the store"

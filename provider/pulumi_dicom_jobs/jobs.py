@@ -98,16 +98,15 @@ from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.schedule import PollSchedule
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.lro.waiter import Waiter, growing_pauses
+from pulumi_dicom_jobs.spec import DEFAULT_TIMEOUT_SECONDS
 from pulumi_dicom_jobs.targets import JobTargets
 from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
 __all__ = [
     "start", "start_import", "start_export", "get_operation", "cancel_operation", "check_in_flight",
-    "wait", "judge", "run_job", "DEFAULT_TIMEOUT_SECONDS",
+    "wait", "judge", "run_job",
 ]
 
-#: Default time a create may wait: large imports run for hours.
-DEFAULT_TIMEOUT_SECONDS = 6 * 3600
 #: How far before the POST the operations listing looks (client/server clock skew).
 CLOCK_SKEW_MARGIN_S = 5.0
 #: How many times an unprocessed start POST is sent again after reconciliation.
@@ -266,7 +265,7 @@ def _post_start(client: HealthcareClient, dicom_store: str, kind: JobKind, body:
     for _attempt in range(MAX_START_ATTEMPTS):
         before = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=CLOCK_SKEW_MARGIN_S)
         try:
-            name = client.start(kind, dicom_store, body)
+            name = (client.export_dicom if kind.is_export else client.import_dicom)(dicom_store, body)
         except AmbiguousRequestError as exc:
             try:
                 candidates = _poll_briefly(client, _settle_seconds(client, exc),
@@ -334,7 +333,7 @@ def judge(status: OperationStatus, max_failed_instances: int,
     warning scrolls by in ``pulumi up`` while the stack records a success.
     ``targets`` also lets a permission denial's hint name the role and where.
     """
-    kind = status.kind
+    kind = JobKind.of_method_name(status.api_method_name)
     job = f"DICOM {kind.verb} job" if kind is not None else "DICOM job"
     code = status.error_code
     if code == apischema.CODE_CANCELLED:

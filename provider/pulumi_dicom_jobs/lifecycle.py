@@ -138,7 +138,7 @@ def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
     inputs = user_inputs(props, job_spec.input_names)
     export = is_export(job_spec)
     body = (requests_body.build_export_body if export else requests_body.build_import_body)(inputs)
-    timeout = float(inputs.get("timeout_seconds") or jobs.DEFAULT_TIMEOUT_SECONDS)
+    timeout = float(inputs.get("timeout_seconds") or spec.DEFAULT_TIMEOUT_SECONDS)
     if settings.timeout_seconds:
         timeout = min(timeout, settings.timeout_seconds)
     with client_for(inputs, settings.api_endpoint) as client:

@@ -21,8 +21,9 @@ import functools
 from typing import Any, Iterator, Optional
 
 from pulumi_dicom_jobs import apischema
-from pulumi_dicom_jobs.jobs import DEFAULT_TIMEOUT_SECONDS
 
+#: Default time a create may wait (``timeout_seconds``): large imports run for hours.
+DEFAULT_TIMEOUT_SECONDS = 6 * 3600
 #: The value types an input or output may have (Pulumi package schema names).
 TYPES = frozenset({"string", "boolean", "integer", "number", "object", "any"})
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from pulumi_dicom_jobs.cli.progress import Estimator, PlainProgress, format_duration
+from pulumi_dicom_jobs.cli.progress import PlainProgress
+from pulumi_dicom_jobs.progress_text import Estimator, format_duration
 from pulumi_dicom_jobs.lro import OperationStatus
 
 NAME = "projects/p/locations/l/datasets/d/operations/42"

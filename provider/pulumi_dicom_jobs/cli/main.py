@@ -58,15 +58,15 @@ import click
 from pulumi_dicom_jobs import jobs, names, requests_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
-from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
 from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_CODES_HELP, EXIT_ERROR, EXIT_INTERRUPTED,
                                         EXIT_OK, outcome_of, state_of)
 from pulumi_dicom_jobs.cli.retries import show_retries
-from pulumi_dicom_jobs.cli.progress import (format_duration, kind_of, make_reporter, operation_duration,
-                                        Reporter)
+from pulumi_dicom_jobs.cli.progress import Reporter, kind_of, make_reporter
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
 #: How long, after a Ctrl-C cancel, to wait for the operation to stop.
 CANCEL_SETTLE_SECONDS = 60.0
@@ -107,7 +107,7 @@ class Options:
 
     @property
     def timeout_seconds(self) -> float:
-        return float(self.timeout) if self.timeout is not None else float(jobs.DEFAULT_TIMEOUT_SECONDS)
+        return float(self.timeout) if self.timeout is not None else float(spec.DEFAULT_TIMEOUT_SECONDS)
 
     @property
     def max_failed(self) -> int:

@@ -36,7 +36,7 @@ from pulumi.provider.experimental.provider import (CheckFailure, CheckRequest, C
                                                    ReadResponse, UpdateRequest, UpdateResponse)
 
 from pulumi_dicom_jobs import apischema, lifecycle, settings, spec
-from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.plugin import config, props, schema

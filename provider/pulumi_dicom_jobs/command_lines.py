@@ -1,10 +1,10 @@
 """``dicom-jobs`` command lines that other messages point users to.
 
-Why its own module (without click or rich): the job runner speaks no CLI
-syntax, yet a failure such as "an older operation still runs" is most useful
-with the command that waits for or cancels it. Both faces, the CLI and the
-dynamic provider (whose host must not load the CLI's libraries), add these
-to the message.
+Why its own module, below the faces and without click or rich: the job
+runner speaks no CLI syntax, yet a failure such as "an older operation still
+runs" is most useful with the command that waits for or cancels it. Every
+face (the CLI, the dynamic provider, the provider plugin) adds these to its
+messages, and none of them may import another face.
 """
 
 from __future__ import annotations
