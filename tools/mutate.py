@@ -43,7 +43,11 @@ PACKAGE = "pulumi_dicom_jobs"
 TARGETS = (
     "validation.py",
     "requests_body.py",
-    "jobs.py",
+    "jobs/starting.py",
+    "jobs/waiting.py",
+    "jobs/stopping.py",
+    "jobs/run.py",
+    "jobs/operations.py",
     "lro/backoff.py",
     "lro/rate.py",
     "lro/schedule.py",

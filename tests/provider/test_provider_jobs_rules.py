@@ -21,6 +21,7 @@ import pytest
 from support.clock import FakeClock, install
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs import jobs, settings
+from pulumi_dicom_jobs.jobs import clock as job_clock, starting
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import AmbiguousRequestError
 from pulumi_dicom_jobs.api.transport import RetryPolicy
@@ -61,7 +62,7 @@ def _api(success: int, clock: FakeClock, posted_at: list[float]) -> ScriptedApi:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The job layer's clock, moved only by the client's sleeps."""
-    fake = install(monkeypatch, jobs)
+    fake = install(monkeypatch, job_clock)
     monkeypatch.delenv(settings.PERMISSION_RETRY_ENV, raising=False)
     return fake
 
@@ -121,7 +122,7 @@ def test_permission_window_from_the_environment(clock, monkeypatch) -> None:
 def test_settle_after_a_lost_answer(read_timeout: float, timed_out: bool, settle: float) -> None:
     client = HealthcareClient("https://x.example", timeout=(10.0, read_timeout))
     lost = AmbiguousRequestError("POST", "x:import", "no answer", timed_out=timed_out)
-    assert jobs._settle_seconds(client, lost) == settle
+    assert starting._settle_seconds(client, lost) == settle
     assert (jobs.START_SETTLE_S, jobs.START_SETTLE_MAX_S) == (3.0, 30.0)
 
 

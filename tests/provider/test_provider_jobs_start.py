@@ -1,6 +1,6 @@
 """Starting a job: the in-flight check, the starting POST, adopting after a lost
-answer (docs/lifecycle.md, "Never twice" and "A job left running"; the module
-docstring of :mod:`pulumi_dicom_jobs.jobs`), on a scripted loopback API
+answer (docs/lifecycle.md, "Never twice", "A job left running" and "Starting a
+job"), on a scripted loopback API
 (support.scripted) and a fake clock (support.clock).
 
 * an older running job of the same kind, that this process did not start,
@@ -29,6 +29,7 @@ import pytest
 from support.clock import FakeClock, install
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs import jobs, settings
+from pulumi_dicom_jobs.jobs import clock as job_clock, starting
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError
 from pulumi_dicom_jobs.api.transport import RetryPolicy
@@ -68,7 +69,7 @@ def _error(code: int, status: str, message: str) -> tuple[int, dict]:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
     """The job layer's clock, moved only by the client's sleeps; the settle after a
     lost answer waits on it too, so its 3 s (or more) pass at once."""
-    fake = install(monkeypatch, jobs)
+    fake = install(monkeypatch, job_clock)
     for name in (settings.IN_FLIGHT_CHECK_ENV, settings.IN_FLIGHT_GRACE_ENV, "GOOGLE_OAUTH_ACCESS_TOKEN",
                  "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT", "DICOM_JOBS_HTTP_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
@@ -120,7 +121,7 @@ def test_operations_this_process_started_never_block_but_a_restarted_host_sees_t
         with pytest.raises(JobInFlight) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert info.value.blocking == (foreign,) and sibling not in str(info.value)
-        monkeypatch.setattr(jobs, "_started_here", jobs._OperationNames())  # the host restarted
+        monkeypatch.setattr(starting, "_started_here", starting._OperationNames())  # the host restarted
         with pytest.raises(JobInFlight) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert info.value.blocking == (sibling, foreign)

@@ -25,6 +25,7 @@ import pytest
 from support.clock import FakeClock, install
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs import jobs, settings
+from pulumi_dicom_jobs.jobs import clock as job_clock, operations
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
@@ -69,7 +70,7 @@ def _status(**fields) -> OperationStatus:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The job layer's clock (run_job's deadline and wait's), moved only by sleeping."""
-    fake = install(monkeypatch, jobs)
+    fake = install(monkeypatch, job_clock)
     for knob in (settings.PERMISSION_RETRY_ENV, settings.IN_FLIGHT_CHECK_ENV, settings.IN_FLIGHT_GRACE_ENV):
         monkeypatch.delenv(knob, raising=False)
     return fake
@@ -272,7 +273,7 @@ def test_a_denial_names_the_role_and_where_when_the_targets_are_known(fields: di
 def test_a_brief_poll_grows_its_pauses_until_settled(clock, monkeypatch) -> None:
     answers = iter(range(1, 10))
     client = HealthcareClient("https://x.example", sleep=clock.sleep)  # sends nothing
-    assert jobs._poll_briefly(client, 60.0, lambda: next(answers), lambda n: n == 4) == 4
+    assert operations.poll_briefly(client, 60.0, lambda: next(answers), lambda n: n == 4) == 4
     assert clock.sleeps == [0.2, 0.4, 0.8]  # SETTLE_BACKOFF, un-jittered
 
 

@@ -2,9 +2,10 @@
 
 Why: the job layer's windows and pauses (the 120 s permission window, the
 settle after a lost answer, the poll schedule) are minutes of wall clock.
-Patched in as ``jobs.time`` and handed to the client as its ``sleep``, this
-clock makes every pause instant and every deadline exact, while requests
-still go over loopback to a scripted API (support.scripted).
+Patched in as the ``time`` of the job layer's one clock
+(``pulumi_dicom_jobs.jobs.clock``) and handed to the client as its
+``sleep``, this clock makes every pause instant and every deadline exact,
+while requests still go over loopback to a scripted API (support.scripted).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ exponential backoff, full jitter, a cap, and ``Retry-After`` honoured. The
 starting POST of a job is *not* idempotent: when it may have been processed
 (a read timeout, a connection dropped after the request was sent, a 500, 502
 or 504) this module raises :class:`AmbiguousRequestError` instead of
-retrying, and :mod:`pulumi_dicom_jobs.jobs` reconciles by listing operations. A 429 or 503 is an
+retrying, and :mod:`pulumi_dicom_jobs.jobs.starting` reconciles by listing operations. A 429 or 503 is an
 explicit "not processed" and a refused connection never reached the server,
 so those are retried for POSTs too.
 
