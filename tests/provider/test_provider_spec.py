@@ -25,6 +25,7 @@ import click
 import pytest
 
 from pulumi_dicom_jobs import apischema, lifecycle, requests_body, spec, validation
+from pulumi_dicom_jobs.cli import options as cli_options
 from pulumi_dicom_jobs.dynamic import hostpool, providers, resources
 
 # ``pulumi_dicom_jobs.cli.main`` the attribute is the entry-point function; the module is wanted.
@@ -218,7 +219,7 @@ def test_cli_has_every_flag_the_spec_names(kind: str, path: str) -> None:
     flag = _item(kind, path).cli
     for command in _commands(kind, path):
         assert flag in _spellings(command), (command.name, flag)
-    assert cli_main.FLAG_OF[path] == flag
+    assert cli_options.FLAG_OF[path] == flag
 
 
 def test_cli_has_no_job_flag_the_spec_does_not_name() -> None:
