@@ -42,7 +42,7 @@ PACKAGE = "pulumi_dicom_jobs"
 #: The modules mutated (paths inside the package).
 TARGETS = (
     "validation.py",
-    "requests_body.py",
+    "request_body.py",
     "jobs/starting.py",
     "jobs/waiting.py",
     "jobs/stopping.py",

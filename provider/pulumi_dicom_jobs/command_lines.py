@@ -9,12 +9,12 @@ messages, and none of them may import another face.
 
 from __future__ import annotations
 
-from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs import api_facts
 
 __all__ = ["wait_and_cancel_commands"]
 
 
 def wait_and_cancel_commands(operation: str, api_version: str) -> tuple[str, str]:
     """``dicom-jobs wait OPERATION`` and ``dicom-jobs cancel OPERATION`` (with a non-default API version)."""
-    flag = "" if api_version == apischema.DEFAULT_API_VERSION else f" --api-version {api_version}"
+    flag = "" if api_version == api_facts.DEFAULT_API_VERSION else f" --api-version {api_version}"
     return f"dicom-jobs wait {operation}{flag}", f"dicom-jobs cancel {operation}{flag}"

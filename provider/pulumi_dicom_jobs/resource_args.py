@@ -59,7 +59,7 @@ class BlobStorageSettingsArgs(_Args):
 
 @dataclass
 class GcsDestinationArgs(_Args):
-    """``gs://BUCKET[/PATH]`` and an optional MIME type (see ``apischema.LISTED_MIME_TYPES``)."""
+    """``gs://BUCKET[/PATH]`` and an optional MIME type (see ``api_facts.LISTED_MIME_TYPES``)."""
 
     uri_prefix: pulumi.Input[str]
     mime_type: Optional[pulumi.Input[str]] = None

@@ -18,7 +18,7 @@ from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.lro import OperationStatus, PollSchedule
 from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
 from pulumi_dicom_jobs.kinds import JobKind
-from pulumi_dicom_jobs.requests_body import build_export_body, build_import_body
+from pulumi_dicom_jobs.request_body import build_export_body, build_import_body
 from pulumi_dicom_jobs.targets import JobTargets
 
 STORE = "projects/p-123456/locations/l/datasets/d/dicomStores/s"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from pulumi_dicom_jobs import apischema, settings
+from pulumi_dicom_jobs import api_facts, settings
 from pulumi_dicom_jobs.api import auth
 from pulumi_dicom_jobs.api.transport import RetryPolicy, Transport
 from pulumi_dicom_jobs.lro.status import OperationStatus
@@ -36,14 +36,14 @@ class HealthcareClient:
     def __init__(self, api_endpoint: str | None = None, api_version: str = "v1", *,
                  retry: RetryPolicy | None = None, timeout: tuple[float, float] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        if api_version not in apischema.API_VERSIONS:
-            raise ValueError(f"api_version must be one of {apischema.API_VERSIONS}, got {api_version!r}")
+        if api_version not in api_facts.API_VERSIONS:
+            raise ValueError(f"api_version must be one of {api_facts.API_VERSIONS}, got {api_version!r}")
         host = settings.emulator_host()
         if host:
             self.base_url = host if host.startswith(("http://", "https://")) else f"http://{host}"
             self.emulated = True
         else:
-            self.base_url = (api_endpoint or apischema.DEFAULT_ENDPOINT).rstrip("/")
+            self.base_url = (api_endpoint or api_facts.DEFAULT_ENDPOINT).rstrip("/")
             self.emulated = False
         self.api_version = api_version
         self.retry = retry or RetryPolicy()

@@ -2,7 +2,7 @@
 
 Why its own module: the commands only gather their flags; checking them by
 the resources' rules (:mod:`pulumi_dicom_jobs.validation`), building the
-request body (:mod:`pulumi_dicom_jobs.requests_body`), running the job
+request body (:mod:`pulumi_dicom_jobs.request_body`), running the job
 (:mod:`pulumi_dicom_jobs.jobs`), showing progress and handling an interrupt
 (ask, cancel, or leave the operation running and print how to resume) are
 the same for every command and happen here. Nothing here talks HTTP or
@@ -16,7 +16,7 @@ from typing import NoReturn, Optional
 
 import click
 
-from pulumi_dicom_jobs import jobs, names, requests_body, validation
+from pulumi_dicom_jobs import jobs, names, request_body, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
 from pulumi_dicom_jobs.cli.options import COMMON_PATHS, Options
@@ -121,7 +121,7 @@ def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
     failures = (validation.check_export if export else validation.check_import)(props)
     if failures:
         bad_input(failures, opts)
-    body = (requests_body.build_export_body if export else requests_body.build_import_body)(props)
+    body = (request_body.build_export_body if export else request_body.build_import_body)(props)
     store = props["dicom_store"]
     client = client_for(opts)
     if opts.run_async:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from pulumi_dicom_jobs import apischema, settings
+from pulumi_dicom_jobs import api_facts, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.jobs import clock
@@ -34,7 +34,7 @@ PERMISSION_RETRY_BACKOFF = Backoff(initial=2.0, multiplier=2.0, maximum=30.0)
 def _grants_not_ready(exc: JobFailed) -> bool:
     op = exc.operation
     return (exc.reason in ("operation_error", "too_many_failures") and op is not None
-            and op.error_code == apischema.CODE_PERMISSION_DENIED and op.success == 0)
+            and op.error_code == api_facts.CODE_PERMISSION_DENIED and op.success == 0)
 
 
 def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dict, *,

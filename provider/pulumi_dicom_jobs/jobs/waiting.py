@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, TransportError
 from pulumi_dicom_jobs.failures import operation_failure
@@ -44,7 +44,7 @@ def judge(status: OperationStatus, max_failed_instances: int,
     kind = JobKind.of_method_name(status.api_method_name)
     job = f"DICOM {kind.verb} job" if kind is not None else "DICOM job"
     code = status.error_code
-    if code == apischema.CODE_CANCELLED:
+    if code == api_facts.CODE_CANCELLED:
         raise operation_failure("cancelled", f"the {job} was cancelled", status, targets)
     if status.failure > max_failed_instances:
         raise operation_failure(

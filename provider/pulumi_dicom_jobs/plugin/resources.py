@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 import pulumi
 
 from pulumi_dicom_jobs import spec
-from pulumi_dicom_jobs.plugin.schema import token
+from pulumi_dicom_jobs.plugin.package_schema import token
 from pulumi_dicom_jobs.resource_args import (BigQueryDestinationArgs, BlobStorageSettingsArgs,
                                              ExportJobSignature, FilterConfigArgs, GcsDestinationArgs,
                                              GcsSourceArgs, ImportJobSignature, job_props, typed_properties)
