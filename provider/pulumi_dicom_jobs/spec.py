@@ -1,14 +1,16 @@
 """The job resources' inputs and outputs, written down once.
 
-Why one table: every face of the product speaks the same inputs (the dynamic
-resources' Args and ``__init__``s, ``check``'s known keys, ``diff``'s
-replace/update split, the request body's field names, the CLI's flags, the
-pulumi-gcp components and, next, the plugin's package schema). Each of them
-derives what it needs from :data:`IMPORT_JOB` and :data:`EXPORT_JOB`, or is
-checked against them by ``tests/provider/test_provider_spec.py``, so adding
-an input is one entry here plus its rule in :mod:`pulumi_dicom_jobs.validation`.
+Why one table: every face of the product speaks the same inputs (the
+resources' Args and ``__init__``s in :mod:`pulumi_dicom_jobs.resource_args`,
+``check``'s known keys, ``diff``'s replace/update split, the request body's
+field names, the CLI's flags, the pulumi-gcp components and the plugin's
+package schema). Each of them derives what it needs from :data:`IMPORT_JOB`
+and :data:`EXPORT_JOB`, or is checked against them by
+``tests/provider/test_provider_spec.py``, so adding an input is one entry
+here plus its rule in :mod:`pulumi_dicom_jobs.validation`.
 
-Plain data only: no Pulumi, no HTTP. Types use the Pulumi package schema's
+Plain data only: no Pulumi, no HTTP (an import contract holds it, see
+ARCHITECTURE.md). Types use the Pulumi package schema's
 names (``string``, ``boolean``, ``integer``, ``number``, ``object``, and
 ``any`` for a value of any shape). Enum values come from the discovery
 document facts in :mod:`pulumi_dicom_jobs.api_facts`.

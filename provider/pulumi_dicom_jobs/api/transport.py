@@ -3,7 +3,8 @@
 Why its own module: retrying is only safe when a request cannot have had an
 effect twice. Reads (operations.get/list) and ``:cancel`` are idempotent and
 are retried on 429, 500, 502, 503, 504 and connection errors, with
-exponential backoff, full jitter, a cap, and ``Retry-After`` honoured. The
+exponential backoff, equal jitter (each pause uniform between half the
+delay and the delay), a cap, and ``Retry-After`` honoured. The
 starting POST of a job is *not* idempotent: when it may have been processed
 (a read timeout, a connection dropped after the request was sent, a 500, 502
 or 504) this module raises :class:`AmbiguousRequestError` instead of

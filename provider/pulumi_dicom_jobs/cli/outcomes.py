@@ -2,7 +2,7 @@
 
 Why a module of its own: scripts branch on these codes (docs/cli.md, the
 ``Exit codes`` epilog of every command), so the decision is kept apart from
-the printing in :mod:`pulumi_dicom_jobs.cli.main`, small enough that
+the printing in :mod:`pulumi_dicom_jobs.cli.output`, small enough that
 ``make mutate`` changes each rule and ``tests/cli/test_cli_exit_codes.py``
 must notice.
 """
