@@ -4,7 +4,7 @@ For generated inputs (store names, import URIs with wildcards, export
 prefixes, MIME types, BigQuery table URIs, option combinations) the
 provider's ``check`` must never raise and must accept exactly what the
 emulator accepts: the same request (built by the provider's own
-``requests_body``) is sent to the emulator's ``:import`` / ``:export`` (or,
+``request_body``) is sent to the emulator's ``:import`` / ``:export`` (or,
 for names, its dataset/store create); HTTP 400 means rejected. Buckets never
 exist, so an accepted job's operation fails at once: only validation matters.
 
@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, example, given, seed, settings
 from hypothesis import strategies as st
 
 from healthcare_emulator import discovery
-from pulumi_dicom_jobs import apischema, requests_body
+from pulumi_dicom_jobs import api_facts, request_body
 from pulumi_dicom_jobs.dynamic.providers import DicomExportJobProvider, DicomImportJobProvider
 from support.emulator import HealthcareApi, location
 
@@ -72,7 +72,7 @@ gs_uris = st.one_of(
     st.text(max_size=20),
 )
 mime_types = st.one_of(
-    st.sampled_from(apischema.LISTED_MIME_TYPES),
+    st.sampled_from(api_facts.LISTED_MIME_TYPES),
     st.sampled_from(["application/dicom", "image/jpeg", "image/png", "application/octet-stream",
                      "text/plain", "", " ", "application/dicom;transfer-syntax=1.2.840.10008.1.2.1",
                      "APPLICATION/DICOM", "image/png; transfer-syntax=*", "application/dicom; transfer-syntax=1.2"]),
@@ -129,7 +129,7 @@ def _force_beside_a_disposition(props: dict) -> bool:
     user who wrote ``force: true`` expects an overwrite that would not happen.
     """
     destination = props.get("bigquery_destination") or {}
-    return destination.get("force") is True and destination.get("write_disposition") in apischema.WRITE_DISPOSITIONS
+    return destination.get("force") is True and destination.get("write_disposition") in api_facts.WRITE_DISPOSITIONS
 
 
 def _folder_without_wildcard(props: dict) -> bool:
@@ -159,7 +159,7 @@ def test_import_check_agrees_with_the_emulator(target, inputs) -> None:
     base, session, store, _ = target
     props = {"dicom_store": store, **inputs}
     ours, failures = _provider_accepts(DicomImportJobProvider(), props)
-    theirs = _emulator_accepts(session, f"{base}/v1/{store}:import", requests_body.build_import_body(props))
+    theirs = _emulator_accepts(session, f"{base}/v1/{store}:import", request_body.build_import_body(props))
     if _folder_without_wildcard(props) and theirs:
         assert not ours and any("names a folder" in reason for _, reason in failures), failures
         return
@@ -188,7 +188,7 @@ def test_export_check_agrees_with_the_emulator(target, inputs) -> None:
     base, session, store, _ = target
     props = {"dicom_store": store, **inputs}
     ours, failures = _provider_accepts(DicomExportJobProvider(), props)
-    theirs = _emulator_accepts(session, f"{base}/v1/{store}:export", requests_body.build_export_body(props))
+    theirs = _emulator_accepts(session, f"{base}/v1/{store}:export", request_body.build_export_body(props))
     if _force_beside_a_disposition(props):
         assert not ours, f"provider accepts force=true beside a write disposition: {inputs}"
         if theirs:  # the emulator ignores force: only that rule may separate the two

@@ -42,8 +42,12 @@ PACKAGE = "pulumi_dicom_jobs"
 #: The modules mutated (paths inside the package).
 TARGETS = (
     "validation.py",
-    "requests_body.py",
-    "jobs.py",
+    "request_body.py",
+    "jobs/starting.py",
+    "jobs/waiting.py",
+    "jobs/stopping.py",
+    "jobs/run.py",
+    "jobs/operations.py",
     "lro/backoff.py",
     "lro/rate.py",
     "lro/schedule.py",

@@ -19,11 +19,11 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "DicomImportJob": "dynamic.resources", "DicomExportJob": "dynamic.resources", "GcsSourceArgs": "dynamic.resources",
-    "BlobStorageSettingsArgs": "dynamic.resources", "GcsDestinationArgs": "dynamic.resources",
-    "BigQueryDestinationArgs": "dynamic.resources", "FilterConfigArgs": "dynamic.resources",
+    "DicomImportJob": "dynamic.resources", "DicomExportJob": "dynamic.resources", "GcsSourceArgs": "resource_args",
+    "BlobStorageSettingsArgs": "resource_args", "GcsDestinationArgs": "resource_args",
+    "BigQueryDestinationArgs": "resource_args", "FilterConfigArgs": "resource_args",
     "DicomImportJobProvider": "dynamic.providers", "DicomExportJobProvider": "dynamic.providers",
-    "JobFailed": "failures", "OperationStatus": "lro.status", "DEFAULT_TIMEOUT_SECONDS": "jobs",
+    "JobFailed": "failures", "OperationStatus": "lro.status", "DEFAULT_TIMEOUT_SECONDS": "spec",
     "DicomGcsImport": "gcp.components", "DicomGcsExport": "gcp.components", "DicomBigQueryExport": "gcp.components",
     "GrantSet": "gcp.grants", "healthcare_service_agent": "gcp.grants",
 }

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs import api_facts
+from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.targets import Grant, JobTargets
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class JobInFlight(JobFailed):
 def code_name(code: Optional[int]) -> str:
     if code is None:
         return "UNKNOWN"
-    return apischema.RPC_CODE_NAMES.get(code, f"CODE_{code}")
+    return api_facts.RPC_CODE_NAMES.get(code, f"CODE_{code}")
 
 
 def permission_hint(message: str, targets: Optional[JobTargets] = None) -> Optional[str]:
@@ -155,7 +156,7 @@ def describe_operation(status: "OperationStatus", targets: Optional[JobTargets] 
     if status.logs_url:
         lines.append(f"logs: {status.logs_url}")
     hint = permission_hint(status.error_message, targets) \
-        if status.error_code == apischema.CODE_PERMISSION_DENIED else None
+        if status.error_code == api_facts.CODE_PERMISSION_DENIED else None
     if hint:
         lines.append(hint)
     return lines
@@ -170,7 +171,7 @@ def _as_int(value: object) -> Optional[int]:
 
 def what_stays(status: "OperationStatus") -> str:
     """What a cancelled operation leaves behind: a cancel stops the job, it does not roll back."""
-    kind = status.kind
+    kind = JobKind.of_method_name(status.api_method_name)
     done = status.success
     if kind is not None and not kind.is_export:
         where = f"the {done} instance(s) imported before the cancel stay in the store"

@@ -26,7 +26,7 @@ class JobKind(enum.Enum):
     EXPORT_BIGQUERY = ("export", "export to BigQuery", "ExportDicomData_bq")
 
     def __init__(self, verb: str, noun: str, method: str) -> None:
-        #: The API call's verb: ``{dicomStore}:{verb}``; also "DICOM {verb} job".
+        #: The API call's verb (``dicomStores.import`` or ``.export``), as in "DICOM {verb} job".
         self.verb = verb
         #: What users read: "import", "export" or "export to BigQuery".
         self.noun = noun

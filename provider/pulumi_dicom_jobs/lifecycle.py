@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from collections.abc import Mapping  # not typing.Mapping: isinstance on it is several times slower
 from typing import Any, Callable, Optional
 
-from pulumi_dicom_jobs import apischema, jobs, requests_body, spec, validation
+from pulumi_dicom_jobs import api_facts, jobs, request_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
-__all__ = ["OUTPUT_KEYS", "Settings", "normalize", "user_inputs", "operation_outputs", "check", "diff",
+__all__ = ["OUTPUT_KEYS", "CreateOptions", "normalize", "user_inputs", "operation_outputs", "check", "diff",
            "create", "read", "update", "is_export", "adopted", "client_for"]
 
 #: Output-only properties (besides the inputs) of both resources.
@@ -37,7 +37,7 @@ OUTPUT_KEYS = tuple(item.name for item in spec.OUTPUTS)
 
 
 @dataclass(frozen=True)
-class Settings:
+class CreateOptions:
     """How a face wants a create to run, beyond the resource's own inputs.
 
     ``api_endpoint`` is the provider's default endpoint (the resource's own
@@ -125,11 +125,11 @@ def diff(job_spec: spec.JobSpec, olds: Mapping[str, Any], news: Mapping[str, Any
 def client_for(props: Mapping[str, Any], default_endpoint: Optional[str] = None) -> HealthcareClient:
     """The API client a resource's inputs ask for (its endpoint, else the face's default)."""
     return HealthcareClient(props.get("api_endpoint") or default_endpoint,
-                            props.get("api_version") or apischema.DEFAULT_API_VERSION)
+                            props.get("api_version") or api_facts.DEFAULT_API_VERSION)
 
 
 def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
-           settings: Settings = Settings()) -> tuple[str, dict[str, Any]]:
+           options: CreateOptions = CreateOptions()) -> tuple[str, dict[str, Any]]:
     """Start the job and wait for it: ``(id, outputs)``; a failure raises JobFailed."""
     failures = check(job_spec, props)
     if failures:
@@ -137,16 +137,16 @@ def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
             f"{path}: {reason}" for path, reason in failures))
     inputs = user_inputs(props, job_spec.input_names)
     export = is_export(job_spec)
-    body = (requests_body.build_export_body if export else requests_body.build_import_body)(inputs)
-    timeout = float(inputs.get("timeout_seconds") or jobs.DEFAULT_TIMEOUT_SECONDS)
-    if settings.timeout_seconds:
-        timeout = min(timeout, settings.timeout_seconds)
-    with client_for(inputs, settings.api_endpoint) as client:
+    body = (request_body.build_export_body if export else request_body.build_import_body)(inputs)
+    timeout = float(inputs.get("timeout_seconds") or spec.DEFAULT_TIMEOUT_SECONDS)
+    if options.timeout_seconds:
+        timeout = min(timeout, options.timeout_seconds)
+    with client_for(inputs, options.api_endpoint) as client:
         status = jobs.run_job(
             client, JobKind.of_request(export, body), inputs["dicom_store"], body, timeout_seconds=timeout,
             max_failed_instances=_int(inputs.get("max_failed_instances"), 0),
-            on_progress=settings.on_progress, cancel=settings.cancel,
-            cancel_on_interrupt=settings.cancel_on_interrupt)
+            on_progress=options.on_progress, cancel=options.cancel,
+            cancel_on_interrupt=options.cancel_on_interrupt)
     return status.name, {**inputs, **operation_outputs(status)}
 
 

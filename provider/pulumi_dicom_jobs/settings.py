@@ -49,7 +49,7 @@ PERMISSION_RETRY_ENV = "DICOM_JOBS_PERMISSION_RETRY_SECONDS"
 
 #: Not-done operations of the same kind created less than this many seconds
 #: before a start are taken for siblings, not for an interrupted run's
-#: (see :mod:`pulumi_dicom_jobs.jobs`).
+#: (see :mod:`pulumi_dicom_jobs.jobs.starting`).
 IN_FLIGHT_GRACE_SECONDS = 30.0
 #: Override of the grace period (seconds).
 IN_FLIGHT_GRACE_ENV = "DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS"

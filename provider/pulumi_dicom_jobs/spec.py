@@ -1,17 +1,19 @@
 """The job resources' inputs and outputs, written down once.
 
-Why one table: every face of the product speaks the same inputs (the dynamic
-resources' Args and ``__init__``s, ``check``'s known keys, ``diff``'s
-replace/update split, the request body's field names, the CLI's flags, the
-pulumi-gcp components and, next, the plugin's package schema). Each of them
-derives what it needs from :data:`IMPORT_JOB` and :data:`EXPORT_JOB`, or is
-checked against them by ``tests/provider/test_provider_spec.py``, so adding
-an input is one entry here plus its rule in :mod:`pulumi_dicom_jobs.validation`.
+Why one table: every face of the product speaks the same inputs (the
+resources' Args and ``__init__``s in :mod:`pulumi_dicom_jobs.resource_args`,
+``check``'s known keys, ``diff``'s replace/update split, the request body's
+field names, the CLI's flags, the pulumi-gcp components and the plugin's
+package schema). Each of them derives what it needs from :data:`IMPORT_JOB`
+and :data:`EXPORT_JOB`, or is checked against them by
+``tests/provider/test_provider_spec.py``, so adding an input is one entry
+here plus its rule in :mod:`pulumi_dicom_jobs.validation`.
 
-Plain data only: no Pulumi, no HTTP. Types use the Pulumi package schema's
+Plain data only: no Pulumi, no HTTP (an import contract holds it, see
+ARCHITECTURE.md). Types use the Pulumi package schema's
 names (``string``, ``boolean``, ``integer``, ``number``, ``object``, and
 ``any`` for a value of any shape). Enum values come from the discovery
-document facts in :mod:`pulumi_dicom_jobs.apischema`.
+document facts in :mod:`pulumi_dicom_jobs.api_facts`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 import functools
 from typing import Any, Iterator, Optional
 
-from pulumi_dicom_jobs import apischema
-from pulumi_dicom_jobs.jobs import DEFAULT_TIMEOUT_SECONDS
+from pulumi_dicom_jobs import api_facts
 
+#: Default time a create may wait (``timeout_seconds``): large imports run for hours.
+DEFAULT_TIMEOUT_SECONDS = 6 * 3600
 #: The value types an input or output may have (Pulumi package schema names).
 TYPES = frozenset({"string", "boolean", "integer", "number", "object", "any"})
 
@@ -124,12 +127,12 @@ DICOM_STORE = InputSpec(
                 "projects/PROJECT/locations/LOCATION/datasets/DATASET/dicomStores/STORE "
                 "(a pulumi-gcp healthcare.DicomStore's id).")
 API_VERSION = InputSpec(
-    "api_version", "apiVersion", "string", default=apischema.DEFAULT_API_VERSION,
-    enum=apischema.API_VERSIONS, replaces=False, cli="--api-version",
+    "api_version", "apiVersion", "string", default=api_facts.DEFAULT_API_VERSION,
+    enum=api_facts.API_VERSIONS, replaces=False, cli="--api-version",
     description="Cloud Healthcare API version the job is run and read with.")
 API_ENDPOINT = InputSpec(
     "api_endpoint", "apiEndpoint", "string", replaces=False, cli="--endpoint",
-    description=f"API endpoint URL (default {apischema.DEFAULT_ENDPOINT}); the "
+    description=f"API endpoint URL (default {api_facts.DEFAULT_ENDPOINT}); the "
                 "HEALTHCARE_EMULATOR_HOST environment variable wins over it.")
 TIMEOUT_SECONDS = InputSpec(
     "timeout_seconds", "timeoutSeconds", "number", default=DEFAULT_TIMEOUT_SECONDS, replaces=False,
@@ -159,7 +162,7 @@ BLOB_STORAGE_SETTINGS = InputSpec(
     fields=(InputSpec(
         "blob_storage_class", "blobStorageClass", "string", api=True, cli="--blob-storage-class",
         # The API's "unspecified" value is accepted and means the store's default.
-        enum=apischema.BLOB_STORAGE_CLASSES + ("BLOB_STORAGE_CLASS_UNSPECIFIED",),
+        enum=api_facts.BLOB_STORAGE_CLASSES + ("BLOB_STORAGE_CLASS_UNSPECIFIED",),
         description="Storage class of the imported instances (default: the store's)."),))
 
 # -- export ------------------------------------------------------------------
@@ -181,11 +184,11 @@ BIGQUERY_DESTINATION = InputSpec(
     fields=(
         InputSpec("table_uri", "tableUri", "string", required=True, api=True, cli="DESTINATION",
                   description=f"bq://PROJECT.DATASET.TABLE to write to, at most "
-                              f"{apischema.MAX_TABLE_URI_CHARS} characters; the dataset may live in "
+                              f"{api_facts.MAX_TABLE_URI_CHARS} characters; the dataset may live in "
                               "another project."),
         InputSpec("write_disposition", "writeDisposition", "string", api=True, cli="--write-disposition",
                   # The API's "unspecified" value is accepted and means unset.
-                  enum=apischema.WRITE_DISPOSITIONS + (apischema.WRITE_DISPOSITION_UNSET,),
+                  enum=api_facts.WRITE_DISPOSITIONS + (api_facts.WRITE_DISPOSITION_UNSET,),
                   description="If the table exists: WRITE_EMPTY (only if empty), WRITE_TRUNCATE or "
                               "WRITE_APPEND. Unset (or WRITE_DISPOSITION_UNSPECIFIED) without force: any "
                               "existing table fails the export, a re-run's own table too."),
@@ -195,7 +198,7 @@ BIGQUERY_DESTINATION = InputSpec(
         InputSpec("include_source_store", "includeSourceStore", "boolean", api=True,
                   cli="--include-source-store",
                   description="Add a column naming the DICOM store each row came from."),
-        InputSpec("schema", "schema", "string", enum=tuple(apischema.SCHEMA_FIELDS), cli="--schema",
+        InputSpec("schema", "schema", "string", enum=tuple(api_facts.SCHEMA_FIELDS), cli="--schema",
                   description="Table schema: FLATTENED or JSON (the API's schemaFlattened or schemaJson)."),
     ))
 FILTER_CONFIG = InputSpec(

@@ -40,5 +40,9 @@ def parse_rfc3339(value: Optional[str]) -> Optional[_dt.datetime]:
 
 
 def format_rfc3339(moment: _dt.datetime) -> str:
-    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (what the API's filters compare)."""
+    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, the form the API writes.
+
+    Nothing in the product sends a timestamp: the operations list is read
+    unfiltered and each ``createTime`` parsed with :func:`parse_rfc3339`.
+    """
     return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Mapping  # not typing.Mapping: isinstance on it is several times slower
 from typing import Any, Callable
 
-from pulumi_dicom_jobs import apischema, names, spec
+from pulumi_dicom_jobs import api_facts, names, spec
 
 Failure = tuple[str, str]
 
@@ -179,7 +179,7 @@ def mime_type_problem(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty MIME type string"
-    if apischema.canonical_mime_type(value) in apischema.supported_mime_types():
+    if api_facts.canonical_mime_type(value) in api_facts.supported_mime_types():
         return None
     return (f"{value!r} is not a supported MIME type: use application/dicom (optionally with "
             "'; transfer-syntax=UID' or '; transfer-syntax=*'), application/octet-stream "
@@ -189,8 +189,8 @@ def mime_type_problem(value: Any) -> str | None:
 def table_uri_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return "is required: bq://PROJECT.DATASET.TABLE"
-    if len(value) > apischema.MAX_TABLE_URI_CHARS:
-        return f"is {len(value)} characters long; at most {apischema.MAX_TABLE_URI_CHARS} are allowed"
+    if len(value) > api_facts.MAX_TABLE_URI_CHARS:
+        return f"is {len(value)} characters long; at most {api_facts.MAX_TABLE_URI_CHARS} are allowed"
     if not value.startswith(names.BQ_SCHEME):
         return f"{value!r} is not a BigQuery URI (must start with bq://)"
     try:
@@ -351,7 +351,7 @@ def check_export(props: dict) -> list[tuple[str, str]]:
         # tell it from unset) and is not sent.
         disposition = bq.get("write_disposition")
         if bq.get("force") is True and _present(disposition) and not is_unknown(disposition) \
-                and disposition != apischema.WRITE_DISPOSITION_UNSET:
+                and disposition != api_facts.WRITE_DISPOSITION_UNSET:
             c.add("bigquery_destination.force",
                   "force=true is ignored by the API when write_disposition is set, so it would not "
                   "overwrite the table: set only write_disposition (WRITE_TRUNCATE overwrites)")

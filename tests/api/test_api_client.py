@@ -95,8 +95,8 @@ def test_list_operations_reads_every_page_without_a_filter(scripted) -> None:
 def test_start_posts_to_the_kinds_verb(scripted) -> None:
     store = "projects/p/locations/l/datasets/d/dicomStores/s"
     client, api = scripted({("POST", ":export$"): (200, {"name": OPERATION}), ("POST", ":import$"): (200, {})})
-    assert client.start_export(store, {"bigqueryDestination": {"tableUri": "bq://p.d.t"}}) == OPERATION
-    assert client.start_import(store, {"gcsSource": {"uri": "gs://b/x"}}) is None  # no name in the answer
+    assert client.export_dicom(store, {"bigqueryDestination": {"tableUri": "bq://p.d.t"}}) == OPERATION
+    assert client.import_dicom(store, {"gcsSource": {"uri": "gs://b/x"}}) is None  # no name in the answer
     assert [(c.method, c.path) for c in api.calls] == [("POST", f"/v1/{store}:export"),
                                                        ("POST", f"/v1/{store}:import")]
     assert api.calls[0].body == {"bigqueryDestination": {"tableUri": "bq://p.d.t"}}

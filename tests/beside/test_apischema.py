@@ -1,4 +1,4 @@
-"""The provider's API facts (apischema, and the request field names in spec) match the discovery documents."""
+"""The provider's API facts (api_facts, and the request field names in spec) match the discovery documents."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import googleapiclient
 import pytest
 
-from pulumi_dicom_jobs import apischema, spec
+from pulumi_dicom_jobs import api_facts, spec
 
 DOCS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
 
@@ -28,32 +28,32 @@ def _schema(doc: dict, suffix: str) -> dict:
     return doc["schemas"][f"{prefix}{suffix}"]
 
 
-@pytest.mark.parametrize("version", apischema.API_VERSIONS)
+@pytest.mark.parametrize("version", api_facts.API_VERSIONS)
 def test_mime_types_match_the_document_list(version: str) -> None:
     description = _schema(_doc(version), "DicomGcsDestination")["properties"]["mimeType"]["description"]
     supported = description.split("The following extensions")[0]
     listed = re.findall(r"- ((?:application|image)/[a-z-]+(?:; transfer-syntax=[0-9.*]+)?)", supported)
-    assert tuple(listed) == apischema.LISTED_MIME_TYPES
+    assert tuple(listed) == api_facts.LISTED_MIME_TYPES
     # the bare types are the families of the document's extension list ("- image/png -> .png"):
     # each is a prefix of a listed type, so a plain substring test could not fail
     families = re.findall(r"- ((?:application|image)/[a-z-]+) -> ", description)
-    assert sorted(families) == sorted(apischema.BARE_MIME_TYPES)
-    for mime, extension in apischema.MIME_EXTENSIONS.items():
+    assert sorted(families) == sorted(api_facts.BARE_MIME_TYPES)
+    for mime, extension in api_facts.MIME_EXTENSIONS.items():
         assert f"{mime} -> {extension or 'no extension'}" in description
 
 
-@pytest.mark.parametrize("version", apischema.API_VERSIONS)
+@pytest.mark.parametrize("version", api_facts.API_VERSIONS)
 def test_enums_and_field_names(version: str) -> None:
     doc = _doc(version)
     schemas = doc["schemas"]
     bq = _schema(doc, "DicomBigQueryDestination")["properties"]
     assert tuple(v for v in bq["writeDisposition"]["enum"] if not v.endswith("UNSPECIFIED")) \
-        == apischema.WRITE_DISPOSITIONS
-    assert apischema.WRITE_DISPOSITION_UNSET in bq["writeDisposition"]["enum"]
-    assert set(apischema.SCHEMA_FIELDS.values()) <= set(bq)
-    assert str(apischema.MAX_TABLE_URI_CHARS) in bq["tableUri"]["description"]
+        == api_facts.WRITE_DISPOSITIONS
+    assert api_facts.WRITE_DISPOSITION_UNSET in bq["writeDisposition"]["enum"]
+    assert set(api_facts.SCHEMA_FIELDS.values()) <= set(bq)
+    assert str(api_facts.MAX_TABLE_URI_CHARS) in bq["tableUri"]["description"]
     blob = schemas["BlobStorageSettings"]["properties"]["blobStorageClass"]["enum"]
-    assert tuple(v for v in blob if not v.endswith("UNSPECIFIED")) == apischema.BLOB_STORAGE_CLASSES
+    assert tuple(v for v in blob if not v.endswith("UNSPECIFIED")) == api_facts.BLOB_STORAGE_CLASSES
     assert set(spec.BLOB_STORAGE_SETTINGS.field("blob_storage_class").enum) == set(blob)
     assert set(spec.BIGQUERY_DESTINATION.field("write_disposition").enum) == set(bq["writeDisposition"]["enum"])
     assert _api_fields(spec.IMPORT_JOB.inputs) == set(schemas["ImportDicomDataRequest"]["properties"])
@@ -61,24 +61,24 @@ def test_enums_and_field_names(version: str) -> None:
     assert _api_fields(spec.GCS_SOURCE.fields) == set(_schema(doc, "DicomGcsSource")["properties"])
     assert _api_fields(spec.GCS_DESTINATION.fields) == set(_schema(doc, "DicomGcsDestination")["properties"])
     # v1beta1 has more BigQuery options than the provider offers (changeDataCaptureConfig).
-    assert _api_fields(spec.BIGQUERY_DESTINATION.fields) | set(apischema.SCHEMA_FIELDS.values()) <= set(bq)
+    assert _api_fields(spec.BIGQUERY_DESTINATION.fields) | set(api_facts.SCHEMA_FIELDS.values()) <= set(bq)
     assert _api_fields(spec.FILTER_CONFIG.fields) == set(schemas["DicomFilterConfig"]["properties"])
     assert _api_fields(spec.BLOB_STORAGE_SETTINGS.fields) == set(schemas["BlobStorageSettings"]["properties"])
     counter = schemas["ProgressCounter"]["properties"]
-    for name in apischema.COUNTER_FIELDS:
+    for name in api_facts.COUNTER_FIELDS:
         assert counter[name]["format"] == "int64" and counter[name]["type"] == "string"
-    assert set(apischema.METADATA_FIELDS) <= set(schemas["OperationMetadata"]["properties"])
+    assert set(api_facts.METADATA_FIELDS) <= set(schemas["OperationMetadata"]["properties"])
 
 
-@pytest.mark.parametrize("version", apischema.API_VERSIONS)
+@pytest.mark.parametrize("version", api_facts.API_VERSIONS)
 def test_methods_and_paths(version: str) -> None:
     doc = _doc(version)
-    assert doc["rootUrl"].rstrip("/") == apischema.DEFAULT_ENDPOINT
+    assert doc["rootUrl"].rstrip("/") == api_facts.DEFAULT_ENDPOINT
     stores = doc["resources"]["projects"]["resources"]["locations"]["resources"]["datasets"][
         "resources"]["dicomStores"]["methods"]
     assert stores["import"]["path"] == f"{version}/{{+name}}:import"
     assert stores["export"]["path"] == f"{version}/{{+name}}:export"
-    assert apischema.CLOUD_PLATFORM_SCOPE in stores["import"]["scopes"]
+    assert api_facts.CLOUD_PLATFORM_SCOPE in stores["import"]["scopes"]
     ops = doc["resources"]["projects"]["resources"]["locations"]["resources"]["datasets"][
         "resources"]["operations"]["methods"]
     assert {"get", "list", "cancel"} <= set(ops)
@@ -86,5 +86,5 @@ def test_methods_and_paths(version: str) -> None:
 
 
 def test_canonical_mime_type() -> None:
-    assert apischema.canonical_mime_type("Application/DICOM;transfer-syntax=*") == "application/dicom; transfer-syntax=*"
-    assert apischema.canonical_mime_type(" image/png ") == "image/png"
+    assert api_facts.canonical_mime_type("Application/DICOM;transfer-syntax=*") == "application/dicom; transfer-syntax=*"
+    assert api_facts.canonical_mime_type(" image/png ") == "image/png"

@@ -1,10 +1,10 @@
-"""pulumi_dicom_jobs.requests_body: the request body each job sends, camelCase, only what the API reads."""
+"""pulumi_dicom_jobs.request_body: the request body each job sends, camelCase, only what the API reads."""
 
 from __future__ import annotations
 
 import pytest
 
-from pulumi_dicom_jobs.requests_body import build_export_body, build_import_body
+from pulumi_dicom_jobs.request_body import build_export_body, build_import_body
 
 STORE = "projects/p-123456/locations/l/datasets/d/dicomStores/s"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.operations import snapshot
-from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
 from pulumi_dicom_jobs.failures import JobInFlight
 from pulumi_dicom_jobs.kinds import JobKind
 
@@ -23,7 +23,7 @@ def test_kind_words_and_method_names(kind: JobKind, verb: str, noun: str, method
     assert kind.api_method_name("v1beta1") == PREFIX.replace("v1", "v1beta1") + method
     assert JobKind.of_method_name(PREFIX + method) is kind
     status = snapshot("n", method=PREFIX + method)
-    assert status.kind is kind
+    assert JobKind.of_method_name(status.api_method_name) is kind
     assert kind.is_export is (kind is not JobKind.IMPORT)
 
 
@@ -32,7 +32,7 @@ def test_kind_of_a_request_and_of_nothing() -> None:
     assert JobKind.of_request(True, {"gcsDestination": {}}) is JobKind.EXPORT_GCS
     assert JobKind.of_request(True, {"bigqueryDestination": {}}) is JobKind.EXPORT_BIGQUERY
     assert JobKind.of_method_name(None) is None and JobKind.of_method_name("x.Other") is None
-    assert snapshot("n").kind is None
+    assert JobKind.of_method_name(snapshot("n").api_method_name) is None
 
 
 def test_in_flight_message_speaks_no_cli_until_a_face_adds_its_commands() -> None:

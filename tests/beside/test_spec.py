@@ -22,7 +22,8 @@ from typing import Any
 import click
 import pytest
 
-from pulumi_dicom_jobs import apischema, lifecycle, requests_body, spec, validation
+from pulumi_dicom_jobs import api_facts, lifecycle, request_body, spec, validation
+from pulumi_dicom_jobs.cli import options as cli_options
 from pulumi_dicom_jobs.dynamic import providers, resources
 
 # ``pulumi_dicom_jobs.cli.main`` the attribute is the entry-point function; the module is wanted.
@@ -172,21 +173,21 @@ def test_diff_classifies_every_input_as_the_spec_says(kind: str, name: str) -> N
 def test_body_carries_every_nested_field_under_its_camel_name(kind: str, path: str) -> None:
     top, _, field = path.partition(".")
     obj, item = _item(kind, top), _item(kind, path)
-    build = requests_body.build_import_body if kind == "import" else requests_body.build_export_body
+    build = request_body.build_import_body if kind == "import" else request_body.build_export_body
     required = {f.name: f"req-{f.name}" for f in obj.fields if f.required}
     for value in item.enum or [_two_values(item)[0]]:
         body = build({"dicom_store": STORE, top: {**required, field: value}})
         if item.api:
             assert body[obj.camel][item.camel] == value
         else:  # the one explicit rule: schema -> schemaFlattened / schemaJson
-            assert body[obj.camel][apischema.SCHEMA_FIELDS[value]] == {}
+            assert body[obj.camel][api_facts.SCHEMA_FIELDS[value]] == {}
     assert obj.api and set(body) == {obj.camel} | ({"gcsSource"} if kind == "import" else set())
 
 
 @pytest.mark.parametrize("kind", JOBS)
 def test_only_request_objects_reach_the_body(kind: str) -> None:
     every = {item.name: _two_values(item)[0] for item in JOBS[kind].inputs}
-    build = requests_body.build_import_body if kind == "import" else requests_body.build_export_body
+    build = request_body.build_import_body if kind == "import" else request_body.build_export_body
     assert set(build(every)) == {item.camel for item in JOBS[kind].inputs if item.api}
 
 
@@ -216,7 +217,7 @@ def test_cli_has_every_flag_the_spec_names(kind: str, path: str) -> None:
     flag = _item(kind, path).cli
     for command in _commands(kind, path):
         assert flag in _spellings(command), (command.name, flag)
-    assert cli_main.FLAG_OF[path] == flag
+    assert cli_options.FLAG_OF[path] == flag
 
 
 def test_cli_has_no_job_flag_the_spec_does_not_name() -> None:

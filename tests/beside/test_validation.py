@@ -6,7 +6,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from pulumi_dicom_jobs import apischema
+from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.validation import IMPORT_KEYS, check_export, check_import
 
 STORE = "projects/my-project/locations/us-central1/datasets/ds/dicomStores/store"
@@ -88,7 +88,7 @@ def test_required_and_unknown_keys() -> None:
         == ["gcs_destination.mimeType"]
 
 
-@pytest.mark.parametrize("value", apischema.BLOB_STORAGE_CLASSES)
+@pytest.mark.parametrize("value", api_facts.BLOB_STORAGE_CLASSES)
 def test_blob_storage_class_valid(value: str) -> None:
     assert check_import(imp(blob_storage_settings={"blob_storage_class": value})) == []
 
@@ -118,7 +118,7 @@ def test_common_settings() -> None:
     assert check_import(imp(max_failed_instances=0)) == []
 
 
-MIME_OK = [*apischema.LISTED_MIME_TYPES, *apischema.BARE_MIME_TYPES, "application/dicom;transfer-syntax=*",
+MIME_OK = [*api_facts.LISTED_MIME_TYPES, *api_facts.BARE_MIME_TYPES, "application/dicom;transfer-syntax=*",
            "Image/PNG", "application/dicom;  transfer-syntax=1.2.840.10008.1.2.1"]
 MIME_BAD = ["application/json", "image/gif", "application/dicom; transfer-syntax=1.2.3",
             "image/png; transfer-syntax=*", "image/jpeg; transfer-syntax=1.2.840.10008.1.2.1",

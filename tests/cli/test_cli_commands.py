@@ -17,7 +17,7 @@ from google.cloud import bigquery
 
 from healthcare_emulator import sampledata
 from support.cli import LineReader, op_name_in, run_cli
-from pulumi_dicom_jobs import requests_body, validation
+from pulumi_dicom_jobs import request_body, validation
 
 PROGRESS_LINE = re.compile(
     r"^\[\d+:\d\d:\d\d\] operations/\d+ (running|done|cancelling): success=\d+ failure=\d+ pending=\d+",
@@ -57,7 +57,7 @@ def test_import_json_summary_and_the_exact_request_body(setup):
     assert op["name"] == summary["name"]
     props = {"dicom_store": setup.store, "gcs_source": {"uri": setup.gs("in/**.dcm")},
              "blob_storage_settings": {"blob_storage_class": "COLDLINE"}}
-    assert op["request"] == requests_body.build_import_body(props)
+    assert op["request"] == request_body.build_import_body(props)
     # progress went to stderr, so stdout stayed parseable
     assert "Started import operation" in proc.stderr
 

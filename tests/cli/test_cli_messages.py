@@ -11,10 +11,10 @@ import re
 from support.cli import run_cli
 from support.clock import FakeClock
 from support.operations import snapshot
-from pulumi_dicom_jobs.cli.progress import (Estimator, NullProgress, PlainProgress, format_duration,
-                                            make_reporter, operation_duration)
+from pulumi_dicom_jobs.cli.progress import NullProgress, PlainProgress, make_reporter
 from pulumi_dicom_jobs.failures import what_stays
 from pulumi_dicom_jobs.lro import OperationStatus
+from pulumi_dicom_jobs.progress_text import Estimator, format_duration, operation_duration
 
 NAME = "projects/p/locations/l/datasets/d/operations/42"
 METHOD = "google.cloud.healthcare.v1.dicom.DicomService."

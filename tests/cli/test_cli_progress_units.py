@@ -7,7 +7,8 @@ import io
 
 from support.clock import FakeClock
 from support.operations import IMPORT_METHOD, snapshot
-from pulumi_dicom_jobs.cli.progress import Estimator, PlainProgress, format_duration
+from pulumi_dicom_jobs.cli.progress import PlainProgress
+from pulumi_dicom_jobs.progress_text import Estimator, format_duration
 from pulumi_dicom_jobs.lro import OperationStatus
 
 NAME = "projects/p/locations/l/datasets/d/operations/42"

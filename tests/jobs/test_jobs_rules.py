@@ -19,6 +19,7 @@ from support.clock import FakeClock
 from support.operations import BQ_EXPORT_METHOD, IMPORT_METHOD, OPERATION, STORE, operation
 from support.scripted import ScriptedApi, scripted_client
 from pulumi_dicom_jobs import jobs, settings
+from pulumi_dicom_jobs.jobs import starting
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import AmbiguousRequestError
 from pulumi_dicom_jobs.failures import JobFailed
@@ -96,7 +97,7 @@ def test_permission_window_from_the_environment(clock, monkeypatch) -> None:
 def test_settle_after_a_lost_answer(read_timeout: float, timed_out: bool, settle: float) -> None:
     client = HealthcareClient("https://x.example", timeout=(10.0, read_timeout))
     lost = AmbiguousRequestError("POST", "x:import", "no answer", timed_out=timed_out)
-    assert jobs._settle_seconds(client, lost) == settle
+    assert starting._settle_seconds(client, lost) == settle
     assert (jobs.START_SETTLE_S, jobs.START_SETTLE_MAX_S) == (3.0, 30.0)
 
 

@@ -1,6 +1,6 @@
 """Starting a job: the in-flight check, the starting POST, adopting after a lost
-answer (docs/lifecycle.md, "Never twice" and "A job left running"; the module
-docstring of :mod:`pulumi_dicom_jobs.jobs`), on a scripted loopback API
+answer (docs/lifecycle.md, "Never twice", "A job left running" and "Starting a
+job"), on a scripted loopback API
 (support.scripted) and a fake clock (support.clock).
 
 * an older running job of the same kind, that this process did not start,
@@ -28,6 +28,7 @@ from support.operations import BQ_EXPORT_METHOD as BQ_METHOD, DATASET, GCS_EXPOR
 from support.operations import IMPORT_METHOD, STORE, fresh_operation_name, operation
 from support.scripted import ScriptedApi, scripted_client
 from pulumi_dicom_jobs import jobs, settings
+from pulumi_dicom_jobs.jobs import starting
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError
 from pulumi_dicom_jobs.api.transport import RetryPolicy
@@ -88,7 +89,7 @@ def test_operations_this_process_started_never_block_but_a_restarted_host_sees_t
         with pytest.raises(JobInFlight) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert info.value.blocking == (foreign,) and sibling not in str(info.value)
-        monkeypatch.setattr(jobs, "_started_here", jobs._OperationNames())  # the host restarted
+        monkeypatch.setattr(starting, "_started_here", starting._OperationNames())  # the host restarted
         with pytest.raises(JobInFlight) as info:
             jobs.start_import(client, STORE, IMPORT_BODY)
         assert info.value.blocking == (sibling, foreign)

@@ -3,7 +3,7 @@ an interrupt (Ctrl-C, the engine's Cancel). On a scripted loopback API
 (support.scripted) and a fake clock (support.clock), so the settle periods
 (10 s after a timeout's cancel, 3 s after an interrupt's) take no wall clock.
 
-The documented rules (jobs.wait, jobs._interrupted, docs/lifecycle.md,
+The documented rules (jobs.wait, jobs.stopping.interrupt_failure, docs/lifecycle.md,
 docs/cli.md "Ctrl-C"):
 
 * on timeout the operation is cancelled, unless ``cancel_on_timeout`` is
@@ -29,6 +29,7 @@ from support.clock import FakeClock
 from support.operations import DATASET, OPERATION, operation
 from support.scripted import ScriptedApi, scripted_client
 from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.jobs import stopping
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
@@ -127,7 +128,7 @@ def test_a_timeout_cancels_the_operation_and_says_what_stays(clock, monkeypatch,
 def test_a_timeout_waits_10s_for_the_cancelled_operation_to_end(clock, monkeypatch) -> None:
     op = _Operation(clock, stops_after=NEVER)
     failure, cancels = _timeout(op, monkeypatch)
-    assert len(cancels) == 1 and op.settled_for() == jobs._CANCEL_SETTLE_S == 10.0
+    assert len(cancels) == 1 and op.settled_for() == stopping._CANCEL_SETTLE_S == 10.0
     lines = str(failure).split("\n")
     assert lines[0] == (f"the DICOM job did not finish within timeout_seconds=60; operation {OPERATION} "
                         "cancel requested")
@@ -217,7 +218,7 @@ def test_an_interrupt_cancels_the_operation_and_the_next_run_starts_again(clock,
 def test_an_interrupt_waits_only_3s_for_the_cancelled_operation_to_end(clock, monkeypatch) -> None:
     op = _Operation(clock, stops_after=NEVER)
     failure, cancels = _interrupt(op, monkeypatch)
-    assert len(cancels) == 1 and op.settled_for() == jobs._INTERRUPT_SETTLE_S == 3.0
+    assert len(cancels) == 1 and op.settled_for() == stopping._INTERRUPT_SETTLE_S == 3.0
     assert str(failure).split("\n")[0] == (
         f"stopped waiting for the DICOM job: interrupted; operation {OPERATION} cancel requested; "
         "the next run starts the job again (a new operation) once the cancel has taken effect; "

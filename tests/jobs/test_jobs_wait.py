@@ -27,6 +27,7 @@ from support.operations import DATASET, GCS_EXPORT_METHOD as EXPORT_METHOD, IMPO
 from support.operations import operation, snapshot
 from support.scripted import ScriptedApi, scripted_client
 from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs.jobs import operations
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
@@ -292,7 +293,7 @@ def test_a_denial_names_the_role_and_where_when_the_targets_are_known(fields: di
 def test_a_brief_poll_grows_its_pauses_until_settled(clock, monkeypatch) -> None:
     answers = iter(range(1, 10))
     client = HealthcareClient("https://x.example", sleep=clock.sleep)  # sends nothing
-    assert jobs._poll_briefly(client, 60.0, lambda: next(answers), lambda n: n == 4) == 4
+    assert operations.poll_briefly(client, 60.0, lambda: next(answers), lambda n: n == 4) == 4
     assert clock.sleeps == [0.2, 0.4, 0.8]  # SETTLE_BACKOFF, un-jittered
 
 

@@ -10,7 +10,7 @@ from support.operations import IMPORT_METHOD, snapshot
 from pulumi_dicom_jobs.lro import Backoff, CancelToken, OperationStatus, Waiter
 from pulumi_dicom_jobs.lro.backoff import jittered
 from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
-from pulumi_dicom_jobs.lro.waiter import Outcome, growing_pauses
+from pulumi_dicom_jobs.lro.waiter import WaitOutcome, growing_pauses
 
 
 # -- backoff -------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_waiter_without_any_answer_ends_with_none() -> None:
     fake = FakeClock(100.0)
     waiter = Waiter(6.0, lambda answer, now: 3.0, clock=fake.monotonic, sleep=fake.sleep)
     outcome = waiter.run(lambda: None, lambda answer: True)
-    assert outcome == Outcome(None, False) and outcome.last is None and fake.sleeps == [3.0, 3.0]
+    assert outcome == WaitOutcome(None, False) and outcome.last is None and fake.sleeps == [3.0, 3.0]
 
 
 @pytest.mark.parametrize("cancel_at, answers, probes", [
@@ -183,7 +183,7 @@ def test_a_cancelled_wait_ends_not_done_with_the_last_answer(cancel_at: str, ans
 
     waiter = Waiter(7200.0, next_delay, clock=fake.monotonic, sleep=fake.sleep, cancel=token)
     outcome = waiter.run(probe, lambda answer: False)
-    assert outcome == Outcome("running" if answers[-1] else "queued", False, cancelled=True)
+    assert outcome == WaitOutcome("running" if answers[-1] else "queued", False, cancelled=True)
     assert outcome.cancelled is True and outcome.done is False
     assert len(asked) == probes
     # the pauses were the token's (cut short by the cancel), never the plain sleep

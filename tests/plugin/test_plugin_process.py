@@ -18,7 +18,7 @@ from healthcare_emulator.waiting import poll
 from support.plugin import EXPORT_TYPE, IMPORT_TYPE, plain, running, urn
 from support.data import synthetic
 from support.workspace import Workspace
-from pulumi_dicom_jobs import requests_body
+from pulumi_dicom_jobs import request_body
 
 #: The wire form of a secret value (``pulumi.runtime.rpc``'s signature key and secret signature).
 SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
@@ -101,7 +101,7 @@ def test_create_sends_the_same_body_and_returns_camel_case_outputs(plugin, env: 
     assert outs["gcsSource"] == props["gcsSource"] and outs["triggers"] == ["v1"]
     assert outs["blobStorageSettings"] == {"blobStorageClass": "ARCHIVE"}
     [operation] = env.operations()
-    assert operation["request"] == requests_body.build_import_body(
+    assert operation["request"] == request_body.build_import_body(
         {"gcs_source": {"uri": props["gcsSource"]["uri"]},
          "blob_storage_settings": {"blob_storage_class": "ARCHIVE"}})
     assert all(log.ephemeral for log in engine.messages()), "only ephemeral status reaches the engine"

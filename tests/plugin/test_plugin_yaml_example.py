@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from pulumi_dicom_jobs.plugin import schema
+from pulumi_dicom_jobs.plugin import package_schema
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "yaml-import"
 _PRIMITIVES = {"string": str, "boolean": bool, "integer": int, "number": (int, float)}
@@ -39,7 +39,7 @@ def _check(value, prop: dict, package: dict, where: str) -> list[str]:
 
 def test_the_yaml_example_matches_the_schema() -> None:
     program = yaml.safe_load((EXAMPLE / "Pulumi.yaml").read_text())
-    package = schema.package_schema()
+    package = package_schema.package_schema()
     assert program["runtime"] == "yaml"
     assert {"name": "dicom-jobs", "path": "../../.venv/bin"} in program["plugins"]["providers"]
     jobs = {name: r for name, r in program["resources"].items() if r["type"].startswith("dicom-jobs:")}
@@ -47,7 +47,7 @@ def test_the_yaml_example_matches_the_schema() -> None:
     problems = []
     for name, resource in jobs.items():
         _pkg, _, kind = resource["type"].partition(":")
-        spec_ = package["resources"][schema.token(kind)]
+        spec_ = package["resources"][package_schema.token(kind)]
         props = resource.get("properties", {})
         problems += [f"{name}.{k}: unknown property" for k in props if k not in spec_["inputProperties"]]
         problems += [f"{name}.{k}: required" for k in spec_["requiredInputs"] if k not in props]
@@ -59,14 +59,14 @@ def test_the_yaml_example_matches_the_schema() -> None:
 
 def test_the_outputs_it_reads_exist() -> None:
     text = (EXAMPLE / "Pulumi.yaml").read_text()
-    properties = schema.package_schema()["resources"][schema.token("DicomImportJob")]["properties"]
+    properties = package_schema.package_schema()["resources"][package_schema.token("DicomImportJob")]["properties"]
     for prop in re.findall(r"\$\{ct\.(\w+)\}", text):
         assert prop in properties, prop
 
 
 def test_the_checker_catches_mistakes() -> None:
-    package = schema.package_schema()
-    spec_ = package["resources"][schema.token("DicomImportJob")]["inputProperties"]
+    package = package_schema.package_schema()
+    spec_ = package["resources"][package_schema.token("DicomImportJob")]["inputProperties"]
     assert _check({"url": "gs://b/x"}, spec_["gcsSource"], package, "gcsSource")
     assert _check("HOT", {"$ref": "#/types/dicom-jobs:index:BlobStorageClass"}, package, "x")
     assert _check("10", spec_["maxFailedInstances"], package, "maxFailedInstances")

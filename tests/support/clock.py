@@ -55,10 +55,11 @@ class FakeClock:
 
 
 def install_in_job_layer(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """A fresh clock as the job layer's clock (``jobs.time``: its ``monotonic`` and ``sleep``),
-    for the rest of the test: every wait and deadline of the job layer reads it."""
-    from pulumi_dicom_jobs import jobs
+    """A fresh clock as the job layer's one clock (the ``time`` of
+    :mod:`pulumi_dicom_jobs.jobs.clock`), for the rest of the test: every wait and
+    deadline of the job layer reads it."""
+    from pulumi_dicom_jobs.jobs import clock
 
     fake = FakeClock()
-    monkeypatch.setattr(jobs, "time", types.SimpleNamespace(monotonic=fake.monotonic, sleep=fake.sleep))
+    monkeypatch.setattr(clock, "time", types.SimpleNamespace(monotonic=fake.monotonic, sleep=fake.sleep))
     return fake

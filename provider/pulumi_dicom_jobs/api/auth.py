@@ -37,7 +37,7 @@ import google.auth.transport.requests
 import google.oauth2.credentials
 from google.auth import impersonated_credentials
 
-from pulumi_dicom_jobs import apischema, settings
+from pulumi_dicom_jobs import api_facts, settings
 from pulumi_dicom_jobs.api.errors import HOW_TO_GET_CREDENTIALS, CredentialsError, NoCredentials
 
 #: What the emulator gets as a bearer token: any value is accepted there.
@@ -91,7 +91,7 @@ class TokenSource:
         return True
 
 
-def google_credentials(scopes: tuple[str, ...] = (apischema.CLOUD_PLATFORM_SCOPE,)
+def google_credentials(scopes: tuple[str, ...] = (api_facts.CLOUD_PLATFORM_SCOPE,)
                        ) -> google.auth.credentials.Credentials:
     """Credentials per the module's precedence (without the emulator case)."""
     token = settings.access_token()

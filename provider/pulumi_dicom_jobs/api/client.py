@@ -6,8 +6,9 @@ the credentials behind it are created on the first request and dropped by
 :meth:`HealthcareClient.close`, so nothing secret outlives a job (the dynamic
 provider is pickled into the state). Each method is one REST call (or, for
 the listing, one call per page) and raises the typed errors of
-:mod:`pulumi_dicom_jobs.api.errors`; deciding what an error means for a job
-is :mod:`pulumi_dicom_jobs.jobs`' business.
+:mod:`pulumi_dicom_jobs.api.errors`. It knows no job kind: which call starts
+which kind of job, and what an error means for a job, is
+:mod:`pulumi_dicom_jobs.jobs`' business.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from pulumi_dicom_jobs import apischema, settings
+from pulumi_dicom_jobs import api_facts, settings
 from pulumi_dicom_jobs.api import auth
 from pulumi_dicom_jobs.api.transport import RetryPolicy, Transport
-from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 __all__ = ["HealthcareClient"]
@@ -36,14 +36,14 @@ class HealthcareClient:
     def __init__(self, api_endpoint: str | None = None, api_version: str = "v1", *,
                  retry: RetryPolicy | None = None, timeout: tuple[float, float] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        if api_version not in apischema.API_VERSIONS:
-            raise ValueError(f"api_version must be one of {apischema.API_VERSIONS}, got {api_version!r}")
+        if api_version not in api_facts.API_VERSIONS:
+            raise ValueError(f"api_version must be one of {api_facts.API_VERSIONS}, got {api_version!r}")
         host = settings.emulator_host()
         if host:
             self.base_url = host if host.startswith(("http://", "https://")) else f"http://{host}"
             self.emulated = True
         else:
-            self.base_url = (api_endpoint or apischema.DEFAULT_ENDPOINT).rstrip("/")
+            self.base_url = (api_endpoint or api_facts.DEFAULT_ENDPOINT).rstrip("/")
             self.emulated = False
         self.api_version = api_version
         self.retry = retry or RetryPolicy()
@@ -73,23 +73,23 @@ class HealthcareClient:
                                       json=json, idempotent=idempotent)
 
     # -- the API calls ------------------------------------------------------
-    def start(self, kind: JobKind, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
-        """``POST {dicom_store}:import|:export`` (not retried once it may have been processed).
+    def import_dicom(self, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
+        """``dicomStores.import`` (see :meth:`_start`)."""
+        return self._start(f"{dicom_store}:import", body)
+
+    def export_dicom(self, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
+        """``dicomStores.export``, to Cloud Storage or BigQuery as ``body`` says (see :meth:`_start`)."""
+        return self._start(f"{dicom_store}:export", body)
+
+    def _start(self, resource: str, body: Mapping[str, Any]) -> Optional[str]:
+        """The POST that starts an operation (not retried once it may have been processed).
 
         Returns the started operation's name (None if the answer names none);
         raises AmbiguousRequestError when the answer was lost.
         """
-        answer = self.request("POST", f"{dicom_store}:{kind.verb}", json=dict(body), idempotent=False)
+        answer = self.request("POST", resource, json=dict(body), idempotent=False)
         name = answer.get("name")
         return str(name) if name else None
-
-    def start_import(self, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
-        """``dicomStores.import`` (see :meth:`start`)."""
-        return self.start(JobKind.IMPORT, dicom_store, body)
-
-    def start_export(self, dicom_store: str, body: Mapping[str, Any]) -> Optional[str]:
-        """``dicomStores.export`` to Cloud Storage or BigQuery (see :meth:`start`)."""
-        return self.start(JobKind.of_request(True, body), dicom_store, body)
 
     def get_operation(self, name: str) -> OperationStatus:
         """``operations.get``: one snapshot (NotFound when the API forgot it)."""

@@ -3,11 +3,12 @@
 Why its own module: retrying is only safe when a request cannot have had an
 effect twice. Reads (operations.get/list) and ``:cancel`` are idempotent and
 are retried on 429, 500, 502, 503, 504 and connection errors, with
-exponential backoff, full jitter, a cap, and ``Retry-After`` honoured. The
+exponential backoff, equal jitter (each pause uniform between half the
+delay and the delay), a cap, and ``Retry-After`` honoured. The
 starting POST of a job is *not* idempotent: when it may have been processed
 (a read timeout, a connection dropped after the request was sent, a 500, 502
 or 504) this module raises :class:`AmbiguousRequestError` instead of
-retrying, and :mod:`pulumi_dicom_jobs.jobs` reconciles by listing operations. A 429 or 503 is an
+retrying, and :mod:`pulumi_dicom_jobs.jobs.starting` reconciles by listing operations. A 429 or 503 is an
 explicit "not processed" and a refused connection never reached the server,
 so those are retried for POSTs too.
 

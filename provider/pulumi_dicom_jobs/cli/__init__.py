@@ -1,7 +1,7 @@
 """The ``dicom-jobs`` command line (``python -m pulumi_dicom_jobs.cli`` works too).
 
-``main`` is loaded on first use, so importing :mod:`.hints` (as the dynamic
-provider does) does not load click and rich.
+``main`` is loaded on first use, so importing one of the CLI's modules
+alone (its exit codes in :mod:`.outcomes`, say) does not load click.
 """
 
 from typing import Any

@@ -2,7 +2,7 @@
 
 Why a module of its own: scripts branch on these codes (docs/cli.md, the
 ``Exit codes`` epilog of every command), so the decision is kept apart from
-the printing in :mod:`pulumi_dicom_jobs.cli.main`, small enough that
+the printing in :mod:`pulumi_dicom_jobs.cli.output`, small enough that
 ``make mutate`` changes each rule and ``tests/cli/test_cli_exit_codes.py``
 must notice.
 """
@@ -14,7 +14,7 @@ from typing import NamedTuple
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 __all__ = ["EXIT_API", "EXIT_BAD_INPUT", "EXIT_CANCELLED", "EXIT_CODES_HELP", "EXIT_ERROR", "EXIT_FAILED",
-           "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "Outcome", "outcome_of", "state_of"]
+           "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "ExitOutcome", "outcome_of", "state_of"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -40,31 +40,31 @@ Exit codes:
 """
 
 
-class Outcome(NamedTuple):
+class ExitOutcome(NamedTuple):
     """How a failed job ends the command: its exit code and its ``--json`` state."""
 
     code: int
     state: str
 
 
-def outcome_of(reason: str) -> Outcome:
+def outcome_of(reason: str) -> ExitOutcome:
     """The outcome of a :class:`~pulumi_dicom_jobs.failures.JobFailed` reason.
 
     A reason this table does not know is an internal error (exit 1): a new
     reason must be given its code here before a script can rely on it.
     """
     if reason == "invalid_input":
-        return Outcome(EXIT_BAD_INPUT, "INVALID_INPUT")
+        return ExitOutcome(EXIT_BAD_INPUT, "INVALID_INPUT")
     if reason in ("operation_error", "too_many_failures"):
-        return Outcome(EXIT_FAILED, "FAILED")
+        return ExitOutcome(EXIT_FAILED, "FAILED")
     if reason == "timeout":
-        return Outcome(EXIT_TIMEOUT, "TIMED_OUT")
+        return ExitOutcome(EXIT_TIMEOUT, "TIMED_OUT")
     if reason == "cancelled":
-        return Outcome(EXIT_CANCELLED, "CANCELLED")
+        return ExitOutcome(EXIT_CANCELLED, "CANCELLED")
     api_states = {"start_failed": "START_FAILED", "in_flight": "IN_FLIGHT", "vanished": "NOT_FOUND"}
     if reason in api_states:
-        return Outcome(EXIT_API, api_states[reason])
-    return Outcome(EXIT_ERROR, "ERROR")
+        return ExitOutcome(EXIT_API, api_states[reason])
+    return ExitOutcome(EXIT_ERROR, "ERROR")
 
 
 def state_of(status: OperationStatus) -> str:

@@ -8,6 +8,6 @@ from pulumi_dicom_jobs.lro.backoff import Backoff
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.schedule import PollSchedule
 from pulumi_dicom_jobs.lro.status import OperationStatus
-from pulumi_dicom_jobs.lro.waiter import Outcome, Waiter
+from pulumi_dicom_jobs.lro.waiter import WaitOutcome, Waiter
 
-__all__ = ["Backoff", "CancelToken", "OperationStatus", "Outcome", "PollSchedule", "Waiter"]
+__all__ = ["Backoff", "CancelToken", "OperationStatus", "PollSchedule", "WaitOutcome", "Waiter"]

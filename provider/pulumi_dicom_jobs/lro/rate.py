@@ -1,10 +1,11 @@
 """Completion rate and time left, from two observations of a counter.
 
-Why its own module: the poll schedule (when to look again) and the CLI's
-progress display (what ETA to show) both turn "this many items by then" into
-items per second and seconds left. Which two observations they compare is
-theirs to choose (the schedule waits for a trusted rate, the display shows
-one as soon as it can); the arithmetic is the same and lives here.
+Why its own module: the poll schedule (when to look again) and the progress
+the faces show (:class:`pulumi_dicom_jobs.progress_text.Estimator`: what ETA
+to show) both turn "this many items by then" into items per second and
+seconds left. Which two observations they compare is theirs to choose (the
+schedule waits for a trusted rate, the display shows one as soon as it can);
+the arithmetic is the same and lives here.
 """
 
 from __future__ import annotations

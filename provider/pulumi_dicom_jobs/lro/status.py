@@ -3,15 +3,15 @@
 Why a frozen snapshot: every layer above (the waiter, the verdict, the CLI's
 progress, the resources' outputs) reads the same few fields, and proto3 JSON
 has traps (int64 counters as strings, zero counters omitted) that are
-handled here once.
+handled here once. It knows no DICOM job: which job kind an
+``apiMethodName`` names is :meth:`pulumi_dicom_jobs.kinds.JobKind.of_method_name`'s
+to say, above this layer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
-
-from pulumi_dicom_jobs.kinds import JobKind
 
 __all__ = ["OperationStatus"]
 
@@ -67,11 +67,6 @@ class OperationStatus:
             error=dict(error) if isinstance(error, Mapping) else None,
             raw=dict(raw),
         )
-
-    @property
-    def kind(self) -> Optional[JobKind]:
-        """The job kind ``apiMethodName`` names, or None."""
-        return JobKind.of_method_name(self.api_method_name)
 
     @property
     def processed(self) -> int:

@@ -27,7 +27,7 @@ from typing import Callable, Generic, Optional, TypeVar
 from pulumi_dicom_jobs.lro.backoff import Backoff
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 
-__all__ = ["Waiter", "Outcome", "NextDelay", "growing_pauses"]
+__all__ = ["Waiter", "WaitOutcome", "NextDelay", "growing_pauses"]
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ NextDelay = Callable[[Optional[T], float], float]
 
 
 @dataclass(frozen=True)
-class Outcome(Generic[T]):
+class WaitOutcome(Generic[T]):
     """How a wait ended: ``done`` (the last answer is final), ``cancelled`` (asked to
     stop), or out of time (neither)."""
 
@@ -73,7 +73,7 @@ class Waiter(Generic[T]):
         self.sleep = sleep if cancel is None else cancel.sleep
         self.cancel = cancel
 
-    def run(self, probe: Callable[[], Optional[T]], done: Callable[[T], bool]) -> Outcome[T]:
+    def run(self, probe: Callable[[], Optional[T]], done: Callable[[T], bool]) -> WaitOutcome[T]:
         """Call ``probe`` (None: no answer this time) until ``done(answer)`` or the deadline."""
         deadline = self.clock() + self.timeout_seconds
         last: Optional[T] = None
@@ -83,15 +83,15 @@ class Waiter(Generic[T]):
                 last = answer
                 self._report(answer)
                 if done(answer):
-                    return Outcome(answer, True)
+                    return WaitOutcome(answer, True)
             if self._cancelled():
-                return Outcome(last, False, cancelled=True)
+                return WaitOutcome(last, False, cancelled=True)
             now = self.clock()
             if now >= deadline:
-                return Outcome(last, False)
+                return WaitOutcome(last, False)
             self.sleep(min(self.next_delay(answer, now), max(0.0, deadline - now)))
             if self._cancelled():
-                return Outcome(last, False, cancelled=True)
+                return WaitOutcome(last, False, cancelled=True)
 
     def _cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.cancelled

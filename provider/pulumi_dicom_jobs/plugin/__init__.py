@@ -4,7 +4,7 @@
   executable (the provider protocol, served by the Pulumi SDK).
 * :mod:`~pulumi_dicom_jobs.plugin.provider`: the protocol's steps over
   :mod:`pulumi_dicom_jobs.lifecycle`, the same as the dynamic resources'.
-* :mod:`~pulumi_dicom_jobs.plugin.schema`: the package schema, generated from
+* :mod:`~pulumi_dicom_jobs.plugin.package_schema`: the package schema, generated from
   :mod:`pulumi_dicom_jobs.spec`.
 * :mod:`~pulumi_dicom_jobs.plugin.resources`: :class:`DicomImportJob` and
   :class:`DicomExportJob` registering ``dicom-jobs:index:*`` resources, for a

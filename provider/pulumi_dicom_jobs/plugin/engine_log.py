@@ -24,9 +24,9 @@ from typing import Callable, Optional
 import grpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
-from pulumi_dicom_jobs.cli.progress import Estimator, format_duration
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.names import short_operation_name
+from pulumi_dicom_jobs.progress_text import Estimator, format_duration
 
 __all__ = ["EngineLog", "ProgressMessages", "MIN_INTERVAL_SECONDS", "status_text"]
 

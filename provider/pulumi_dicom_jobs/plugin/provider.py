@@ -35,11 +35,11 @@ from pulumi.provider.experimental.provider import (CheckFailure, CheckRequest, C
                                                    PropertyDiff, PropertyDiffKind, Provider, ReadRequest,
                                                    ReadResponse, UpdateRequest, UpdateResponse)
 
-from pulumi_dicom_jobs import apischema, lifecycle, settings, spec
-from pulumi_dicom_jobs.cli.hints import wait_and_cancel_commands
+from pulumi_dicom_jobs import api_facts, lifecycle, settings, spec
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 from pulumi_dicom_jobs.lro.cancel import CancelToken
-from pulumi_dicom_jobs.plugin import config, props, schema
+from pulumi_dicom_jobs.plugin import config, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
 
 __all__ = ["DicomJobsProvider", "WAIT_WORKERS", "JobError"]
@@ -47,7 +47,7 @@ __all__ = ["DicomJobsProvider", "WAIT_WORKERS", "JobError"]
 #: Threads for blocking work (job waits, reads): enough for every job of a large stack at once.
 WAIT_WORKERS = 1024
 _T = TypeVar("_T")
-_JOBS = {schema.token(job.name): job for job in spec.JOBS}
+_JOBS = {package_schema.token(job.name): job for job in spec.JOBS}
 _OUTPUT_CAMEL = [props.TOP_CAMEL[name] for name in lifecycle.OUTPUT_KEYS]
 
 
@@ -76,7 +76,7 @@ class DicomJobsProvider(Provider):
 
     # -- the package and its configuration ----------------------------------
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
-        return GetSchemaResponse(schema=schema.schema_json())
+        return GetSchemaResponse(schema=package_schema.schema_json())
 
     async def check_config(self, request: CheckRequest) -> CheckResponse:
         values = props.plain_map(request.new_inputs)
@@ -111,15 +111,15 @@ class DicomJobsProvider(Provider):
                             diffs=list(detailed), detailed_diff=detailed)
 
     # -- the job ------------------------------------------------------------
-    def _settings(self, urn: str, timeout: float) -> lifecycle.Settings:
-        return lifecycle.Settings(api_endpoint=self.config.api_endpoint,
-                                  timeout_seconds=timeout if timeout and timeout > 0 else None,
-                                  on_progress=ProgressMessages(self.log, urn), cancel=self.cancel_token,
-                                  cancel_on_interrupt=self.config.cancel_on_interrupt)
+    def _create_options(self, urn: str, timeout: float) -> lifecycle.CreateOptions:
+        return lifecycle.CreateOptions(api_endpoint=self.config.api_endpoint,
+                                       timeout_seconds=timeout if timeout and timeout > 0 else None,
+                                       on_progress=ProgressMessages(self.log, urn), cancel=self.cancel_token,
+                                       cancel_on_interrupt=self.config.cancel_on_interrupt)
 
     def _failure_text(self, failure: JobFailed, inputs: dict[str, Any]) -> str:
         """The failure's message, with the commands that resume or clear what it left running."""
-        api_version = inputs.get("api_version") or apischema.DEFAULT_API_VERSION
+        api_version = inputs.get("api_version") or api_facts.DEFAULT_API_VERSION
         if isinstance(failure, JobInFlight):
             return str(failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version)))
         text = str(failure)
@@ -137,7 +137,7 @@ class DicomJobsProvider(Provider):
             return CreateResponse(properties=request.properties)
         try:
             id_, outs = await self._blocking(lifecycle.create, job, inputs,
-                                             self._settings(request.urn, request.timeout))
+                                             self._create_options(request.urn, request.timeout))
         except JobFailed as failure:
             raise JobError(self._failure_text(failure, inputs)) from None
         return CreateResponse(resource_id=id_, properties=props.to_wire(outs, secrets))

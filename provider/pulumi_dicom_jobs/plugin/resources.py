@@ -5,8 +5,9 @@ Why beside the dynamic resources of the same names: a Python program picks
 one by its import (``pulumi_dicom_jobs.DicomImportJob`` runs in the SDK's
 dynamic provider host; ``pulumi_dicom_jobs.plugin.DicomImportJob`` in the
 plugin, with progress, Ctrl-C and customTimeouts). The arguments, Args
-classes and outputs are the same (the very ``__init__``s and annotations of
-the dynamic resources), so switching is one import. What a generated SDK
+classes and outputs are the same (the very ``__init__``s and typed outputs
+of :mod:`pulumi_dicom_jobs.resource_args`, which the dynamic resources take
+too), so switching is one import. What a generated SDK
 does with type metadata is done here with the names of
 :mod:`pulumi_dicom_jobs.spec`: snake_case in Python, camelCase on the wire.
 As in a generated SDK, every property is a typed getter keyed by its wire
@@ -17,19 +18,15 @@ so only that keying turns a count's ``3.0`` from the wire into ``3``.
 
 from __future__ import annotations
 
-import inspect
-import sys
-import typing
 from typing import Any, Callable, Mapping
 
 import pulumi
 
 from pulumi_dicom_jobs import spec
-from pulumi_dicom_jobs.dynamic import resources as dynamic
-from pulumi_dicom_jobs.dynamic.resources import (BigQueryDestinationArgs, BlobStorageSettingsArgs,
-                                                 FilterConfigArgs, GcsDestinationArgs, GcsSourceArgs,
-                                                 job_props)
-from pulumi_dicom_jobs.plugin.schema import token
+from pulumi_dicom_jobs.plugin.package_schema import token
+from pulumi_dicom_jobs.resource_args import (BigQueryDestinationArgs, BlobStorageSettingsArgs,
+                                             ExportJobSignature, FilterConfigArgs, GcsDestinationArgs,
+                                             GcsSourceArgs, ImportJobSignature, job_props, typed_properties)
 
 __all__ = ["DicomImportJob", "DicomExportJob", "GcsSourceArgs", "BlobStorageSettingsArgs",
            "GcsDestinationArgs", "BigQueryDestinationArgs", "FilterConfigArgs"]
@@ -62,18 +59,13 @@ def _getter(python_name: str, hint: Any) -> Callable[[Any], Any]:
     return pulumi.getter(name=_TO_CAMEL.get(python_name, python_name))(get)
 
 
-def _typed_like(dynamic_cls: type) -> Callable[[type], type]:
-    """Give a class the dynamic resource's annotated properties as a generated SDK declares them.
-
-    The annotations are resolved in the dynamic module (they are strings there).
-    """
-    annotations = inspect.get_annotations(dynamic_cls)
-    holder = type(dynamic_cls.__name__, (), {"__annotations__": annotations})
-    hints = typing.get_type_hints(holder, globalns=vars(sys.modules[dynamic_cls.__module__]))
+def _typed_like(signature: type) -> Callable[[type], type]:
+    """Give a class the shared signature's typed properties as a generated SDK declares them."""
+    hints = typed_properties(signature)
 
     def declare(cls: type) -> type:
-        for name in annotations:
-            setattr(cls, name, property(_getter(name, hints[name])))
+        for name, hint in hints.items():
+            setattr(cls, name, property(_getter(name, hint)))
         return cls
 
     return declare
@@ -93,23 +85,23 @@ class _PluginJob(pulumi.CustomResource):
         return _TO_SNAKE.get(prop, prop)
 
 
-@_typed_like(dynamic.DicomImportJob)
+@_typed_like(ImportJobSignature)
 class DicomImportJob(_PluginJob):
     """Import DICOM files from Cloud Storage into a DICOM store (``dicom-jobs:index:DicomImportJob``).
 
     The arguments and outputs are those of :class:`pulumi_dicom_jobs.DicomImportJob`.
     """
 
-    __annotations__ = inspect.get_annotations(dynamic.DicomImportJob)
-    __init__ = dynamic.DicomImportJob.__init__
+    __annotations__ = typed_properties(ImportJobSignature)
+    __init__ = ImportJobSignature.__init__
 
 
-@_typed_like(dynamic.DicomExportJob)
+@_typed_like(ExportJobSignature)
 class DicomExportJob(_PluginJob):
     """Export a DICOM store to Cloud Storage or BigQuery (``dicom-jobs:index:DicomExportJob``).
 
     The arguments and outputs are those of :class:`pulumi_dicom_jobs.DicomExportJob`.
     """
 
-    __annotations__ = inspect.get_annotations(dynamic.DicomExportJob)
-    __init__ = dynamic.DicomExportJob.__init__
+    __annotations__ = typed_properties(ExportJobSignature)
+    __init__ = ExportJobSignature.__init__

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 from pulumi.provider.experimental.server import main as serve
 
 from pulumi_dicom_jobs.plugin.provider import DicomJobsProvider
-from pulumi_dicom_jobs.plugin.schema import VERSION
+from pulumi_dicom_jobs.plugin.package_schema import VERSION
 
 __all__ = ["main"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pulumi_dicom_jobs import apischema, spec
+from pulumi_dicom_jobs import api_facts, spec
 
 
 def _nested(props: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -34,8 +34,8 @@ def _object(item: spec.InputSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     if item is spec.BIGQUERY_DESTINATION:
         schema = values.get("schema")
         if schema is not None:
-            body[apischema.SCHEMA_FIELDS[schema]] = {}
-        if values.get("write_disposition") not in (None, apischema.WRITE_DISPOSITION_UNSET):
+            body[api_facts.SCHEMA_FIELDS[schema]] = {}
+        if values.get("write_disposition") not in (None, api_facts.WRITE_DISPOSITION_UNSET):
             body.pop("force", None)  # the API ignores force beside a disposition: never sent
     return body
 

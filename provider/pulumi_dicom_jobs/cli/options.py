@@ -1,0 +1,124 @@
+"""The flags ``dicom-jobs`` commands share, and what they become.
+
+Why its own module: the flags are the resources' inputs under CLI names
+(:func:`pulumi_dicom_jobs.spec.cli_flags`), checked by the resources' own
+rules; every command (``import``, ``export``, ``wait``, ``status``,
+``cancel``) takes some of them, and the runner and the messages read them
+back as one :class:`Options`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import click
+
+from pulumi_dicom_jobs import spec
+
+__all__ = ["Options", "Seconds", "FLAG_OF", "COMMON_PATHS", "api_options", "wait_options", "job_options",
+           "options_from"]
+
+#: Resource property path -> the flag or argument that sets it (for messages), from the spec.
+FLAG_OF: dict[str, str] = {**spec.cli_flags(spec.IMPORT_JOB), **spec.cli_flags(spec.EXPORT_JOB)}
+#: The inputs every command sets with a flag (``--api-version``, ``--timeout``...).
+COMMON_PATHS = tuple(item.name for item in spec.COMMON_INPUTS if (item.cli or "").startswith("--"))
+
+
+@dataclass
+class Options:
+    api_version: str = "v1"
+    api_endpoint: Optional[str] = None
+    as_json: bool = False
+    timeout: Optional[float] = None
+    max_failed_instances: Optional[int] = None
+    run_async: bool = False
+    cancel_on_interrupt: bool = False
+    cancel_on_timeout: bool = True
+    progress: bool = True
+
+    def common_props(self) -> dict[str, Any]:
+        props: dict[str, Any] = {"api_version": self.api_version}
+        if self.api_endpoint is not None:
+            props["api_endpoint"] = self.api_endpoint
+        if self.timeout is not None:
+            props["timeout_seconds"] = self.timeout
+        if self.max_failed_instances is not None:
+            props["max_failed_instances"] = self.max_failed_instances
+        return props
+
+    @property
+    def timeout_seconds(self) -> float:
+        return float(self.timeout) if self.timeout is not None else float(spec.DEFAULT_TIMEOUT_SECONDS)
+
+    @property
+    def max_failed(self) -> int:
+        return int(self.max_failed_instances or 0)
+
+    def resume_command(self, name: str) -> str:
+        parts = ["dicom-jobs", "wait", name]
+        if self.api_version != "v1":
+            parts += ["--api-version", self.api_version]
+        if self.api_endpoint:
+            parts += ["--endpoint", self.api_endpoint]
+        return " ".join(parts)
+
+
+class Seconds(click.ParamType):
+    """A number of seconds; whole numbers stay ints so messages match the resources' check."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        if isinstance(value, (int, float)):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return int(number) if number.is_integer() else number
+
+
+def api_options(func: Callable) -> Callable:
+    func = click.option("--json", "as_json", is_flag=True,
+                        help="Print the final operation summary as JSON on stdout "
+                             "(progress goes to stderr).")(func)
+    func = click.option("--endpoint", "api_endpoint", metavar="URL", default=None,
+                        help="API endpoint [default: https://healthcare.googleapis.com]; "
+                             "HEALTHCARE_EMULATOR_HOST wins over it.")(func)
+    func = click.option("--api-version", default="v1", show_default=True, metavar="v1|v1beta1",
+                        help="Cloud Healthcare API version.")(func)
+    return func
+
+
+def wait_options(func: Callable) -> Callable:
+    func = click.option("--no-progress", "no_progress", is_flag=True,
+                        help="Show no progress while waiting.")(func)
+    func = click.option("--cancel-on-interrupt", is_flag=True,
+                        help="On Ctrl-C, cancel the operation without asking.")(func)
+    func = click.option("--max-failed-instances", type=int, default=None, metavar="N",
+                        help="Succeed even when up to N instances fail [default: 0].")(func)
+    func = click.option("--timeout", type=Seconds(), default=None, metavar="SECONDS",
+                        help="Give up after this many seconds [default: 21600].")(func)
+    return func
+
+
+def job_options(func: Callable) -> Callable:
+    func = click.option("--async", "run_async", is_flag=True,
+                        help="Print the operation name and return at once.")(func)
+    return wait_options(api_options(func))
+
+
+def options_from(**kwargs: Any) -> Options:
+    """The :class:`Options` of a command's keyword arguments (click's parameters)."""
+    return Options(
+        api_version=kwargs.get("api_version") or "v1",
+        api_endpoint=kwargs.get("api_endpoint"),
+        as_json=bool(kwargs.get("as_json")),
+        timeout=kwargs.get("timeout"),
+        max_failed_instances=kwargs.get("max_failed_instances"),
+        run_async=bool(kwargs.get("run_async")),
+        cancel_on_interrupt=bool(kwargs.get("cancel_on_interrupt")),
+        cancel_on_timeout=kwargs.get("cancel_on_timeout", True),
+        progress=not kwargs.get("no_progress"),
+    )

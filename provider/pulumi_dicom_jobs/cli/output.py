@@ -1,0 +1,128 @@
+"""What ``dicom-jobs`` prints and how it ends: the summaries, the verdicts, the exit.
+
+Why its own module: every command ends the same few ways (succeeded, a job
+failure, an API problem, bad input), each with a human line on stderr or
+stdout, the ``--json`` document on stdout, and an exit code decided in
+:mod:`pulumi_dicom_jobs.cli.outcomes`. Written once here, every command and
+the job runner glue (:mod:`pulumi_dicom_jobs.cli.runner`) end alike.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn, Optional
+
+import click
+
+from pulumi_dicom_jobs.cli.options import FLAG_OF, Options
+from pulumi_dicom_jobs.cli.outcomes import EXIT_API, EXIT_BAD_INPUT, EXIT_OK, outcome_of, state_of
+from pulumi_dicom_jobs.cli.progress import kind_of
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
+from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
+from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
+
+__all__ = ["out", "err", "finish", "print_json", "summary", "describe", "succeeded", "job_failed",
+           "api_failed", "bad_input"]
+
+
+def out(text: str = "") -> None:
+    click.echo(text)
+
+
+def err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def finish(code: int) -> NoReturn:
+    sys.exit(code)
+
+
+def print_json(data: dict) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def summary(status: Optional[OperationStatus], *, state: str, exit_code: int,
+            message: Optional[str] = None, name: Optional[str] = None) -> dict:
+    """The ``--json`` document: the operation's facts plus the CLI's verdict."""
+    data: dict[str, Any] = {"state": state, "exitCode": exit_code, "message": message,
+                            "name": status.name if status else name}
+    if status is not None:
+        data.update({
+            "done": status.done,
+            "kind": kind_of(status, default=""),
+            "apiMethodName": status.api_method_name,
+            "createTime": status.create_time,
+            "endTime": status.end_time,
+            "durationSeconds": operation_duration(status),
+            "counter": {"success": status.success, "failure": status.failure,
+                        "pending": status.pending},
+            "logsUrl": status.logs_url,
+            "cancelRequested": status.cancel_requested,
+            "error": status.error,
+            "sampleErrors": status.sample_errors(),
+        })
+    return data
+
+
+def describe(status: OperationStatus) -> list[str]:
+    """``dicom-jobs status``'s lines for one snapshot."""
+    lines = [f"name: {status.name}", f"kind: {kind_of(status, default='unknown')}",
+             f"state: {state_of(status)}"]
+    if status.create_time:
+        lines.append(f"created: {status.create_time}")
+    if status.end_time:
+        lines.append(f"ended: {status.end_time} "
+                     f"(took {format_duration(operation_duration(status))})")
+    if status.cancel_requested:
+        lines.append("cancel requested: yes")
+    return lines + describe_operation(status)
+
+
+def succeeded(status: OperationStatus, opts: Options) -> NoReturn:
+    if opts.as_json:
+        print_json(summary(status, state="SUCCEEDED", exit_code=EXIT_OK))
+    else:
+        took = format_duration(operation_duration(status))
+        out(f"Operation {status.name} succeeded in {took}: {status.success} instance(s) "
+            f"succeeded, {status.failure} failed.")
+        if status.failure:
+            out(f"{status.failure} failed instance(s) allowed by --max-failed-instances="
+                f"{opts.max_failed}.")
+            for line in describe_operation(status)[1:]:
+                out(line)
+        elif status.logs_url:
+            out(f"logs: {status.logs_url}")
+    finish(EXIT_OK)
+
+
+def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoReturn:
+    code, state = outcome_of(exc.reason)
+    if isinstance(exc, JobInFlight):
+        exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
+    err(f"Error: {exc}")
+    if opts.as_json:
+        print_json(summary(exc.operation, state=state, exit_code=code, message=str(exc), name=name))
+    finish(code)
+
+
+def api_failed(exc: BaseException, opts: Options, what: str, name: Optional[str] = None) -> NoReturn:
+    message = f"{what}: {exc}"
+    err(f"Error: {message}")
+    if opts.as_json:
+        print_json(summary(None, state="API_ERROR", exit_code=EXIT_API, message=message, name=name))
+    finish(EXIT_API)
+
+
+def bad_input(failures: list[tuple[str, str]], opts: Options) -> NoReturn:
+    err("Error: invalid input:")
+    for path, reason in failures:
+        flag = FLAG_OF.get(path)
+        err(f"  {path}{f' ({flag})' if flag else ''}: {reason}")
+    if opts.as_json:
+        data = summary(None, state="INVALID_INPUT", exit_code=EXIT_BAD_INPUT,
+                       message="; ".join(f"{p}: {r}" for p, r in failures))
+        data["errors"] = [{"property": p, "reason": r} for p, r in failures]
+        print_json(data)
+    finish(EXIT_BAD_INPUT)
