@@ -12,6 +12,7 @@ other one kept): a contract that cannot fail would prove nothing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,8 +42,9 @@ def _lint(cwd: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, 
     """``lint-imports`` in ``cwd`` (its pyproject.toml): the exit code and each contract's verdict."""
     proc = subprocess.run([str(LINT_IMPORTS), "--no-cache", "--config", str(cwd / "pyproject.toml")],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    # a long contract name may wrap in the report: compare with the whitespace collapsed
-    report = " ".join((proc.stdout + proc.stderr).split())
+    # a long contract name may wrap in the report, and some versions colour it even into a
+    # pipe: compare without colour codes, with the whitespace collapsed
+    report = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr).split())
     verdicts = {}
     for name in _contract_names():
         kept, broken = f"{name} KEPT" in report, f"{name} BROKEN" in report
