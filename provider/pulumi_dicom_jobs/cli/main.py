@@ -54,7 +54,7 @@ from typing import Any, Optional
 import click
 
 from pulumi_dicom_jobs import jobs
-from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
+from pulumi_dicom_jobs.api.errors import HealthcareApiError
 from pulumi_dicom_jobs.cli.options import (Seconds, api_options, job_options, options_from,
                                            wait_options)
 from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, EXIT_ERROR, EXIT_OK, state_of
@@ -185,7 +185,7 @@ def wait_cmd(operation: str, **kwargs: Any) -> None:
         first = jobs.get_operation(client, operation)
     except JobFailed as exc:
         job_failed(exc, opts, operation)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not read {operation}", operation)
     wait_for(client, operation, opts, kind_of(first))
 
@@ -202,7 +202,7 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
         status = jobs.get_operation(client_for(opts), operation)
     except JobFailed as exc:
         job_failed(exc, opts, operation)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not read {operation}", operation)
     if opts.as_json:
         print_json(summary(status, state=state_of(status), exit_code=EXIT_OK))
@@ -230,7 +230,7 @@ def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: 
         status = jobs.get_operation(client, operation)
     except JobFailed as exc:
         job_failed(exc, opts, operation)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not cancel {operation}", operation)
     if wait_:
         err(f"Cancellation requested for {operation}.")

@@ -18,7 +18,7 @@ import click
 
 from pulumi_dicom_jobs import jobs, names, request_body, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
+from pulumi_dicom_jobs.api.errors import HealthcareApiError
 from pulumi_dicom_jobs.cli.options import COMMON_PATHS, Options
 from pulumi_dicom_jobs.cli.outcomes import EXIT_INTERRUPTED, EXIT_OK
 from pulumi_dicom_jobs.cli.output import (api_failed, bad_input, err, finish, job_failed, out, print_json,
@@ -87,7 +87,7 @@ def _on_interrupt(client: HealthcareClient, name: Optional[str], opts: Options,
                            max_failed_instances=opts.max_failed, cancel_on_timeout=False)
     except JobFailed as exc:
         job_failed(exc, opts, name)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not cancel {name}", name)
     except KeyboardInterrupt:
         err(f"Interrupted again; cancellation of {name} was requested. "
@@ -110,7 +110,7 @@ def wait_for(client: HealthcareClient, name: str, opts: Options, kind: str) -> N
         _on_interrupt(client, name, opts, reporter)
     except JobFailed as exc:
         job_failed(exc, opts, name)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not wait for {name}", name)
     succeeded(status, opts)
 
@@ -157,6 +157,6 @@ def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
         _on_interrupt(client, current["name"], opts, reporter)
     except JobFailed as exc:
         job_failed(exc, opts, current["name"])
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"the {kind} job could not be run", current["name"])
     succeeded(status, opts)
