@@ -11,6 +11,7 @@ complete message; nothing in it comes from credentials.
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -21,11 +22,37 @@ from pulumi_dicom_jobs.targets import Grant, JobTargets
 if TYPE_CHECKING:
     from pulumi_dicom_jobs.lro.status import OperationStatus
 
-#: Allowed values of :attr:`JobFailed.reason`.
-#: ``in_flight``: not started because an older operation of the same kind still
-#: runs in the dataset (maybe this job's own, from an interrupted run).
-REASONS = ("invalid_input", "start_failed", "in_flight", "operation_error", "too_many_failures",
-           "timeout", "cancelled", "vanished", "interrupted")
+
+
+class FailureReason(enum.StrEnum):
+    """Why a job failed: :attr:`JobFailed.reason`, what each face maps to its outcome
+    (the CLI's exit code and ``--json`` state, the plugin's status code).
+
+    A ``str`` enum: each member is equal to (and formats as) its value, the
+    spelling the faces have always used.
+    """
+
+    #: The inputs break a ``check`` rule: nothing was sent.
+    INVALID_INPUT = "invalid_input"
+    #: The API refused or could not take the start (or the in-flight check's listing).
+    START_FAILED = "start_failed"
+    #: Not started: an older operation of the same kind still runs in the dataset
+    #: (maybe this job's own, from an interrupted run).
+    IN_FLIGHT = "in_flight"
+    #: The operation ended with an error (or, for an import, having processed nothing).
+    OPERATION_ERROR = "operation_error"
+    #: More instances failed than ``max_failed_instances`` allows.
+    TOO_MANY_FAILURES = "too_many_failures"
+    #: ``timeout_seconds`` passed before the operation ended.
+    TIMEOUT = "timeout"
+    #: The operation ended cancelled.
+    CANCELLED = "cancelled"
+    #: The API no longer knows the operation (404).
+    VANISHED = "vanished"
+    #: The wait was asked to stop (Ctrl-C, the engine's Cancel).
+    INTERRUPTED = "interrupted"
+
+
 MAX_SAMPLE_ERRORS = 5
 
 _AGENT_RE = re.compile(r"service-\d+@gcp-sa-healthcare\.iam\.gserviceaccount\.com")
@@ -46,11 +73,13 @@ _GRANT_HELPERS = {
 class JobFailed(Exception):
     """A job could not be started or did not succeed; ``str(exc)`` says it all."""
 
-    def __init__(self, reason: str, message: str, operation: "Optional[OperationStatus]" = None) -> None:
-        if reason not in REASONS:
-            raise ValueError(f"unknown JobFailed reason {reason!r}")
+    def __init__(self, reason: FailureReason | str, message: str,
+                 operation: "Optional[OperationStatus]" = None) -> None:
+        try:
+            self.reason = FailureReason(reason)
+        except ValueError:
+            raise ValueError(f"unknown JobFailed reason {reason!r}") from None
         super().__init__(message)
-        self.reason = reason
         self.operation = operation
 
 
@@ -58,7 +87,7 @@ class OperationNotFound(JobFailed):
     """The API no longer knows the operation (404)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__("vanished", f"operation {name} is not known to the API (404): it expired "
+        super().__init__(FailureReason.VANISHED, f"operation {name} is not known to the API (404): it expired "
                                      "or was deleted", None)
         self.name = name
 
@@ -78,7 +107,7 @@ class JobInFlight(JobFailed):
         self.blocking = tuple(blocking)
         self.check_knob = check_knob
         self.commands = commands
-        super().__init__("in_flight", "\n".join([*self.lines, self._next_steps()]))
+        super().__init__(FailureReason.IN_FLIGHT, "\n".join([*self.lines, self._next_steps()]))
 
     @property
     def operation_ref(self) -> str:
@@ -184,7 +213,7 @@ def what_stays(status: "OperationStatus") -> str:
     return f"A cancel does not roll back: {where}."
 
 
-def operation_failure(reason: str, headline: str, status: "OperationStatus",
+def operation_failure(reason: FailureReason, headline: str, status: "OperationStatus",
                       targets: Optional[JobTargets] = None) -> JobFailed:
     """A :class:`JobFailed` whose message is ``headline`` plus the operation's details.
 
@@ -194,6 +223,6 @@ def operation_failure(reason: str, headline: str, status: "OperationStatus",
     """
     first = headline if status.name and status.name in headline else f"{headline} (operation {status.name})"
     lines = [first, *describe_operation(status, targets)]
-    if reason == "cancelled" or (reason == "timeout" and status.cancel_requested):
+    if reason is FailureReason.CANCELLED or (reason is FailureReason.TIMEOUT and status.cancel_requested):
         lines.append(what_stays(status))
     return JobFailed(reason, "\n".join(lines), status)

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 
 from pulumi_dicom_jobs import api_facts, jobs, request_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed, OperationNotFound
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.status import OperationStatus
@@ -133,7 +133,7 @@ def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
     """Start the job and wait for it: ``(id, outputs)``; a failure raises JobFailed."""
     failures = check(job_spec, props)
     if failures:
-        raise JobFailed("invalid_input", "invalid inputs: " + "; ".join(
+        raise JobFailed(FailureReason.INVALID_INPUT, "invalid inputs: " + "; ".join(
             f"{path}: {reason}" for path, reason in failures))
     inputs = user_inputs(props, job_spec.input_names)
     export = is_export(job_spec)

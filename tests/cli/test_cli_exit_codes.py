@@ -18,7 +18,7 @@ from support.operations import DATASET, IMPORT_METHOD, OPERATION, STORE, operati
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs.cli.main import cli
 from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, outcome_of, state_of
-from pulumi_dicom_jobs.failures import REASONS
+from pulumi_dicom_jobs.failures import FailureReason
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 
@@ -144,7 +144,7 @@ def test_each_job_failure_reason_has_its_documented_exit_code(reason: str, code:
 
 
 def test_every_reason_is_in_the_table_and_an_unknown_one_is_an_internal_error() -> None:
-    assert sorted(reason for reason, _code, _state in OUTCOMES) == sorted(REASONS)
+    assert sorted(reason for reason, _code, _state in OUTCOMES) == sorted(FailureReason)
     assert outcome_of("something new") == (1, "ERROR")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from pulumi_dicom_jobs.failures import FailureReason
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 __all__ = ["EXIT_API", "EXIT_BAD_INPUT", "EXIT_CANCELLED", "EXIT_CODES_HELP", "EXIT_ERROR", "EXIT_FAILED",
@@ -47,21 +48,22 @@ class ExitOutcome(NamedTuple):
     state: str
 
 
-def outcome_of(reason: str) -> ExitOutcome:
+def outcome_of(reason: FailureReason | str) -> ExitOutcome:
     """The outcome of a :class:`~pulumi_dicom_jobs.failures.JobFailed` reason.
 
     A reason this table does not know is an internal error (exit 1): a new
     reason must be given its code here before a script can rely on it.
     """
-    if reason == "invalid_input":
+    if reason == FailureReason.INVALID_INPUT:
         return ExitOutcome(EXIT_BAD_INPUT, "INVALID_INPUT")
-    if reason in ("operation_error", "too_many_failures"):
+    if reason in (FailureReason.OPERATION_ERROR, FailureReason.TOO_MANY_FAILURES):
         return ExitOutcome(EXIT_FAILED, "FAILED")
-    if reason == "timeout":
+    if reason == FailureReason.TIMEOUT:
         return ExitOutcome(EXIT_TIMEOUT, "TIMED_OUT")
-    if reason == "cancelled":
+    if reason == FailureReason.CANCELLED:
         return ExitOutcome(EXIT_CANCELLED, "CANCELLED")
-    api_states = {"start_failed": "START_FAILED", "in_flight": "IN_FLIGHT", "vanished": "NOT_FOUND"}
+    api_states = {FailureReason.START_FAILED: "START_FAILED", FailureReason.IN_FLIGHT: "IN_FLIGHT",
+                  FailureReason.VANISHED: "NOT_FOUND"}
     if reason in api_states:
         return ExitOutcome(EXIT_API, api_states[reason])
     return ExitOutcome(EXIT_ERROR, "ERROR")

@@ -14,7 +14,7 @@ from typing import Callable
 
 from pulumi_dicom_jobs import api_facts, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed
 from pulumi_dicom_jobs.jobs import clock
 from pulumi_dicom_jobs.jobs.starting import start
 from pulumi_dicom_jobs.jobs.waiting import wait
@@ -33,7 +33,7 @@ PERMISSION_RETRY_BACKOFF = Backoff(initial=2.0, multiplier=2.0, maximum=30.0)
 
 def _grants_not_ready(exc: JobFailed) -> bool:
     op = exc.operation
-    return (exc.reason in ("operation_error", "too_many_failures") and op is not None
+    return (exc.reason in (FailureReason.OPERATION_ERROR, FailureReason.TOO_MANY_FAILURES) and op is not None
             and op.error_code == api_facts.CODE_PERMISSION_DENIED and op.success == 0)
 
 
@@ -62,7 +62,7 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
     started: list[str] = []
     while True:
         if cancel is not None and cancel.cancelled:
-            raise JobFailed("interrupted", f"did not start the DICOM {kind.verb} job: interrupted"
+            raise JobFailed(FailureReason.INTERRUPTED, f"did not start the DICOM {kind.verb} job: interrupted"
                             + (f" (earlier attempts: {', '.join(started)})" if started else ""))
         name = start(client, kind, dicom_store, body)
         started.append(name)

@@ -37,7 +37,7 @@ from pulumi.provider.experimental.provider import (CheckFailure, CheckRequest, C
 
 from pulumi_dicom_jobs import api_facts, lifecycle, settings, spec
 from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed, JobInFlight
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.plugin import config, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
@@ -123,7 +123,7 @@ class DicomJobsProvider(Provider):
         if isinstance(failure, JobInFlight):
             return str(failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version)))
         text = str(failure)
-        if failure.reason == "interrupted" and not self.config.cancel_on_interrupt and failure.operation:
+        if failure.reason is FailureReason.INTERRUPTED and not self.config.cancel_on_interrupt and failure.operation:
             wait, cancel = wait_and_cancel_commands(failure.operation.name, api_version)
             text += (f"\nTo resume: `{wait}` waits for it to finish; then record it in the stack with "
                      f"`pulumi import <type> <name> {failure.operation.name}`. Or stop it: `{cancel}`.")
