@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.kinds import JobKind
-from pulumi_dicom_jobs.targets import Grant, JobTargets
+from pulumi_dicom_jobs.targets import (ROLE_DATA_EDITOR, ROLE_JOB_USER, ROLE_OBJECT_ADMIN, ROLE_OBJECT_VIEWER,
+                                       Grant, JobTargets)
 
 if TYPE_CHECKING:
     from pulumi_dicom_jobs.lro.status import OperationStatus
@@ -62,11 +63,11 @@ _PERMISSION_RE = re.compile(r"\b(?:storage|bigquery)\.[A-Za-z]+\.[A-Za-z]+\b")
 _AGENT_PATTERN = "service-PROJECT_NUMBER@gcp-sa-healthcare.iam.gserviceaccount.com"
 #: Which helper in :mod:`pulumi_dicom_jobs.gcp.grants` grants which role.
 _GRANT_HELPERS = {
-    "roles/storage.objectViewer": "pulumi_dicom_jobs.gcp.grants.import_source_grants "
-                                  "(or filter_file_grants for an export's filter file)",
-    "roles/storage.objectAdmin": "pulumi_dicom_jobs.gcp.grants.gcs_export_grants",
-    "roles/bigquery.dataEditor": "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
-    "roles/bigquery.jobUser": "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
+    ROLE_OBJECT_VIEWER: "pulumi_dicom_jobs.gcp.grants.import_source_grants "
+                        "(or filter_file_grants for an export's filter file)",
+    ROLE_OBJECT_ADMIN: "pulumi_dicom_jobs.gcp.grants.gcs_export_grants",
+    ROLE_DATA_EDITOR: "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
+    ROLE_JOB_USER: "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
 }
 
 
@@ -161,7 +162,7 @@ def permission_hint(message: str, targets: Optional[JobTargets] = None) -> Optio
     what = " and ".join(f"{g.role} on {g.where}" if g.where else g.role for g in grants)
     where = "" if all(g.where for g in grants) else " on the resource named above"
     helper = _GRANT_HELPERS.get(grants[0].role, "the helpers in pulumi_dicom_jobs.gcp.grants")
-    if grants[0].role == "roles/storage.objectViewer" and targets is not None and targets.kind.is_export:
+    if grants[0].role == ROLE_OBJECT_VIEWER and targets is not None and targets.kind.is_export:
         helper = "pulumi_dicom_jobs.gcp.grants.filter_file_grants"  # an export reads only its filter file
     return (f"Hint: {who} does the reading and writing; grant {what} to {member}{where} "
             f"(see {helper}). Fresh grants can take a few minutes to take effect.")
