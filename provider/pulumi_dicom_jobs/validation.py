@@ -233,7 +233,7 @@ def positive_number_problem(value: Any) -> str | None:
 
 def endpoint_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+/?$", value):
-        return f"{value!r} must be a URL such as https://healthcare.googleapis.com"
+        return f"{value!r} must be a URL such as {api_facts.DEFAULT_ENDPOINT}"
     return None
 
 

@@ -53,7 +53,7 @@ from typing import Any, Optional
 
 import click
 
-from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs import jobs, spec
 from pulumi_dicom_jobs.api.errors import HealthcareApiError
 from pulumi_dicom_jobs.cli.options import (Seconds, api_options, job_options, options_from,
                                            wait_options)
@@ -217,7 +217,7 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
 @click.option("--wait", "wait_", is_flag=True,
               help="Wait until the operation stops; exit 5 once cancelled.")
 @click.option("--timeout", type=Seconds(), default=None, metavar="SECONDS",
-              help="With --wait: give up after this many seconds [default: 21600].")
+              help=f"With --wait: give up after this many seconds [default: {spec.DEFAULT_TIMEOUT_SECONDS}].")
 @api_options
 def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: Any) -> None:
     """Ask the API to cancel OPERATION (it stops at its next instance)."""

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import click
 
-from pulumi_dicom_jobs import spec
+from pulumi_dicom_jobs import api_facts, spec
 
 __all__ = ["Options", "Seconds", "FLAG_OF", "COMMON_PATHS", "api_options", "wait_options", "job_options",
            "options_from"]
@@ -27,7 +27,7 @@ COMMON_PATHS = tuple(item.name for item in spec.COMMON_INPUTS if (item.cli or ""
 
 @dataclass
 class Options:
-    api_version: str = "v1"
+    api_version: str = api_facts.DEFAULT_API_VERSION
     api_endpoint: Optional[str] = None
     as_json: bool = False
     timeout: Optional[float] = None
@@ -57,7 +57,7 @@ class Options:
 
     def resume_command(self, name: str) -> str:
         parts = ["dicom-jobs", "wait", name]
-        if self.api_version != "v1":
+        if self.api_version != api_facts.DEFAULT_API_VERSION:
             parts += ["--api-version", self.api_version]
         if self.api_endpoint:
             parts += ["--endpoint", self.api_endpoint]
@@ -84,9 +84,10 @@ def api_options(func: Callable) -> Callable:
                         help="Print the final operation summary as JSON on stdout "
                              "(progress goes to stderr).")(func)
     func = click.option("--endpoint", "api_endpoint", metavar="URL", default=None,
-                        help="API endpoint [default: https://healthcare.googleapis.com]; "
+                        help=f"API endpoint [default: {api_facts.DEFAULT_ENDPOINT}]; "
                              "HEALTHCARE_EMULATOR_HOST wins over it.")(func)
-    func = click.option("--api-version", default="v1", show_default=True, metavar="v1|v1beta1",
+    func = click.option("--api-version", default=api_facts.DEFAULT_API_VERSION, show_default=True,
+                        metavar="|".join(api_facts.API_VERSIONS),
                         help="Cloud Healthcare API version.")(func)
     return func
 
@@ -99,7 +100,7 @@ def wait_options(func: Callable) -> Callable:
     func = click.option("--max-failed-instances", type=int, default=None, metavar="N",
                         help="Succeed even when up to N instances fail [default: 0].")(func)
     func = click.option("--timeout", type=Seconds(), default=None, metavar="SECONDS",
-                        help="Give up after this many seconds [default: 21600].")(func)
+                        help=f"Give up after this many seconds [default: {spec.DEFAULT_TIMEOUT_SECONDS}].")(func)
     return func
 
 
@@ -112,7 +113,7 @@ def job_options(func: Callable) -> Callable:
 def options_from(**kwargs: Any) -> Options:
     """The :class:`Options` of a command's keyword arguments (click's parameters)."""
     return Options(
-        api_version=kwargs.get("api_version") or "v1",
+        api_version=kwargs.get("api_version") or api_facts.DEFAULT_API_VERSION,
         api_endpoint=kwargs.get("api_endpoint"),
         as_json=bool(kwargs.get("as_json")),
         timeout=kwargs.get("timeout"),
