@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from support.clock import FakeClock
 from support.operations import snapshot
+from pulumi_dicom_jobs import settings
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.plugin import config
 from pulumi_dicom_jobs.plugin.engine_log import ProgressMessages
@@ -39,6 +42,15 @@ def test_progress_is_sent_when_counters_change_and_at_most_once_a_second() -> No
     assert texts[0].startswith("operations/7: 0/10 done, 0 failed")
     assert "4/10 done" in texts[1] and "ETA" in texts[1]
     assert "10/10 done" in texts[2] and "ETA" not in texts[2]
+
+
+@pytest.mark.parametrize("word", ["off", "FALSE", " no ", "0", "disabled", "on", "True", "yes", "1", "enable",
+                                  "maybe", "stock"])
+def test_cancel_on_interrupt_reads_the_settings_switch_words(word: str) -> None:
+    known = settings.switch(word)
+    assert config.check({"cancelOnInterrupt": word}) == ([] if known is not None else [
+        ("cancelOnInterrupt", f"must be true or false, got {word!r}")])
+    assert config.resolve({"cancelOnInterrupt": word}, {}).cancel_on_interrupt is (known is not False)
 
 
 def test_config_from_values_then_environment() -> None:
