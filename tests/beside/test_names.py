@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulumi_dicom_jobs import names
+from pulumi_dicom_jobs import names, validation
 from pulumi_dicom_jobs.gcp import grants
 
 STORE = "projects/p/locations/europe-west4/datasets/d/dicomStores/s"
@@ -26,7 +26,8 @@ def test_split_dicom_store_names_the_parts():
 
 def test_grants_offer_the_same_parsers():
     assert grants.parse_dicom_store is names.parse_dicom_store
-    assert grants.bucket_of is names.bucket_of and grants.parse_table_uri is names.parse_table_uri
+    assert grants.parse_table_uri is names.parse_table_uri
+    assert grants.bucket_of is validation.bucket_of  # the resources' bucket rule, not one of its own
 
 
 def test_dataset_of_store_and_operation():
@@ -56,13 +57,18 @@ def test_gs_uris():
     [("gs://my-bucket/dir/**.dcm", "my-bucket"), ("gs://my-bucket", "my-bucket"), ("my.bucket_1", "my.bucket_1")],
 )
 def test_bucket_of(value, bucket):
-    assert names.bucket_of(value) == bucket
+    assert validation.bucket_of(value) == bucket
 
 
-@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "UPPER", "x"])
-def test_bucket_of_rejects(value):
-    with pytest.raises(ValueError):
-        names.bucket_of(value)
+@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "UPPER", "x", "goog-scans", "10.0.0.1",
+                                   "a" * 64, "gs://-dash/x", "a..b"])
+def test_bucket_of_rejects_what_the_check_rejects(value):
+    """One bucket rule: the helpers refuse exactly the names ``check`` refuses, saying why."""
+    with pytest.raises(ValueError) as info:
+        validation.bucket_of(value)
+    bucket = names.split_gs_uri(value)[0] if value.startswith("gs://") else value
+    if "/" not in bucket and ":" not in bucket:
+        assert validation.bucket_problem(bucket) in str(info.value)
 
 
 def test_parse_table_uri():

@@ -50,7 +50,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from pulumi_dicom_jobs import targets as _targets
-from pulumi_dicom_jobs.names import bucket_of, parse_dicom_store, parse_table_uri
+from pulumi_dicom_jobs.names import parse_dicom_store, parse_table_uri
+from pulumi_dicom_jobs.validation import bucket_of
 
 __all__ = [
     "ROLE_OBJECT_VIEWER",
@@ -85,7 +86,8 @@ SERVICE_AGENT_DOMAIN = "gcp-sa-healthcare.iam.gserviceaccount.com"
 HEALTHCARE_API = "healthcare.googleapis.com"
 
 # --------------------------------------------------------------------------- #
-# Plain-string helpers (the names are parsed by pulumi_dicom_jobs.names)
+# Plain-string helpers (the names are parsed by pulumi_dicom_jobs.names, buckets checked by
+# the resources' own rule, pulumi_dicom_jobs.validation.bucket_of)
 # --------------------------------------------------------------------------- #
 
 
