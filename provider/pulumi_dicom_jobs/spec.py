@@ -257,6 +257,23 @@ def walk(job_spec: JobSpec) -> Iterator[tuple[str, InputSpec]]:
             yield f"{item.name}.{field.name}", field
 
 
+@functools.lru_cache(maxsize=None)
+def camel_names() -> dict[str, str]:
+    """snake_case -> camelCase of every input, nested field and output of either job.
+
+    A name has one spelling wherever it stands (ValueError otherwise), so a
+    face can translate a name without knowing where it is. Callers must not
+    modify the dict.
+    """
+    names: dict[str, str] = {}
+    for job_spec in JOBS:
+        items = [item for _path, item in walk(job_spec)] + list(job_spec.outputs)
+        for item in items:
+            if names.setdefault(item.name, item.camel) != item.camel:
+                raise ValueError(f"{item.name} has two camelCase spellings")
+    return names
+
+
 def cli_flags(job_spec: JobSpec) -> dict[str, str]:
     """Property path -> the ``dicom-jobs`` flag or argument that sets it."""
     return {path: item.cli for path, item in walk(job_spec) if item.cli is not None}
