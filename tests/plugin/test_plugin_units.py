@@ -53,6 +53,16 @@ def test_cancel_on_interrupt_reads_the_settings_switch_words(word: str) -> None:
     assert config.resolve({"cancelOnInterrupt": word}, {}).cancel_on_interrupt is (known is not False)
 
 
+def test_the_wire_names_come_from_the_specs_one_map() -> None:
+    from pulumi_dicom_jobs import spec
+    from pulumi_dicom_jobs.plugin import props, resources as plugin_resources
+
+    names = spec.camel_names()
+    assert plugin_resources._TO_CAMEL is names
+    assert props.TOP_CAMEL.items() <= names.items() and "uri_prefix" not in props.TOP_CAMEL
+    assert props.to_snake({}) == {} and props.camel_path("gcs_destination.uri_prefix") == "gcsDestination.uriPrefix"
+
+
 def test_config_from_values_then_environment() -> None:
     env = {"DICOM_JOBS_API_ENDPOINT": "https://env.example", "DICOM_JOBS_CANCEL_ON_INTERRUPT": "false",
            "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT": "sa@p.iam.gserviceaccount.com"}
