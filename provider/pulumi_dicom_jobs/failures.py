@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import Optional, Sequence
 
 from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.lro.status import OperationStatus, counters_text
 from pulumi_dicom_jobs.targets import (ROLE_DATA_EDITOR, ROLE_JOB_USER, ROLE_OBJECT_ADMIN, ROLE_OBJECT_VIEWER,
                                        Grant, JobTargets)
-
-if TYPE_CHECKING:
-    from pulumi_dicom_jobs.lro.status import OperationStatus
 
 
 
@@ -75,7 +73,7 @@ class JobFailed(Exception):
     """A job could not be started or did not succeed; ``str(exc)`` says it all."""
 
     def __init__(self, reason: FailureReason | str, message: str,
-                 operation: "Optional[OperationStatus]" = None) -> None:
+                 operation: Optional[OperationStatus] = None) -> None:
         try:
             self.reason = FailureReason(reason)
         except ValueError:
@@ -168,10 +166,10 @@ def permission_hint(message: str, targets: Optional[JobTargets] = None) -> Optio
             f"(see {helper}). Fresh grants can take a few minutes to take effect.")
 
 
-def describe_operation(status: "OperationStatus", targets: Optional[JobTargets] = None) -> list[str]:
+def describe_operation(status: OperationStatus, targets: Optional[JobTargets] = None) -> list[str]:
     """The counter, error, sample-error and log lines for an operation (``targets``: what
     the job touches, for the permission hint)."""
-    lines = [f"counters: success={status.success} failure={status.failure} pending={status.pending}"]
+    lines = [f"counters: {counters_text(status)}"]
     if status.error:
         lines.append(f"error: {code_name(status.error_code)} (code {status.error_code}): "
                      f"{status.error_message}")
@@ -199,7 +197,7 @@ def _as_int(value: object) -> Optional[int]:
         return None
 
 
-def what_stays(status: "OperationStatus") -> str:
+def what_stays(status: OperationStatus) -> str:
     """What a cancelled operation leaves behind: a cancel stops the job, it does not roll back."""
     kind = JobKind.of_method_name(status.api_method_name)
     done = status.success
@@ -214,7 +212,7 @@ def what_stays(status: "OperationStatus") -> str:
     return f"A cancel does not roll back: {where}."
 
 
-def operation_failure(reason: FailureReason, headline: str, status: "OperationStatus",
+def operation_failure(reason: FailureReason, headline: str, status: OperationStatus,
                       targets: Optional[JobTargets] = None) -> JobFailed:
     """A :class:`JobFailed` whose message is ``headline`` plus the operation's details.
 

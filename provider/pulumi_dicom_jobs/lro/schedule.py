@@ -91,7 +91,7 @@ class PollSchedule:
         if self._started is None:
             self._started = now
         processed = status.processed
-        if processed + status.pending > 0:
+        if status.total > 0:
             if processed > self._last_processed:
                 self._progress_snapshots += 1
                 if self._anchor is None:
