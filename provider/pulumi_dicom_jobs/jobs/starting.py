@@ -28,6 +28,7 @@ from pulumi_dicom_jobs.api.errors import (AmbiguousRequestError, ApiError, Crede
 from pulumi_dicom_jobs.failures import FailureReason, JobFailed, JobInFlight, permission_hint
 from pulumi_dicom_jobs.jobs.operations import poll_briefly
 from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.lro.status import counters_text
 from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
 __all__ = ["start", "start_import", "start_export", "check_in_flight", "CLOCK_SKEW_MARGIN_S",
@@ -114,7 +115,7 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -
              f"({method}) started more than {grace:g}s ago and still running on {dataset}:"]
     for op in older:
         lines.append(f"  - {op.name} (created {op.create_time or 'at an unknown time'}; counters: "
-                     f"success={op.success} failure={op.failure} pending={op.pending})")
+                     f"{counters_text(op)})")
     lines.append(
         "It may be this job's own operation from an interrupted run (for instance the Pulumi "
         "provider host was killed while waiting); the API cannot tell whose it is, so no second "
