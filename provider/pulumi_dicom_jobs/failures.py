@@ -203,7 +203,7 @@ def what_stays(status: OperationStatus) -> str:
     done = status.success
     if kind is not None and not kind.is_export:
         where = f"the {done} instance(s) imported before the cancel stay in the store"
-    elif kind is not None and kind.noun == "export to BigQuery":
+    elif kind is JobKind.EXPORT_BIGQUERY:
         where = f"the rows of the {done} instance(s) exported before the cancel stay in the table"
     elif kind is not None:
         where = f"the {done} instance(s) exported before the cancel stay written in the destination"
