@@ -6,8 +6,11 @@ behave the same (same check messages, same replace/update split, same body,
 same waiter, same outputs). Each face only translates its protocol to and
 from the snake_case property dicts these functions take; the decisions are
 made once, here. Property paths and keys are the spec's snake_case names.
+The ``dicom-jobs`` CLI checks its flags and builds its request with the same
+:func:`check` and :func:`job_request`.
 
 * :func:`check`   offline validation; never raises, no network.
+* :func:`job_request` what checked inputs start: the kind, the store, the body.
 * :func:`diff`    which inputs replace the job (a new operation) and whether
   an in-place setting changed; an unknown value counts as a change.
 * :func:`create`  starts the job and waits (:func:`pulumi_dicom_jobs.jobs.run_job`).
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Mapping  # not typing.Mapping: isinstance on it is several times slower
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from pulumi_dicom_jobs import api_facts, jobs, request_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
@@ -29,8 +32,8 @@ from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
-__all__ = ["OUTPUT_KEYS", "CreateOptions", "normalize", "user_inputs", "operation_outputs", "check", "diff",
-           "create", "read", "update", "is_export", "adopted", "client_for"]
+__all__ = ["OUTPUT_KEYS", "CreateOptions", "JobRequest", "normalize", "user_inputs", "operation_outputs",
+           "check", "job_request", "diff", "create", "read", "update", "is_export", "adopted", "client_for"]
 
 #: Output-only properties (besides the inputs) of both resources.
 OUTPUT_KEYS = tuple(item.name for item in spec.OUTPUTS)
@@ -86,6 +89,22 @@ def check(job_spec: spec.JobSpec, props: Mapping[str, Any]) -> list[tuple[str, s
         return [("", f"inputs could not be checked: {type(exc).__name__}")]
 
 
+class JobRequest(NamedTuple):
+    """What starting a job sends: its kind (the API call and the operation's method), the
+    store, and the request body."""
+
+    kind: JobKind
+    dicom_store: str
+    body: dict[str, Any]
+
+
+def job_request(job_spec: spec.JobSpec, inputs: Mapping[str, Any]) -> JobRequest:
+    """The request of inputs that passed :func:`check`."""
+    export = is_export(job_spec)
+    body = (request_body.build_export_body if export else request_body.build_import_body)(dict(inputs))
+    return JobRequest(JobKind.of_request(export, body), inputs["dicom_store"], body)
+
+
 def adopted(job_spec: spec.JobSpec, olds: Mapping[str, Any]) -> bool:
     """True for the state of a job imported by its operation name (``pulumi import``).
 
@@ -136,14 +155,13 @@ def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
         raise JobFailed(FailureReason.INVALID_INPUT, "invalid inputs: " + "; ".join(
             f"{path}: {reason}" for path, reason in failures))
     inputs = user_inputs(props, job_spec.input_names)
-    export = is_export(job_spec)
-    body = (request_body.build_export_body if export else request_body.build_import_body)(inputs)
+    request = job_request(job_spec, inputs)
     timeout = float(inputs.get("timeout_seconds") or spec.DEFAULT_TIMEOUT_SECONDS)
     if options.timeout_seconds:
         timeout = min(timeout, options.timeout_seconds)
     with client_for(inputs, options.api_endpoint) as client:
         status = jobs.run_job(
-            client, JobKind.of_request(export, body), inputs["dicom_store"], body, timeout_seconds=timeout,
+            client, request.kind, request.dicom_store, request.body, timeout_seconds=timeout,
             max_failed_instances=_int(inputs.get("max_failed_instances"), 0),
             on_progress=options.on_progress, cancel=options.cancel,
             cancel_on_interrupt=options.cancel_on_interrupt)

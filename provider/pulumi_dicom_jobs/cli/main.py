@@ -63,7 +63,6 @@ from pulumi_dicom_jobs.cli.progress import kind_of
 from pulumi_dicom_jobs.cli.retries import show_retries
 from pulumi_dicom_jobs.cli.runner import check_common, check_operation_name, client_for, run_job, wait_for
 from pulumi_dicom_jobs.failures import JobFailed
-from pulumi_dicom_jobs.kinds import JobKind
 
 #: ``gcloud healthcare dicom-stores export bq`` flags accepted as aliases of ours.
 GCLOUD_FLAG_ALIASES: dict[str, str] = {"--overwrite-table": "--force", "--no-overwrite-table": "--no-force"}
@@ -103,7 +102,7 @@ def import_cmd(store: str, source: str, blob_storage_class: Optional[str], **kwa
     props: dict[str, Any] = {"dicom_store": store, "gcs_source": {"uri": source}, **opts.common_props()}
     if blob_storage_class is not None:
         props["blob_storage_settings"] = {"blob_storage_class": blob_storage_class.upper()}
-    run_job(opts, props, JobKind.IMPORT)
+    run_job(opts, props, spec.IMPORT_JOB)
 
 
 @cli.group("export", epilog=EXIT_CODES_HELP)
@@ -130,7 +129,7 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
     props: dict[str, Any] = {"dicom_store": store, "gcs_destination": gcs, **opts.common_props()}
     if filter_uri is not None:
         props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
-    run_job(opts, props, JobKind.EXPORT_GCS)
+    run_job(opts, props, spec.EXPORT_JOB)
 
 
 @export_group.command("bq", epilog=EXIT_CODES_HELP)
@@ -166,7 +165,7 @@ def export_bq(store: str, destination: str, write_disposition: Optional[str], fo
     props: dict[str, Any] = {"dicom_store": store, "bigquery_destination": bq, **opts.common_props()}
     if filter_uri is not None:
         props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
-    run_job(opts, props, JobKind.EXPORT_BIGQUERY)
+    run_job(opts, props, spec.EXPORT_JOB)
 
 
 @cli.command("wait", epilog=EXIT_CODES_HELP)

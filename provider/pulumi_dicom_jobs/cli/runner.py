@@ -1,8 +1,8 @@
 """How a ``dicom-jobs`` command runs a job: check the flags, start, wait, and Ctrl-C.
 
 Why its own module: the commands only gather their flags; checking them by
-the resources' rules (:mod:`pulumi_dicom_jobs.validation`), building the
-request body (:mod:`pulumi_dicom_jobs.request_body`), running the job
+the resources' rules and building the request as the resources do
+(:func:`pulumi_dicom_jobs.lifecycle.check`, :func:`~pulumi_dicom_jobs.lifecycle.job_request`), running the job
 (:mod:`pulumi_dicom_jobs.jobs`), showing progress and handling an interrupt
 (ask, cancel, or leave the operation running and print how to resume) are
 the same for every command and happen here. Nothing here talks HTTP or
@@ -16,7 +16,7 @@ from typing import NoReturn, Optional
 
 import click
 
-from pulumi_dicom_jobs import jobs, names, request_body, validation
+from pulumi_dicom_jobs import jobs, lifecycle, names, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import HealthcareApiError
 from pulumi_dicom_jobs.cli.options import COMMON_PATHS, Options
@@ -25,7 +25,6 @@ from pulumi_dicom_jobs.cli.output import (api_failed, bad_input, err, finish, jo
                                           succeeded, summary)
 from pulumi_dicom_jobs.cli.progress import Reporter, make_reporter
 from pulumi_dicom_jobs.failures import JobFailed
-from pulumi_dicom_jobs.kinds import JobKind
 
 __all__ = ["check_common", "check_operation_name", "client_for", "wait_for", "run_job", "CANCEL_SETTLE_SECONDS"]
 
@@ -115,18 +114,17 @@ def wait_for(client: HealthcareClient, name: str, opts: Options, kind: str) -> N
     succeeded(status, opts)
 
 
-def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
-    """Check ``props``, build the body, start the job; wait for it unless --async."""
-    export, kind = job_kind.is_export, job_kind.noun
-    failures = (validation.check_export if export else validation.check_import)(props)
+def run_job(opts: Options, props: dict, job_spec: spec.JobSpec) -> NoReturn:
+    """Check ``props`` as the resource ``job_spec`` would, start the job; wait for it unless --async."""
+    failures = lifecycle.check(job_spec, props)
     if failures:
         bad_input(failures, opts)
-    body = (request_body.build_export_body if export else request_body.build_import_body)(props)
-    store = props["dicom_store"]
+    request = lifecycle.job_request(job_spec, props)
+    kind = request.kind.noun
     client = client_for(opts)
     if opts.run_async:
         try:
-            name = jobs.start(client, job_kind, store, body)
+            name = jobs.start(client, request.kind, request.dicom_store, request.body)
         except JobFailed as exc:
             job_failed(exc, opts)
         except KeyboardInterrupt:
@@ -149,7 +147,7 @@ def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
 
     try:
         with reporter:
-            status = jobs.run_job(client, job_kind, store, body,
+            status = jobs.run_job(client, request.kind, request.dicom_store, request.body,
                                   timeout_seconds=opts.timeout_seconds,
                                   max_failed_instances=opts.max_failed,
                                   on_started=on_started, on_progress=reporter.update)
