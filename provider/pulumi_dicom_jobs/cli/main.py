@@ -62,6 +62,7 @@ from pulumi_dicom_jobs.cli.output import api_failed, describe, err, finish, job_
 from pulumi_dicom_jobs.cli.progress import kind_of
 from pulumi_dicom_jobs.cli.retries import show_retries
 from pulumi_dicom_jobs.cli.runner import check_common, check_operation_name, client_for, run_job, wait_for
+from pulumi_dicom_jobs.command_lines import status_command
 from pulumi_dicom_jobs.failures import JobFailed
 
 #: ``gcloud healthcare dicom-stores export bq`` flags accepted as aliases of ours.
@@ -238,7 +239,7 @@ def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: 
         print_json(summary(status, state=state_of(status), exit_code=EXIT_OK))
     else:
         out(f"Cancellation requested for {operation} (state now: {state_of(status)}).")
-        out(f"Check with: dicom-jobs status {operation}")
+        out(f"Check with: {status_command(operation)}")
     finish(EXIT_OK)
 
 

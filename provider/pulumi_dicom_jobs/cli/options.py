@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 import click
 
 from pulumi_dicom_jobs import api_facts, spec
+from pulumi_dicom_jobs.command_lines import wait_command
 
 __all__ = ["Options", "Seconds", "FLAG_OF", "COMMON_PATHS", "api_options", "wait_options", "job_options",
            "options_from"]
@@ -56,12 +57,8 @@ class Options:
         return int(self.max_failed_instances or 0)
 
     def resume_command(self, name: str) -> str:
-        parts = ["dicom-jobs", "wait", name]
-        if self.api_version != api_facts.DEFAULT_API_VERSION:
-            parts += ["--api-version", self.api_version]
-        if self.api_endpoint:
-            parts += ["--endpoint", self.api_endpoint]
-        return " ".join(parts)
+        """The ``dicom-jobs wait`` line that resumes waiting for ``name`` with these options."""
+        return wait_command(name, self.api_version, self.api_endpoint)
 
 
 class Seconds(click.ParamType):

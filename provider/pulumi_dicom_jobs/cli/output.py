@@ -18,8 +18,8 @@ import click
 from pulumi_dicom_jobs.cli.options import FLAG_OF, Options
 from pulumi_dicom_jobs.cli.outcomes import EXIT_API, EXIT_BAD_INPUT, EXIT_OK, outcome_of, state_of
 from pulumi_dicom_jobs.cli.progress import kind_of
-from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
+from pulumi_dicom_jobs.command_lines import with_commands
+from pulumi_dicom_jobs.failures import JobFailed, describe_operation
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
@@ -99,8 +99,7 @@ def succeeded(status: OperationStatus, opts: Options) -> NoReturn:
 
 def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoReturn:
     code, state = outcome_of(exc.reason)
-    if isinstance(exc, JobInFlight):
-        exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
+    exc = with_commands(exc, opts.api_version)
     err(f"Error: {exc}")
     if opts.as_json:
         print_json(summary(exc.operation, state=state, exit_code=code, message=str(exc), name=name))

@@ -24,6 +24,7 @@ from pulumi_dicom_jobs.cli.outcomes import EXIT_INTERRUPTED, EXIT_OK
 from pulumi_dicom_jobs.cli.output import (api_failed, bad_input, err, finish, job_failed, out, print_json,
                                           succeeded, summary)
 from pulumi_dicom_jobs.cli.progress import Reporter, make_reporter
+from pulumi_dicom_jobs.command_lines import status_command
 from pulumi_dicom_jobs.failures import JobFailed
 
 __all__ = ["check_common", "check_operation_name", "client_for", "wait_for", "run_job", "CANCEL_SETTLE_SECONDS"]
@@ -90,7 +91,7 @@ def _on_interrupt(client: HealthcareClient, name: Optional[str], opts: Options,
         api_failed(exc, opts, f"could not cancel {name}", name)
     except KeyboardInterrupt:
         err(f"Interrupted again; cancellation of {name} was requested. "
-            f"Check with: dicom-jobs status {name}")
+            f"Check with: {status_command(name)}")
         finish(EXIT_INTERRUPTED)
     err("The operation finished before the cancellation took effect.")
     succeeded(status, opts)
@@ -135,7 +136,7 @@ def run_job(opts: Options, props: dict, job_spec: spec.JobSpec) -> NoReturn:
             out(name)
         err(f"Started {kind} operation {name}\n"
             f"Wait for it: {opts.resume_command(name)}\n"
-            f"Check it:    dicom-jobs status {name}")
+            f"Check it:    {status_command(name)}")
         finish(EXIT_OK)
 
     reporter = _reporter(opts, kind)

@@ -36,8 +36,8 @@ from pulumi.provider.experimental.provider import (CheckFailure, CheckRequest, C
                                                    ReadResponse, UpdateRequest, UpdateResponse)
 
 from pulumi_dicom_jobs import api_facts, lifecycle, settings, spec
-from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import FailureReason, JobFailed, JobInFlight
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands, with_commands
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.plugin import config, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
@@ -120,9 +120,7 @@ class DicomJobsProvider(Provider):
     def _failure_text(self, failure: JobFailed, inputs: dict[str, Any]) -> str:
         """The failure's message, with the commands that resume or clear what it left running."""
         api_version = inputs.get("api_version") or api_facts.DEFAULT_API_VERSION
-        if isinstance(failure, JobInFlight):
-            return str(failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version)))
-        text = str(failure)
+        text = str(with_commands(failure, api_version))
         if failure.reason is FailureReason.INTERRUPTED and not self.config.cancel_on_interrupt and failure.operation:
             wait, cancel = wait_and_cancel_commands(failure.operation.name, api_version)
             text += (f"\nTo resume: `{wait}` waits for it to finish; then record it in the stack with "
