@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,8 @@ from click.testing import CliRunner
 from support.operations import DATASET, IMPORT_METHOD, OPERATION, STORE, operation
 from support.scripted import ScriptedApi
 from pulumi_dicom_jobs.cli.main import cli
-from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, outcome_of, state_of
+from pulumi_dicom_jobs.cli import outcomes
+from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES, EXIT_CODES_HELP, outcome_of, state_of
 from pulumi_dicom_jobs.failures import FailureReason
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
@@ -146,6 +148,27 @@ def test_each_job_failure_reason_has_its_documented_exit_code(reason: str, code:
 def test_every_reason_is_in_the_table_and_an_unknown_one_is_an_internal_error() -> None:
     assert sorted(reason for reason, _code, _state in OUTCOMES) == sorted(FailureReason)
     assert outcome_of("something new") == (1, "ERROR")
+
+
+def _docs_exit_codes() -> list[tuple[int, str]]:
+    """docs/cli.md's "Exit codes" table, as (code, meaning) with the Markdown's backticks dropped."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    section = text.split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)
+    return [(int(code), meaning.replace("`", "")) for code, meaning in rows]
+
+
+def test_the_help_and_the_docs_show_the_one_exit_code_table() -> None:
+    """outcomes.EXIT_CODES: every EXIT_* constant once, the epilog written from it, docs/cli.md equal."""
+    constants = sorted(value for name, value in vars(outcomes).items() if name.startswith("EXIT_")
+                       and isinstance(value, int))
+    assert sorted(code for code, _meaning in EXIT_CODES) == constants
+    assert _docs_exit_codes() == list(EXIT_CODES)
+    help_text = " ".join(EXIT_CODES_HELP.split())
+    for code, meaning in EXIT_CODES:
+        assert f" {code} {meaning}" in help_text, (code, meaning)
+    assert EXIT_CODES_HELP.startswith("\b\nExit codes:\n  0    success")  # click keeps \b blocks as written
+    assert max(len(line) for line in EXIT_CODES_HELP.splitlines()) <= 72  # readable in an 80-column terminal
 
 
 @pytest.mark.parametrize("raw, state", [

@@ -29,21 +29,7 @@ Application Default Credentials; they are never printed. None found is an
 API problem (exit 6) whose message says how to get them. Each retried
 request is shown on stderr (``dicom-jobs: retry ...``).
 
-Exit codes:
-
-===  ==========================================================================
-0    success (the operation finished, failures within --max-failed-instances)
-1    unexpected internal error
-2    bad input: usage error or an input the resources' check rejects
-3    the operation failed (error, or more failed instances than allowed)
-4    timeout (--timeout elapsed; import/export cancel the operation)
-5    the operation was cancelled
-6    API problem: the job could not be started (including: an older operation of
-     the same kind is still running in the dataset, the dataset or store does not
-     exist, no Google credentials were found), the operation is unknown (404), or
-     the API could not be reached
-130  interrupted (Ctrl-C) and the operation left running
-===  ==========================================================================
+Exit codes: :data:`pulumi_dicom_jobs.cli.outcomes.EXIT_CODES` (``dicom-jobs --help``, docs/cli.md).
 """
 
 from __future__ import annotations
