@@ -3,21 +3,20 @@ in process (click's runner) against a scripted loopback API (support.scripted).
 
 The subprocess tests in test_cli_commands.py drive the same codes through the
 emulator; these are fast enough for ``make mutate`` to run for every mutant
-of the CLI, and reach outcomes the emulator cannot give on demand.
+of the CLI, and reach outcomes the emulator cannot give on demand. Every API answer at
+every request a command makes: test_cli_exit_matrix.py.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from support.cli_inprocess import run_cli
 from support.operations import DATASET, IMPORT_METHOD, OPERATION, STORE, operation
 from support.scripted import ScriptedApi
-from pulumi_dicom_jobs.cli.main import cli
 from pulumi_dicom_jobs.cli import outcomes
 from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES, EXIT_CODES_HELP, outcome_of, state_of
 from pulumi_dicom_jobs.failures import FailureReason
@@ -30,12 +29,8 @@ def _op(done: bool = True, error: dict | None = None, success: int = 2, failure:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, routes: dict, *args: str) -> tuple[int, dict | None, ScriptedApi]:
-    with ScriptedApi(routes) as api:
-        monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
-        result = CliRunner().invoke(cli, [*args, "--json", "--no-progress"], catch_exceptions=False)
-    lines = result.stdout.strip()
-    data = json.loads(lines[lines.index("{"):]) if "{" in lines else None
-    return result.exit_code, data, api
+    run = run_cli(monkeypatch, routes, *args)
+    return run.exit_code, run.data, run.api
 
 
 _NO_RUNNING = (200, {"operations": []})
@@ -167,8 +162,24 @@ def test_the_help_and_the_docs_show_the_one_exit_code_table() -> None:
     help_text = " ".join(EXIT_CODES_HELP.split())
     for code, meaning in EXIT_CODES:
         assert f" {code} {meaning}" in help_text, (code, meaning)
-    assert EXIT_CODES_HELP.startswith("\b\nExit codes:\n  0    success")  # click keeps \b blocks as written
-    assert max(len(line) for line in EXIT_CODES_HELP.splitlines()) <= 72  # readable in an 80-column terminal
+    # written from the table when the CLI loads; what every command's --help ends with
+    # (``\b``: click keeps the block's lines as they are; 72 columns fit an 80-column terminal)
+    assert outcomes._exit_codes_help() == EXIT_CODES_HELP == HELP_EPILOG
+
+
+HELP_EPILOG = """\b
+Exit codes:
+  0    success (failed instances within --max-failed-instances)
+  1    unexpected internal error
+  2    bad input (usage error, or an input the resources' check rejects)
+  3    the operation failed
+  4    timeout (import/export cancel the operation)
+  5    the operation was cancelled
+  6    API problem (could not start, same kind of job already running,
+       no such dataset or store, no credentials, unknown operation,
+       unreachable)
+  130  interrupted with Ctrl-C, operation left running
+"""
 
 
 @pytest.mark.parametrize("raw, state", [
