@@ -44,8 +44,9 @@ DEFAULT_HTTP_TIMEOUT = (10.0, 60.0)
 #: Override of :data:`DEFAULT_HTTP_TIMEOUT`: ``READ`` or ``CONNECT,READ`` seconds.
 HTTP_TIMEOUT_ENV = "DICOM_JOBS_HTTP_TIMEOUT"
 
-#: For how long after the first start a PERMISSION_DENIED with zero successes
-#: is treated as "grants not propagated yet" and the job is started again.
+#: For how long after the first start a PERMISSION_DENIED with no success
+#: (failed instances or not) is treated as "grants not propagated yet" and the
+#: job is started again (see :mod:`pulumi_dicom_jobs.jobs.run`).
 DEFAULT_PERMISSION_RETRY_SECONDS = 120.0
 #: Override of that window (seconds; 0 disables the retry).
 PERMISSION_RETRY_ENV = "DICOM_JOBS_PERMISSION_RETRY_SECONDS"

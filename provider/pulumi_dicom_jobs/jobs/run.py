@@ -2,10 +2,14 @@
 
 Why a restart: a grant made in the same ``pulumi up`` (or minutes before)
 can take a while to reach the service, and an operation that ends
-PERMISSION_DENIED with zero successes is then worth starting again,
-within a window after the first start (``DICOM_JOBS_PERMISSION_RETRY_SECONDS``,
-see docs/real-gcp.md, "The permission retry"). ``timeout_seconds`` bounds
-the whole run, restarts included, on the job layer's clock.
+PERMISSION_DENIED before any instance succeeded is then worth starting
+again, within a window after the first start
+(``DICOM_JOBS_PERMISSION_RETRY_SECONDS``). Failed instances wrote nothing,
+so they do not stop it; one success does, since starting again would do
+that work twice. The rule and why: docs/real-gcp.md, "The permission
+retry"; it is written here once, in :func:`_grants_not_ready`.
+``timeout_seconds`` bounds the whole run, restarts included, on the job
+layer's clock.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ PERMISSION_RETRY_BACKOFF = Backoff(initial=2.0, multiplier=2.0, maximum=30.0)
 
 
 def _grants_not_ready(exc: JobFailed) -> bool:
+    """True for an operation that ended PERMISSION_DENIED before any instance succeeded
+    (failed instances or not): nothing to do twice if it is started again."""
     op = exc.operation
     return (exc.reason in (FailureReason.OPERATION_ERROR, FailureReason.TOO_MANY_FAILURES) and op is not None
             and op.error_code == api_facts.CODE_PERMISSION_DENIED and op.success == 0)
@@ -45,7 +51,7 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
             cancel: CancelToken | None = None, cancel_on_interrupt: bool = True) -> OperationStatus:
     """Start a job and wait for it, restarting while fresh IAM grants propagate.
 
-    A run whose operation ends PERMISSION_DENIED with zero successes within
+    A run whose operation ends PERMISSION_DENIED with no success (:func:`_grants_not_ready`) within
     ``permission_retry_seconds`` (default
     :data:`~pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`, env
     :data:`~pulumi_dicom_jobs.settings.PERMISSION_RETRY_ENV`) of the first
