@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.cli_inprocess import fast_clock, run_cli
+from support.cli_inprocess import ctrl_c_at_the_first_pause, fast_clock, run_cli
 from support.operations import DATASET, IMPORT_METHOD, OPERATION, STORE, operation
 from support.scripted import DROP
 from pulumi_dicom_jobs.api.client import HealthcareClient
@@ -148,15 +148,7 @@ def test_a_timeout_whose_cancel_is_refused_still_exits_4(monkeypatch, status: in
 @pytest.mark.parametrize("status, name", REFUSALS, ids=IDS)
 def test_a_refused_cancel_after_ctrl_c_exits_6(monkeypatch, clock, status: int, name: str) -> None:
     """Ctrl-C (a KeyboardInterrupt in the wait's first pause) with --cancel-on-interrupt."""
-    interrupted: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        if not interrupted:
-            interrupted.append(seconds)
-            raise KeyboardInterrupt
-        clock.sleep(seconds)
-
-    monkeypatch.setitem(HealthcareClient.__init__.__kwdefaults__, "sleep", sleep)
+    interrupted = ctrl_c_at_the_first_pause(monkeypatch, clock)
     run = _import(monkeypatch, {LISTING: NONE_RUNNING, ("POST", ":import$"): (200, {"name": OPERATION}),
                                 POLL: (200, _op(done=False)), CANCEL: _refusal(status, name)},
                   "--cancel-on-interrupt")

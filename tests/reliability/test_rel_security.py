@@ -37,13 +37,12 @@ from healthcare_emulator.sampledata import synthetic_instance
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi_dicom_jobs import lifecycle, spec
 from pulumi_dicom_jobs.api import auth, transport
-from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.cli.retries import show_retries
 from pulumi_dicom_jobs.dynamic.providers import DicomImportJobProvider
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_offline.host import DynamicProviderHost, HostError
-from support.cli_inprocess import fast_clock, run_cli
+from support.cli_inprocess import ctrl_c_at_the_first_pause, fast_clock, run_cli
 from support.credentials import no_google_credentials_env
 from support.operations import IMPORT_METHOD, OPERATION, STORE, operation
 from support.procfs import is_loopback, listening_of
@@ -176,21 +175,6 @@ def _real_credentials(monkeypatch, env: dict[str, str]) -> str:
     return endpoint
 
 
-def _interrupting(monkeypatch, clock, what: str):
-    """For the interrupt class: Ctrl-C at the wait's first pause (the CLI's KeyboardInterrupt)."""
-    if what != "interrupt":
-        return
-    seen: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        if not seen:
-            seen.append(seconds)
-            raise KeyboardInterrupt
-        clock.sleep(seconds)
-
-    monkeypatch.setitem(HealthcareClient.__init__.__kwdefaults__, "sleep", sleep)
-
-
 #: The CLI's runs: a failure class, its extra flags, the exit code it ends with.
 CLI_RUNS = [(what, [], {"success": 0, "failed operation": 3, "interrupt": 130}.get(what, 6)) for what in CLASSES]
 CLI_RUNS.append(("interrupt", ["--cancel-on-interrupt"], 5))
@@ -203,7 +187,8 @@ def test_no_token_in_the_clis_output_json_or_logs_whatever_fails(monkeypatch, ca
     routes, env, reaches = CLASSES[what]
     env = dict(env)
     clock = fast_clock(monkeypatch)
-    _interrupting(monkeypatch, clock, what)
+    if what == "interrupt":
+        ctrl_c_at_the_first_pause(monkeypatch, clock)
     endpoint = _real_credentials(monkeypatch, env)
     caplog.set_level(logging.DEBUG)
     # the retry lines on stderr, as ``dicom-jobs`` shows them (undone after the test)

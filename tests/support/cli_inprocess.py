@@ -9,6 +9,7 @@ layer's clock are the fake clock's, so a retry's pause, a settle or a
 120-second permission window passes at once.
 
 :func:`fast_clock` installs that clock (for the rest of the test);
+:func:`ctrl_c_at_the_first_pause` makes the first pause a Ctrl-C;
 :func:`run_cli` runs one command with ``--json --no-progress`` and returns its
 exit code, its ``--json`` document and everything it printed.
 """
@@ -27,7 +28,7 @@ from pulumi_dicom_jobs.cli.main import cli
 from .clock import FakeClock, install_in_job_layer
 from .scripted import ScriptedApi
 
-__all__ = ["CliRun", "fast_clock", "run_cli"]
+__all__ = ["CliRun", "fast_clock", "ctrl_c_at_the_first_pause", "run_cli"]
 
 #: The commands that show no progress (and take no ``--no-progress``).
 _NO_PROGRESS_FLAG = ("status", "cancel")
@@ -52,6 +53,21 @@ def fast_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     clock = install_in_job_layer(monkeypatch)
     monkeypatch.setitem(HealthcareClient.__init__.__kwdefaults__, "sleep", clock.sleep)
     return clock
+
+
+def ctrl_c_at_the_first_pause(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> list[float]:
+    """Every new client's first pause raises KeyboardInterrupt (Ctrl-C while waiting); later
+    ones pass on ``clock``. Returns the pauses asked for so far (empty: none was)."""
+    asked: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        if len(asked) == 1:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    monkeypatch.setitem(HealthcareClient.__init__.__kwdefaults__, "sleep", sleep)
+    return asked
 
 
 def _json_document(output: str) -> Optional[dict]:
