@@ -41,7 +41,7 @@ import click
 
 from pulumi_dicom_jobs import jobs, spec
 from pulumi_dicom_jobs.api.errors import HealthcareApiError
-from pulumi_dicom_jobs.cli.options import (Seconds, api_options, job_options, options_from,
+from pulumi_dicom_jobs.cli.options import (Options, Seconds, api_options, job_options, options_from,
                                            wait_options)
 from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, EXIT_ERROR, EXIT_OK, state_of
 from pulumi_dicom_jobs.cli.output import api_failed, describe, err, finish, job_failed, out, print_json, summary
@@ -113,10 +113,7 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
     gcs: dict[str, Any] = {"uri_prefix": destination}
     if mime_type is not None:
         gcs["mime_type"] = mime_type
-    props: dict[str, Any] = {"dicom_store": store, "gcs_destination": gcs, **opts.common_props()}
-    if filter_uri is not None:
-        props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
-    run_job(opts, props, spec.EXPORT_JOB)
+    _run_export(opts, store, "gcs_destination", gcs, filter_uri)
 
 
 @export_group.command("bq", epilog=EXIT_CODES_HELP)
@@ -149,7 +146,13 @@ def export_bq(store: str, destination: str, write_disposition: Optional[str], fo
         bq["include_source_store"] = True
     if schema is not None:
         bq["schema"] = schema.upper()
-    props: dict[str, Any] = {"dicom_store": store, "bigquery_destination": bq, **opts.common_props()}
+    _run_export(opts, store, "bigquery_destination", bq, filter_uri)
+
+
+def _run_export(opts: Options, store: str, destination_key: str, destination: dict[str, Any],
+                filter_uri: Optional[str]) -> None:
+    """An export's inputs from its flags (the destination, ``--filter``, the shared flags), run."""
+    props: dict[str, Any] = {"dicom_store": store, destination_key: destination, **opts.common_props()}
     if filter_uri is not None:
         props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
     run_job(opts, props, spec.EXPORT_JOB)
