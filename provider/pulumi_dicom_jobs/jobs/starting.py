@@ -158,9 +158,10 @@ def _post_start(client: HealthcareClient, dicom_store: str, kind: JobKind, body:
                 candidates = poll_briefly(client, _settle_seconds(client, exc),
                                           lambda: _adopt(client, dataset, method, before), bool)
             except (ApiError, TransportError) as list_exc:
-                raise JobFailed(FailureReason.START_FAILED, f"could not start the DICOM {what} job: the start "
-                                f"request got no reliable answer ({exc.cause}) and listing the "
-                                f"dataset's operations to find out failed: {list_exc}") from None
+                raise JobFailed(FailureReason.START_FAILED,
+                                f"could not start the DICOM {what} job: the start request got no reliable "
+                                f"answer ({exc.cause}) and listing the dataset's operations to find out "
+                                f"failed: {list_exc}") from None
             if len(candidates) == 1:
                 return candidates[0]
             if candidates:
