@@ -86,8 +86,8 @@ class OperationNotFound(JobFailed):
     """The API no longer knows the operation (404)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(FailureReason.VANISHED, f"operation {name} is not known to the API (404): it expired "
-                                     "or was deleted", None)
+        super().__init__(FailureReason.VANISHED,
+                         f"operation {name} is not known to the API (404): it expired or was deleted", None)
         self.name = name
 
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Optional
 
 __all__ = [
-    "HealthcareApiError", "ApiError", "InvalidArgument", "FailedPrecondition", "OutOfRange", "Unauthenticated",
+    "HealthcareApiError",
+    "ApiError", "InvalidArgument", "FailedPrecondition", "OutOfRange", "Unauthenticated",
     "PermissionDenied", "NotFound", "Conflict", "TooManyRequests", "InternalServerError",
     "MethodNotImplemented", "BadGateway", "ServiceUnavailable", "GatewayTimeout",
     "from_http_status", "TransportError", "AmbiguousRequestError", "CredentialsError",

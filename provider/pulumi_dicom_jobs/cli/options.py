@@ -97,7 +97,8 @@ def wait_options(func: Callable) -> Callable:
     func = click.option("--max-failed-instances", type=int, default=None, metavar="N",
                         help="Succeed even when up to N instances fail [default: 0].")(func)
     func = click.option("--timeout", type=Seconds(), default=None, metavar="SECONDS",
-                        help=f"Give up after this many seconds [default: {spec.DEFAULT_TIMEOUT_SECONDS}].")(func)
+                        help=f"Give up after this many seconds "
+                             f"[default: {spec.DEFAULT_TIMEOUT_SECONDS}].")(func)
     return func
 
 

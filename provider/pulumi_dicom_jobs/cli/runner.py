@@ -2,7 +2,8 @@
 
 Why its own module: the commands only gather their flags; checking them by
 the resources' rules and building the request as the resources do
-(:func:`pulumi_dicom_jobs.lifecycle.check`, :func:`~pulumi_dicom_jobs.lifecycle.job_request`), running the job
+(:func:`pulumi_dicom_jobs.lifecycle.check` and
+:func:`~pulumi_dicom_jobs.lifecycle.job_request`), running the job
 (:mod:`pulumi_dicom_jobs.jobs`), showing progress and handling an interrupt
 (ask, cancel, or leave the operation running and print how to resume) are
 the same for every command and happen here. Nothing here talks HTTP or

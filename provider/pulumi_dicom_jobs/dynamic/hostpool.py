@@ -23,7 +23,8 @@ warning line goes to stderr; the function never raises. Outside the host (unit
 tests, the CLI, the Pulumi program itself) it does nothing, silently.
 
 Switch: ``DICOM_JOBS_HOST_POOL=off`` (or another of
-:data:`pulumi_dicom_jobs.settings.OFF_WORDS`, or ``stock``) keeps the stock pool (the benchmarks measure the stock behaviour that way);
+:data:`pulumi_dicom_jobs.settings.OFF_WORDS`, or ``stock``) keeps the stock pool
+(the benchmarks measure the stock behaviour that way);
 ``DICOM_JOBS_HOST_POOL=<n>`` asks for ``n`` workers instead of the default.
 
 The call is idempotent and thread-safe: a module lock serialises callers, the

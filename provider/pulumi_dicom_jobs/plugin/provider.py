@@ -121,7 +121,8 @@ class DicomJobsProvider(Provider):
         """The failure's message, with the commands that resume or clear what it left running."""
         api_version = inputs.get("api_version") or api_facts.DEFAULT_API_VERSION
         text = str(with_commands(failure, api_version))
-        if failure.reason is FailureReason.INTERRUPTED and not self.config.cancel_on_interrupt and failure.operation:
+        left_running = failure.reason is FailureReason.INTERRUPTED and not self.config.cancel_on_interrupt
+        if left_running and failure.operation:
             wait, cancel = wait_and_cancel_commands(failure.operation.name, api_version)
             text += (f"\nTo resume: `{wait}` waits for it to finish; then record it in the stack with "
                      f"`pulumi import <type> <name> {failure.operation.name}`. Or stop it: `{cancel}`.")
