@@ -52,25 +52,6 @@ def test_gs_uris():
     assert names.join_gs_uri("b", "") == "gs://b"
 
 
-@pytest.mark.parametrize(
-    "value, bucket",
-    [("gs://my-bucket/dir/**.dcm", "my-bucket"), ("gs://my-bucket", "my-bucket"), ("my.bucket_1", "my.bucket_1")],
-)
-def test_bucket_of(value, bucket):
-    assert validation.bucket_of(value) == bucket
-
-
-@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "UPPER", "x", "goog-scans", "10.0.0.1",
-                                   "a" * 64, "gs://-dash/x", "a..b"])
-def test_bucket_of_rejects_what_the_check_rejects(value):
-    """One bucket rule: the helpers refuse exactly the names ``check`` refuses, saying why."""
-    with pytest.raises(ValueError) as info:
-        validation.bucket_of(value)
-    bucket = names.split_gs_uri(value)[0] if value.startswith("gs://") else value
-    if "/" not in bucket and ":" not in bucket:
-        assert validation.bucket_problem(bucket) in str(info.value)
-
-
 def test_parse_table_uri():
     assert names.parse_table_uri("bq://p.ds.t") == ("p", "ds", "t")
     assert names.parse_table_uri("bq://example.com:proj.ds.t") == ("example.com:proj", "ds", "t")
