@@ -494,8 +494,8 @@ def test_bucket_of(value: str, bucket: str) -> None:
     assert validation.bucket_of(value) == bucket
 
 
-@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "UPPER", "x", "goog-scans", "10.0.0.1",
-                                   "a" * 64, "gs://-dash/x", "a..b"])
+@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "my-project:scans", "UPPER", "x",
+                                   "goog-scans", "10.0.0.1", "a" * 64, "gs://-dash/x", "a..b"])
 def test_bucket_of_refuses_what_the_check_refuses(value: str) -> None:
     """One bucket rule: the helpers refuse exactly the names ``check`` refuses, saying why."""
     with pytest.raises(ValueError) as info:
