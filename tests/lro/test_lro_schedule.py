@@ -326,6 +326,15 @@ def test_schedule_one_item_job_polls_soon_once_it_is_processed() -> None:
     assert schedule.next_delay(_snap(1, 0), T0 + 1.5) == pytest.approx(0.3)
 
 
+def test_schedule_backs_off_from_the_start_again_when_counters_go_back() -> None:
+    """Fewer items processed than when the rate was measured: no rate any more, so the
+    backoff again, from its first step (not from where it stood before the rate was trusted)."""
+    schedule = _trusted()
+    schedule.next_delay(_snap(20, 980), T0 + 2.0)  # a trusted rate
+    assert schedule.next_delay(_snap(5, 995), T0 + 100.0) == pytest.approx(1.5)
+    assert schedule.next_delay(_snap(5, 995), T0 + 200.0) == pytest.approx(2.4)
+
+
 def test_schedule_follows_the_silent_timetable_when_counters_vanish() -> None:
     schedule = _trusted()
     schedule.next_delay(_snap(20, 980), T0 + 2.0)  # a trusted rate
