@@ -99,7 +99,8 @@ class HealthcareClient:
         """``operations.cancel`` (safe to repeat; NotFound when the API forgot it)."""
         self.request("POST", f"{name}:cancel", json={})
 
-    def list_operations(self, dataset: str, page_size: int = 100) -> Iterator[OperationStatus]:
+    def list_operations(self, dataset: str,
+                        page_size: int = api_facts.OPERATIONS_PAGE_SIZE) -> Iterator[OperationStatus]:
         """``operations.list``: every operation of ``dataset``, page after page.
 
         No ``filter`` is sent: the API documents none for this method (the
@@ -108,6 +109,9 @@ class HealthcareClient:
         decide. Callers select on each operation's metadata instead. The API
         promises no order either, so every page is read (lazily: a caller that
         has what it needs stops iterating and no further page is fetched).
+        Pages are as large as the API documents (the server may send fewer
+        items, even none, before the end: only a missing ``nextPageToken``
+        ends the list).
         """
         token: Optional[str] = None
         while True:
