@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from concurrent import futures
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -60,14 +60,28 @@ class RecordingEngine(engine_pb2_grpc.EngineServicer):
         return f"127.0.0.1:{self.port}"
 
 
-class PluginProcess:
-    """``pulumi-resource-dicom-jobs ENGINE`` and a stub on the port it prints."""
+def installed_executable() -> str:
+    """``pulumi-resource-dicom-jobs`` beside this interpreter (a venv's ``bin``), else on ``PATH``."""
+    executable = shutil.which(EXECUTABLE, path=os.path.dirname(sys.executable)) or shutil.which(EXECUTABLE)
+    assert executable, f"{EXECUTABLE} is not installed beside {sys.executable} nor on PATH"
+    return executable
 
-    def __init__(self, engine_address: str, env: Optional[dict[str, str]] = None) -> None:
-        executable = shutil.which(EXECUTABLE, path=os.path.dirname(sys.executable)) or shutil.which(EXECUTABLE)
-        assert executable, f"{EXECUTABLE} is not installed beside {sys.executable} nor on PATH"
-        self.proc = subprocess.Popen([executable, engine_address], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+class PluginProcess:
+    """``COMMAND [FLAGS...] ENGINE`` and a stub on the port it prints.
+
+    ``command`` defaults to the installed executable; ``flags`` come before
+    the engine's address, as the engine passes them; ``environ`` replaces
+    the environment (else this one plus ``env``); ``cwd`` is where the engine
+    runs it.
+    """
+
+    def __init__(self, engine_address: str, env: Optional[dict[str, str]] = None, *,
+                 command: Sequence[str] = (), flags: Sequence[str] = (), cwd: Optional[str] = None,
+                 environ: Optional[dict[str, str]] = None) -> None:
+        argv = [*(command or [installed_executable()]), *flags, engine_address]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                                     env={**(os.environ if environ is None else environ), **(env or {})})
         self._lines: list[str] = []
         self.stderr: list[str] = []
         threading.Thread(target=self._read, args=(self.proc.stdout, self._lines), daemon=True).start()
@@ -134,6 +148,9 @@ class PluginProcess:
     def plugin_info(self) -> plugin_pb2.PluginInfo:
         return self.stub.GetPluginInfo(empty_pb2.Empty())
 
+    def get_schema(self) -> provider_pb2.GetSchemaResponse:
+        return self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0))
+
 
 def struct(values: dict) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
@@ -147,11 +164,12 @@ def plain(message: struct_pb2.Struct) -> dict:
     return MessageToDict(message)
 
 
-def running(engine_env: Optional[dict[str, str]] = None) -> Iterator[tuple[RecordingEngine, PluginProcess]]:
-    """An engine and a plugin started with its address (a generator for fixtures)."""
+def running(engine_env: Optional[dict[str, str]] = None, **how: Any) -> Iterator[tuple[RecordingEngine, PluginProcess]]:
+    """An engine and a plugin started with its address (a generator for fixtures); ``how`` as
+    :class:`PluginProcess` takes it."""
     engine = RecordingEngine()
     engine.server.start()
-    plugin = PluginProcess(engine.address, engine_env)
+    plugin = PluginProcess(engine.address, engine_env, **how)
     try:
         yield engine, plugin
     finally:
