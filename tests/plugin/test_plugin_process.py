@@ -8,8 +8,8 @@ Cloud Storage emulators; the tests talk to the plugin only through its
 from __future__ import annotations
 
 import re
-
 import time
+from importlib import metadata
 
 import grpc
 import pytest
@@ -55,7 +55,7 @@ def _interrupt_a_long_create(process, env: Workspace) -> tuple[str, str]:
 
 def test_plugin_info_and_check_failures_in_camel_case(plugin) -> None:
     _engine, process = plugin
-    assert process.plugin_info().version == "0.1.0"
+    assert process.plugin_info().version == metadata.version("pulumi-dicom-jobs")
     bad = process.check({"dicomStore": "not-a-store", "gcsSource": {"uri": "http://x"},
                          "blobStorageSettings": {"blobStorageClass": "HOT"}, "maxFailedInstances": -1})
     paths = {failure.property for failure in bad.failures}

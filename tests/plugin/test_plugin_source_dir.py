@@ -10,6 +10,7 @@ here (docs/plugin.md says what stands in for it).
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import yaml
 
 from support.data import synthetic
 from support.language_host import PythonLanguageHost
-from support.plugin import plain, running
+from support.plugin import generated_python_name, plain, running
 from support.sources import ROOT, copy_product
 from support.workspace import Workspace
 
@@ -95,3 +96,24 @@ def test_the_python_host_installs_provider_and_runs_it(stack, env: Workspace, tm
         created = process.create(props)
         outs = plain(created.properties)
         assert created.id == outs["operationName"] and outs["successCount"] == 2
+    _the_generated_python_sdk_installs_beside_the_product(host, generated_python_name(schema), tmp_path / "sdk")
+
+
+def _the_generated_python_sdk_installs_beside_the_product(host: PythonLanguageHost, name: str, folder: Path) -> None:
+    """A distribution named as the generated Python SDK would be (module of the same name) goes into
+    the plugin's venv; the product stays installed and importable beside it."""
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text("GENERATED = True\n")
+    (folder / "pyproject.toml").write_text(
+        f'[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{name}"\nversion = "0.0.1"\n[tool.setuptools]\npackages = ["{name}"]\n')
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(host.python), *argv], cwd=folder, env=host.environ(), capture_output=True,
+                              text=True, timeout=600)
+
+    installed = run("-m", "pip", "install", "--no-build-isolation", str(folder))
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    both = run("-c", f"import {name}, pulumi_dicom_jobs.plugin.server; assert {name}.GENERATED")
+    assert both.returncode == 0, both.stderr
+    assert run("-m", "pip", "show", "pulumi-dicom-jobs").returncode == 0, "the product was replaced"

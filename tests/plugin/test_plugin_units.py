@@ -1,11 +1,15 @@
-"""Pure pieces of the plugin: progress throttling, name translation, provider config."""
+"""Pure pieces of the plugin: progress throttling, name translation, provider config, the package facts."""
 
 from __future__ import annotations
+
+from email.message import Message
+
+import pytest
 
 from support.clock import FakeClock
 from support.operations import snapshot
 from pulumi_dicom_jobs.lro.status import OperationStatus
-from pulumi_dicom_jobs.plugin import config
+from pulumi_dicom_jobs.plugin import config, package_info, package_schema
 from pulumi_dicom_jobs.plugin.engine_log import ProgressMessages
 
 
@@ -50,3 +54,17 @@ def test_config_from_values_then_environment() -> None:
     assert given.api_endpoint == "https://given.example" and given.cancel_on_interrupt is True
     assert config.resolve({}, {}) == config.ProviderConfig()
     assert config.check({"cancelOnInterrupt": "true", "version": "0.1.0"}) == []
+
+
+def test_the_schema_reads_version_and_publisher_facts_from_the_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edit pyproject.toml, and the schema (and GetPluginInfo, which asks package_info too) follows."""
+    facts = Message()
+    for key, value in [("Version", "9.8.7"), ("License-Expression", "MIT"), ("Author", "someone"),
+                       ("Project-URL", "Homepage, https://example.org"),
+                       ("Project-URL", "Repository, https://git.example.org/team/dicom.git")]:
+        facts[key] = value
+    monkeypatch.setattr(package_info, "_metadata", lambda: facts)
+    schema = package_schema.package_schema()
+    assert (schema["version"], schema["license"], schema["publisher"]) == ("9.8.7", "MIT", "someone")
+    assert schema["repository"] == "https://git.example.org/team/dicom.git"
+    assert schema["language"]["go"]["modulePath"] == "git.example.org/team/dicom/sdk/go"

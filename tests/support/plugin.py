@@ -152,6 +152,15 @@ class PluginProcess:
         return self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0))
 
 
+def generated_python_name(schema: dict) -> str:
+    """The module and distribution name Pulumi's Python generator gives a package's SDK: the
+    schema's ``language.python.packageName``, else ``pulumi_<name>`` (pulumi/pulumi
+    ``pkg/codegen/python/gen.go``, ``generateModuleContextMap`` and ``PyPack``; the generated
+    ``pyproject.toml``/``setup.py`` use the same name)."""
+    return schema.get("language", {}).get("python", {}).get("packageName") or \
+        "pulumi_" + schema["name"].replace("-", "_")
+
+
 def struct(values: dict) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
     out.update(values)

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 from pulumi.provider.experimental.server import main as serve
 
 from pulumi_dicom_jobs.plugin.provider import DicomJobsProvider
-from pulumi_dicom_jobs.plugin.package_schema import VERSION
+from pulumi_dicom_jobs.plugin import package_info
 
 __all__ = ["main"]
 
@@ -28,4 +28,4 @@ def _engine_address(args: Sequence[str]) -> Optional[str]:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    serve(args, VERSION, DicomJobsProvider(_engine_address(args)))
+    serve(args, package_info.version(), DicomJobsProvider(_engine_address(args)))
