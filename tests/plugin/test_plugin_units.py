@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from email.message import Message
 
+import grpc
 import pytest
 
 from support.clock import FakeClock
 from support.operations import snapshot
 from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.api.errors import NotFound, TransportError
+from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.plugin import config, package_info, package_schema
+from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, status_of
 from pulumi_dicom_jobs.plugin.engine_log import ProgressMessages
 
 
@@ -68,3 +72,31 @@ def test_the_schema_reads_version_and_publisher_facts_from_the_distribution(monk
     assert (schema["version"], schema["license"], schema["publisher"]) == ("9.8.7", "MIT", "someone")
     assert schema["repository"] == "https://git.example.org/team/dicom.git"
     assert schema["language"]["go"]["modulePath"] == "git.example.org/team/dicom/sdk/go"
+
+
+@pytest.mark.parametrize("reason, code", [
+    ("invalid_input", grpc.StatusCode.INVALID_ARGUMENT), ("start_failed", grpc.StatusCode.FAILED_PRECONDITION),
+    ("in_flight", grpc.StatusCode.FAILED_PRECONDITION), ("operation_error", grpc.StatusCode.ABORTED),
+    ("too_many_failures", grpc.StatusCode.ABORTED), ("timeout", grpc.StatusCode.DEADLINE_EXCEEDED),
+    ("cancelled", grpc.StatusCode.CANCELLED), ("interrupted", grpc.StatusCode.CANCELLED),
+    ("vanished", grpc.StatusCode.NOT_FOUND)])
+def test_each_job_failure_has_a_code_the_engine_reads_as_a_known_failure(reason: str, code) -> None:
+    assert status_of(JobFailed(reason, f"the job: {reason}")) == (code, f"the job: {reason}")
+
+
+@pytest.mark.parametrize("number, code", [(7, grpc.StatusCode.PERMISSION_DENIED), (5, grpc.StatusCode.NOT_FOUND),
+                                          (13, grpc.StatusCode.ABORTED), (2, grpc.StatusCode.ABORTED),
+                                          (99, grpc.StatusCode.ABORTED)])
+def test_an_operation_error_keeps_the_operations_code_unless_it_means_state_unknown(number: int, code) -> None:
+    failed = snapshot(done=True, error=(number, "no"))
+    assert status_of(JobFailed("operation_error", "failed", failed))[0] == code
+
+
+def test_refusals_api_errors_and_bugs() -> None:
+    assert status_of(RpcFailure(grpc.StatusCode.NOT_FOUND, "gone")) == (grpc.StatusCode.NOT_FOUND, "gone")
+    code, text = status_of(NotFound(404, "NOT_FOUND", "no such operation", method="GET", path="/v1/x"))
+    assert code == grpc.StatusCode.NOT_FOUND and "no such operation" in text
+    assert status_of(TransportError("connection refused"))[0] == grpc.StatusCode.UNAVAILABLE
+    code, text = status_of(RuntimeError("boom"))
+    assert code == grpc.StatusCode.INTERNAL
+    assert "RuntimeError: boom" in text and "bug" in text and "Traceback" not in text

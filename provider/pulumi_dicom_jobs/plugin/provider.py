@@ -28,6 +28,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, TypeVar
 
+import grpc
 from pulumi.provider.experimental.provider import (CheckFailure, CheckRequest, CheckResponse,
                                                    ConfigureRequest, ConfigureResponse, CreateRequest,
                                                    CreateResponse, DeleteRequest, DiffRequest,
@@ -41,18 +42,15 @@ from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.plugin import config, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
+from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, failure_code
 
-__all__ = ["DicomJobsProvider", "WAIT_WORKERS", "JobError"]
+__all__ = ["DicomJobsProvider", "WAIT_WORKERS"]
 
 #: Threads for blocking work (job waits, reads): enough for every job of a large stack at once.
 WAIT_WORKERS = 1024
 _T = TypeVar("_T")
 _JOBS = {package_schema.token(job.name): job for job in spec.JOBS}
 _OUTPUT_CAMEL = [props.TOP_CAMEL[name] for name in lifecycle.OUTPUT_KEYS]
-
-
-class JobError(Exception):
-    """A create or update that failed; its text is the whole story the user reads."""
 
 
 class DicomJobsProvider(Provider):
@@ -72,7 +70,8 @@ class DicomJobsProvider(Provider):
         try:  # a component's child has its parents' types before a "$" (its URN's type chain)
             return _JOBS[type_token.rsplit("$", 1)[-1]]
         except KeyError:
-            raise ValueError(f"dicom-jobs serves {', '.join(sorted(_JOBS))}, not {type_token}") from None
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT,
+                             f"dicom-jobs serves {', '.join(sorted(_JOBS))}, not {type_token}") from None
 
     # -- the package and its configuration ----------------------------------
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
@@ -139,7 +138,7 @@ class DicomJobsProvider(Provider):
             id_, outs = await self._blocking(lifecycle.create, job, inputs,
                                              self._create_options(request.urn, request.timeout))
         except JobFailed as failure:
-            raise JobError(self._failure_text(failure, inputs)) from None
+            raise RpcFailure(failure_code(failure), self._failure_text(failure, inputs)) from None
         return CreateResponse(resource_id=id_, properties=props.to_wire(outs, secrets))
 
     async def read(self, request: ReadRequest) -> ReadResponse:
