@@ -221,3 +221,16 @@ def test_import_by_operation_name_reads_the_outputs_and_adopts_the_programs_inpu
     assert list(process.check(program).failures) == []
     diff = process.diff(outs, program)
     assert diff.changes == diff.DIFF_NONE and list(diff.replaces) == [], "the import must not re-run the job"
+
+
+def test_engine_flags_flowed_by_the_cli_leave_progress_going_to_the_engine(stack, env: Workspace) -> None:
+    """``--logtostderr -v=9 --tracing ENDPOINT ENGINE``: progress reaches ENGINE, not the tracing
+    endpoint, and ``-v`` logs each call to stderr (shown by the engine at its debug level)."""
+    _upload(env, 4)
+    env.admin.post("config", {"instanceDelaySeconds": 0.3})
+    flags = ["--logtostderr", "-v=9", "--tracing", "127.0.0.1:1"]
+    for engine, process in running(flags=flags):
+        process.configure()
+        process.create(_import_props(env), name="flagged")
+        assert engine.messages(urn(IMPORT_TYPE, "flagged")), "no progress reached the engine"
+        assert any(f"Create {urn(IMPORT_TYPE, 'flagged')}" in line for line in process.stderr), process.stderr

@@ -13,6 +13,7 @@ from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.api.errors import NotFound, TransportError
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.plugin import config, package_info, package_schema
+from pulumi_dicom_jobs.plugin.engine_args import EngineArgs, parse_args
 from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, status_of
 from pulumi_dicom_jobs.plugin.engine_log import ProgressMessages
 
@@ -100,3 +101,28 @@ def test_refusals_api_errors_and_bugs() -> None:
     code, text = status_of(RuntimeError("boom"))
     assert code == grpc.StatusCode.INTERNAL
     assert "RuntimeError: boom" in text and "bug" in text and "Traceback" not in text
+
+
+ENGINE = "127.0.0.1:4321"
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([ENGINE], EngineArgs(ENGINE)),
+    (["--logtostderr", ENGINE], EngineArgs(ENGINE, log_to_stderr=True)),
+    (["-v=9", ENGINE], EngineArgs(ENGINE, verbosity=9)),
+    (["--tracing", "127.0.0.1:9411", ENGINE], EngineArgs(ENGINE, tracing="127.0.0.1:9411")),
+    (["--tracing=127.0.0.1:9411", ENGINE], EngineArgs(ENGINE, tracing="127.0.0.1:9411")),
+    (["--logflow", ENGINE], EngineArgs(ENGINE, log_flow=True)),
+    # all of them, in the order the engine's buildPluginArguments writes them
+    (["--logtostderr", "-v=9", "--tracing", "127.0.0.1:9411", ENGINE],
+     EngineArgs(ENGINE, verbosity=9, log_to_stderr=True, tracing="127.0.0.1:9411")),
+    (["--a-flag-of-a-later-cli", ENGINE], EngineArgs(ENGINE)),
+])
+def test_engine_flags_are_read_as_the_cli_passes_them(argv: list[str], expected: EngineArgs) -> None:
+    assert parse_args(argv) == expected
+
+
+@pytest.mark.parametrize("argv", [[], ["--logtostderr"], ["--tracing", "127.0.0.1:9411", "-v=3"]])
+def test_no_engine_address_is_a_usage_error(argv: list[str]) -> None:
+    with pytest.raises(SystemExit, match="ENGINE_ADDRESS"):
+        parse_args(argv)

@@ -6,8 +6,9 @@ ENDPOINT] ENGINE``, the engine's address always last. The plugin serves the
 provider protocol on a free loopback port, prints that port as the first
 line of stdout (how the engine finds it), and sends progress to the
 engine's ``Log`` service at ``ENGINE`` (:mod:`pulumi_dicom_jobs.plugin.engine_log`).
-This module parses those arguments itself (the SDK's ``server.main`` takes
-``--tracing``'s value for the engine) and serves
+The arguments are parsed here (:mod:`~pulumi_dicom_jobs.plugin.engine_args`:
+the SDK's ``server.main`` would take ``--tracing``'s value for the engine),
+and the server is
 :class:`~pulumi_dicom_jobs.plugin.servicer.DicomJobsServicer` on the SDK's
 gRPC settings.
 
@@ -25,13 +26,11 @@ exits at once.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import grpc
@@ -39,46 +38,16 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from pulumi_dicom_jobs.plugin import package_info
+from pulumi_dicom_jobs.plugin.engine_args import EngineArgs, parse_args
 from pulumi_dicom_jobs.plugin.provider import DicomJobsProvider
 from pulumi_dicom_jobs.plugin.servicer import DicomJobsServicer
 
-__all__ = ["EngineArgs", "parse_args", "main", "SHUTDOWN_GRACE_S"]
+__all__ = ["main", "serve", "SHUTDOWN_GRACE_S"]
 
 #: After SIGINT/SIGTERM, how long running calls may take to answer (a wait stops within seconds, a cancel
 #: settles within a few more) before the process exits anyway.
 SHUTDOWN_GRACE_S = 20.0
 _LOG = logging.getLogger("pulumi_dicom_jobs.plugin")
-
-
-@dataclass(frozen=True)
-class EngineArgs:
-    """The command line the engine gives a plugin."""
-
-    engine: str
-    verbosity: int = 0
-    log_to_stderr: bool = False
-    tracing: Optional[str] = None
-    log_flow: bool = False
-
-
-def parse_args(argv: Sequence[str]) -> EngineArgs:
-    """``[--logtostderr] [-v=N] [--tracing ENDPOINT] [--logflow] ENGINE``; unknown flags are ignored.
-
-    The engine's address is the last argument: the engine appends the
-    plugin's own arguments after the flags it flows.
-    """
-    args = list(argv)
-    if not args or args[-1].startswith("-"):
-        raise SystemExit("usage: pulumi-resource-dicom-jobs [--logtostderr] [-v=N] [--tracing ENDPOINT] "
-                         "ENGINE_ADDRESS (the Pulumi engine starts it this way)")
-    flags = argparse.ArgumentParser(add_help=False)
-    flags.add_argument("--logtostderr", action="store_true")
-    flags.add_argument("-v", type=int, default=0)
-    flags.add_argument("--tracing")
-    flags.add_argument("--logflow", action="store_true")
-    known, _unknown = flags.parse_known_args(args[:-1])
-    return EngineArgs(engine=args[-1], verbosity=known.v, log_to_stderr=known.logtostderr,
-                      tracing=known.tracing, log_flow=known.logflow)
 
 
 class _Signals:
