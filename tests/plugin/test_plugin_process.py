@@ -8,6 +8,7 @@ Cloud Storage emulators; the tests talk to the plugin only through its
 from __future__ import annotations
 
 import re
+import signal
 import time
 from importlib import metadata
 
@@ -234,3 +235,48 @@ def test_engine_flags_flowed_by_the_cli_leave_progress_going_to_the_engine(stack
         process.create(_import_props(env), name="flagged")
         assert engine.messages(urn(IMPORT_TYPE, "flagged")), "no progress reached the engine"
         assert any(f"Create {urn(IMPORT_TYPE, 'flagged')}" in line for line in process.stderr), process.stderr
+
+
+def _signal_waiting_creates(process, engine, env: Workspace, signum: int, names: list[str]) -> dict[str, str]:
+    """Start a long import per name, send ``signum`` to the plugin process once all wait:
+    ``{operation name: the create's failure}``; the process must then exit by itself."""
+    _upload(env, 20)
+    env.admin.post("config", {"instanceDelaySeconds": 3.0})
+    futures = [process.create_future(_import_props(env), name=name) for name in names]
+    poll(lambda: all(any("ETA" in log.message for log in engine.messages(urn(IMPORT_TYPE, name))) for name in names),
+         deadline_s=60, what="every create to be waiting")
+    operations = {op["name"] for op in env.operations()}
+    assert len(operations) == len(names)
+    process.proc.send_signal(signum)
+    failures = []
+    for future in futures:
+        with pytest.raises(grpc.RpcError) as failed:
+            future.result(timeout=60)
+        assert failed.value.code() == grpc.StatusCode.CANCELLED, failed.value
+        failures.append(failed.value.details())
+    poll(lambda: process.proc.poll() is not None, deadline_s=60, what="the plugin process to exit")
+    assert process.proc.returncode == 0, process.stderr
+    by_operation = {name: text for name in operations for text in failures if name in text}
+    assert set(by_operation) == operations, ("each failure names its own operation", failures)
+    return by_operation
+
+
+def test_sigint_to_the_plugin_acts_as_cancel_then_the_process_exits(stack, env: Workspace) -> None:
+    for engine, process in running():
+        process.configure()
+        failures = _signal_waiting_creates(process, engine, env, signal.SIGINT, ["first", "second"])
+        for name, text in failures.items():
+            assert "interrupted" in text and "cancelled" in text, text
+        poll(lambda: all(op["done"] for op in env.operations()), deadline_s=30, what="the operations to end")
+        assert [env.operation(name)["error"]["code"] for name in failures] == [1, 1], "both cancelled"
+        assert any("SIGINT" in line for line in process.stderr), process.stderr
+
+
+def test_sigterm_with_cancel_on_interrupt_false_leaves_the_operation_running_and_names_it(
+        stack, env: Workspace) -> None:
+    for engine, process in running():
+        process.configure(cancelOnInterrupt=False)
+        [(name, text)] = _signal_waiting_creates(process, engine, env, signal.SIGTERM, ["only"]).items()
+        assert "left running" in text and f"dicom-jobs wait {name}" in text, text
+        [operation] = env.operations()
+        assert not operation["done"], "the operation must still be running"
