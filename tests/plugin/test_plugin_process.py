@@ -208,22 +208,6 @@ def test_provider_config_is_checked_and_read_from_the_environment(stack, env: Wo
         assert "left running" in text and name in text, text
 
 
-def test_import_by_operation_name_reads_the_outputs_and_adopts_the_programs_inputs(plugin, env: Workspace) -> None:
-    _engine, process = plugin
-    _upload(env, 2)
-    operation = plain(process.create(_import_props(env)).properties)["operationName"]
-    imported = process.read(operation, {})  # what `pulumi import ... OPERATION` asks
-    outs = plain(imported.properties)
-    assert imported.id == operation and plain(imported.inputs) == {}
-    assert {k: outs[k] for k in ("operationName", "successCount", "failureCount")} == {
-        "operationName": operation, "successCount": 2, "failureCount": 0}
-    assert outs["apiMethodName"].endswith("ImportDicomData") and outs["createTime"] and outs["endTime"]
-    program = _import_props(env)
-    assert list(process.check(program).failures) == []
-    diff = process.diff(outs, program)
-    assert diff.changes == diff.DIFF_NONE and list(diff.replaces) == [], "the import must not re-run the job"
-
-
 def test_engine_flags_flowed_by_the_cli_leave_progress_going_to_the_engine(stack, env: Workspace) -> None:
     """``--logtostderr -v=9 --tracing ENDPOINT ENGINE``: progress reaches ENGINE, not the tracing
     endpoint, and ``-v`` logs each call to stderr (shown by the engine at its debug level)."""

@@ -12,7 +12,8 @@ from support.operations import snapshot
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.api.errors import NotFound, TransportError
 from pulumi_dicom_jobs.failures import JobFailed
-from pulumi_dicom_jobs.plugin import config, package_info, package_schema
+from pulumi_dicom_jobs import spec
+from pulumi_dicom_jobs.plugin import config, import_id, package_info, package_schema
 from pulumi_dicom_jobs.plugin.engine_args import EngineArgs, parse_args
 from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, status_of
 from pulumi_dicom_jobs.plugin.engine_log import ProgressMessages
@@ -126,3 +127,45 @@ def test_engine_flags_are_read_as_the_cli_passes_them(argv: list[str], expected:
 def test_no_engine_address_is_a_usage_error(argv: list[str]) -> None:
     with pytest.raises(SystemExit, match="ENGINE_ADDRESS"):
         parse_args(argv)
+
+
+OPERATION = "projects/p/locations/us-central1/datasets/d/operations/123"
+STORE = "projects/p/locations/us-central1/datasets/d/dicomStores/main"
+
+
+@pytest.mark.parametrize("job, inputs", [
+    (spec.IMPORT_JOB, {"dicom_store": STORE, "gcs_source": {"uri": "gs://scans/ct & mr/**.dcm"},
+                       "blob_storage_settings": {"blob_storage_class": "ARCHIVE"}, "max_failed_instances": 2,
+                       "timeout_seconds": 7200, "api_version": "v1beta1", "triggers": {"run": ["v2", 3]}}),
+    (spec.EXPORT_JOB, {"dicom_store": "projects/p/locations/us-central1/datasets/other/dicomStores/s",
+                       "bigquery_destination": {"table_uri": "bq://p.d.t", "force": True,
+                                                "include_source_store": False, "schema": "JSON"},
+                       "filter_config": {"resource_paths_gcs_uri": "gs://f/list%+.txt"}, "timeout_seconds": 90.5}),
+])
+def test_an_import_id_states_every_input_and_reads_back(job, inputs: dict) -> None:
+    text = import_id.format_id(job, OPERATION, inputs)
+    assert " " not in text and "'" not in text, "one shell word inside single quotes"
+    assert import_id.parse(job, text) == import_id.ImportId(OPERATION, inputs)
+
+
+def test_the_store_may_be_named_by_its_id_in_the_operations_dataset() -> None:
+    parsed = import_id.parse(spec.IMPORT_JOB, f"{OPERATION}?dicomStore=main&gcsSource.uri=gs://b/x/**.dcm")
+    assert parsed.inputs == {"dicom_store": STORE, "gcs_source": {"uri": "gs://b/x/**.dcm"}}
+    assert import_id.format_id(spec.IMPORT_JOB, OPERATION, parsed.inputs) == \
+        f"{OPERATION}?dicomStore=main&gcsSource.uri=gs://b/x/**.dcm"
+
+
+@pytest.mark.parametrize("text, words", [
+    (OPERATION, "the API does not say which store"),
+    (f"{OPERATION}?", "the API does not say which store"),
+    ("operations/123?dicomStore=main", "operation's full name"),
+    (f"{OPERATION}?dicomStore=main&gcsSource.url=gs://b/x", "not INPUT=VALUE"),
+    (f"{OPERATION}?dicomStore=main&dicomStore=other", "given twice"),
+    (f"{OPERATION}?dicomStore", "not INPUT=VALUE"),
+    (f"{OPERATION}?dicomStore=main&maxFailedInstances=two", "must be an integer"),
+    (f"{OPERATION}?dicomStore=main&triggers=v2", "must be JSON"),
+    (f"{OPERATION}?dicomStore=main&gcsDestination.uriPrefix=gs://b/o", "not INPUT=VALUE"),
+])
+def test_an_import_id_that_does_not_parse_says_why_and_how(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        import_id.parse(spec.IMPORT_JOB, text)

@@ -115,12 +115,16 @@ class PluginProcess:
         return self.stub.CheckConfig(provider_pb2.CheckRequest(urn="urn:pulumi:test::proj::pulumi:providers:dicom-jobs::default",
                                                                olds=struct({}), news=struct(news)))
 
-    def check(self, news: dict, type_: str = IMPORT_TYPE) -> provider_pb2.CheckResponse:
-        return self.stub.Check(provider_pb2.CheckRequest(urn=urn(type_), olds=struct({}), news=struct(news)))
+    def check(self, news: dict, type_: str = IMPORT_TYPE, olds: Optional[dict] = None) -> provider_pb2.CheckResponse:
+        return self.stub.Check(provider_pb2.CheckRequest(urn=urn(type_), olds=struct(olds or {}), news=struct(news)))
 
-    def diff(self, olds: dict, news: dict, type_: str = IMPORT_TYPE) -> provider_pb2.DiffResponse:
-        return self.stub.Diff(provider_pb2.DiffRequest(urn=urn(type_), id="op", olds=struct(olds),
-                                                       news=struct(news)))
+    def diff(self, olds: dict, news: dict, type_: str = IMPORT_TYPE, *, id_: str = "op",
+             old_inputs: Optional[dict] = None) -> provider_pb2.DiffResponse:
+        """``olds`` are the recorded outputs, ``news`` the checked inputs, as the engine sends them."""
+        request = provider_pb2.DiffRequest(urn=urn(type_), id=id_, olds=struct(olds), news=struct(news))
+        if old_inputs is not None:
+            request.old_inputs.CopyFrom(struct(old_inputs))
+        return self.stub.Diff(request)
 
     def create(self, properties: dict, type_: str = IMPORT_TYPE, name: str = "job",
                timeout: float = 0.0, rpc_timeout: float = 120.0) -> provider_pb2.CreateResponse:
@@ -132,8 +136,14 @@ class PluginProcess:
         return self.stub.Create.future(provider_pb2.CreateRequest(
             urn=urn(type_, name), properties=struct(properties), timeout=timeout), timeout=600)
 
-    def read(self, id_: str, properties: dict, type_: str = IMPORT_TYPE) -> provider_pb2.ReadResponse:
-        return self.stub.Read(provider_pb2.ReadRequest(urn=urn(type_), id=id_, properties=struct(properties)))
+    def read(self, id_: str, properties: Optional[dict] = None, type_: str = IMPORT_TYPE, *,
+             inputs: Optional[dict] = None) -> provider_pb2.ReadResponse:
+        """Refresh sends the recorded outputs and inputs; import the id alone (no ``properties``, no
+        ``inputs``)."""
+        request = provider_pb2.ReadRequest(urn=urn(type_), id=id_, properties=struct(properties or {}))
+        if inputs is not None:
+            request.inputs.CopyFrom(struct(inputs))
+        return self.stub.Read(request)
 
     def update(self, olds: dict, news: dict, type_: str = IMPORT_TYPE) -> provider_pb2.UpdateResponse:
         return self.stub.Update(provider_pb2.UpdateRequest(urn=urn(type_), id="op", olds=struct(olds),
