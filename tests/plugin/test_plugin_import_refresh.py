@@ -21,7 +21,7 @@ import grpc
 import pytest
 
 from healthcare_emulator.waiting import poll
-from support.plugin import EXPORT_TYPE, plain, running
+from support.plugin import EXPORT_TYPE, plain, running, secret
 from support.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -130,13 +130,14 @@ def test_a_running_operation_is_imported_once_it_has_ended(stack, env: Workspace
         process.configure(cancelOnInterrupt=False)
         program = _job(env, count=6)
         env.slow(0.5)
-        future = process.create_future(program)
+        future = process.create_future({**program, "triggers": secret("rotate-77")})
         [running_op] = poll(lambda: [op["name"] for op in env.operations()], deadline_s=30,
                             what="the operation to start")
         process.cancel()
         with pytest.raises(grpc.RpcError) as interrupted:
             future.result(timeout=60)
         text = interrupted.value.details()
+        assert "rotate-77" not in text and "add the secret triggers to that id" in text, text
         command = next(line for line in text.splitlines() if "pulumi import " in line)
         id_ = command.split("'")[1]
         assert id_.startswith(f"{running_op}?"), command

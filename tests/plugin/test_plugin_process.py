@@ -16,13 +16,11 @@ import grpc
 import pytest
 
 from healthcare_emulator.waiting import poll
-from support.plugin import EXPORT_TYPE, IMPORT_TYPE, plain, running, urn
+from support.plugin import EXPORT_TYPE, IMPORT_TYPE, plain, running, secret, urn
 from support.data import synthetic
 from support.workspace import Workspace
 from pulumi_dicom_jobs import request_body
 
-#: The wire form of a secret value (``pulumi.runtime.rpc``'s signature key and secret signature).
-SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 
 pytestmark = pytest.mark.slow
 
@@ -190,9 +188,9 @@ def test_read_update_and_delete_touch_no_data(plugin, env: Workspace) -> None:
 def test_a_secret_input_stays_secret_in_the_outputs(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 1)
-    secret = {SECRET_SIG_KEY: SECRET_SIG, "value": "rotate-2026"}
-    created = plain(process.create(_import_props(env, triggers=secret)).properties)
-    assert created["triggers"] == secret, created["triggers"]
+    hidden = secret("rotate-2026")
+    created = plain(process.create(_import_props(env, triggers=hidden)).properties)
+    assert created["triggers"] == hidden, created["triggers"]
     assert "rotate-2026" not in str({k: v for k, v in created.items() if k != "triggers"})
 
 

@@ -162,6 +162,15 @@ class PluginProcess:
         return self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0))
 
 
+#: The wire form of a secret value (``pulumi.runtime.rpc``'s signature key and secret signature).
+SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+
+
+def secret(value: Any) -> dict:
+    """``value`` as the engine sends a secret."""
+    return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
+
+
 def generated_python_name(schema: dict) -> str:
     """The module and distribution name Pulumi's Python generator gives a package's SDK: the
     schema's ``language.python.packageName``, else ``pulumi_<name>`` (pulumi/pulumi

@@ -125,8 +125,12 @@ class DicomJobsProvider(Provider):
                                        on_progress=ProgressMessages(self.log, urn), cancel=self.cancel_token,
                                        cancel_on_interrupt=self.config.cancel_on_interrupt)
 
-    def _failure_text(self, job: spec.JobSpec, failure: JobFailed, inputs: dict[str, Any]) -> str:
-        """The failure's message, with the commands that resume or clear what it left running."""
+    def _failure_text(self, job: spec.JobSpec, failure: JobFailed, inputs: dict[str, Any],
+                      secrets: frozenset[str] = frozenset()) -> str:
+        """The failure's message, with the commands that resume or clear what it left running.
+
+        A secret input never reaches the message: the import id it suggests leaves it out, and says so.
+        """
         api_version = inputs.get("api_version") or api_facts.DEFAULT_API_VERSION
         if isinstance(failure, JobInFlight):
             return str(failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version)))
@@ -134,9 +138,13 @@ class DicomJobsProvider(Provider):
         running = failure.operation.name if failure.operation is not None else None
         if failure.reason == "interrupted" and not self.config.cancel_on_interrupt and running:
             wait, cancel = wait_and_cancel_commands(running, api_version)
+            stated = {key: value for key, value in inputs.items() if key not in secrets}
+            left_out = sorted(props.TOP_CAMEL.get(key, key) for key in secrets if inputs.get(key) is not None)
             text += (f"\nTo resume: `{wait}` waits for it to finish; then record it in the stack with "
                      f"`pulumi import {package_schema.token(job.name)} NAME "
-                     f"'{import_id.format_id(job, running, inputs)}'`. Or stop it: `{cancel}`.")
+                     f"'{import_id.format_id(job, running, stated)}'`"
+                     + (f" (add the secret {', '.join(left_out)} to that id)" if left_out else "")
+                     + f". Or stop it: `{cancel}`.")
         elif failure.reason == "in_flight" and running:
             text += f"\n`{wait_and_cancel_commands(running, api_version)[0]}` waits for it to finish."
         return text
@@ -151,7 +159,7 @@ class DicomJobsProvider(Provider):
             id_, outs = await self._blocking(lifecycle.create, job, inputs,
                                              self._create_options(request.urn, request.timeout))
         except JobFailed as failure:
-            raise RpcFailure(failure_code(failure), self._failure_text(job, failure, inputs)) from None
+            raise RpcFailure(failure_code(failure), self._failure_text(job, failure, inputs, secrets)) from None
         return CreateResponse(resource_id=id_, properties=props.to_wire(outs, secrets))
 
     async def read(self, request: ReadRequest) -> ReadResponse:
