@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from support.sources import copy_product
+
 ROOT = Path(__file__).resolve().parents[2]
 _INSTALL_TIMEOUT_S = 1200
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
@@ -57,18 +59,11 @@ class FreshVenv:
         return self.run("python", "-c", f"import {module}").returncode == 0
 
 
-def _copy_product(target: Path) -> Path:
-    shutil.copy2(ROOT / "pyproject.toml", target / "pyproject.toml")
-    shutil.copy2(ROOT / "README.md", target / "README.md")
-    shutil.copytree(ROOT / "provider", target / "provider", ignore=_IGNORED)
-    return target
-
-
 def test_product_alone_brings_only_itself_and_declares_ranges(tmp_path: Path) -> None:
     fresh = FreshVenv(tmp_path / "venv")
     source = tmp_path / "src"
     source.mkdir()
-    fresh.pip_install(_copy_product(source))
+    fresh.pip_install(copy_product(source))
 
     assert not fresh.imports("healthcare_emulator"), "the emulator is its own distribution"
     assert not fresh.imports("pulumi_offline"), "the offline engine is its own distribution"
