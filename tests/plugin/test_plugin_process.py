@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 from importlib import metadata
 
 import grpc
@@ -134,17 +133,20 @@ def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Works
     name = _running_operation(env)
     poll(lambda: "ETA" in " ".join(log.message for log in _engine.messages()), deadline_s=30,
          what="the create to be waiting")
-    started = time.monotonic()
     process.cancel()
     with pytest.raises(grpc.RpcError) as failed:
         future.result(timeout=30)
-    assert time.monotonic() - started < 10
     text = failed.value.details()
     assert name in text and "interrupted" in text and "cancelled" in text, text
     assert "success=" in text and "next run starts the job again" in text, text
     operation = poll(lambda: [op for op in env.operations() if op["done"]], deadline_s=30,
                      what="the operation to end")[0]
     assert operation["name"] == name
+    # stopped by the cancel, not by the end of the work: 20 instances at 3 s each
+    # would take a minute; the operation ends CANCELLED with instances left over
+    ended = env.wait_done(name)
+    assert ended["error"]["code"] == 1, ended
+    assert int(ended["metadata"]["counter"].get("success", 0)) < 20, ended
 
 
 def test_cancel_with_cancel_on_interrupt_false_leaves_it_running(stack, env: Workspace) -> None:
@@ -160,11 +162,10 @@ def test_request_timeout_caps_the_wait(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 20)
     env.admin.post("config", {"instanceDelaySeconds": 3.0})
-    started = time.monotonic()
     with pytest.raises(grpc.RpcError) as failed:
         process.create(_import_props(env, timeoutSeconds=3600), timeout=2)
-    assert time.monotonic() - started < 30
-    assert "did not finish within" in failed.value.details(), failed.value.details()
+    # the engine's customTimeouts (2 s), not the input's hour, is the budget the failure names
+    assert "did not finish within timeout_seconds=2;" in failed.value.details(), failed.value.details()
 
 
 def test_read_update_and_delete_touch_no_data(plugin, env: Workspace) -> None:
