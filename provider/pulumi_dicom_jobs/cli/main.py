@@ -91,7 +91,7 @@ def cli() -> None:
     """
 
 
-@cli.command("import", epilog=EXIT_CODES_HELP)
+@cli.command("import", epilog=EXIT_CODES_HELP, short_help="Import DICOM files from Cloud Storage into a store.")
 @click.argument("store")
 @click.argument("source")
 @click.option("--blob-storage-class", metavar="STANDARD|NEARLINE|COLDLINE|ARCHIVE", default=None,
@@ -106,12 +106,13 @@ def import_cmd(store: str, source: str, blob_storage_class: Optional[str], **kwa
     run_job(opts, props, JobKind.IMPORT)
 
 
-@cli.group("export", epilog=EXIT_CODES_HELP)
+@cli.group("export", epilog=EXIT_CODES_HELP,
+           short_help="Export a DICOM store to Cloud Storage (gcs) or BigQuery (bq).")
 def export_group() -> None:
     """Export a DICOM store to Cloud Storage (gcs) or BigQuery (bq)."""
 
 
-@export_group.command("gcs", epilog=EXIT_CODES_HELP)
+@export_group.command("gcs", epilog=EXIT_CODES_HELP, short_help="Export instances to Cloud Storage.")
 @click.argument("store")
 @click.argument("destination")
 @click.option("--mime-type", default=None, metavar="TYPE",
@@ -133,7 +134,7 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
     run_job(opts, props, JobKind.EXPORT_GCS)
 
 
-@export_group.command("bq", epilog=EXIT_CODES_HELP)
+@export_group.command("bq", epilog=EXIT_CODES_HELP, short_help="Export instance metadata to a BigQuery table.")
 @click.argument("store")
 @click.argument("destination")
 @click.option("--write-disposition", default=None, metavar="WRITE_EMPTY|WRITE_TRUNCATE|WRITE_APPEND",
@@ -169,7 +170,8 @@ def export_bq(store: str, destination: str, write_disposition: Optional[str], fo
     run_job(opts, props, JobKind.EXPORT_BIGQUERY)
 
 
-@cli.command("wait", epilog=EXIT_CODES_HELP)
+@cli.command("wait", epilog=EXIT_CODES_HELP,
+             short_help="Wait for an operation to finish; the exit code tells how it ended.")
 @click.argument("operation")
 @click.option("--cancel-on-timeout", is_flag=True,
               help="Cancel the operation when --timeout elapses (default: leave it running).")
@@ -190,7 +192,8 @@ def wait_cmd(operation: str, **kwargs: Any) -> None:
     wait_for(client, operation, opts, kind_of(first))
 
 
-@cli.command("status", epilog=EXIT_CODES_HELP)
+@cli.command("status", epilog=EXIT_CODES_HELP,
+             short_help="Show one snapshot of an operation (exit 0 whatever its state).")
 @click.argument("operation")
 @api_options
 def status_cmd(operation: str, **kwargs: Any) -> None:
@@ -212,7 +215,7 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
     finish(EXIT_OK)
 
 
-@cli.command("cancel", epilog=EXIT_CODES_HELP)
+@cli.command("cancel", epilog=EXIT_CODES_HELP, short_help="Ask the API to cancel an operation.")
 @click.argument("operation")
 @click.option("--wait", "wait_", is_flag=True,
               help="Wait until the operation stops; exit 5 once cancelled.")

@@ -1,0 +1,45 @@
+"""What a newcomer reads from ``dicom-jobs`` in the first hour, in the CLI's own words (issue 24).
+
+Each test runs the command in a subprocess, as a user does, and asserts on
+the lines printed: the command summaries of ``--help`` are whole, a message
+names the CLI's flags (``--timeout``, ``--write-disposition``, ``--force``,
+``--max-failed-instances``), not the resources' input names, and says what
+to do next.
+"""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+
+from support.cli import run_cli
+from pulumi_dicom_jobs.cli.main import cli
+
+
+def _command_summaries(help_text: str) -> dict[str, str]:
+    """The ``Commands:`` section of a ``--help`` as {command: summary}, wrapped lines joined."""
+    section = help_text.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+    summaries: dict[str, str] = {}
+    name = ""
+    for line in section.splitlines():
+        match = re.match(r"^  (\S+)\s+(.*)$", line)
+        if match:
+            name = match.group(1)
+            summaries[name] = match.group(2).strip()
+        else:
+            summaries[name] += " " + line.strip()
+    return summaries
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+@pytest.mark.parametrize("group", [[], ["export"]], ids=["dicom-jobs", "export"])
+def test_help_shows_each_commands_summary_whole(columns: str, group: list[str]) -> None:
+    proc = run_cli(*group, "--help", COLUMNS=columns)
+    assert proc.returncode == 0, proc.stderr
+    command: click.Group = cli if not group else cli.commands[group[0]]  # type: ignore[assignment]
+    expected = {name: sub.short_help for name, sub in command.commands.items()}
+    assert all(expected.values()), "every command needs a summary written for the listing"
+    assert _command_summaries(proc.stdout) == expected, proc.stdout
+    assert "..." not in proc.stdout.split("\nCommands:\n", 1)[1]
