@@ -43,3 +43,19 @@ def test_help_shows_each_commands_summary_whole(columns: str, group: list[str]) 
     assert all(expected.values()), "every command needs a summary written for the listing"
     assert _command_summaries(proc.stdout) == expected, proc.stdout
     assert "..." not in proc.stdout.split("\nCommands:\n", 1)[1]
+
+
+# -- cancel of an operation that has finished ----------------------------------------------
+def test_cancel_of_a_finished_operation_says_so_sends_no_cancel_and_exits_7(setup) -> None:
+    setup.upload_synthetic("in", 2)
+    name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
+    setup.wait_done(name)
+    setup.admin.clear_requests()
+    for args in ([], ["--wait"]):
+        proc = run_cli("cancel", name, *args)
+        assert proc.returncode == 7, proc.stdout + proc.stderr
+        assert proc.stdout.splitlines() == [
+            f"Operation {name} had already finished (state: SUCCEEDED): no cancel was sent.",
+            f"Details: dicom-jobs status {name}"]
+        assert "Cancellation requested" not in proc.stdout + proc.stderr
+    assert not [r for r in setup.admin.requests_log() if r["path"].endswith(":cancel")]

@@ -16,7 +16,8 @@ from typing import Any, NoReturn, Optional
 import click
 
 from pulumi_dicom_jobs.cli.options import FLAG_OF, Options
-from pulumi_dicom_jobs.cli.outcomes import EXIT_API, EXIT_BAD_INPUT, EXIT_OK, outcome_of, state_of
+from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_NOTHING_TO_CANCEL, EXIT_OK, outcome_of,
+                                            state_of)
 from pulumi_dicom_jobs.cli.progress import kind_of
 from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
@@ -24,7 +25,7 @@ from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
 __all__ = ["out", "err", "finish", "print_json", "summary", "describe", "succeeded", "job_failed",
-           "api_failed", "bad_input"]
+           "api_failed", "bad_input", "nothing_cancelled"]
 
 
 def out(text: str = "") -> None:
@@ -126,3 +127,17 @@ def bad_input(failures: list[tuple[str, str]], opts: Options) -> NoReturn:
         data["errors"] = [{"property": p, "reason": r} for p, r in failures]
         print_json(data)
     finish(EXIT_BAD_INPUT)
+
+
+def nothing_cancelled(status: OperationStatus, opts: Options, *, sent: bool) -> NoReturn:
+    """``cancel`` of an operation that had finished (before the request, or before the cancel took effect)."""
+    state = state_of(status)
+    message = (f"Operation {status.name} finished before the cancel took effect (state: {state}): "
+               "nothing was cancelled." if sent else
+               f"Operation {status.name} had already finished (state: {state}): no cancel was sent.")
+    if opts.as_json:
+        print_json(summary(status, state=state, exit_code=EXIT_NOTHING_TO_CANCEL, message=message))
+    else:
+        out(message)
+        out(f"Details: dicom-jobs status {status.name}")
+    finish(EXIT_NOTHING_TO_CANCEL)
