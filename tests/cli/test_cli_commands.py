@@ -329,7 +329,7 @@ def test_unknown_operation_exits_6(setup):
     for command in ("status", "wait", "cancel"):
         proc = run_cli(command, name, "--json")
         assert proc.returncode == 6, (command, proc.stderr)
-        assert "not known to the API" in proc.stderr
+        assert "was not found (the API answered 404). Check the name for a typo" in proc.stderr
         assert _json(proc)["state"] == "NOT_FOUND"
 
 

@@ -59,3 +59,16 @@ def test_cancel_of_a_finished_operation_says_so_sends_no_cancel_and_exits_7(setu
             f"Details: dicom-jobs status {name}"]
         assert "Cancellation requested" not in proc.stdout + proc.stderr
     assert not [r for r in setup.admin.requests_log() if r["path"].endswith(":cancel")]
+
+
+# -- an operation name the API does not know ------------------------------------------------
+@pytest.mark.parametrize("command", ["status", "wait", "cancel"])
+def test_an_unknown_operation_suggests_a_typo_first(setup, command: str) -> None:
+    name = f"{setup.dataset}/operations/1234567890123456789"
+    proc = run_cli(command, name)
+    assert proc.returncode == 6, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"Error: operation {name} was not found (the API answered 404). Check the name for a typo: import and "
+        f"export print it (\"Started import operation NAME\"), and `gcloud healthcare operations list "
+        f"--project={setup.project} --location=us-central1 --dataset={setup.dataset_id}` lists the dataset's "
+        "operations. If the name is right, the operation has expired or was deleted."]

@@ -20,7 +20,7 @@ from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_NOTHI
                                             state_of)
 from pulumi_dicom_jobs.cli.progress import kind_of
 from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
+from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, OperationNotFound, describe_operation
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
@@ -102,10 +102,21 @@ def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoR
     code, state = outcome_of(exc.reason)
     if isinstance(exc, JobInFlight):
         exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
-    err(f"Error: {exc}")
+    message = not_found_message(exc.name) if isinstance(exc, OperationNotFound) else str(exc)
+    err(f"Error: {message}")
     if opts.as_json:
-        print_json(summary(exc.operation, state=state, exit_code=code, message=str(exc), name=name))
+        print_json(summary(exc.operation, state=state, exit_code=code, message=message, name=name))
     finish(code)
+
+
+def not_found_message(name: str) -> str:
+    """An operation name the API does not know: at a command line, most likely mistyped or cut short."""
+    parts = name.split("/")  # projects/P/locations/L/datasets/D/operations/ID (checked before any request)
+    project, location, dataset = parts[1], parts[3], parts[5]
+    return (f"operation {name} was not found (the API answered 404). Check the name for a typo: import and "
+            f"export print it (\"Started import operation NAME\"), and `gcloud healthcare operations list "
+            f"--project={project} --location={location} --dataset={dataset}` lists the dataset's operations. "
+            "If the name is right, the operation has expired or was deleted.")
 
 
 def api_failed(exc: BaseException, opts: Options, what: str, name: Optional[str] = None) -> NoReturn:
