@@ -14,8 +14,10 @@ import re
 import click
 import pytest
 
+from healthcare_emulator import sampledata
 from support.cli import run_cli
 from pulumi_dicom_jobs.cli.main import cli
+from pulumi_dicom_jobs.cli.options import cli_words
 
 
 def _command_summaries(help_text: str) -> dict[str, str]:
@@ -72,3 +74,48 @@ def test_an_unknown_operation_suggests_a_typo_first(setup, command: str) -> None
         f"export print it (\"Started import operation NAME\"), and `gcloud healthcare operations list "
         f"--project={setup.project} --location=us-central1 --dataset={setup.dataset_id}` lists the dataset's "
         "operations. If the name is right, the operation has expired or was deleted."]
+
+
+# -- the CLI's flags, not the resources' input names -----------------------------------------
+def test_a_timeout_names_the_timeout_flag(setup) -> None:
+    setup.upload_synthetic("in", 10)
+    setup.slow(1.0)
+    proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--timeout", "1")
+    assert proc.returncode == 4, proc.stderr
+    name = setup.operations()[0]["name"]
+    assert f"Error: the DICOM job did not finish within --timeout 1; operation {name} cancelled\n" in proc.stderr
+    assert "timeout_seconds" not in proc.stderr
+
+
+def test_a_wait_that_times_out_says_which_flag_would_cancel(setup) -> None:
+    setup.upload_synthetic("in", 10)
+    setup.slow(1.0)
+    name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
+    proc = run_cli("wait", name, "--timeout", "0.5")
+    assert proc.returncode == 4, proc.stderr
+    assert (f"Error: the DICOM job did not finish within --timeout 0.5; operation {name} left running "
+            f"(without --cancel-on-timeout)\n") in proc.stderr
+    assert "cancel_on_timeout" not in proc.stderr and "timeout_seconds" not in proc.stderr
+
+
+def test_too_many_failed_instances_names_the_flag(setup) -> None:
+    setup.upload_synthetic("in", 1)
+    setup.upload("in/broken.dcm", sampledata.broken_file())
+    proc = run_cli("import", setup.store, setup.gs("in/*.dcm"))
+    assert proc.returncode == 3, proc.stderr
+    name = setup.operations()[0]["name"]
+    assert proc.stderr.startswith(f"Error: the DICOM import job finished with 1 failed instance(s), more than "
+                                  f"--max-failed-instances 0 (operation {name})\n"), proc.stderr
+    assert "max_failed_instances" not in proc.stderr
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("timeout_seconds", 1, "--timeout 1"),
+    ("timeout_seconds", 0.5, "--timeout 0.5"),
+    ("max_failed_instances", 3, "--max-failed-instances 3"),
+    ("cancel_on_timeout", False, "without --cancel-on-timeout"),
+    ("bigquery_destination.force", True, "--force"),
+    ("dicom_store", "x", "dicom_store=x"),  # an argument, not a flag: the input's own name
+])
+def test_the_clis_words_for_an_input(name: str, value: object, words: str) -> None:
+    assert cli_words(name, value) == words

@@ -15,7 +15,7 @@ from typing import Any, NoReturn, Optional
 
 import click
 
-from pulumi_dicom_jobs.cli.options import FLAG_OF, Options
+from pulumi_dicom_jobs.cli.options import FLAG_OF, Options, cli_words
 from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_NOTHING_TO_CANCEL, EXIT_OK, outcome_of,
                                             state_of)
 from pulumi_dicom_jobs.cli.progress import kind_of
@@ -102,7 +102,7 @@ def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoR
     code, state = outcome_of(exc.reason)
     if isinstance(exc, JobInFlight):
         exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
-    message = not_found_message(exc.name) if isinstance(exc, OperationNotFound) else str(exc)
+    message = not_found_message(exc.name) if isinstance(exc, OperationNotFound) else exc.in_words(cli_words)
     err(f"Error: {message}")
     if opts.as_json:
         print_json(summary(exc.operation, state=state, exit_code=code, message=message, name=name))
