@@ -13,6 +13,8 @@ import re
 
 import click
 import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
 
 from healthcare_emulator import sampledata
 from support.cli import run_cli
@@ -119,3 +121,21 @@ def test_too_many_failed_instances_names_the_flag(setup) -> None:
 ])
 def test_the_clis_words_for_an_input(name: str, value: object, words: str) -> None:
     assert cli_words(name, value) == words
+
+
+def test_a_bigquery_export_run_again_says_which_flags_let_it(setup, stack, project, unique) -> None:
+    setup.upload_synthetic("in", 2)
+    assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
+    bigquery.Client(project=project, credentials=AnonymousCredentials(),
+                    client_options={"api_endpoint": stack.bigquery_url}).create_dataset(f"again_{unique}")
+    table = f"bq://{project}.again_{unique}.instances"
+    assert run_cli("export", "bq", setup.store, table).returncode == 0
+    again = run_cli("export", "bq", setup.store, table)
+    assert again.returncode == 3, again.stderr
+    assert again.stderr.splitlines()[-1] == (
+        "Hint: the table exists, and without --write-disposition or --force an export only creates a new table: "
+        "run again with --write-disposition WRITE_TRUNCATE (replace its rows), WRITE_APPEND (add to them) or "
+        "WRITE_EMPTY (only if it is empty), or with --force (overwrite it).")
+    # what the hint says works
+    assert run_cli("export", "bq", setup.store, table, "--write-disposition", "WRITE_TRUNCATE").returncode == 0
+    assert run_cli("export", "bq", setup.store, table, "--force").returncode == 0

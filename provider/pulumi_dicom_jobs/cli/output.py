@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn, Optional
+from typing import Any, Mapping, NoReturn, Optional
 
 import click
 
+from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.cli.options import FLAG_OF, Options, cli_words
 from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_NOTHING_TO_CANCEL, EXIT_OK, outcome_of,
                                             state_of)
@@ -25,7 +26,7 @@ from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
 __all__ = ["out", "err", "finish", "print_json", "summary", "describe", "succeeded", "job_failed",
-           "api_failed", "bad_input", "nothing_cancelled"]
+           "api_failed", "bad_input", "nothing_cancelled", "table_exists_hint"]
 
 
 def out(text: str = "") -> None:
@@ -98,15 +99,33 @@ def succeeded(status: OperationStatus, opts: Options) -> NoReturn:
     finish(EXIT_OK)
 
 
-def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoReturn:
+def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None, hint: Optional[str] = None) -> NoReturn:
     code, state = outcome_of(exc.reason)
     if isinstance(exc, JobInFlight):
         exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
     message = not_found_message(exc.name) if isinstance(exc, OperationNotFound) else exc.in_words(cli_words)
+    if hint:
+        message += f"\n{hint}"
     err(f"Error: {message}")
     if opts.as_json:
         print_json(summary(exc.operation, state=state, exit_code=code, message=message, name=name))
     finish(code)
+
+
+def table_exists_hint(bigquery_destination: Mapping[str, Any], status: Optional[OperationStatus]) -> Optional[str]:
+    """What to run again with when an export to BigQuery failed on an existing table, in the CLI's flags.
+
+    The API's message names its own fields (``writeDisposition``, ``force``): a
+    re-run needs ``--write-disposition`` or ``--force``.
+    """
+    if status is None or status.error_code != api_facts.CODE_ALREADY_EXISTS \
+            or bigquery_destination.get("write_disposition") or bigquery_destination.get("force"):
+        return None
+    disposition = FLAG_OF["bigquery_destination.write_disposition"]
+    force = FLAG_OF["bigquery_destination.force"]
+    return (f"Hint: the table exists, and without {disposition} or {force} an export only creates a new "
+            f"table: run again with {disposition} WRITE_TRUNCATE (replace its rows), WRITE_APPEND (add to "
+            f"them) or WRITE_EMPTY (only if it is empty), or with {force} (overwrite it).")
 
 
 def not_found_message(name: str) -> str:
