@@ -25,7 +25,7 @@ _EXPORTS = {
     "DicomImportJobProvider": "dynamic.providers", "DicomExportJobProvider": "dynamic.providers",
     "JobFailed": "failures", "OperationStatus": "lro.status", "DEFAULT_TIMEOUT_SECONDS": "spec",
     "DicomGcsImport": "gcp.components", "DicomGcsExport": "gcp.components", "DicomBigQueryExport": "gcp.components",
-    "GrantSet": "gcp.grants", "healthcare_service_agent": "gcp.grants",
+    "GrantSet": "gcp.grants", "HealthcareServiceAgent": "gcp.grants", "healthcare_service_agent": "gcp.grants",
 }
 __all__ = list(_EXPORTS)
 
