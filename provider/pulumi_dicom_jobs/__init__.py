@@ -1,4 +1,4 @@
-"""Pulumi dynamic resources for Cloud Healthcare API DICOM import and export jobs.
+"""Pulumi resources, a provider plugin and a CLI for Cloud Healthcare API DICOM import and export jobs.
 
 ``DicomImportJob`` / ``DicomExportJob`` (:mod:`.dynamic.resources`) run one
 long-running operation each through :mod:`.jobs`, the code path the
