@@ -103,6 +103,7 @@ OPERATIONS_PAGE_SIZE = 1000
 
 #: ``google.rpc.Code`` numbers the provider reacts to.
 CODE_CANCELLED = 1
+CODE_ALREADY_EXISTS = 6
 CODE_PERMISSION_DENIED = 7
 RPC_CODE_NAMES: dict[int, str] = {
     0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",

@@ -149,8 +149,10 @@ def test_nothing_answering_at_the_endpoint_fails_the_start_naming_it(clock, monk
             jobs.start_import(client, STORE, IMPORT_BODY)
     text = str(info.value)
     assert info.value.reason == "start_failed"
-    assert text.startswith(f"could not start the DICOM import job: could not connect to the Healthcare "
-                           f"API at http://{host}"), text
+    dataset = STORE.rsplit("/dicomStores/", 1)[0]
+    assert text.startswith(f"could not start the DICOM import job: its first request, which lists the dataset's "
+                           f"operations to check that no import is already running there (GET {dataset}/"
+                           f"operations), failed: could not connect to the Healthcare API at http://{host}"), text
     assert settings.IN_FLIGHT_CHECK_ENV not in text
 
 

@@ -58,8 +58,16 @@ class HealthcareClient:
     def transport(self) -> Transport:
         if self._transport is None:
             self._transport = Transport(self.base_url, auth.token_source(self.emulated), self.retry,
-                                        self.timeout, self.sleep)
+                                        self.timeout, self.sleep, origin=self._origin())
         return self._transport
+
+    def _origin(self) -> str:
+        """Where the address came from, when the user may not know: the emulator's variable."""
+        if not self.emulated:
+            return ""
+        variable = f"{settings.EMULATOR_HOST_ENV}={settings.emulator_host()}"
+        return (f"The address comes from {variable}: is the emulator running there? Unset "
+                f"{settings.EMULATOR_HOST_ENV} to use Google's API instead.")
 
     @property
     def read_timeout(self) -> float:

@@ -104,8 +104,13 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -
         raise JobFailed("start_failed", (
             f"could not start the DICOM {kind.verb} job: {exc.message} (the API answered "
             f"{exc.http_status} {exc.status} for the dataset {dataset})")) from None
-    except (Unauthenticated, TransportError) as exc:
+    except Unauthenticated as exc:
         raise _start_failed(kind, exc) from None  # the start would fail alike: not the check's doing
+    except TransportError as exc:  # the start would fail alike; say why the request was a listing
+        raise JobFailed("start_failed", (
+            f"could not start the DICOM {kind.verb} job: its first request, which lists the dataset's "
+            f"operations to check that no {kind.verb} is already running there (GET {dataset}/operations), "
+            f"failed: {exc}")) from None
     except ApiError as exc:
         raise JobFailed("start_failed", (
             f"could not start the DICOM {kind.verb} job: listing the operations of {dataset} to check "
