@@ -122,3 +122,15 @@ def test_every_distribution_says_what_it_is_who_makes_it_and_its_license() -> No
     # the product is resources, a provider plugin and a CLI, not only dynamic resources
     assert all(word in summaries[ROOT] for word in ("Pulumi resources", "provider plugin", "CLI")), summaries[ROOT]
     assert "emulator" in summaries[ROOT / "emulator"] and "Pulumi engine" in summaries[ROOT / "offline"]
+
+
+def test_every_distribution_links_its_home_from_the_one_repository_url() -> None:
+    """``[project.urls]`` in all three (issue 24): the same repository, and each page exists here."""
+    repository = _project(ROOT)["urls"]["Repository"]
+    for folder in (ROOT, ROOT / "emulator", ROOT / "offline"):
+        urls = _project(folder)["urls"]
+        assert urls["Repository"] == repository and urls["Issues"] == f"{repository}/issues", folder
+        home = urls["Homepage"]
+        assert home == repository or home.startswith(f"{repository}/blob/main/"), folder
+        if home != repository:
+            assert (ROOT / home.removeprefix(f"{repository}/blob/main/")).is_file(), home
