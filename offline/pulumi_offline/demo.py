@@ -60,6 +60,7 @@ IMPORT_MAX_FAILED = 1
 class DemoReport:
     """What the demo read back from the emulators (the CI test asserts on it)."""
 
+    #: What was uploaded, by noun (singular: the report writes the plural): count.
     uploaded: dict[str, int] = field(default_factory=dict)
     stored_instances: int = 0
     job_outputs: dict[str, Any] = field(default_factory=dict)
@@ -187,7 +188,7 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line = lambda text="": print(text, file=out, flush=True)  # noqa: E731
     line()
     line("== What the emulators hold now ==")
-    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(f"{n} {k}" for k, n in report.uploaded.items()))
+    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(_count(n, k) for k, n in report.uploaded.items()))
     line(f"instances stored in the DICOM store (QIDO-RS): {report.stored_instances}")
     for kind, jobs in report.job_outputs.items():
         for name, job in jobs.items():
@@ -207,6 +208,11 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line(f"  a sandbox for the dicom-jobs CLI (docs/cli.md): {SANDBOX_COMMAND}")
     line(f"  the CLI's commands and options:                 {CLI_HELP_COMMAND}")
     line("  the resources and their inputs:                 README.md; the provider plugin: docs/plugin.md")
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 broken file``, ``3 pydicom files``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_expected_failure(report: DemoReport, line: Callable[..., None]) -> None:
@@ -236,7 +242,7 @@ def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoR
     state_file = state_path(program_dir, STACK)
     state_file.unlink(missing_ok=True)  # the emulators start empty, so must the demo stack
     objects, _ = _study_set()
-    report.uploaded = {"pydicom files": 3, "generated instances": 6, "broken files": 1, "filter files": 1}
+    report.uploaded = {"pydicom file": 3, "generated instance": 6, "broken file": 1, "filter file": 1}
     with tempfile.TemporaryDirectory(prefix="dicom-demo-") as scratch, \
             LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(PER_INSTANCE_SECONDS)],
                        log_dir=Path(scratch) / "logs") as stack:

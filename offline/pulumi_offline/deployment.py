@@ -25,7 +25,7 @@ from .display import Display
 from .gcp import CloudError
 from .journal import Journal
 from .messages import CANCELLED, UnsupportedError
-from .program import Project, config_missing_message, run_program
+from .program import Project, program_error_message, run_program
 from .providers import Providers
 from .registration import ResourceMonitor
 from .state import plain, to_json
@@ -108,9 +108,9 @@ class Engine(sdk_mocks.Mocks):
             except BaseException as exc:  # noqa: BLE001 reported, never a stack trace for engine errors
                 if self.cancelled and not errors:
                     self.journal.fail(CANCELLED)  # the skipped registrations failed the program
-                missing = config_missing_message(exc, self.project, self.stack)
-                if missing and not errors:
-                    self.journal.fail(missing)
+                reported = program_error_message(exc, self.project, self.stack)
+                if reported and not errors:
+                    self.journal.fail(reported)
                 elif not errors:
                     self.journal.fail("the program failed:\n" + "".join(
                         traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())

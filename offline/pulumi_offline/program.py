@@ -122,16 +122,24 @@ def config_strings(project_name: str, raw: Mapping[str, Any]) -> dict[str, str]:
     return config
 
 
-def config_missing_message(exc: BaseException, project: Project, stack: str) -> str | None:
-    """One line for a program's ``Config.require`` of a key the stack's config lacks.
+def program_error_message(exc: BaseException, project: Project, stack: str) -> str | None:
+    """The message of a program that stopped with ``pulumi.RunError``, without a traceback; else None.
 
-    The SDK's own message ends with a ``pulumi config set`` command, which
-    does not exist here: the config lives in the stack's file only.
+    The Python language host reports a ``RunError`` as its message alone
+    (``pulumi.log.error(str(e))`` in pulumi/pulumi's
+    ``sdk/python/cmd/pulumi-language-python-exec``); any other exception
+    gets "Program failed with an unhandled exception" and the traceback.
+    ``Config.require`` of a key the stack's config lacks raises a RunError
+    (``ConfigMissingError``) whose message ends with a ``pulumi config set``
+    command, which does not exist here: that one names the stack's file instead.
     """
+    from pulumi import RunError
     from pulumi.config import ConfigMissingError
 
-    if not isinstance(exc, ConfigMissingError):
+    if not isinstance(exc, RunError):
         return None
+    if not isinstance(exc, ConfigMissingError):
+        return str(exc)
     path = project.directory / f"Pulumi.{stack}.yaml"
     return (f"missing required configuration value {exc.key}: add `{exc.key}: VALUE` under `config:` "
             f"in {path} (or the file given with --config-file)")

@@ -29,7 +29,7 @@ def _op(done: bool = True, error: dict | None = None, success: int = 2, failure:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, routes: dict, *args: str) -> tuple[int, dict | None, ScriptedApi]:
-    run = run_cli(monkeypatch, routes, *args)
+    run = run_cli(monkeypatch, routes, *args)  # --json, and --no-progress where the command takes it
     return run.exit_code, run.data, run.api
 
 
@@ -120,6 +120,42 @@ def test_an_import_timeout_exits_4_and_cancels(monkeypatch) -> None:
     assert cancelled == [True]
 
 
+@pytest.mark.parametrize("args", [[], ["--wait"]], ids=["cancel", "cancel --wait"])
+@pytest.mark.parametrize("finished, state", [
+    (_op(), "SUCCEEDED"),
+    (_op(error={"code": 3, "message": "1 of 3 failed"}, success=2, failure=1), "FAILED"),
+    (_op(error={"code": 1, "message": "Operation was cancelled."}, success=1), "CANCELLED"),
+])
+def test_cancel_of_a_finished_operation_sends_no_cancel_and_exits_7(monkeypatch, args: list, finished: dict,
+                                                                    state: str) -> None:
+    exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): (200, finished),
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION, *args)
+    assert (exit_code, data["exitCode"], data["state"]) == (7, 7, state), data
+    assert data["message"] == f"Operation {OPERATION} had already finished (state: {state}): no cancel was sent."
+    assert not api.calls_to("POST", ":cancel$")
+
+
+def test_cancel_of_an_operation_that_finishes_first_says_so_and_exits_7(monkeypatch) -> None:
+    exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): [(200, _op(done=False)), (200, _op())],
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION)
+    assert (exit_code, data["state"]) == (7, "SUCCEEDED"), data
+    assert data["message"] == (f"Operation {OPERATION} finished before the cancel took effect (state: SUCCEEDED): "
+                               "nothing was cancelled.")
+    assert len(api.calls_to("POST", ":cancel$")) == 1
+
+
+def test_cancel_of_a_running_operation_exits_0(monkeypatch) -> None:
+    cancelling = operation(OPERATION, method=IMPORT_METHOD, create_time="2026-01-01T00:00:00Z", cancel_requested=True)
+    exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): [(200, _op(done=False)), (200, cancelling)],
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION)
+    assert (exit_code, data["state"]) == (0, "CANCELLING"), data
+    assert len(api.calls_to("POST", ":cancel$")) == 1
+
+
+def test_the_nothing_to_cancel_code_is_in_the_commands_help() -> None:
+    assert re.search(r"^  7 +cancel: the operation had already finished", EXIT_CODES_HELP, re.M)
+
+
 # -- the verdict table itself (cli/outcomes.py), every reason the job layer can give --
 OUTCOMES = [
     ("invalid_input", 2, "INVALID_INPUT"),
@@ -178,6 +214,7 @@ Exit codes:
   6    API problem (could not start, same kind of job already running,
        no such dataset or store, no credentials, unknown operation,
        unreachable)
+  7    cancel: the operation had already finished, nothing was cancelled
   130  interrupted with Ctrl-C, operation left running
 """
 

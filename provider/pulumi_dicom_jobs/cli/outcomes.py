@@ -17,8 +17,8 @@ from pulumi_dicom_jobs.failures import FailureReason
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 __all__ = ["EXIT_API", "EXIT_BAD_INPUT", "EXIT_CANCELLED", "EXIT_CODES", "EXIT_CODES_HELP", "EXIT_ERROR",
-           "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "ExitOutcome", "outcome_of",
-           "state_of"]
+           "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_NOTHING_TO_CANCEL", "EXIT_OK", "EXIT_TIMEOUT", "ExitOutcome",
+           "outcome_of", "state_of"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -27,6 +27,8 @@ EXIT_FAILED = 3
 EXIT_TIMEOUT = 4
 EXIT_CANCELLED = 5
 EXIT_API = 6
+#: ``cancel`` of an operation that had already finished: no cancel was sent (or it came too late).
+EXIT_NOTHING_TO_CANCEL = 7
 EXIT_INTERRUPTED = 130
 
 #: Every exit code and what it means: the one table the commands' ``Exit codes`` epilog
@@ -40,6 +42,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_CANCELLED, "the operation was cancelled"),
     (EXIT_API, "API problem (could not start, same kind of job already running, no such dataset or "
                "store, no credentials, unknown operation, unreachable)"),
+    (EXIT_NOTHING_TO_CANCEL, "cancel: the operation had already finished, nothing was cancelled"),
     (EXIT_INTERRUPTED, "interrupted with Ctrl-C, operation left running"),
 )
 #: How wide a meaning runs in the epilog before it wraps.

@@ -23,10 +23,11 @@ from pulumi_dicom_jobs.api.errors import HealthcareApiError
 from pulumi_dicom_jobs.cli.options import COMMON_PATHS, Options
 from pulumi_dicom_jobs.cli.outcomes import EXIT_INTERRUPTED, EXIT_OK
 from pulumi_dicom_jobs.cli.output import (api_failed, bad_input, err, finish, job_failed, out, print_json,
-                                          succeeded, summary)
+                                          succeeded, summary, table_exists_hint)
 from pulumi_dicom_jobs.cli.progress import Reporter, make_reporter
 from pulumi_dicom_jobs.command_lines import status_command
 from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.kinds import JobKind
 
 __all__ = ["check_common", "check_operation_name", "client_for", "wait_for", "run_job", "CANCEL_SETTLE_SECONDS"]
 
@@ -156,7 +157,9 @@ def run_job(opts: Options, props: dict, job_spec: spec.JobSpec) -> NoReturn:
     except KeyboardInterrupt:
         _on_interrupt(client, current["name"], opts, reporter)
     except JobFailed as exc:
-        job_failed(exc, opts, current["name"])
+        hint = table_exists_hint(props["bigquery_destination"], exc.operation) \
+            if request.kind is JobKind.EXPORT_BIGQUERY else None
+        job_failed(exc, opts, current["name"], hint)
     except HealthcareApiError as exc:
         api_failed(exc, opts, f"the {kind} job could not be run", current["name"])
     succeeded(status, opts)

@@ -49,8 +49,8 @@ def judge(status: OperationStatus, max_failed_instances: int,
     if status.failure > max_failed_instances:
         raise operation_failure(
             FailureReason.TOO_MANY_FAILURES,
-            f"the {job} finished with {status.failure} failed instance(s), more than "
-            f"max_failed_instances={max_failed_instances}", status, targets)
+            lambda words: (f"the {job} finished with {status.failure} failed instance(s), more than "
+                           f"{words('max_failed_instances', max_failed_instances)}"), status, targets)
     if code is not None and status.failure == 0:
         raise operation_failure(FailureReason.OPERATION_ERROR, f"the {job} failed", status, targets)
     if kind is JobKind.IMPORT and code is None and status.success == 0 and status.failure == 0:
