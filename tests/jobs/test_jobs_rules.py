@@ -96,6 +96,10 @@ def test_the_permission_restart_stops_at_the_first_success(clock, monkeypatch, s
     if restarted:
         assert len(posted_at) > 2 and posted_at[-1] == pytest.approx(120.0), posted_at
         assert f"started {len(posted_at)} times" in str(info.value)
+        # a face writes the same message in its own words after run_job has returned (the CLI's
+        # --max-failed-instances): the note must still be there, not a NameError
+        in_cli_words = info.value.in_words(lambda name, value: f"--{name.replace('_', '-')} {value}")
+        assert f"started {len(posted_at)} times" in in_cli_words
     else:
         assert posted_at == [0.0] and clock.now == 0.0
 

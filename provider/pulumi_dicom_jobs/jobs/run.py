@@ -91,5 +91,6 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
             if len(started) > 1:
                 note = (f"\n(started {len(started)} times over {now - first:.0f}s while waiting for "
                         f"IAM grants to propagate: {', '.join(started)})")
-                raise JobFailed(exc.reason, lambda words: exc.in_words(words) + note, exc.operation) from None
+                last = exc  # ``exc`` is unbound once this block ends; the message is written later
+                raise JobFailed(last.reason, lambda words: last.in_words(words) + note, last.operation) from None
             raise
