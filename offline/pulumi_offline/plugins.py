@@ -1,8 +1,10 @@
 """Provider plugins for the packages the offline engine does not emulate itself.
 
-A resource whose type token belongs to a package in :data:`PLUGIN_PACKAGES`
-(``dicom-jobs:index:DicomImportJob`` belongs to ``dicom-jobs``) goes to that
-package's plugin, ``pulumi-resource-<package>``, found in the path
+A resource whose type token belongs to a package other than the emulated
+ones (:data:`EMULATED_PACKAGES`: ``dicom-jobs:index:DicomImportJob``
+belongs to ``dicom-jobs``) goes to that package's plugin, as the engine
+loads every package's provider (``pkg/resource/deploy/providers/registry.go``,
+``loadProvider``): ``pulumi-resource-<package>``, found in the path
 ``Pulumi.yaml`` gives it (``plugins: providers:``), on ``PATH`` or beside the
 Python interpreter (a venv's ``bin``), as the Pulumi CLI finds it. The
 plugin is started once per run with the address of :class:`EngineService`
@@ -26,8 +28,9 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from .host import HostError, ProviderPlugin
 
-#: Packages served by a provider plugin process.
-PLUGIN_PACKAGES = frozenset({"dicom-jobs"})
+#: Packages the offline engine serves itself: pulumi-gcp on the emulators (:mod:`.gcp`), the
+#: dynamic provider host (``pulumi-python``) and the engine's own types (``pulumi``).
+EMULATED_PACKAGES = frozenset({"gcp", "pulumi-python", "pulumi"})
 
 #: ``(urn, severity, message, ephemeral)`` -> shown by the display.
 LogSink = Callable[[str, int, str, bool], None]
@@ -40,7 +43,7 @@ class PluginError(RuntimeError):
 def package_of(type_token: str) -> str | None:
     """The plugin package a type token belongs to, or ``None`` when the engine emulates it."""
     package = type_token.split(":", 1)[0]
-    return package if package in PLUGIN_PACKAGES else None
+    return None if package in EMULATED_PACKAGES else package
 
 
 def find_executable(package: str, python: str, project_path: Path | None = None) -> str:
