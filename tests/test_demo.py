@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_offline.demo import BQ_DATASET, EXPORT_BUCKET, RENDER_BUCKET, SUBSET_BUCKET, run_demo
+from support.programs import link_plugin_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +21,7 @@ def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
     # A copy of the root program, so the test never touches the checkout's demo state.
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
+    link_plugin_folders(ROOT, tmp_path)  # the plugin folder Pulumi.yaml names, which must exist
     out = io.StringIO()
     report = run_demo(tmp_path, out=out)
     text = out.getvalue()

@@ -19,7 +19,7 @@ class BigQueryDataset(DerivedOutputs):
     type = "gcp:bigquery/dataset:Dataset"
     replace_keys = frozenset({"datasetId", "project", "location"})
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         inputs = self._project(inputs)
         if not inputs.get("datasetId"):
             raise CloudError("datasetId: required for a BigQuery dataset")

@@ -11,15 +11,16 @@ from typing import Any
 from urllib.parse import quote
 
 from ..state import ResourceState
-from .applier import DerivedOutputs
+from .applier import AUTONAME_MAX, DerivedOutputs
 from .cloud import CloudError
 
 
 class HealthcareDataset(DerivedOutputs):
     type = "gcp:healthcare/dataset:Dataset"
     replace_keys = frozenset({"name", "location", "project"})
+    autoname_max = AUTONAME_MAX
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         inputs = self._project(inputs)
         for key in ("name", "location"):
             if not inputs.get(key):
@@ -45,8 +46,9 @@ class HealthcareDataset(DerivedOutputs):
 class DicomStore(DerivedOutputs):
     type = "gcp:healthcare/dicomStore:DicomStore"
     replace_keys = frozenset({"name", "dataset"})
+    autoname_max = AUTONAME_MAX
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         for key in ("name", "dataset"):
             if not inputs.get(key):
                 raise CloudError(f"{key}: required for a DICOM store")

@@ -37,6 +37,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 _LOCK = threading.Lock()
+_WORLD_LOCK = threading.Lock()
 _CANCELLED = threading.Event()
 _DEADLINE_S = 120.0  # a safety net for blocked calls, never a timing
 
@@ -74,6 +75,17 @@ def _save_world(world: dict) -> None:
         with open(path + ".tmp", "w") as handle:
             json.dump(world, handle)
         os.replace(path + ".tmp", path)
+
+
+def _change_world(ident: str, entry: dict | None) -> None:
+    """Set (or, with ``None``, remove) one resource of the world file, one writer at a time."""
+    with _WORLD_LOCK:
+        world = _world()
+        if entry is None:
+            world.pop(ident, None)
+        else:
+            world[ident] = entry
+        _save_world(world)
 
 
 def _plain(value):
@@ -163,9 +175,7 @@ class Recorder(provider_pb2_grpc.ResourceProviderServicer):
         ident = "" if request.preview else uuid.uuid4().hex[:12]
         outputs = {**props, "created": ident}
         if not request.preview:
-            world = _world()
-            world[ident] = {"inputs": props, "outputs": outputs}
-            _save_world(world)
+            _change_world(ident, {"inputs": props, "outputs": outputs})
         _log("Create", urn=request.urn, id=ident, properties=props, timeout=request.timeout, preview=request.preview)
         return provider_pb2.CreateResponse(id=ident, properties=_struct(outputs))
 
@@ -185,9 +195,7 @@ class Recorder(provider_pb2_grpc.ResourceProviderServicer):
              ignoreChanges=list(request.ignoreChanges), preview=request.preview)
         outputs = {**news, "created": _plain(_dict(request.olds)).get("created", "")}
         if not request.preview:
-            world = _world()
-            world[request.id] = {"inputs": news, "outputs": outputs}
-            _save_world(world)
+            _change_world(request.id, {"inputs": news, "outputs": outputs})
         return provider_pb2.UpdateResponse(properties=_struct(outputs))
 
     def Delete(self, request, context):
@@ -199,9 +207,7 @@ class Recorder(provider_pb2_grpc.ResourceProviderServicer):
             _gate("Delete", int(plain["delete_gate"]))
         if plain.get("fail_delete"):
             context.abort(grpc.StatusCode.UNKNOWN, str(plain["fail_delete"]))
-        world = _world()
-        world.pop(request.id, None)
-        _save_world(world)
+        _change_world(request.id, None)
         return empty_pb2.Empty()
 
     def Cancel(self, request, context):
