@@ -1,47 +1,30 @@
-"""``pulumi-offline preview|up|destroy [--stack NAME] [--config-file F] [--parallel N] [DIR]``.
+"""``pulumi-offline preview|up|destroy [--stack NAME] [--config-file F] [--parallel N] [--skip-preview] [DIR]``.
 
 A small stand-in for the Pulumi CLI for tests and demos on the local stack
 (the Go engine cannot be installed here). It is not a Pulumi replacement: one
 Python program, plain-JSON state under ``DIR/.pulumi-offline/``, the
-pulumi-gcp types this project uses, and dynamic resources through the SDK's
-real dynamic provider host, and provider plugins (``dicom-jobs``) as the
-engine drives them.
+pulumi-gcp types this project uses, dynamic resources through the SDK's
+real dynamic provider host, and provider plugins as the engine drives them.
 
-Ctrl-C (SIGINT) behaves as in the Pulumi CLI: the first one cancels (no new
-step starts, every provider gets ``Cancel``, the run ends when the steps in
-flight do), a second one terminates at once.
+Ctrl-C (SIGINT) and SIGTERM behave as in the Pulumi CLI
+(:mod:`.cancellation`): the first one cancels (no new step starts, every
+provider gets ``Cancel``, the run ends when the steps running do, each one
+saved), a second one terminates at once (exit 255).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
+from .cancellation import CancellationScope
 from .display import Display
 from .messages import UnsupportedError
 from .program import ProjectError
 
-
-_CANCELLING = ("^C received; cancelling. If you would like to terminate immediately, press ^C again.")
-_ORPHANS = "Note that terminating immediately may lead to orphaned resources and other inconsistencies."
-
-
-def _cancel_on_sigint(engine, display: Display, *, preview: bool) -> None:
-    """First SIGINT: say so and cancel the engine (Cancel RPCs off the signal handler); second: exit."""
-    received = []
-
-    def handler(signum, frame) -> None:  # noqa: ARG001 signal handler signature
-        if received:
-            display.line("^C received; terminating")
-            os._exit(255)
-        received.append(signum)
-        display.line(_CANCELLING if preview else f"{_CANCELLING}\n{_ORPHANS}")
-        threading.Thread(target=engine.cancel, name="cancel", daemon=True).start()
-
-    signal.signal(signal.SIGINT, handler)
+#: The CLI's exit code after it was terminated.
+TERMINATED_EXIT = 255
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,17 +34,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", "-s", default="dev")
     parser.add_argument("--config-file", default=None, help="stack config file (default DIR/Pulumi.<stack>.yaml)")
     parser.add_argument("--parallel", "-p", type=int, default=None,
-                        help="at most N resource operations at once (default: unbounded)")
+                        help="at most N resource operations at once (default: PULUMI_PARALLEL, else 4 x the CPUs)")
+    parser.add_argument("--skip-preview", "-f", action="store_true",
+                        help="do not preview before up or destroy")
     parser.add_argument("--show-same", action="store_true", help="list unchanged resources too")
     args = parser.parse_intermixed_args(argv)
 
     from .engine import run  # imported late: pulumi is slow to import
 
     display = Display(show_same=args.show_same)
+
+    def terminated() -> None:
+        sys.stdout.flush()
+        os._exit(TERMINATED_EXIT)
+
+    scope = CancellationScope(display, on_terminate=terminated)
     try:
-        result = run(args.command, args.directory, stack=args.stack, config_file=args.config_file,
-                     parallel=args.parallel, display=display,
-                     on_engine=lambda engine: _cancel_on_sigint(engine, display, preview=args.command == "preview"))
+        with scope.installed():
+            result = run(args.command, args.directory, stack=args.stack, config_file=args.config_file,
+                         parallel=args.parallel, display=display, on_engine=scope.attach,
+                         skip_preview=args.skip_preview)
     except (ProjectError, UnsupportedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

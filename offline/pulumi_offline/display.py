@@ -71,6 +71,7 @@ class Display:
         self._ticker: threading.Thread | None = None
         self._diagnostics: list[tuple[str, str, str]] = []  # (urn, severity word, message)
         self._stack_urn = ""
+        self._sections = 0
 
     # -- permanent lines ---------------------------------------------------
     def line(self, text: str = "") -> None:
@@ -85,6 +86,9 @@ class Display:
         with self._lock:
             self._diagnostics = []
             self._stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
+            if self._sections:
+                self.line("")
+            self._sections += 1
         self.line(f"{action} ({project}/{stack}):")
 
     def step(self, kind: str, type_: str, name: str, *, preview: bool, seconds: float | None = None,
