@@ -1,4 +1,8 @@
-"""``pulumi-offline preview|up|destroy [--stack NAME] [--config-file F] [--parallel N] [--skip-preview] [DIR]``.
+"""``pulumi-offline preview|up|destroy|refresh [DIR]``, ``pulumi-offline import TYPE NAME ID [DIR]``.
+
+Options of every command: ``--stack NAME``, ``--config-file F``,
+``--parallel N``, ``--skip-preview``, ``--show-same``; of ``import``:
+``--protect[=false]`` and ``--parent URN``.
 
 A small stand-in for the Pulumi CLI for tests and demos on the local stack
 (the Go engine cannot be installed here). It is not a Pulumi replacement: one
@@ -27,18 +31,43 @@ from .program import ProjectError
 TERMINATED_EXIT = 255
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pulumi-offline", description="Run a Pulumi Python program against the local stack (test/demo harness).")
-    parser.add_argument("command", choices=("preview", "up", "destroy"))
-    parser.add_argument("directory", nargs="?", default=".", help="the project directory (holds Pulumi.yaml)")
-    parser.add_argument("--stack", "-s", default="dev")
-    parser.add_argument("--config-file", default=None, help="stack config file (default DIR/Pulumi.<stack>.yaml)")
-    parser.add_argument("--parallel", "-p", type=int, default=None,
+def _flag(text: str) -> bool:
+    """A boolean flag's value as the CLI reads ``--protect=false``."""
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise argparse.ArgumentTypeError(f"invalid boolean {text!r} (true or false)")
+    return value in ("true", "1")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stack", "-s", default="dev")
+    common.add_argument("--config-file", default=None, help="stack config file (default DIR/Pulumi.<stack>.yaml)")
+    common.add_argument("--parallel", "-p", type=int, default=None,
                         help="at most N resource operations at once (default: PULUMI_PARALLEL, else 4 x the CPUs)")
-    parser.add_argument("--skip-preview", "-f", action="store_true",
-                        help="do not preview before up or destroy")
-    parser.add_argument("--show-same", action="store_true", help="list unchanged resources too")
-    args = parser.parse_intermixed_args(argv)
+    common.add_argument("--skip-preview", "-f", action="store_true", help="do not preview first")
+    common.add_argument("--show-same", action="store_true", help="list unchanged resources too")
+    parser = argparse.ArgumentParser(prog="pulumi-offline", description="Run a Pulumi Python program against "
+                                     "the local stack (test/demo harness).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("preview", "show what up would do"), ("up", "create or update the stack's resources"),
+                       ("destroy", "delete the stack's resources"),
+                       ("refresh", "read the stack's resources back from their providers")):
+        command = commands.add_parser(name, parents=[common], help=text)
+        command.add_argument("directory", nargs="?", default=".", help="the project directory (holds Pulumi.yaml)")
+    adopt = commands.add_parser("import", parents=[common], help="adopt an existing resource into the stack")
+    adopt.add_argument("type", help="the resource's type token, e.g. dicom-jobs:index:DicomImportJob")
+    adopt.add_argument("name", help="its name in the stack")
+    adopt.add_argument("id", help="the id its provider reads it by")
+    adopt.add_argument("directory", nargs="?", default=".", help="the project directory (holds Pulumi.yaml)")
+    adopt.add_argument("--protect", type=_flag, nargs="?", const=True, default=True,
+                       help="protect what is imported from deletion (default true; --protect=false)")
+    adopt.add_argument("--parent", default="", help="the URN of its parent (default: the stack)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     from .engine import run  # imported late: pulumi is slow to import
 
@@ -51,9 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     scope = CancellationScope(display, on_terminate=terminated)
     try:
         with scope.installed():
+            adopt = args.command == "import"
             result = run(args.command, args.directory, stack=args.stack, config_file=args.config_file,
                          parallel=args.parallel, display=display, on_engine=scope.attach,
-                         skip_preview=args.skip_preview)
+                         skip_preview=args.skip_preview,
+                         resource=(args.type, args.name, args.id) if adopt else None,
+                         protect=args.protect if adopt else True, parent=args.parent if adopt else "")
     except (ProjectError, UnsupportedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -113,6 +113,30 @@ class Engine(sdk_mocks.Mocks):
             self.journal.save()
         return self._finish(start, {})
 
+    def run_refresh(self) -> Result:
+        """``pulumi refresh`` (:mod:`.refresh`)."""
+        from .refresh import refresh
+        return self._without_program("Previewing refresh" if self.preview else "Refreshing", refresh)
+
+    def run_import(self, type_: str, name: str, ident: str, *, protect: bool = True, parent: str = "") -> Result:
+        """``pulumi import TYPE NAME ID`` (:mod:`.importer`)."""
+        from .importer import import_resource
+        return self._without_program("Previewing import" if self.preview else "Importing",
+                                     lambda engine: import_resource(engine, type_, name, ident, protect=protect,
+                                                                    parent=parent))
+
+    def _without_program(self, action: str, body) -> Result:
+        start = time.monotonic()
+        self.display.header(action, self.project.name, self.stack)
+        self.journal.load(keep_outputs=True)
+        self.providers.host_path = list(self.journal.old.meta.get("host_pythonpath", []))
+        try:
+            body(self)
+        finally:
+            self.providers.stop()
+            self.journal.save()
+        return self._finish(start, {})
+
     # ------------------------------------------------------------------ the run
     def _run(self) -> Result:
         start = time.monotonic()

@@ -4,7 +4,7 @@ Why a module of its own: it is the offline engine's front door (``run``,
 ``open_project``, :class:`Engine`, :class:`Result`, the step errors), so
 callers do not depend on how the engine is split inside. As the CLI does
 (pulumi/pulumi ``pkg/backend/apply.go`` ``PreviewThenPromptThenExecute``),
-``up`` and ``destroy`` preview first and stop there if the preview fails,
+``up``, ``destroy``, ``refresh`` and ``import`` preview first and stop there if the preview fails,
 unless ``skip_preview`` (``--skip-preview``); there is no prompt (as with
 ``--yes``). ``--parallel`` defaults as the CLI's does
 (``pkg/cmd/pulumi/operations/up.go`` ``defaultParallel``). The parts and
@@ -22,7 +22,7 @@ from .messages import CheckFailed, StepError, protected_delete_message
 from .program import Project, load_config
 from .registration import go_duration_seconds
 
-COMMANDS = ("preview", "up", "destroy")
+COMMANDS = ("preview", "up", "destroy", "refresh", "import")
 
 
 def _positive_int(text: str | None) -> int | None:
@@ -52,15 +52,20 @@ def open_project(directory: str | os.PathLike, stack: str, config_file: str | os
 def run(command: str, directory: str | os.PathLike = ".", *, stack: str = "dev",
         config_file: str | os.PathLike | None = None, parallel: int | None = None,
         env: Mapping[str, str] | None = None, display: Display | None = None,
-        on_engine: Callable[[Engine], None] | None = None, skip_preview: bool = False) -> Result:
-    """``pulumi-offline COMMAND`` as a function: ``preview``, ``up`` or ``destroy``.
+        on_engine: Callable[[Engine], None] | None = None, skip_preview: bool = False,
+        resource: tuple[str, str, str] | None = None, protect: bool = True, parent: str = "") -> Result:
+    """``pulumi-offline COMMAND`` as a function: ``preview``, ``up``, ``destroy``, ``refresh`` or
+    ``import`` (``resource``: its TYPE, NAME and ID; ``protect`` and ``parent`` as the CLI's flags).
 
     ``on_engine`` is handed each engine before it runs (a preview, then the update: the CLI wires
     Ctrl-C to the one running).
     """
     if command not in COMMANDS:
         raise ValueError(f"unknown command {command!r}")
-    project, config = open_project(directory, stack, config_file, require_program=command != "destroy")
+    if command == "import" and resource is None:
+        raise ValueError("import needs resource=(TYPE, NAME, ID)")
+    project, config = open_project(directory, stack, config_file,
+                                   require_program=command in ("preview", "up"))
     environment = {**os.environ, **(env or {})}
     degree = parallel if parallel and parallel > 0 else default_parallel(environment)
     display = display or Display()
@@ -72,7 +77,13 @@ def run(command: str, directory: str | os.PathLike = ".", *, stack: str = "dev",
         return made
 
     def go(made: Engine) -> Result:
-        return made.run_destroy() if command == "destroy" else made.run_up()
+        if command == "destroy":
+            return made.run_destroy()
+        if command == "refresh":
+            return made.run_refresh()
+        if command == "import":
+            return made.run_import(*resource, protect=protect, parent=parent)
+        return made.run_up()
 
     if command == "preview" or not skip_preview:
         result = go(engine(preview=True))

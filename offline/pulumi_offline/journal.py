@@ -98,6 +98,12 @@ class Journal:
         with self.lock:
             self._running.pop(urn, None)
 
+    def clear_pending_operations(self) -> None:
+        """A refresh settles what an interrupted run left pending."""
+        with self.lock:
+            self.old.pending_operations = []
+            self.state.pending_operations = []
+
     def fail(self, message: str, urn: str | None = None) -> None:
         """The run fails with ``message``; ``urn``'s dependents will be skipped."""
         with self.lock:

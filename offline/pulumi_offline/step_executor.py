@@ -91,6 +91,10 @@ class StepExecutor:
                 self._inflight -= 1
                 self._cond.notify_all()
 
+    def fail_step(self, res: ResourceState, message: str) -> None:
+        """A step on a saved resource (a refresh) failed."""
+        self._failed(res.urn, res.type, res.name, message)
+
     def _failed(self, urn: str, type_: str, name: str, *messages: str) -> None:
         """A step failed: the engine shows each error under the resource (``OnResourceStepPost``)."""
         self.journal.fail(f"{type_} ({name}): " + "\n".join(messages), urn)

@@ -55,6 +55,14 @@ class Applier:
         """Delete; may return a note for the display."""
         raise NotImplementedError
 
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        """A refresh: the resource's outputs now, ``None`` once it is gone. Default: the saved outputs
+        (the emulators are asked only where a type knows how: whether it still exists)."""
+        return old.outputs
+
+    def _exists(self, which: str, path: str, old: ResourceState) -> dict[str, Any] | None:
+        return old.outputs if self.cloud.http(which, "GET", path, ok_missing=True) else None
+
     def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return dict(inputs)
 

@@ -42,6 +42,10 @@ class BigQueryDataset(DerivedOutputs):
         outputs = self._outputs(inputs)
         return outputs["id"], outputs
 
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        project, dataset = old.outputs.get("project"), old.outputs.get("datasetId")
+        return self._exists("bigquery", f"/bigquery/v2/projects/{quote(project)}/datasets/{quote(dataset)}", old)
+
     def delete(self, old: ResourceState) -> str | None:
         project, dataset = old.outputs.get("project"), old.outputs.get("datasetId")
         base = f"/bigquery/v2/projects/{quote(project)}/datasets/{quote(dataset)}"

@@ -38,6 +38,9 @@ class HealthcareDataset(DerivedOutputs):
         outputs = self._outputs(inputs)
         return outputs["id"], outputs
 
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        return self._exists("healthcare", f"/v1/{old.id}", old)
+
     def delete(self, old: ResourceState) -> str | None:
         self.cloud.http("healthcare", "DELETE", f"/v1/{old.id}", ok_missing=True)
         return None
@@ -67,6 +70,9 @@ class DicomStore(DerivedOutputs):
 
     def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return self._outputs(inputs) if isinstance(inputs.get("dataset"), str) else dict(inputs)
+
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        return self._exists("healthcare", f"/v1/{old.id}", old)
 
     def delete(self, old: ResourceState) -> str | None:
         self.cloud.http("healthcare", "DELETE", f"/v1/{old.id}", ok_missing=True)

@@ -50,6 +50,9 @@ class Bucket(Applier):
     def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return self._outputs(inputs["name"], inputs) if inputs.get("name") else dict(inputs)
 
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        return self._exists("storage", f"/storage/v1/b/{quote(old.id, safe='')}", old)
+
     def delete(self, old: ResourceState) -> str | None:
         bucket = old.id
         listing = self.cloud.http("storage", "GET", f"/storage/v1/b/{quote(bucket, safe='')}/o", ok_missing=True)
