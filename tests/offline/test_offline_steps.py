@@ -156,3 +156,50 @@ def test_property_paths_reset_as_the_engine_resets_them():
     assert reset_ignored({"l": [1, 2, 3]}, {"l": [1, 2]}, ["l[2]"]) == ({"l": [1, 2, 3]}, ["l[2]"])
     assert reset_ignored({"m": {"x": 2, "y": 2}}, {"m": {"x": 1, "y": 1}}, ["m.*"]) == ({"m": {"x": 1, "y": 1}}, [])
     assert reset_ignored({"s": "new"}, {"s": secret("old")}, ["s"]) == ({"s": secret("old")}, [])
+
+
+def test_replace_on_changes_replaces_on_the_changed_keys_the_provider_names(tmp_path):
+    # step_generator.go applyReplaceOnChanges: the provider's ChangedKeys under a replaceOnChanges path
+    things = [{**_thing("a", label="one"), "replace_on_changes": ["label"]},
+              {**_thing("b", label="one", unnamed_diffs=True), "replace_on_changes": ["label"]}]
+    program = things_program(tmp_path, things)
+    env = recorder_env(tmp_path)
+    assert run_things("up", program, env, skip_preview=True).ok
+    for thing in things:
+        thing["props"]["label"] = "two"
+    set_things(program, things)
+    result = run_things("up", program, env, skip_preview=True)
+    # b's Diff says DIFF_SOME but names no key (as the SDK's dynamic host does): the engine updates it
+    assert result.ok and result.counts == {"replace": 1, "update": 1}, result.text
+    assert ("replace", "urn:pulumi:dev::offline-things::recorder:index:Thing::a") in result.steps
+
+
+def test_a_protected_resource_is_not_replaced(tmp_path):
+    # step_generator.go continueStepsFromDiff: "unable to replace resource"
+    things = [{**_thing("a", trigger=1), "protect": True}]
+    program = things_program(tmp_path, things)
+    env = recorder_env(tmp_path)
+    assert run_things("up", program, env, skip_preview=True).ok
+    urn = by_name(state_of(program))["a"]["urn"]
+    things[0]["props"]["trigger"] = 2
+    set_things(program, things)
+    result = run_things("up", program, env)
+    assert not result.ok and result.errors[-1] == "preview failed", result.errors
+    assert result.errors[0] == (f'recorder:index:Thing (a): unable to replace resource "{urn}"\nas it is currently '
+                                "marked for protection. To unprotect the resource, remove the `protect` flag from the "
+                                "resource in your Pulumi program and run `pulumi up`")
+    assert len(calls(env, "Create")) == 1
+
+
+def test_a_replaced_default_provider_replaces_its_resources(tmp_path):
+    # registry.go Diff: DiffConfig says replace -> a new provider id; step_generator.go providerChanged
+    program = things_program(tmp_path, [_thing("a")], config={"recorder:replace_key": "1"})
+    env = recorder_env(tmp_path)
+    assert run_things("up", program, env, skip_preview=True).ok
+    first = by_name(state_of(program))["default"]["id"]
+    set_things(program, [_thing("a")], **{"recorder:replace_key": "2"})
+    result = run_things("up", program, env, skip_preview=True)
+    assert result.ok and result.counts == {"replace": 1}, result.text
+    saved = by_name(state_of(program))
+    assert saved["default"]["id"] != first and saved["a"]["provider_ref"].endswith(saved["default"]["id"])
+    assert len(calls(env, "Create")) == 2 and len(calls(env, "Delete")) == 1

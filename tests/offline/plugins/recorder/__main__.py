@@ -15,7 +15,8 @@ waits until Cancel), ``ignore_cancel`` (it waits on regardless), ``gate``
 and ``sleep`` (like the dynamic Recorder: that many Creates run at once by
 construction), ``trigger`` (a change replaces), ``check_sleep`` (Check takes
 that long: concurrent Checks would overlap), ``fail_delete`` (Delete aborts),
-``delete_gate`` (a Delete waits until that many Deletes have started). Env
+``delete_gate`` (a Delete waits until that many Deletes have started). A
+change of the provider's config key ``replace_key`` replaces it (DiffConfig). Env
 ``RECORDER_ACCEPT_SECRETS`` and ``RECORDER_SUPPORTS_PREVIEW`` (``1``) set the
 ConfigureResponse. Run as ``python DIR ENGINE`` (this folder is a source
 plugin: PulumiPlugin.yaml) or through a ``pulumi-resource-recorder`` wrapper.
@@ -123,7 +124,8 @@ class Recorder(provider_pb2_grpc.ResourceProviderServicer):
         olds, news = _dict(request.olds), _dict(request.news)
         _log("DiffConfig", urn=request.urn, olds=olds, old_inputs=_dict(request.old_inputs), news=news)
         changes = provider_pb2.DiffResponse.DIFF_NONE if olds == news else provider_pb2.DiffResponse.DIFF_SOME
-        return provider_pb2.DiffResponse(changes=changes)
+        replaces = ["replace_key"] if (olds or {}).get("replace_key") != (news or {}).get("replace_key") else []
+        return provider_pb2.DiffResponse(changes=changes, replaces=replaces)
 
     def Configure(self, request, context):
         _log("Configure", urn=request.urn, id=request.id, args=_dict(request.args), variables=dict(request.variables),
@@ -150,6 +152,8 @@ class Recorder(provider_pb2_grpc.ResourceProviderServicer):
         keys = sorted(k for k in set(news) | set(olds) - {"created"} if olds.get(k) != news.get(k) and k != "created")
         replaces = [k for k in keys if k == "trigger"]
         changes = provider_pb2.DiffResponse.DIFF_SOME if keys else provider_pb2.DiffResponse.DIFF_NONE
+        if news.get("unnamed_diffs"):  # a provider that names no changed keys (as the dynamic host)
+            keys = []
         return provider_pb2.DiffResponse(changes=changes, replaces=replaces, diffs=keys)
 
     def Create(self, request, context):
