@@ -47,8 +47,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="at most N resource operations at once (default: PULUMI_PARALLEL, else 4 x the CPUs)")
     common.add_argument("--skip-preview", "-f", action="store_true", help="do not preview first")
     common.add_argument("--show-same", action="store_true", help="list unchanged resources too")
-    parser = argparse.ArgumentParser(prog="pulumi-offline", description="Run a Pulumi Python program against "
-                                     "the local stack (test/demo harness).")
+    parser = argparse.ArgumentParser(
+        prog="pulumi-offline", description="Run a Pulumi Python program against the local stack (test/demo harness).",
+        epilog="Options of every command: --stack NAME, --config-file F, --parallel N, --skip-preview, --show-same; "
+               "of import: --protect[=false], --parent URN. See COMMAND --help.")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("preview", "show what up would do"), ("up", "create or update the stack's resources"),
                        ("destroy", "delete the stack's resources"),
