@@ -37,7 +37,7 @@ from pulumi.runtime.proto import provider_pb2
 
 from .gcp import Applier, LocalCloud, LocalGcp
 from .host import PROVIDER_KEY, DiffResult, DynamicProviderHost, HostError, ProviderPlugin
-from .messages import StepError, check_failure
+from .messages import CheckFailed, StepError
 from .plugins import LogSink, PluginError, Plugins, package_of
 from .program import Project
 from .state import ResourceState, has_unknown, known, to_json
@@ -280,10 +280,8 @@ class Providers:
             if exc.code == grpc.StatusCode.UNIMPLEMENTED:
                 return dict(news)  # provider_plugin.go CheckConfig: unimplemented, the news as they are
             raise
-        if checked.failures:
-            type_, name = urn.split("::")[2], urn.rsplit("::", 1)[-1]
-            raise StepError("\n".join(check_failure(type_, name, prop, reason, news)
-                                      for prop, reason in checked.failures))
+        if checked.failures:  # as for any resource: the provider resource's Check failed
+            raise CheckFailed(urn.rsplit("::", 1)[-1], urn.split("::")[2], checked.failures, news)
         return checked.inputs
 
     @staticmethod
