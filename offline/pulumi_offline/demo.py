@@ -15,7 +15,12 @@
    filtered export. The jobs run on the ``dicom-jobs`` provider plugin, so
    the progress shown in their rows is the provider's own status messages.
 4. Reads back what the emulators hold, prints a short report, runs ``up``
-   again to show that nothing changes, and stops everything (also on Ctrl-C).
+   again to show that nothing changes, and stops everything.
+
+Ctrl-C (or SIGTERM) while ``up`` runs is the CLI's (:mod:`.cancellation`):
+the first cancels the running jobs (the plugin cancels their operations and
+says so under Diagnostics), the stack's state is saved, the demo says where
+and stops the local stack; a second one terminates the run at once.
 
 The demo stack's state lives in ``.pulumi-offline/demo.json`` beside the
 program and is started afresh each run, because the emulators start empty.
@@ -36,6 +41,7 @@ import requests
 from healthcare_emulator import sampledata
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 
+from .cancellation import CancellationScope
 from .display import Display
 from .engine import Result, run
 from .state import state_path
@@ -54,6 +60,10 @@ CLI_HELP_COMMAND = ".venv/bin/dicom-jobs --help"
 IMPORT_NAME = "hospital-archive"
 #: The import tolerates the one broken file the demo uploads on purpose.
 IMPORT_MAX_FAILED = 1
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped the demo's ``up``; the message says what was saved where."""
 
 
 @dataclass
@@ -235,8 +245,28 @@ def _shown(directory: Path) -> str:
         return str(directory)
 
 
-def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoReport:
-    """Run the whole demo; returns what it read back. Raises on any failure."""
+def _up(program_dir: Path, config_file: Path, stack: LocalStack, out: TextIO) -> Result:
+    """``pulumi-offline up`` of the demo stack, with the CLI's Ctrl-C handling."""
+    display = Display(out)
+
+    def terminated() -> None:
+        raise Interrupted(f"terminated; the stack's state as of the last finished step is in "
+                          f"{_shown(state_path(program_dir, STACK))}")
+
+    scope = CancellationScope(display, on_terminate=terminated)
+    with scope.installed():
+        result = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(), display=display,
+                     on_engine=scope.attach)
+    if scope.signalled:
+        raise Interrupted(f"the update was cancelled; the stack's state is saved in "
+                          f"{_shown(state_path(program_dir, STACK))}")
+    return result
+
+
+def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout,
+             instance_delay: float = PER_INSTANCE_SECONDS) -> DemoReport:
+    """Run the whole demo; returns what it read back. Raises on any failure (:class:`Interrupted`
+    after Ctrl-C)."""
     program_dir = Path(program_dir or default_program_dir())
     report = DemoReport()
     state_file = state_path(program_dir, STACK)
@@ -244,20 +274,18 @@ def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoR
     objects, _ = _study_set()
     report.uploaded = {"pydicom file": 3, "generated instance": 6, "broken file": 1, "filter file": 1}
     with tempfile.TemporaryDirectory(prefix="dicom-demo-") as scratch, \
-            LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(PER_INSTANCE_SECONDS)],
+            LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(instance_delay)],
                        log_dir=Path(scratch) / "logs") as stack:
         print(f"local stack up: {', '.join(f'{k}={v}' for k, v in stack.env().items())}", file=out, flush=True)
         _upload(stack.storage_url, SOURCE_BUCKET, objects)
         config_file = demo_config(Path(scratch))
         print(f"\n$ pulumi-offline up --stack {STACK} {_shown(program_dir)}", file=out, flush=True)
-        first = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(),
-                    display=Display(out))
+        first = _up(program_dir, config_file, stack, out)
         if not first.ok:
             raise RuntimeError("pulumi-offline up failed:\n" + "\n".join(first.errors))
         _read_back(stack, first, report)
         print(f"\n$ pulumi-offline up --stack {STACK} {_shown(program_dir)}   # again: nothing to do", file=out, flush=True)
-        second = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(),
-                     display=Display(out))
+        second = _up(program_dir, config_file, stack, out)
         if not second.ok:
             raise RuntimeError("second pulumi-offline up failed:\n" + "\n".join(second.errors))
         report.second_run_counts = {kind: n for kind, n in second.counts.items() if kind != "same" and n}
@@ -269,9 +297,14 @@ def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoR
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
     parser.add_argument("--program", type=Path, default=None, help="the program directory (default: repo root)")
+    parser.add_argument("--instance-delay", type=float, default=PER_INSTANCE_SECONDS,
+                        help="seconds the Healthcare emulator spends per instance (longer jobs)")
     args = parser.parse_args(argv)
     try:
-        run_demo(args.program)
+        run_demo(args.program, instance_delay=args.instance_delay)
+    except Interrupted as exc:
+        print(f"\ninterrupted: {exc}; the local stack was stopped", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("\ninterrupted: the local stack was stopped", file=sys.stderr)
         return 130

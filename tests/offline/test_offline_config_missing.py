@@ -36,6 +36,8 @@ def test_a_run_error_is_its_message_alone_and_any_other_exception_keeps_its_trac
                               capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         assert proc.returncode == 1, proc.stdout + proc.stderr
         outputs[name] = proc.stdout + proc.stderr
-    assert outputs["run-error"].rstrip().endswith("\nerror: the config says no"), outputs["run-error"]
+    # The message alone, then the engine's own line for the failed preview `up` runs first
+    # (deployment_executor.go reportExecResult: "preview failed").
+    assert "\n    error: the config says no\n    error: preview failed\n" in outputs["run-error"], outputs["run-error"]
     assert "Traceback" not in outputs["run-error"]
     assert "Traceback" in outputs["value-error"] and "ValueError: a bug" in outputs["value-error"]

@@ -53,7 +53,8 @@ def test_the_default_stack_is_dev_and_the_message_says_it_is_the_default(project
     (project / "Pulumi.dev.yaml").write_text("config: {}\n")
     ran = _offline(project, "up")
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert ran.stdout.startswith("Updating (tiny/dev):")
+    assert ran.stdout.startswith("Previewing update (tiny/dev):"), ran.stdout  # `up` previews first
+    assert "\nUpdating (tiny/dev):" in ran.stdout, ran.stdout
 
 
 def test_a_stack_with_state_exists_without_its_config_file(project: Path) -> None:
