@@ -6,7 +6,7 @@ resources' Args and ``__init__``s in :mod:`pulumi_dicom_jobs.resource_args`,
 field names, the CLI's flags, the pulumi-gcp components and the plugin's
 package schema). Each of them derives what it needs from :data:`IMPORT_JOB`
 and :data:`EXPORT_JOB`, or is checked against them by
-``tests/provider/test_provider_spec.py``, so adding an input is one entry
+``tests/beside/test_spec.py``, so adding an input is one entry
 here plus its rule in :mod:`pulumi_dicom_jobs.validation`.
 
 Plain data only: no Pulumi, no HTTP (an import contract holds it, see
