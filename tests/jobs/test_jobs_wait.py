@@ -10,9 +10,9 @@ docs/lifecycle.md (the verdict), docs/real-gcp.md (the permission retry):
   a cancelled operation, an error, an import that processed nothing fail;
 * at the deadline the operation is cancelled (unless told not to) and the
   failure names it and the caller's budget; a CancelToken stops the wait;
-* a PERMISSION_DENIED with nothing processed is started again within the
-  window (from the first start), never past ``timeout_seconds``, which bounds
-  the whole run.
+* a PERMISSION_DENIED before any instance succeeded (failed instances or
+  not) is started again within the window (from the first start), never past
+  ``timeout_seconds``, which bounds the whole run.
 """
 
 from __future__ import annotations

@@ -27,13 +27,12 @@ Each one:
   told to depend on, so ``depends_on=[an_import]`` on an export really orders the
   export job after the import job.
 
-Grant propagation: IAM changes take a while to reach the Healthcare API. The
-job resources start a job again when it ends ``PERMISSION_DENIED`` with nothing
-processed, within :data:`pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`
-(120 s, environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) of the first
-start; that covers a grant created moments earlier in the same ``pulumi up``.
-A denial that outlasts the window fails the job with the missing role and the
-service agent named.
+Grant propagation: IAM changes take a while to reach the Healthcare API, so
+the job resources start a job that ends ``PERMISSION_DENIED`` before any
+instance succeeded again for a while (the permission retry, written once in
+docs/real-gcp.md#the-permission-retry and in
+:func:`pulumi_dicom_jobs.jobs.run.run_job`); that covers a grant created
+moments earlier in the same ``pulumi up``.
 
 The service agent defaults to the one of the project parsed from
 ``dicom_store``: the component enables the Healthcare API there
