@@ -10,8 +10,10 @@ emulator bearer, or the word ``Authorization`` in the serialized provider,
 the outputs, the error messages, or the host's stderr.
 
 Every failure class, in process (fast, on the fake clock): an API error, a
-transport error (refused, reset, timed out), no credentials and credentials
-that cannot make a token, a failed operation, an interrupt, and a success,
+transport error (refused, reset, timed out, and a connection error whose own
+text carries the token it was sending, on a read and on the start's POST),
+no credentials and credentials that cannot make a token, a failed operation,
+an interrupt, and a success,
 each through the CLI (its stdout, stderr with the retry lines, ``--json``)
 and through the resources' create (the message every Pulumi face shows, the
 outputs and the pickled provider that go to the state), with every log
@@ -32,6 +34,7 @@ from urllib.parse import quote
 
 import google.oauth2.credentials
 import pytest
+import requests
 
 from healthcare_emulator.sampledata import synthetic_instance
 from pulumi.dynamic.dynamic import serialize_provider
@@ -150,6 +153,9 @@ CLASSES = {
                         {}, True),
     "connection refused": ({}, {"endpoint": "http://127.0.0.1:{closed}"}, False),
     "connection reset": ({("GET", "/datasets/d/operations$"): DROP}, {}, True),
+    # the connection fails and the error's text repeats the header it was sending (_echoing_errors)
+    "connection error naming the token": ({}, {"echo": "*"}, False),
+    "connection error naming the token on the start": (START, {"echo": "POST"}, True),
     "read timeout": ({**START, ("POST", ":import$"): _slow(0.3)}, {"DICOM_JOBS_HTTP_TIMEOUT": "0.1"}, True),
     "failed operation": ({**START, ("GET", "/operations/9$"): (200, _denied())}, {}, True),
     "interrupt": ({**START, ("GET", "/operations/9$"): [(200, RUNNING), (200, CANCELLED)],
@@ -175,6 +181,27 @@ def _real_credentials(monkeypatch, env: dict[str, str]) -> str:
     return endpoint
 
 
+def _echoing_errors(monkeypatch, env: dict[str, str]) -> list[str]:
+    """With ``echo`` in ``env`` (a method, ``*`` for all): each such request fails to connect with
+    an error whose text holds the Authorization header it carried, as a library that describes
+    the request it lost may write it. Returns the headers those requests carried."""
+    method = env.pop("echo", None)
+    carried: list[str] = []
+    if method is None:
+        return carried
+    send = requests.adapters.HTTPAdapter.send
+
+    def failing_send(adapter, request, *args, **kwargs):
+        if method not in ("*", request.method):
+            return send(adapter, request, *args, **kwargs)
+        carried.append(request.headers["Authorization"])
+        raise requests.ConnectionError(f"connection aborted while sending {request.method} {request.url} "
+                                       f"with Authorization: {request.headers['Authorization']}",
+                                       request=request)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", failing_send)
+    return carried
+
+
 #: The CLI's runs: a failure class, its extra flags, the exit code it ends with.
 CLI_RUNS = [(what, [], {"success": 0, "failed operation": 3, "interrupt": 130}.get(what, 6)) for what in CLASSES]
 CLI_RUNS.append(("interrupt", ["--cancel-on-interrupt"], 5))
@@ -190,6 +217,7 @@ def test_no_token_in_the_clis_output_json_or_logs_whatever_fails(monkeypatch, ca
     if what == "interrupt":
         ctrl_c_at_the_first_pause(monkeypatch, clock)
     endpoint = _real_credentials(monkeypatch, env)
+    carried = _echoing_errors(monkeypatch, env)
     caplog.set_level(logging.DEBUG)
     # the retry lines on stderr, as ``dicom-jobs`` shows them (undone after the test)
     monkeypatch.setattr(transport.log, "handlers", [])
@@ -198,10 +226,11 @@ def test_no_token_in_the_clis_output_json_or_logs_whatever_fails(monkeypatch, ca
     run = run_cli(monkeypatch, routes, "import", STORE, "gs://bucket/x/**.dcm", "--endpoint", endpoint, *extra,
                   env=env)
     assert run.exit_code == expected, run.output
-    if what.startswith("connection"):
+    if what.startswith("connection") and not what.endswith("on the start"):  # a POST is not retried
         assert "dicom-jobs: retry 1 of " in run.output, run.output
     sent = [call.headers.get("Authorization") for call in run.api.calls]
     assert (f"Bearer {SECRET}" in sent) is reaches, sent  # the token was really in play
+    assert not carried or set(carried) == {f"Bearer {SECRET}"}, carried  # and in the failing requests
     texts = [run.output, json.dumps(run.data), caplog.text,
              *(str(record.args) for record in caplog.records)]
     assert not _leaks_in(texts, SECRET), texts
@@ -215,6 +244,7 @@ def test_no_token_in_the_resources_messages_state_or_logs_whatever_fails(monkeyp
     env = dict(env)
     clock = fast_clock(monkeypatch)
     endpoint = _real_credentials(monkeypatch, env)
+    carried = _echoing_errors(monkeypatch, env)
     caplog.set_level(logging.DEBUG)
     token = CancelToken()
     options = lifecycle.CreateOptions(cancel=token, on_progress=lambda _status: token.cancel()) \
@@ -235,6 +265,7 @@ def test_no_token_in_the_resources_messages_state_or_logs_whatever_fails(monkeyp
             texts.append(repr(outputs))
     sent = [call.headers.get("Authorization") for call in api.calls]
     assert (f"Bearer {SECRET}" in sent) is reaches, sent
+    assert not carried or set(carried) == {f"Bearer {SECRET}"}, carried
     assert clock.now >= 0
     texts += [caplog.text, *(str(record.args) for record in caplog.records)]
     assert not _leaks_in(texts, SECRET), texts
