@@ -44,6 +44,7 @@ from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 from .cancellation import CancellationScope
 from .display import Display
 from .engine import Result, run
+from .messages import counted
 from .state import state_path
 
 STACK = "demo"
@@ -198,7 +199,7 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line = lambda text="": print(text, file=out, flush=True)  # noqa: E731
     line()
     line("== What the emulators hold now ==")
-    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(_count(n, k) for k, n in report.uploaded.items()))
+    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(counted(n, k) for k, n in report.uploaded.items()))
     line(f"instances stored in the DICOM store (QIDO-RS): {report.stored_instances}")
     for kind, jobs in report.job_outputs.items():
         for name, job in jobs.items():
@@ -218,11 +219,6 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line(f"  a sandbox for the dicom-jobs CLI (docs/cli.md): {SANDBOX_COMMAND}")
     line(f"  the CLI's commands and options:                 {CLI_HELP_COMMAND}")
     line("  the resources and their inputs:                 README.md; the provider plugin: docs/plugin.md")
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 broken file``, ``3 pydicom files``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_expected_failure(report: DemoReport, line: Callable[..., None]) -> None:
