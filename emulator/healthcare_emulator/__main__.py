@@ -13,7 +13,8 @@ import sys
 import threading
 from typing import Optional
 
-from .server import DEFAULT_PROJECT_NUMBER, EmulatorServer, require_loopback
+from .projects import ProjectNumbers
+from .server import EmulatorServer, require_loopback
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage-host", default=None,
                         help="Cloud Storage emulator base URL (default: $STORAGE_EMULATOR_HOST)")
     parser.add_argument("--bigquery-endpoint", default=None, help="BigQuery emulator base URL")
-    parser.add_argument("--project-number", default=DEFAULT_PROJECT_NUMBER,
-                        help="project number in the service agent's email")
+    parser.add_argument("--project-number", action="append", default=[], metavar="PROJECT=NUMBER",
+                        help="pin a project's number (the service agent of its stores is "
+                             "service-NUMBER@...); repeatable; other projects get a stable "
+                             "number derived from their id")
     parser.add_argument("--data-dir", default=None, help="keep state on disk here and reload it on start")
     parser.add_argument("--instance-delay", type=float, default=0.0, help="seconds of work per instance")
     parser.add_argument("--operation-min-seconds", type=float, default=0.0,
@@ -44,11 +47,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ValueError as exc:
         print(f"healthcare-emulator: {exc}", file=sys.stderr, flush=True)
         return 2
-    if not str(args.project_number).isdigit():
-        print("healthcare-emulator: --project-number must be digits", file=sys.stderr, flush=True)
+    try:
+        projects = ProjectNumbers.from_flags(args.project_number)
+    except ValueError as exc:
+        print(f"healthcare-emulator: {exc}", file=sys.stderr, flush=True)
         return 2
     server = EmulatorServer(args.host, args.port, storage_url=args.storage_host,
-                            bigquery_url=args.bigquery_endpoint, project_number=str(args.project_number),
+                            bigquery_url=args.bigquery_endpoint, project_numbers=projects.pinned,
                             data_dir=args.data_dir, instance_delay=args.instance_delay,
                             operation_min_seconds=args.operation_min_seconds,
                             enforce_iam=args.enforce_iam,

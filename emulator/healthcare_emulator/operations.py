@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from .errors import invalid
 from .jobcontext import JobCancelled, OperationFailed, StoredInstance
+from .projects import project_of_resource
 from .rpc import CANCELLED, INTERNAL, UNKNOWN
 from .state import DicomStore, EmulatorState, OperationRecord, now_utc, rfc3339
 
@@ -78,7 +79,8 @@ class OperationContext:
     def require(self, resource: str, access: str) -> None:
         with self._state.lock:
             config = self._state.config
-            self._state.iam.check(resource, access, project_number=self._state.project_number,
+            number = self._state.projects.number(project_of_resource(self.store_name))
+            self._state.iam.check(resource, access, project_number=number,
                                   enforce=config["enforceIam"],
                                   propagation_s=config["grantPropagationSeconds"])
 

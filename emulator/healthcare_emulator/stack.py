@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PROJECT = "local-project"
+#: The default project's number, pinned so that its agent's email is the same in every run
+#: and in the docs; any other project gets its own stable number (:mod:`healthcare_emulator.projects`).
 DEFAULT_PROJECT_NUMBER = "123456789012"
 DUCKDB_VERSION = "v1.5.5"
 _EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_avro")
@@ -229,7 +231,7 @@ class LocalStack:
         port = free_port()
         argv = [sys.executable, "-m", "healthcare_emulator", "--host", LOOPBACK,
                 "--port", str(port), "--storage-host", self.storage_url,
-                "--project-number", DEFAULT_PROJECT_NUMBER]
+                "--project-number", f"{self.project}={DEFAULT_PROJECT_NUMBER}"]
         if self.bigquery_url:
             argv += ["--bigquery-endpoint", self.bigquery_url]
         self._spawn("healthcare", argv + list(self.healthcare_args), port, "/_emulator/health")

@@ -40,6 +40,7 @@ def assert_denied(op: dict, *facts: str) -> None:
 def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
     api, store, bucket = setup
     emulator.post("config", {"enforceIam": True, "grantPropagationSeconds": 0.6})
+    emulator.create_service_agent()
     denial = f"{AGENT} does not have storage.objects.list access to the Google Cloud Storage bucket {bucket}."
     assert_denied(run_import(api, store, bucket), denial)
 
@@ -73,6 +74,7 @@ def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
 def test_bigquery_write_needs_data_editor_and_job_user(setup, emulator):
     api, store, _ = setup
     emulator.post("config", {"enforceIam": True})
+    emulator.create_service_agent()
     dataset_resource = f"//bigquery.googleapis.com/projects/{PROJECT}/datasets/iamds"
     body = {"bigqueryDestination": {"tableUri": f"bq://{PROJECT}.iamds.t"}}
 
@@ -137,27 +139,32 @@ def test_admin_iam_validation(stack, emulator):
 def test_a_grant_to_the_agent_needs_the_agent_to_exist():
     """With IAM enforced the emulator starts as a fresh project: the agent does not exist until
     created (admin POST service-agent, what gcp.projects.ServiceIdentity does), and a grant
-    naming it is refused as IAM refuses it. Without enforcement it exists from the start."""
+    naming it is refused as IAM refuses it. Without enforcement every agent counts as existing."""
     from healthcare_emulator.errors import ApiError
     from healthcare_emulator.state import EmulatorState
 
-    state = EmulatorState("42", {"enforceIam": True})
+    state = EmulatorState({"enforceIam": True})
     member = "serviceAccount:service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
-    assert state.iam.agent_exists is False
+    assert state.agent_exists("42") is False
     with pytest.raises(ApiError) as refused:
-        state.iam.check_member_exists(member, "42")
+        state.check_grant_member(member)
     assert refused.value.http_status == 400 and refused.value.status == "INVALID_ARGUMENT"
     assert refused.value.message == "Service account service-42@gcp-sa-healthcare.iam.gserviceaccount.com does not exist."
-    state.iam.check_member_exists("serviceAccount:someone@example.com", "42")  # others are not modelled
-    state.iam.create_agent()
-    state.iam.create_agent()  # idempotent
-    state.iam.check_member_exists(member, "42")
+    state.check_grant_member("serviceAccount:someone@example.com")  # others are not modelled
+    state.iam.create_agent("42")
+    state.iam.create_agent("42")  # idempotent
+    state.check_grant_member(member)
+    with pytest.raises(ApiError):  # another project's agent is another agent
+        state.check_grant_member("serviceAccount:service-43@gcp-sa-healthcare.iam.gserviceaccount.com")
     state.reset()
-    assert state.iam.agent_exists is False
-    assert EmulatorState("42").iam.agent_exists is True
+    assert state.agent_exists("42") is False
+    assert EmulatorState({"enforceIam": False}).agent_exists("42") is True
 
 
 def test_admin_service_agent_reports_and_creates(emulator):
-    assert emulator.get("service-agent")["exists"] is True  # this stack does not enforce IAM
-    created = emulator.post("service-agent", {})
+    emulator.config(enforceIam=True)
+    assert emulator.service_agent()["exists"] is False  # enforced: a fresh project
+    created = emulator.create_service_agent()
     assert created["exists"] is True and created["member"] == MEMBER
+    assert emulator.service_agent()["exists"] is True
+    assert emulator.service_agent("other-project")["exists"] is False  # one agent per project

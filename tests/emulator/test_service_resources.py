@@ -168,8 +168,8 @@ def test_config_merges_and_resets(stack, emulator):
 
 
 def test_service_agent(emulator):
-    agent = emulator.get("service-agent")
-    assert agent == {"projectNumber": "123456789012",
+    agent = emulator.service_agent("local-project")
+    assert agent == {"project": "local-project", "projectNumber": "123456789012",
                      "email": "service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
                      "member": "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
                      "exists": True}  # IAM not enforced here: the agent exists from the start
@@ -224,14 +224,15 @@ def test_cli_refuses_non_loopback_host():
 
 def test_console_script_prints_ready_line_and_stops_on_sigterm(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "healthcare-emulator")
-    process = subprocess.Popen([script, "--port", "0", "--project-number", "42"], stdout=subprocess.PIPE,
+    process = subprocess.Popen([script, "--port", "0", "--project-number", "p-42=42"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline().strip()
         prefix = "healthcare-emulator listening on http://127.0.0.1:"
         assert line.startswith(prefix), line
         url = line.removeprefix("healthcare-emulator listening on ")
-        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent", timeout=5).json(), deadline_s=10)
+        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent?project=p-42", timeout=5).json(),
+                     deadline_s=10)
         assert agent["email"] == "service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
     finally:
         process.terminate()

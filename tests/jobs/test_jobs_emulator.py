@@ -250,7 +250,7 @@ def test_progress_callbacks_and_few_polls(env: Workspace) -> None:
 
 
 def _service_agent(env: Workspace) -> str:
-    return env.admin.get("service-agent")["member"]
+    return env.admin.service_agent()["member"]
 
 
 def test_permission_denied_hint(env: Workspace) -> None:
@@ -265,12 +265,13 @@ def test_permission_denied_hint(env: Workspace) -> None:
     bucket = env.gs("x").split("/")[2]
     assert f"grant roles/storage.objectViewer on bucket {bucket} to serviceAccount:" in text
     assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in text
-    assert env.admin.get("service-agent")["email"] in text
+    assert env.admin.service_agent()["email"] in text
 
 
 def test_grant_propagation_is_waited_out(env: Workspace) -> None:
     _prepare(env)
     env.admin.post("config", {"enforceIam": True, "grantPropagationSeconds": 2.0})
+    env.admin.create_service_agent()
     env.admin.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
                               "role": "roles/storage.objectViewer", "member": _service_agent(env)})
     with env.client() as client:

@@ -43,8 +43,8 @@ class Cloud:
             assert self.bq.datasets() == []
 
     # -- Healthcare admin surface ---------------------------------------------------------
-    def service_agent(self) -> dict:
-        return self.admin.service_agent()
+    def service_agent(self, project: str = PROJECT) -> dict:
+        return self.admin.service_agent(project)
 
     def grants(self) -> set[tuple[str, str, str]]:
         """Every grant as ``(resource, role, member)``."""
@@ -102,7 +102,7 @@ class Cloud:
         self.upload(bucket, {f"seed/{k}": v for k, v in objects.items()})
         # Seeding needs the agent: it exists from here on (the programs' bootstrap finds it
         # there, as on a project where it was created before).
-        agent = self.admin.post("service-agent", {})
+        agent = self.admin.create_service_agent(store.split("/")[1])
         grant = {"resource": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
                  "role": ROLE_OBJECT_VIEWER, "member": agent["member"]}
         self.admin.post("iam", grant)

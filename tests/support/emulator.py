@@ -162,8 +162,13 @@ class EmulatorAdmin:
         """Merge ``values`` into the emulator's config (``instanceDelaySeconds=...``)."""
         return self.post("config", values)
 
-    def service_agent(self) -> dict:
-        return self.get("service-agent")
+    def service_agent(self, project: str = PROJECT) -> dict:
+        """``project``'s Healthcare service agent: number, email, member, whether it exists."""
+        return self.get(f"service-agent?project={project}")
+
+    def create_service_agent(self, project: str = PROJECT) -> dict:
+        """Create ``project``'s service agent (what enabling the API or ServiceIdentity does)."""
+        return self.post("service-agent", {"project": project})
 
     def grants(self) -> set[tuple[str, str, str]]:
         """Every grant as ``(resource, role, member)``."""
