@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Optional
 
+from .iam import not_enforced_warning
 from .projects import ProjectNumbers
 from .server import EmulatorServer, require_loopback
 
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--instance-delay", type=float, default=0.0, help="seconds of work per instance")
     parser.add_argument("--operation-min-seconds", type=float, default=0.0,
                         help="minimum duration of an import/export operation")
-    parser.add_argument("--enforce-iam", action="store_true", help="require the service agent's IAM grants")
+    parser.add_argument("--enforce-iam", action=argparse.BooleanOptionalAction, default=True,
+                        help="require the service agent's IAM grants (the default); "
+                             "--no-enforce-iam lets every job through and prints a warning")
     parser.add_argument("--grant-propagation-seconds", type=float, default=0.0,
                         help="delay before a fresh grant takes effect")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -59,6 +62,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                             enforce_iam=args.enforce_iam,
                             grant_propagation_seconds=args.grant_propagation_seconds,
                             verbose=args.verbose)
+    if not args.enforce_iam:
+        print(f"healthcare-emulator: {not_enforced_warning('--no-enforce-iam')}", file=sys.stderr, flush=True)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

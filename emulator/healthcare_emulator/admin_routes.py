@@ -9,6 +9,8 @@ product relies on. ARCHITECTURE.md lists each call and its answer.
 
 from __future__ import annotations
 
+import sys
+
 from . import iam
 from .errors import ApiError, invalid, not_found
 from .faults import FaultInjector, parse_fault
@@ -69,7 +71,11 @@ class AdminRoutes:
 
     def admin_set_config(self, request: Request, m: dict[str, str]) -> Response:
         with self.state.lock:
+            enforced = self.state.config["enforceIam"]
             self.state.config = merge_config(self.state.config, request.json() or {})
+            if enforced and not self.state.config["enforceIam"]:
+                print(f"healthcare-emulator: {iam.not_enforced_warning('POST /_emulator/config')}",
+                      file=sys.stderr, flush=True)
             return Response.json(dict(self.state.config))
 
     def _agent(self, project: object) -> dict:

@@ -43,6 +43,12 @@ _BQ = re.compile(r"^bq://([^.]+(?::[^.]+)?)\.([^.]+)$")  # project may be "domai
 _AGENT_MEMBER = re.compile(r"^serviceAccount:service-(\d+)@gcp-sa-healthcare\.iam\.gserviceaccount\.com$")
 
 
+def not_enforced_warning(how: str) -> str:
+    """The warning printed whenever IAM enforcement is turned off (``how`` says by what)."""
+    return (f"warning: IAM is not enforced ({how}): jobs run without the Healthcare service agent's "
+            "grants, so a program that passes here can fail on Google Cloud with PERMISSION_DENIED")
+
+
 def service_agent_email(project_number: str) -> str:
     return f"service-{project_number}@gcp-sa-healthcare.iam.gserviceaccount.com"
 

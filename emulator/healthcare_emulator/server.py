@@ -186,7 +186,7 @@ class EmulatorServer:
                  project_numbers: Optional[Mapping[str, str]] = None,
                  data_dir: Optional[os.PathLike] = None,
                  instance_delay: float = 0.0, operation_min_seconds: float = 0.0,
-                 enforce_iam: bool = False, grant_propagation_seconds: float = 0.0,
+                 enforce_iam: bool = True, grant_propagation_seconds: float = 0.0,
                  verbose: bool = False) -> None:
         self.host = require_loopback(host)
         self.requested_port = port

@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import requests
 
+from healthcare_emulator.iam import not_enforced_warning
 from healthcare_emulator.waiting import poll
 
 if TYPE_CHECKING:
-    from healthcare_emulator.sandbox import Sandbox
+    from healthcare_emulator.sandbox import Sandbox, Seeded
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PROJECT = "local-project"
@@ -124,11 +125,13 @@ class _Server:
 class LocalStack:
     """The three emulators as child processes; use as a context manager.
 
-    ``healthcare_args`` are extra command-line flags for the Healthcare
-    emulator (for example ``["--enforce-iam"]``).
+    IAM is enforced unless ``enforce_iam`` is false (the emulator then warns
+    in its log). ``healthcare_args`` are extra command-line flags for the
+    Healthcare emulator (for example ``["--instance-delay", "0.5"]``).
     """
 
     project: str = DEFAULT_PROJECT
+    enforce_iam: bool = True
     healthcare_args: list[str] = field(default_factory=list)
     with_bigquery: bool = True
     log_dir: Path | None = None
@@ -234,6 +237,8 @@ class LocalStack:
                 "--project-number", f"{self.project}={DEFAULT_PROJECT_NUMBER}"]
         if self.bigquery_url:
             argv += ["--bigquery-endpoint", self.bigquery_url]
+        if not self.enforce_iam:
+            argv.append("--no-enforce-iam")
         self._spawn("healthcare", argv + list(self.healthcare_args), port, "/_emulator/health")
 
 
@@ -265,12 +270,13 @@ def seconds(text: str) -> float:
     return value
 
 
-def _announce(stack: LocalStack, sandbox: Sandbox | None, instance_delay: float | None) -> None:
+def _announce(stack: LocalStack, sandbox: Sandbox | None, seeded: Seeded | None,
+              instance_delay: float | None) -> None:
     """Print the environment to export (and, with a sandbox, what it holds and what to run)."""
     env = {**stack.env(), **(sandbox.env() if sandbox else {})}
     lines = [f"export {key}={value}" for key, value in env.items()]
-    if sandbox:
-        lines += sandbox.description(instance_delay)
+    if sandbox and seeded:
+        lines += sandbox.description(instance_delay, seeded.agent, seeded.grants)
         lines.append("# paste the export lines above into another shell, then try:")
         lines += sandbox.commands()
     lines.append("# local stack running; Ctrl-C stops it")
@@ -285,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", action="store_true",
                         help="create a sandbox to try dicom-jobs on (a DICOM store, a bucket of "
                              "sample files, a BigQuery dataset) and print the commands to paste")
+    parser.add_argument("--enforce-iam", action=argparse.BooleanOptionalAction, default=True,
+                        help="require the Healthcare service agent's IAM grants (the default); "
+                             "--no-enforce-iam lets every job through and prints a warning")
     parser.add_argument("--instance-delay", type=seconds, default=None, metavar="S",
                         help="seconds of work per instance in the Healthcare emulator, "
                              "so that a job's progress can be watched")
@@ -296,15 +305,16 @@ def main(argv: list[str] | None = None) -> int:
     # stack's many other users (tests, offline engine, benchmarks) need not load.
     from healthcare_emulator.sandbox import Sandbox, seed, set_instance_delay
 
+    if not args.enforce_iam:
+        print(f"# {not_enforced_warning('--no-enforce-iam')}", file=sys.stderr, flush=True)
     _stop_on_signals()
     try:
-        with LocalStack() as stack:
+        with LocalStack(enforce_iam=args.enforce_iam) as stack:
             sandbox = Sandbox(project=stack.project) if args.seed else None
-            if sandbox:
-                seed(sandbox, stack.env())
+            seeded = seed(sandbox, stack.env()) if sandbox else None
             if args.instance_delay is not None:
                 set_instance_delay(stack.healthcare_url, args.instance_delay)
-            _announce(stack, sandbox, args.instance_delay)
+            _announce(stack, sandbox, seeded, args.instance_delay)
             while True:
                 signal.pause()
     except KeyboardInterrupt:

@@ -34,7 +34,7 @@ from .rpc import ABORTED
 DEFAULT_CONFIG: dict[str, Any] = {
     "instanceDelaySeconds": 0.0,
     "operationMinSeconds": 0.0,
-    "enforceIam": False,
+    "enforceIam": True,
     "grantPropagationSeconds": 0.0,
     "maxSampleErrors": 10,
 }

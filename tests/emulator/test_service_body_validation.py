@@ -8,6 +8,8 @@ from healthcare_emulator import body_validation, discovery
 from healthcare_emulator.errors import ApiError
 from support.emulator import HealthcareApi, error_of
 
+pytestmark = pytest.mark.usefixtures("iam_off")  # not about IAM: see the fixture
+
 EXPORT = "datasets.dicomStores.export"
 IMPORT = "datasets.dicomStores.import"
 

@@ -23,6 +23,7 @@ def api(request, stack, emulator) -> HealthcareApi:
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}])
 def test_calls_without_bearer_token_are_unauthenticated(stack, emulator, version, headers):
+    assert emulator.get("config")["enforceIam"] is True  # the default: IAM changes nothing here
     url = f"{stack.healthcare_url}/{version}/projects/{PROJECT}/locations/{LOCATION}/datasets"
     response = requests.get(url, headers=headers, timeout=10)
     assert response.status_code == 401
@@ -157,7 +158,7 @@ def test_request_log_records_non_admin_requests(stack, emulator):
 
 def test_config_merges_and_resets(stack, emulator):
     start = emulator.get("config")
-    assert start == {"instanceDelaySeconds": 0.0, "operationMinSeconds": 0.0, "enforceIam": False,
+    assert start == {"instanceDelaySeconds": 0.0, "operationMinSeconds": 0.0, "enforceIam": True,
                      "grantPropagationSeconds": 0.0, "maxSampleErrors": 10}
     merged = emulator.post("config", {"instanceDelaySeconds": 0.25, "maxSampleErrors": 3})
     assert merged == {**start, "instanceDelaySeconds": 0.25, "maxSampleErrors": 3}
@@ -172,7 +173,8 @@ def test_service_agent(emulator):
     assert agent == {"project": "local-project", "projectNumber": "123456789012",
                      "email": "service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
                      "member": "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
-                     "exists": True}  # IAM not enforced here: the agent exists from the start
+                     "exists": False}  # IAM enforced: as on a fresh project, until created
+    assert emulator.create_service_agent("local-project") == {**agent, "exists": True}
 
 
 def _listening_addresses(port: int) -> list[str]:

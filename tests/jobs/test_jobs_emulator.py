@@ -253,9 +253,9 @@ def _service_agent(env: Workspace) -> str:
     return env.admin.service_agent()["member"]
 
 
-def test_permission_denied_hint(env: Workspace) -> None:
+def test_permission_denied_hint(ungranted_env: Workspace) -> None:
+    env = ungranted_env
     _prepare(env)
-    env.admin.post("config", {"enforceIam": True})
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=30,
                        permission_retry_seconds=0)
@@ -268,9 +268,10 @@ def test_permission_denied_hint(env: Workspace) -> None:
     assert env.admin.service_agent()["email"] in text
 
 
-def test_grant_propagation_is_waited_out(env: Workspace) -> None:
+def test_grant_propagation_is_waited_out(ungranted_env: Workspace) -> None:
+    env = ungranted_env
     _prepare(env)
-    env.admin.post("config", {"enforceIam": True, "grantPropagationSeconds": 2.0})
+    env.admin.post("config", {"grantPropagationSeconds": 2.0})
     env.admin.create_service_agent()
     env.admin.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
                               "role": "roles/storage.objectViewer", "member": _service_agent(env)})
@@ -282,9 +283,9 @@ def test_grant_propagation_is_waited_out(env: Workspace) -> None:
     assert len(operations) >= 2 and operations[-1]["name"] == status.name
 
 
-def test_grant_never_arrives_gives_up_after_window(env: Workspace) -> None:
+def test_grant_never_arrives_gives_up_after_window(ungranted_env: Workspace) -> None:
+    env = ungranted_env
     _prepare(env)
-    env.admin.post("config", {"enforceIam": True})
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60,
                      permission_retry_seconds=10.0)

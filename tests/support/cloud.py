@@ -16,9 +16,8 @@ import requests
 
 from healthcare_emulator.stack import LocalStack
 from .data import BigQueryRest, GcsRest, random_name
-from .emulator import LOCATION, PROJECT, EmulatorAdmin, HealthcareApi
+from .emulator import LOCATION, PROJECT, ROLE_OBJECT_VIEWER, EmulatorAdmin, HealthcareApi
 
-ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
 _TIMEOUT_S = 60
 
 
@@ -119,9 +118,11 @@ class Cloud:
         self.gcs.create_bucket(bucket, location=LOCATION)
 
     def bucket(self, files: dict[str, bytes]) -> str:
-        """A fresh bucket (random name) holding ``files``; its name."""
+        """A fresh bucket (random name) holding ``files``, the default project's service agent
+        granted read and write on it (IAM is enforced); its name."""
         name = self.gcs.create_bucket(random_name("test-"))
         self.gcs.upload_all(name, files)
+        self.admin.grant_agent(PROJECT, buckets=[name])
         return name
 
     def bucket_exists(self, bucket: str) -> bool:
