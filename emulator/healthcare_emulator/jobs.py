@@ -241,14 +241,9 @@ def _export_bigquery(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
                         lambda i: bigquery_row(i.data, schema_json, source), keep,
                         lambda i: instance_path(ctx.store_name, i))
     fields = bigquery_schema(rows, schema_json, include_source_store=source is not None)
-    columns = set(bq.prepare_table(client, ref, disposition, fields))
-    dropped = sorted({k for row in rows for k in row} - columns)
-    if dropped:
-        ctx.log("WARNING", f"table {ref} has no column(s) {', '.join(dropped)}; their values "
-                           "were not written (this emulator cannot extend a table's schema)")
+    bq.prepare_table(client, ref, disposition, fields)  # a table lacking a column fails here
     try:
-        client.insert_rows(ref, ({k: v for k, v in row.items() if k in columns and v is not None}
-                                 for row in rows))
+        client.insert_rows(ref, ({k: v for k, v in row.items() if v is not None} for row in rows))
     except bq.BigQueryError as exc:
         raise OperationFailed(UNKNOWN, f"writing rows to BigQuery table {ref} failed: {exc}") from None
     return result
