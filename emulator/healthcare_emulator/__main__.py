@@ -14,6 +14,7 @@ import threading
 from typing import Optional
 
 from .iam import not_enforced_warning
+from .jobcontext import DUPLICATE_COUNTINGS, DUPLICATES_NOT_COUNTED
 from .projects import ProjectNumbers
 from .server import EmulatorServer, require_loopback
 
@@ -39,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "--no-enforce-iam lets every job through and prints a warning")
     parser.add_argument("--grant-propagation-seconds", type=float, default=0.0,
                         help="delay before a fresh grant takes effect")
+    parser.add_argument("--count-duplicates-as", choices=DUPLICATE_COUNTINGS, default=DUPLICATES_NOT_COUNTED,
+                        help="how an import counts an instance already in the store, which the API "
+                             "ignores without saying how it counts it: not at all (the default) or "
+                             "as a success")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -61,6 +66,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                             operation_min_seconds=args.operation_min_seconds,
                             enforce_iam=args.enforce_iam,
                             grant_propagation_seconds=args.grant_propagation_seconds,
+                            count_duplicates_as=args.count_duplicates_as,
                             verbose=args.verbose)
     if not args.enforce_iam:
         print(f"healthcare-emulator: {not_enforced_warning('--no-enforce-iam')}", file=sys.stderr, flush=True)

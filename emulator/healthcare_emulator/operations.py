@@ -113,6 +113,10 @@ class OperationContext:
     def store_instance(self, instance: StoredInstance) -> bool:
         return self._state.add_instance(self._store, instance)
 
+    def duplicates_count_as(self) -> str:
+        with self._state.lock:
+            return self._state.config["countDuplicatesAs"]
+
     def instances(self) -> Iterable[StoredInstance]:
         return self._state.instances(self._store)
 

@@ -36,6 +36,7 @@ from .admin_routes import AdminRoutes
 from .api_routes import ApiRoutes
 from .errors import ApiError
 from .faults import FaultInjector
+from .jobcontext import DUPLICATES_NOT_COUNTED
 from .projects import ProjectNumbers
 from .requestlog import RequestLog
 from .routing import Request, Response
@@ -187,7 +188,7 @@ class EmulatorServer:
                  data_dir: Optional[os.PathLike] = None,
                  instance_delay: float = 0.0, operation_min_seconds: float = 0.0,
                  enforce_iam: bool = True, grant_propagation_seconds: float = 0.0,
-                 verbose: bool = False) -> None:
+                 count_duplicates_as: str = DUPLICATES_NOT_COUNTED, verbose: bool = False) -> None:
         self.host = require_loopback(host)
         self.requested_port = port
         if storage_url is None:
@@ -197,7 +198,8 @@ class EmulatorServer:
         if bigquery_url and "://" not in bigquery_url:
             bigquery_url = "http://" + bigquery_url
         config = {"instanceDelaySeconds": instance_delay, "operationMinSeconds": operation_min_seconds,
-                  "enforceIam": enforce_iam, "grantPropagationSeconds": grant_propagation_seconds}
+                  "enforceIam": enforce_iam, "grantPropagationSeconds": grant_propagation_seconds,
+                  "countDuplicatesAs": count_duplicates_as}
         self.state = EmulatorState(config, Path(data_dir) if data_dir is not None else None,
                                    projects=ProjectNumbers(project_numbers))
         self.faults = FaultInjector()

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import requests
 
 from healthcare_emulator.iam import not_enforced_warning
+from healthcare_emulator.jobcontext import DUPLICATE_COUNTINGS, DUPLICATES_NOT_COUNTED
 from healthcare_emulator.waiting import poll
 
 if TYPE_CHECKING:
@@ -294,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enforce-iam", action=argparse.BooleanOptionalAction, default=True,
                         help="require the Healthcare service agent's IAM grants (the default); "
                              "--no-enforce-iam lets every job through and prints a warning")
+    parser.add_argument("--count-duplicates-as", choices=DUPLICATE_COUNTINGS, default=DUPLICATES_NOT_COUNTED,
+                        help="how an import counts an instance already in the store: not at all "
+                             "(the default) or as a success (the API does not say)")
     parser.add_argument("--instance-delay", type=seconds, default=None, metavar="S",
                         help="seconds of work per instance in the Healthcare emulator, "
                              "so that a job's progress can be watched")
@@ -309,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {not_enforced_warning('--no-enforce-iam')}", file=sys.stderr, flush=True)
     _stop_on_signals()
     try:
-        with LocalStack(enforce_iam=args.enforce_iam) as stack:
+        with LocalStack(enforce_iam=args.enforce_iam,
+                        healthcare_args=["--count-duplicates-as", args.count_duplicates_as]) as stack:
             sandbox = Sandbox(project=stack.project) if args.seed else None
             seeded = seed(sandbox, stack.env()) if sandbox else None
             if args.instance_delay is not None:

@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 from .errors import already_exists, invalid, not_found
 from .iam import IamPolicy
-from .jobcontext import StoredInstance
+from .jobcontext import DUPLICATE_COUNTINGS, DUPLICATES_NOT_COUNTED, StoredInstance
 from .projects import ProjectNumbers
 from .rpc import ABORTED
 
@@ -37,9 +37,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enforceIam": True,
     "grantPropagationSeconds": 0.0,
     "maxSampleErrors": 10,
+    "countDuplicatesAs": DUPLICATES_NOT_COUNTED,
 }
-_CONFIG_TYPES = {"instanceDelaySeconds": float, "operationMinSeconds": float, "enforceIam": bool,
-                 "grantPropagationSeconds": float, "maxSampleErrors": int}
+#: Each key's type, or for a text key the tuple of its allowed values.
+_CONFIG_TYPES: dict[str, Any] = {
+    "instanceDelaySeconds": float, "operationMinSeconds": float, "enforceIam": bool,
+    "grantPropagationSeconds": float, "maxSampleErrors": int, "countDuplicatesAs": DUPLICATE_COUNTINGS}
 
 
 def now_utc() -> datetime:
@@ -72,6 +75,11 @@ def merge_config(current: dict, update: Any) -> dict:
         kind = _CONFIG_TYPES.get(key)
         if kind is None:
             raise invalid(f"unknown config key {key!r}; known: {', '.join(_CONFIG_TYPES)}")
+        if isinstance(kind, tuple):
+            if value not in kind:
+                raise invalid(f"config {key} must be one of {', '.join(kind)}, got {value!r}")
+            merged[key] = value
+            continue
         if kind is bool:
             if not isinstance(value, bool):
                 raise invalid(f"config {key} must be a boolean")
