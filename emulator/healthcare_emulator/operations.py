@@ -143,8 +143,10 @@ def start_job(state: EmulatorState, record: OperationRecord, store: DicomStore, 
 def _run(state: EmulatorState, record: OperationRecord, ctx: OperationContext, job: JobFunction,
          body: dict, response_type: str, error_details_type: str) -> None:
     error: Optional[dict] = None
+    not_counted = 0  # items neither a success nor a failure (duplicates, when so counted)
     try:
         result = job(ctx, body)
+        not_counted = getattr(result, "not_counted", 0)
         failure = getattr(result, "failure", None)
         success = getattr(result, "success", None)
         if isinstance(failure, int) and isinstance(success, int):
@@ -162,7 +164,7 @@ def _run(state: EmulatorState, record: OperationRecord, ctx: OperationContext, j
             _wait_minimum(state, record)
         except JobCancelled:
             error = {"code": CANCELLED, "message": "Operation was cancelled."}
-    _finish(state, record, ctx, error, response_type, error_details_type)
+    _finish(state, record, ctx, error, response_type, error_details_type, not_counted)
 
 
 def _wait_minimum(state: EmulatorState, record: OperationRecord) -> None:
@@ -173,7 +175,8 @@ def _wait_minimum(state: EmulatorState, record: OperationRecord) -> None:
 
 
 def _finish(state: EmulatorState, record: OperationRecord, ctx: OperationContext,
-            error: Optional[dict], response_type: str, error_details_type: str) -> None:
+            error: Optional[dict], response_type: str, error_details_type: str,
+            not_counted: int = 0) -> None:
     with state.lock:
         counters = record.counters or {}
         failures = counters.get("failure", 0)
@@ -183,7 +186,7 @@ def _finish(state: EmulatorState, record: OperationRecord, ctx: OperationContext
                      "sampleErrors": list(record.sample_errors)}] if record.sample_errors else [])
         if error is None and failures:
             first = record.sample_errors[0]["error"]["code"] if record.sample_errors else UNKNOWN
-            total = counters.get("success", 0) + failures
+            total = counters.get("success", 0) + failures + not_counted
             error = {"code": first,
                      "message": f"{failures} of {total} item(s) failed; see sampleErrors and the "
                                 f"operation's logs for details."}
