@@ -359,4 +359,5 @@ def test_duplicates_beside_new_and_broken_files_get_the_same_verdict_under_both_
                                   max_failed_instances=max_failed)
     assert status.failure == 1  # the broken file, never a duplicate
     assert status.success == (3 if counting == "success" else 1)
+    assert status.error_message.startswith("1 of 4 item(s) failed")  # the ignored ones are items too
     assert len(env.api.sop_uids(env.store)) == 3
