@@ -45,13 +45,15 @@ $(STAMP): $(INSTALL_INPUTS)
 # The same, with the product's dependencies held at their floors. The offline
 # engine's modules that the floor suite's harness imports (pulumi_offline.host,
 # .program) come from source without its exact SDK pin (--no-deps).
+# As quiet as the main venv's install (same PIP_QUIET, recipes not echoed).
 $(FLOOR_STAMP): $(INSTALL_INPUTS) constraints/floor.txt
-	test -x $(FLOOR_PY) || $(FLOOR_PYTHON) -m venv $(FLOOR_VENV)
-	$(FLOOR_PY) -m pip install --quiet --upgrade pip
-	$(FLOOR_PY) -m pip install --quiet -c constraints/floor.txt -e . -e ./emulator -r tests/requirements.txt
-	$(FLOOR_PY) -m pip install --quiet --no-deps -e ./offline
-	$(FLOOR_PY) -m healthcare_emulator.stack --prepare
-	touch $(FLOOR_STAMP)
+	@echo "Installing into $(FLOOR_VENV), the dependency floors (first run only; a few minutes)..."
+	@test -x $(FLOOR_PY) || $(FLOOR_PYTHON) -m venv $(FLOOR_VENV)
+	@$(FLOOR_PY) -m pip install $(PIP_QUIET) --upgrade pip
+	@$(FLOOR_PY) -m pip install $(PIP_QUIET) -c constraints/floor.txt -e . -e ./emulator -r tests/requirements.txt
+	@$(FLOOR_PY) -m pip install $(PIP_QUIET) --no-deps -e ./offline
+	@$(FLOOR_PY) -m healthcare_emulator.stack --prepare > /dev/null
+	@touch $(FLOOR_STAMP)
 
 demo: $(STAMP)
 	@$(PY) -m pulumi_offline.demo

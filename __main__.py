@@ -28,6 +28,7 @@ Changing ``triggers`` (global or per entry) re-runs the jobs it applies to.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Mapping
 
 import pulumi
@@ -49,18 +50,49 @@ BQ_EXPORT_KEYS = {
     "force", "include_source_store", "schema", "filter_file", "max_failed_instances",
     "timeout_seconds", "triggers",
 }
+#: Per kind of entry (imports have none): the keys allowed and the keys required.
+IMPORT_RULES = {None: (IMPORT_KEYS, ("name", "bucket"))}
+EXPORT_RULES = {"gcs": (GCS_EXPORT_KEYS, ("name", "bucket")), "bigquery": (BQ_EXPORT_KEYS, ("name", "dataset", "table"))}
 
 
-def _check_entry(section: str, index: int, entry: Any, allowed: set[str], required: tuple[str, ...]) -> dict:
-    if not isinstance(entry, Mapping):
-        raise ValueError(f"config {section}[{index}] must be a mapping, got {entry!r}")
-    unknown = set(entry) - allowed
-    if unknown:
-        raise ValueError(f"config {section}[{index}] ({entry.get('name')}): unknown keys {sorted(unknown)}; allowed {sorted(allowed)}")
-    missing = [key for key in required if not entry.get(key)]
-    if missing:
-        raise ValueError(f"config {section}[{index}]: missing {missing}")
-    return dict(entry)
+def _entries(section: str, rules: Mapping[Any, tuple[set[str], tuple[str, ...]]], mistakes: list[str]) -> list[dict]:
+    """The config list ``section``'s well-formed entries; one line in ``mistakes`` per problem."""
+    key = f"{pulumi.get_project()}:{section}"
+    raw = config.get_object(section)
+    if raw is None:
+        return []
+    if isinstance(raw, Mapping):
+        mistakes.append(f"{key} must be a list of entries, each starting with '- ', but it is a mapping (keys "
+                        f"{', '.join(sorted(map(str, raw)))}): put '- ' before its first key ('- name: ...')")
+        return []
+    if not isinstance(raw, list):
+        mistakes.append(f"{key} must be a list of entries ('- name: ...'), got {raw!r}")
+        return []
+    good = []
+    for index, entry in enumerate(raw):
+        where = f"{key}[{index}]"
+        if not isinstance(entry, Mapping):
+            mistakes.append(f"{where} must be a mapping of keys ('name: ...', 'bucket: ...'), got {entry!r}")
+            continue
+        if entry.get("name"):
+            where += f" ({entry['name']})"
+        kind = None if None in rules else entry.get("kind")
+        if kind not in rules:
+            mistakes.append(f"{where}: kind must be one of {', '.join(sorted(rules))}, got {kind!r}")
+            continue
+        allowed, required = rules[kind]
+        problems = [_unknown_key(str(name), allowed) for name in entry if name not in allowed]
+        problems += [f"missing {name}" for name in required if not entry.get(name)]
+        mistakes.extend(f"{where}: {problem}" for problem in problems)
+        if not problems:
+            good.append(dict(entry))
+    return good
+
+
+def _unknown_key(name: str, allowed: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(allowed), n=1)
+    guess = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown key '{name}'{guess}; allowed: {', '.join(sorted(allowed))}"
 
 
 config = pulumi.Config()
@@ -74,24 +106,22 @@ global_triggers = list(config.get_object("triggers") or [])
 api_version = config.get("api_version")
 api_endpoint = config.get("api_endpoint")
 job_provider = config.get("job_provider") or "dynamic"
+# Every mistake in the stack's config at once, one line each, before any resource: a RunError is
+# reported by the Python language host as its message alone, without a traceback (docs/offline-engine.md).
+mistakes: list[str] = []
 if job_provider not in ("plugin", "dynamic"):
-    raise ValueError(f"config job_provider must be 'plugin' or 'dynamic', got {job_provider!r}")
-imports_cfg = [
-    _check_entry("imports", i, e, IMPORT_KEYS, ("name", "bucket")) for i, e in enumerate(config.get_object("imports") or [])
-]
-exports_cfg: list[dict] = []
-for i, e in enumerate(config.get_object("exports") or []):
-    kind = e.get("kind") if isinstance(e, Mapping) else None
-    if kind == "gcs":
-        exports_cfg.append(_check_entry("exports", i, e, GCS_EXPORT_KEYS, ("name", "bucket")))
-    elif kind == "bigquery":
-        exports_cfg.append(_check_entry("exports", i, e, BQ_EXPORT_KEYS, ("name", "dataset", "table")))
-    else:
-        raise ValueError(f"config exports[{i}]: kind must be 'gcs' or 'bigquery', got {kind!r}")
+    mistakes.append(f"{pulumi.get_project()}:job_provider must be 'plugin' or 'dynamic', got {job_provider!r}")
+imports_cfg = _entries("imports", IMPORT_RULES, mistakes)
+exports_cfg = _entries("exports", EXPORT_RULES, mistakes)
 names = [e["name"] for e in imports_cfg + exports_cfg]
 duplicates = sorted({n for n in names if names.count(n) > 1})
 if duplicates:
-    raise ValueError(f"config: job names must be unique across imports and exports: {duplicates}")
+    mistakes.append(f"job names must be unique across {pulumi.get_project()}:imports and exports: "
+                    f"{', '.join(duplicates)}")
+if mistakes:
+    where = f"Pulumi.{pulumi.get_stack()}.yaml (Pulumi.example.yaml shows every key)"
+    raise pulumi.RunError(f"config mistake in {where}: {mistakes[0]}" if len(mistakes) == 1 else
+                          "\n".join([f"{len(mistakes)} config mistakes in {where}:", *mistakes]))
 
 # --- The Healthcare API and its service agent (a fresh project has neither) ---
 healthcare = HealthcareServiceAgent("project", project)

@@ -11,13 +11,13 @@ import traceback
 from pathlib import Path
 
 from benchmarks import (bench_concurrency, bench_memory, bench_offline, bench_plugin, bench_roundtrip,
-                        bench_waiter)
+                        bench_start, bench_waiter)
 from benchmarks.common import TOKEN, Results, table
 from healthcare_emulator.stack import LocalStack
 from tests.support.cloud import Cloud
 
 BENCHES = {"concurrency": bench_concurrency, "waiter": bench_waiter, "offline": bench_offline,
-           "memory": bench_memory, "plugin": bench_plugin, "roundtrip": bench_roundtrip}
+           "memory": bench_memory, "plugin": bench_plugin, "roundtrip": bench_roundtrip, "start": bench_start}
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import collections
 import io
+import json
+import os
 import re
 import shutil
+import signal
+import sys
 from pathlib import Path
 
 import pytest
 
 from pulumi_offline.demo import BQ_DATASET, EXPORT_BUCKET, RENDER_BUCKET, SUBSET_BUCKET, run_demo
+from support.cli import PtyRun
+from support.programs import link_plugin_folders
+from support.terminal import screen
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _root_program_copy(target: Path) -> Path:
+    """A copy of the root program, so a test never touches the checkout's demo state."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, target / name)
+    link_plugin_folders(ROOT, target)  # the plugin folder Pulumi.yaml names, which must exist
+    return target
+
+
 @pytest.mark.slow
 def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
-    # A copy of the root program, so the test never touches the checkout's demo state.
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
+    _root_program_copy(tmp_path)
     out = io.StringIO()
     report = run_demo(tmp_path, out=out)
     text = out.getvalue()
@@ -76,3 +89,30 @@ def _assert_docs_show_this_run(text: str) -> None:
     printed = collections.Counter(_masked(line) for line in text.splitlines())
     missing = [line for line, count in collections.Counter(shown).items() if printed[line] < count]
     assert missing == [], "docs/offline-engine.md shows lines this run did not print: refresh it from `make demo`"
+
+
+@pytest.mark.slow
+def test_one_ctrl_c_on_a_terminal_cancels_the_running_jobs_names_them_and_saves_the_state(tmp_path: Path) -> None:
+    """``make demo`` on a terminal: Ctrl-C is SIGINT to the whole foreground group (make, the demo,
+    not the plugin: the engine starts it in a group of its own); the engine sends Cancel, the plugin
+    cancels its operations and says which under Diagnostics, the state is saved, no traceback."""
+    program = _root_program_copy(tmp_path)
+    terminal = PtyRun.start("--program", str(program), "--instance-delay", "30",
+                            command=(sys.executable, "-m", "pulumi_offline.demo"))
+    terminal.expect(" done, ", deadline_s=240)  # a job's row shows its operation: the jobs wait
+    os.killpg(terminal.proc.pid, signal.SIGINT)
+    code = terminal.finish(deadline_s=180)
+    raw = terminal.text.replace("\r\n", "\n")
+    final = "\n".join(screen(terminal.text))
+
+    assert code == 130, raw
+    assert "^C received; cancelling. If you would like to terminate immediately, press ^C again." in raw
+    state = json.loads((program / ".pulumi-offline" / "demo.json").read_text())
+    assert "interrupted: the update was cancelled; the stack's state is saved in " in raw, raw
+    saved = {r["urn"].rsplit("::", 1)[-1] for r in state["resources"]}
+    assert {"healthcare-dataset", "dicom-store"} <= saved and state["pending_operations"] == [], saved
+    jobs = re.findall(r"^  dicom-jobs:index:Dicom\w+Job \(([\w-]+)\):\n    error: (.*)$", final, re.M)
+    assert jobs and all("cancel" in message for _, message in jobs), final
+    saved_jobs = {r["urn"].rsplit("::", 1)[-1] for r in state["resources"] if r["type"].startswith("dicom-jobs:index:")}
+    assert not {name for name, _ in jobs} & saved_jobs  # a cancelled job is not in the state
+    assert "Traceback" not in raw and "Channel closed" not in raw and "KeyboardInterrupt" not in raw, raw

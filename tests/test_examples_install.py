@@ -6,6 +6,7 @@ no network."""
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -50,3 +51,11 @@ def test_requirements_install_the_product_from_the_repository(example: Path) -> 
     by_name = [line for line in lines if re.match(rf"{PRODUCT}\b", line, re.IGNORECASE)]
     assert by_name == [], f"{example.name}: {PRODUCT} by name needs it published: {by_name}"
     assert {re.split(r"[<>=!~ ]", line)[0] for line in lines if not _local_path(line)} == {"pulumi", "pulumi-gcp"}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
+def test_the_venv_and_state_the_readme_creates_are_ignored_by_git(example: Path) -> None:
+    """The README runs `python -m venv venv` there and pulumi-offline keeps its state there."""
+    paths = [f"examples/{example.name}/venv/bin/python", f"examples/{example.name}/.pulumi-offline/local.json"]
+    done = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == paths, done.stdout + done.stderr

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import sys
 
-from . import iam
+from . import iam, operations
 from .errors import ApiError, invalid, not_found
 from .faults import FaultInjector, parse_fault
 from .requestlog import RequestLog
 from .routing import Request, Response, Route, find, route
-from .state import EmulatorState, merge_config
+from .state import EmulatorState, merge_config, now_utc
 
 PREFIX = "/_emulator/"
+#: The most finished operations one ``operations/history`` call adds.
+MAX_HISTORY = 100_000
 
 
 class AdminRoutes:
@@ -48,6 +50,7 @@ class AdminRoutes:
             route("POST", r"^requests/clear$", self.admin_clear_requests),
             route("GET", r"^operations$", self.admin_operations),
             route("POST", r"^operations/forget$", self.admin_forget_operation),
+            route("POST", r"^operations/history$", self.admin_add_history),
             route("GET", r"^logs/(?P<name>.+)$", self.admin_logs),
         ]
 
@@ -177,6 +180,18 @@ class AdminRoutes:
             raise invalid("name is required")
         self.state.forget_operation(name)
         return Response.json({})
+
+    def admin_add_history(self, request: Request, m: dict[str, str]) -> Response:
+        """``count`` finished operations in ``dataset`` (a long history, in one call)."""
+        body = self._admin_body(request)
+        dataset, count = body.get("dataset"), body.get("count")
+        if not isinstance(dataset, str):
+            raise invalid("dataset is required: projects/P/locations/L/datasets/D")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_HISTORY:
+            raise invalid(f"count must be an integer from 1 to {MAX_HISTORY}")
+        self.state.get_dataset(dataset)  # 404 when there is no such dataset
+        self.state.add_operations(operations.finished_history(dataset, count, now_utc()))
+        return Response.json({"dataset": dataset, "added": count})
 
     def admin_logs(self, request: Request, m: dict[str, str]) -> Response:
         with self.state.lock:

@@ -75,8 +75,11 @@ class ApiRoutes:
         store = f"{dataset}/dicomStores/{m['s']}" if "s" in m else None
         return m["parent"], dataset, store
 
-    def _list(self, key: str, items: list[dict], request: Request) -> Response:
+    def _list(self, key: str, items: list, request: Request,
+              render: Callable[[Any], dict] = lambda item: item) -> Response:
+        """One page of ``items``, each rendered (only the page's: a dataset may hold thousands)."""
         chunk, token = operations.page(items, request.query.get("pageSize"), request.query.get("pageToken"))
+        chunk = [render(item) for item in chunk]
         out: dict[str, Any] = {}
         if chunk:
             out[key] = chunk
@@ -182,8 +185,8 @@ class ApiRoutes:
             self.state.get_dataset(dataset)
             records = sorted((r for r in self.state.operations.values() if r.dataset == dataset),
                              key=lambda r: (r.create_time, r.name))
-            rendered = [operations.render(r, self.base_url) for r in records]
-        return self._list("operations", rendered, request)
+            return self._list("operations", records, request,
+                              lambda record: operations.render(record, self.base_url))
 
     def get_operation(self, request: Request, m: dict[str, str]) -> Response:
         name = f"{self._names(m)[1]}/operations/{m['o']}"

@@ -14,6 +14,7 @@ import base64
 import secrets
 import threading
 import traceback
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import invalid
@@ -210,6 +211,27 @@ def request_cancel(state: EmulatorState, record: OperationRecord) -> None:
             return
         record.cancel_requested = True
         record.cancel_event.set()
+
+
+def finished_history(dataset: str, count: int, now: datetime) -> list[OperationRecord]:
+    """``count`` finished imports in ``dataset``, as a long-lived dataset remembers them.
+
+    Oldest first, one second each, back to back, the last ending an hour before
+    ``now``: older than any in-flight grace period or adoption window, so a
+    client's start has to read them and may act on none (the start-cost bench,
+    ``POST /_emulator/operations/history``).
+    """
+    first = now - timedelta(hours=1, seconds=count)
+    records = []
+    for index in range(count):
+        created = first + timedelta(seconds=index)
+        records.append(OperationRecord(
+            name=new_operation_name(dataset), api_version="v1", method=IMPORT,
+            request={"gcsSource": {"uri": "gs://history/**.dcm"}}, store=None, create_time=created,
+            end_time=created + timedelta(seconds=1), done=True,
+            counters={"success": 1, "failure": 0, "pending": 0},
+            response={"@type": "type.googleapis.com/google.cloud.healthcare.v1.dicom.ImportDicomDataResponse"}))
+    return records
 
 
 # -- operations.list: filter and paging -------------------------------------------------

@@ -409,9 +409,14 @@ class EmulatorState:
 
     # -- operations -------------------------------------------------------------
     def add_operation(self, record: OperationRecord) -> None:
+        self.add_operations([record])
+
+    def add_operations(self, records: list[OperationRecord]) -> None:
+        """Register operations, saved once (a history of thousands is one write)."""
         with self.lock:
-            record.generation = self.generation
-            self.operations[record.name] = record
+            for record in records:
+                record.generation = self.generation
+                self.operations[record.name] = record
             self.save()
 
     def get_operation(self, name: str) -> OperationRecord:

@@ -15,7 +15,12 @@
    filtered export. The jobs run on the ``dicom-jobs`` provider plugin, so
    the progress shown in their rows is the provider's own status messages.
 4. Reads back what the emulators hold, prints a short report, runs ``up``
-   again to show that nothing changes, and stops everything (also on Ctrl-C).
+   again to show that nothing changes, and stops everything.
+
+Ctrl-C (or SIGTERM) while ``up`` runs is the CLI's (:mod:`.cancellation`):
+the first cancels the running jobs (the plugin cancels their operations and
+says so under Diagnostics), the stack's state is saved, the demo says where
+and stops the local stack; a second one terminates the run at once.
 
 The demo stack's state lives in ``.pulumi-offline/demo.json`` beside the
 program and is started afresh each run, because the emulators start empty.
@@ -36,6 +41,7 @@ import requests
 from healthcare_emulator import sampledata
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 
+from .cancellation import CancellationScope
 from .display import Display
 from .engine import Result, run
 from .state import state_path
@@ -56,10 +62,15 @@ IMPORT_NAME = "hospital-archive"
 IMPORT_MAX_FAILED = 1
 
 
+class Interrupted(Exception):
+    """Ctrl-C stopped the demo's ``up``; the message says what was saved where."""
+
+
 @dataclass
 class DemoReport:
     """What the demo read back from the emulators (the CI test asserts on it)."""
 
+    #: What was uploaded, by noun (singular: the report writes the plural): count.
     uploaded: dict[str, int] = field(default_factory=dict)
     stored_instances: int = 0
     job_outputs: dict[str, Any] = field(default_factory=dict)
@@ -187,7 +198,7 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line = lambda text="": print(text, file=out, flush=True)  # noqa: E731
     line()
     line("== What the emulators hold now ==")
-    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(f"{n} {k}" for k, n in report.uploaded.items()))
+    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(_count(n, k) for k, n in report.uploaded.items()))
     line(f"instances stored in the DICOM store (QIDO-RS): {report.stored_instances}")
     for kind, jobs in report.job_outputs.items():
         for name, job in jobs.items():
@@ -207,6 +218,11 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line(f"  a sandbox for the dicom-jobs CLI (docs/cli.md): {SANDBOX_COMMAND}")
     line(f"  the CLI's commands and options:                 {CLI_HELP_COMMAND}")
     line("  the resources and their inputs:                 README.md; the provider plugin: docs/plugin.md")
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 broken file``, ``3 pydicom files``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_expected_failure(report: DemoReport, line: Callable[..., None]) -> None:
@@ -229,29 +245,47 @@ def _shown(directory: Path) -> str:
         return str(directory)
 
 
-def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoReport:
-    """Run the whole demo; returns what it read back. Raises on any failure."""
+def _up(program_dir: Path, config_file: Path, stack: LocalStack, out: TextIO) -> Result:
+    """``pulumi-offline up`` of the demo stack, with the CLI's Ctrl-C handling."""
+    display = Display(out)
+
+    def terminated() -> None:
+        raise Interrupted(f"terminated; the stack's state as of the last finished step is in "
+                          f"{_shown(state_path(program_dir, STACK))}")
+
+    scope = CancellationScope(display, on_terminate=terminated)
+    with scope.installed():
+        result = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(), display=display,
+                     on_engine=scope.attach)
+    if scope.signalled:
+        raise Interrupted(f"the update was cancelled; the stack's state is saved in "
+                          f"{_shown(state_path(program_dir, STACK))}")
+    return result
+
+
+def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout,
+             instance_delay: float = PER_INSTANCE_SECONDS) -> DemoReport:
+    """Run the whole demo; returns what it read back. Raises on any failure (:class:`Interrupted`
+    after Ctrl-C)."""
     program_dir = Path(program_dir or default_program_dir())
     report = DemoReport()
     state_file = state_path(program_dir, STACK)
     state_file.unlink(missing_ok=True)  # the emulators start empty, so must the demo stack
     objects, _ = _study_set()
-    report.uploaded = {"pydicom files": 3, "generated instances": 6, "broken files": 1, "filter files": 1}
+    report.uploaded = {"pydicom file": 3, "generated instance": 6, "broken file": 1, "filter file": 1}
     with tempfile.TemporaryDirectory(prefix="dicom-demo-") as scratch, \
-            LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(PER_INSTANCE_SECONDS)],
+            LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(instance_delay)],
                        log_dir=Path(scratch) / "logs") as stack:
         print(f"local stack up: {', '.join(f'{k}={v}' for k, v in stack.env().items())}", file=out, flush=True)
         _upload(stack.storage_url, SOURCE_BUCKET, objects)
         config_file = demo_config(Path(scratch))
         print(f"\n$ pulumi-offline up --stack {STACK} {_shown(program_dir)}", file=out, flush=True)
-        first = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(),
-                    display=Display(out))
+        first = _up(program_dir, config_file, stack, out)
         if not first.ok:
             raise RuntimeError("pulumi-offline up failed:\n" + "\n".join(first.errors))
         _read_back(stack, first, report)
         print(f"\n$ pulumi-offline up --stack {STACK} {_shown(program_dir)}   # again: nothing to do", file=out, flush=True)
-        second = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(),
-                     display=Display(out))
+        second = _up(program_dir, config_file, stack, out)
         if not second.ok:
             raise RuntimeError("second pulumi-offline up failed:\n" + "\n".join(second.errors))
         report.second_run_counts = {kind: n for kind, n in second.counts.items() if kind != "same" and n}
@@ -263,9 +297,14 @@ def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout) -> DemoR
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
     parser.add_argument("--program", type=Path, default=None, help="the program directory (default: repo root)")
+    parser.add_argument("--instance-delay", type=float, default=PER_INSTANCE_SECONDS,
+                        help="seconds the Healthcare emulator spends per instance (longer jobs)")
     args = parser.parse_args(argv)
     try:
-        run_demo(args.program)
+        run_demo(args.program, instance_delay=args.instance_delay)
+    except Interrupted as exc:
+        print(f"\ninterrupted: {exc}; the local stack was stopped", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("\ninterrupted: the local stack was stopped", file=sys.stderr)
         return 130

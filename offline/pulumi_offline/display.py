@@ -8,6 +8,12 @@ interactive display does: the finished output holds no status line. Off a
 terminal (a pipe, a log file) a row is printed each time its status text
 changes, as the CLI's non-interactive display does. A step with no status (a
 dynamic resource) shows only its elapsed time, and only on a terminal.
+
+At the end, as ``pkg/backend/display/progress.go`` orders it: the kept
+diagnostics (errors, warnings, infos: not the ephemeral statuses) grouped
+under their resource's ``TYPE (NAME):`` (those about no resource under the
+stack's), then the outputs, the counts and the duration. Each ``header``
+starts a section of its own (``up`` prints its preview, then the update).
 """
 
 from __future__ import annotations
@@ -21,13 +27,17 @@ from typing import Any, Mapping, TextIO
 
 from .outputs import output_lines
 
-SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- ", "same": "  ", "retain": "- "}
+SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- ", "same": "  ", "retain": "- ",
+           "import": "= "}
 PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted",
-        "same": "unchanged", "retain": "retained"}
+        "same": "unchanged", "retain": "retained", "import": "imported"}
 PLANNED = {"create": "create", "update": "update", "replace": "replace", "delete": "delete",
-           "same": "same", "retain": "retain (not deleted)"}
+           "same": "same", "retain": "retain (not deleted)", "import": "import"}
 RUNNING = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting",
-           "retain": "retaining", "same": "same"}
+           "retain": "retaining", "same": "same", "import": "importing"}
+#: The order the summary counts steps in.
+COUNTED = ("create", "import", "update", "replace", "delete", "retain")
+STACK_TYPE = "pulumi:pulumi:Stack"
 #: How often a terminal's in-flight rows are redrawn (their elapsed time ticks).
 REDRAW_SECONDS = 1.0
 _ERASE_LINES = "\x1b[{}F\x1b[J"  # cursor up N lines to column 0, clear to the end of the screen
@@ -60,6 +70,8 @@ class Display:
         self._drawn = 0  # live lines currently on the terminal
         self._ticker: threading.Thread | None = None
         self._diagnostics: list[tuple[str, str, str]] = []  # (urn, severity word, message)
+        self._stack_urn = ""
+        self._sections = 0
 
     # -- permanent lines ---------------------------------------------------
     def line(self, text: str = "") -> None:
@@ -70,6 +82,13 @@ class Display:
             self.out.flush()
 
     def header(self, action: str, project: str, stack: str) -> None:
+        """A section starts (``Previewing update``, ``Updating``...): its own diagnostics from here."""
+        with self._lock:
+            self._diagnostics = []
+            self._stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
+            if self._sections:
+                self.line("")
+            self._sections += 1
         self.line(f"{action} ({project}/{stack}):")
 
     def step(self, kind: str, type_: str, name: str, *, preview: bool, seconds: float | None = None,
@@ -85,7 +104,8 @@ class Display:
             extra = f" [{note}]" if note else ""
             self.line(_row_text(kind, type_, name, f"{word}{timing}{extra}"))
 
-    def failed(self, type_: str, name: str, message: str, *, urn: str | None = None) -> None:
+    def failed(self, type_: str, name: str, message: str | None = None, *, urn: str | None = None) -> None:
+        """A step failed (its error is a diagnostic: :meth:`diagnostic`)."""
         with self._lock:
             if urn is not None:
                 self._rows.pop(urn, None)
@@ -114,9 +134,9 @@ class Display:
                 self.line(self._live_text(row))
 
     def diagnostic(self, urn: str, severity: str, message: str) -> None:
-        """A provider's kept log message (warning, error): listed under Diagnostics at the end."""
+        """A kept message (error, warning, info) about ``urn`` (``""``: the stack), under Diagnostics."""
         with self._lock:
-            self._diagnostics.append((urn, severity, message))
+            self._diagnostics.append((urn or self._stack_urn, severity, message))
 
     def _live_text(self, row: _Row) -> str:
         word = f"{RUNNING[row.kind]} ({int(time.monotonic() - row.started)}s)"
@@ -155,26 +175,31 @@ class Display:
 
     # -- the end -------------------------------------------------------------
     def summary(self, counts: Mapping[str, int], *, preview: bool, seconds: float,
-                outputs: Mapping[str, Any] | None, errors: list[str]) -> None:
+                outputs: Mapping[str, Any] | None) -> None:
         with self._lock:
             self._rows.clear()
             self._redraw()
+            diagnostics = list(self._diagnostics)
         self.line("")
-        if self._diagnostics:
+        if diagnostics:
             self.line("Diagnostics:")
-            for urn, severity, message in self._diagnostics:
+            groups: dict[str, list[tuple[str, str]]] = {}
+            for urn, severity, message in diagnostics:
+                groups.setdefault(urn, []).append((severity, message))
+            for urn, messages in groups.items():
                 parts = urn.split("::")
-                if len(parts) >= 4:  # a message about one resource: under its type and name
+                if len(parts) >= 4:  # under the resource's type and name
                     self.line(f"  {parts[2].rsplit('$', 1)[-1]} ({parts[3]}):")
-                self.line(f"    {severity}: " + message.rstrip().replace("\n", "\n    "))
-            self.line("")
+                for severity, message in messages:
+                    self.line(f"    {severity}: " + message.rstrip().replace("\n", "\n    "))
+                self.line("")
         if outputs:
             self.line("Outputs:")
             for text in output_lines(outputs):
                 self.line(text)
             self.line("")
         self.line("Resources:")
-        for kind in ("create", "update", "replace", "delete", "retain"):
+        for kind in COUNTED:
             if counts.get(kind):
                 verb = PLANNED[kind] if preview else PAST[kind]
                 prefix = "to " if preview else ""
@@ -183,6 +208,3 @@ class Display:
             self.line(f"    {counts['same']} unchanged")
         self.line("")
         self.line(f"Duration: {seconds:.1f}s")
-        for error in errors:
-            self.line("")
-            self.line("error: " + error.replace("\n", "\n    "))

@@ -8,6 +8,16 @@ dynamic provider host (``python -m pulumi.dynamic``), so tests and the
 offline engine exercise the exact code path (and the exact serialization of
 the provider) that ``pulumi up`` exercises.
 
+As the engine does (pulumi/pulumi ``sdk/go/common/resource/plugin/plugin.go``
+``ExecPlugin`` and ``Plugin.Close``, ``pkg/host/host.go`` ``Close``), each
+plugin runs in a process group of its own, so a terminal's Ctrl-C reaches the
+engine only, and is closed by ``Cancel``, then SIGINT to its group, then
+after 5 s SIGKILL. The ``ConfigureResponse`` decides whether secrets reach
+it as secrets (``acceptSecrets``; else they are sent plain and the outputs
+marked secret where the inputs were, ``provider_plugin.go``
+``annotateSecrets``) and whether a preview calls Create and Update
+(``supportsPreview``).
+
 Two facts shape the dynamic host: it writes its port line without flushing
 (so the process is started unbuffered), and it needs ``PULUMI_PROJECT`` in
 its environment to resolve config keys.
@@ -17,10 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import grpc
@@ -28,11 +39,17 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from .state import annotate_secrets, plain
+
 #: The key the SDK stores the serialized provider under, in inputs and outputs.
 PROVIDER_KEY = "__provider"
 _PORT_LINE_DEADLINE_S = 60.0
 _MAX_MESSAGE_BYTES = 400 * 1024 * 1024
-_CANCEL_DEADLINE_S = 10.0
+#: ``pkg/host/host.go``: ``SignalCancellation`` gives providers 30 s, ``Close`` 5 s before it kills.
+CANCEL_DEADLINE_S = 30.0
+CLOSE_CANCEL_DEADLINE_S = 5.0
+#: ``plugin.go`` ``ExecPlugin``: after SIGINT to its group a plugin has 5 s, then SIGKILL.
+INTERRUPT_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,8 @@ class DiffResult:
     changes: int  # provider_pb2.DiffResponse.DIFF_UNKNOWN / DIFF_NONE / DIFF_SOME
     replaces: list[str]
     delete_before_replace: bool
+    diffs: list[str] = field(default_factory=list)  # the changed keys the provider names
+    detailed: dict[str, int] = field(default_factory=dict)  # path -> PropertyDiff kind
 
     @property
     def has_changes(self) -> bool:
@@ -86,6 +105,12 @@ def _deserialize(struct: struct_pb2.Struct, keep_unknowns: bool = False) -> dict
     return dict(rpc.deserialize_properties(struct, keep_unknowns))
 
 
+def _diff_result(response: provider_pb2.DiffResponse) -> DiffResult:
+    detailed = {path: diff.kind for path, diff in response.detailedDiff.items()} if response.hasDetailedDiff else {}
+    return DiffResult(response.changes, list(response.replaces), response.deleteBeforeReplace,
+                      list(response.diffs), detailed)
+
+
 class HostError(RuntimeError):
     """A gRPC call to the host failed; ``details`` is what the host said."""
 
@@ -112,14 +137,21 @@ class ProviderPlugin:
         self._channel: grpc.Channel | None = None
         self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
         self.stderr_lines: list[str] = []
+        self.stdout_lines: list[str] = []
+        #: From the ConfigureResponse (``provider_plugin.go`` ``Configure``): until then, neither.
+        self.accept_secrets = False
+        self.supports_preview = False
 
     # -- lifecycle -------------------------------------------------------
     def launch(self) -> "ProviderPlugin":
-        """Start the process and connect to the port it prints (no configuration yet)."""
+        """Start the process in a process group of its own and connect to the port it prints."""
         self.process = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        stdin=subprocess.DEVNULL, env=self._env, cwd=self._cwd)
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+                                        stdin=subprocess.DEVNULL, env=self._env, cwd=self._cwd,
+                                        process_group=0)
+        threading.Thread(target=self._drain, args=(self.process.stderr, self.stderr_lines), daemon=True).start()
         self.port = self._read_port()
+        # The engine keeps reading a plugin's stdout after the port line, so the plugin never blocks on it.
+        threading.Thread(target=self._drain, args=(self.process.stdout, self.stdout_lines), daemon=True).start()
         self._channel = grpc.insecure_channel(
             f"127.0.0.1:{self.port}",
             options=[("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
@@ -135,29 +167,72 @@ class ProviderPlugin:
         reader.start()
         reader.join(_PORT_LINE_DEADLINE_S)
         if not result or not result[0].strip().isdigit():
-            self.stop()
+            self.kill()
             raise RuntimeError(f"provider plugin {self._argv[0]} printed no port line:\n"
                                + "\n".join(self.stderr_lines[-20:]))
         return int(result[0].strip())
 
-    def _drain_stderr(self) -> None:
-        for raw in iter(self.process.stderr.readline, b""):
-            self.stderr_lines.append(raw.decode(errors="replace").rstrip())
+    @staticmethod
+    def _drain(stream: Any, into: list[str]) -> None:
+        for raw in iter(stream.readline, b""):
+            into.append(raw.decode(errors="replace").rstrip())
+
+    def _signal_group(self, number: int) -> None:
+        try:
+            os.killpg(self.process.pid, number)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is gone already
+
+    def close(self) -> None:
+        """Shut the plugin down as the engine does: ``Cancel`` (5 s), SIGINT to its process
+        group, and SIGKILL to the group if it has not exited 5 s later."""
+        if self.process is None:
+            return
+        if self.process.poll() is None and self._stub is not None:
+            try:
+                self.cancel(deadline_s=CLOSE_CANCEL_DEADLINE_S)
+            except HostError:
+                pass  # it may not implement Cancel, or be gone: it is closed either way
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGINT)
+            try:
+                self.process.wait(timeout=INTERRUPT_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        """The end of a run: :meth:`close`."""
+        self.close()
+
+    def kill(self) -> None:
+        """Kill the plugin's process group abruptly (the engine terminated, or a lost machine)."""
         if self._channel is not None:
             self._channel.close()
             self._channel = None
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            self._signal_group(signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def kill(self) -> None:
-        """Kill the plugin abruptly, as a crashed engine or a lost machine would."""
-        self.stop()
+    # -- what crosses the wire -------------------------------------------
+    def _wire(self, props: Mapping[str, Any]) -> struct_pb2.Struct:
+        """Properties as this plugin gets them: secrets kept only if it accepts secrets."""
+        return _serialize(props if self.accept_secrets else plain(dict(props)))
+
+    def _back(self, struct: struct_pb2.Struct, sent: Mapping[str, Any], keep_unknowns: bool = False) -> dict[str, Any]:
+        """Properties from this plugin; where it cannot see secrets, marked secret where ``sent`` was."""
+        received = _deserialize(struct, keep_unknowns=keep_unknowns)
+        if not self.accept_secrets:
+            annotate_secrets(received, sent)
+        return received
 
     # -- calls -----------------------------------------------------------
     def _call(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        if self._stub is None:
+            raise HostError(method, grpc.StatusCode.UNAVAILABLE, "the plugin is not running")
         try:
             return getattr(self._stub, method)(request, timeout=timeout)
         except grpc.RpcError as exc:
@@ -165,72 +240,91 @@ class ProviderPlugin:
 
     def check_config(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckResult:
         response = self._call("CheckConfig", provider_pb2.CheckRequest(
-            urn=urn, olds=_serialize(olds), news=_serialize(news), name=_name(urn), type=_type(urn)))
+            urn=urn, olds=_serialize(plain(dict(olds))), news=_serialize(plain(dict(news))), name=_name(urn),
+            type=_type(urn)))
         return CheckResult(_deserialize(response.inputs, keep_unknowns=True),
                            [(f.property, f.reason) for f in response.failures])
 
+    def diff_config(self, urn: str, old_inputs: Mapping[str, Any], old_outputs: Mapping[str, Any],
+                    news: Mapping[str, Any]) -> DiffResult:
+        response = self._call("DiffConfig", provider_pb2.DiffRequest(
+            urn=urn, old_inputs=_serialize(plain(dict(old_inputs))), olds=_serialize(plain(dict(old_outputs))),
+            news=_serialize(plain(dict(news))),
+            name=_name(urn), type=_type(urn)))
+        return _diff_result(response)
+
     def configure(self, config: Mapping[str, Any], *, variables: Mapping[str, str] | None = None,
-                  urn: str = "") -> provider_pb2.ConfigureResponse:
-        args = _serialize({k: v for k, v in config.items()})
-        return self._call("Configure", provider_pb2.ConfigureRequest(
-            variables=dict(variables or {}), args=args, acceptSecrets=bool(urn), acceptResources=bool(urn),
-            sends_old_inputs=bool(urn), sends_old_inputs_to_delete=bool(urn),
-            urn=urn, name=_name(urn) if urn else "", type=_type(urn) if urn else ""))
+                  urn: str = "", id_: str = "") -> provider_pb2.ConfigureResponse:
+        """``Configure`` as ``provider_plugin.go`` sends it (secrets, resources and old inputs always
+        accepted by the engine); the response's ``acceptSecrets``/``supportsPreview`` are kept."""
+        request = provider_pb2.ConfigureRequest(
+            variables=dict(variables or {}), args=_serialize(dict(config)), acceptSecrets=True,
+            acceptResources=True, sends_old_inputs=True, sends_old_inputs_to_delete=True)
+        if urn:
+            request.urn, request.name, request.type = urn, _name(urn), _type(urn)
+        if id_:
+            request.id = id_
+        response = self._call("Configure", request)
+        self.accept_secrets, self.supports_preview = response.acceptSecrets, response.supportsPreview
+        return response
 
     def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> CheckResult:
         response = self._call("Check", provider_pb2.CheckRequest(
-            urn=urn, olds=_serialize(olds), news=_serialize(news), name=_name(urn), type=_type(urn)))
-        return CheckResult(_deserialize(response.inputs, keep_unknowns=True),
+            urn=urn, olds=self._wire(olds), news=self._wire(news), name=_name(urn), type=_type(urn)))
+        return CheckResult(self._back(response.inputs, news, keep_unknowns=True),
                            [(f.property, f.reason) for f in response.failures])
 
     def diff(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *,
              old_inputs: Mapping[str, Any] | None = None, ignore_changes: list[str] = ()) -> DiffResult:
-        request = provider_pb2.DiffRequest(urn=urn, id=id_, olds=_serialize(olds), news=_serialize(news),
+        request = provider_pb2.DiffRequest(urn=urn, id=id_, olds=self._wire(olds), news=self._wire(news),
                                            ignoreChanges=list(ignore_changes), name=_name(urn), type=_type(urn))
         if old_inputs is not None:
-            request.old_inputs.CopyFrom(_serialize(old_inputs))
-        response = self._call("Diff", request)
-        return DiffResult(response.changes, list(response.replaces), response.deleteBeforeReplace)
+            request.old_inputs.CopyFrom(self._wire(old_inputs))
+        return _diff_result(self._call("Diff", request))
 
     def create(self, urn: str, inputs: Mapping[str, Any], timeout: float | None = None, *,
                custom_timeout: float | None = None, preview: bool = False) -> tuple[str, dict[str, Any]]:
         """``custom_timeout`` is the resource's ``customTimeouts.create`` in seconds, sent in the
         request as the engine sends it; ``timeout`` is a gRPC deadline (tests only: the engine sets none)."""
         response = self._call("Create", provider_pb2.CreateRequest(
-            urn=urn, properties=_serialize(inputs), timeout=custom_timeout or 0, preview=preview,
+            urn=urn, properties=self._wire(inputs), timeout=custom_timeout or 0, preview=preview,
             name=_name(urn), type=_type(urn)), timeout=timeout)
-        return response.id, _deserialize(response.properties, keep_unknowns=preview)
+        return response.id, self._back(response.properties, inputs, keep_unknowns=preview)
 
     def update(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *,
                old_inputs: Mapping[str, Any] | None = None, custom_timeout: float | None = None,
                ignore_changes: list[str] = (), preview: bool = False) -> dict[str, Any]:
-        request = provider_pb2.UpdateRequest(urn=urn, id=id_, olds=_serialize(olds), news=_serialize(news),
+        request = provider_pb2.UpdateRequest(urn=urn, id=id_, olds=self._wire(olds), news=self._wire(news),
                                              timeout=custom_timeout or 0, ignoreChanges=list(ignore_changes),
                                              preview=preview, name=_name(urn), type=_type(urn))
         if old_inputs is not None:
-            request.old_inputs.CopyFrom(_serialize(old_inputs))
-        return _deserialize(self._call("Update", request).properties, keep_unknowns=preview)
+            request.old_inputs.CopyFrom(self._wire(old_inputs))
+        return self._back(self._call("Update", request).properties, news, keep_unknowns=preview)
 
-    def read(self, urn: str, id_: str, outputs: Mapping[str, Any],
+    def read(self, urn: str, id_: str, outputs: Mapping[str, Any] | None,
              inputs: Mapping[str, Any] | None = None) -> ReadResult:
-        request = provider_pb2.ReadRequest(urn=urn, id=id_, properties=_serialize(outputs))
+        """``Read``: with the old outputs and inputs (refresh), or the id alone (import: both ``None``).
+        An empty id in the answer means the resource is gone."""
+        request = provider_pb2.ReadRequest(urn=urn, id=id_, properties=self._wire(outputs or {}),
+                                           name=_name(urn), type=_type(urn))
         if inputs is not None:
-            request.inputs.CopyFrom(_serialize(inputs))
+            request.inputs.CopyFrom(self._wire(inputs))
         response = self._call("Read", request)
-        new_inputs = _deserialize(response.inputs) if response.HasField("inputs") else None
-        return ReadResult(response.id, _deserialize(response.properties), new_inputs)
+        sent = {**(outputs or {}), **(inputs or {})}
+        new_inputs = self._back(response.inputs, inputs or {}) if response.HasField("inputs") else None
+        return ReadResult(response.id, self._back(response.properties, sent), new_inputs)
 
     def delete(self, urn: str, id_: str, outputs: Mapping[str, Any], *,
                old_inputs: Mapping[str, Any] | None = None, custom_timeout: float | None = None) -> None:
-        request = provider_pb2.DeleteRequest(urn=urn, id=id_, properties=_serialize(outputs),
+        request = provider_pb2.DeleteRequest(urn=urn, id=id_, properties=self._wire(outputs),
                                              timeout=custom_timeout or 0, name=_name(urn), type=_type(urn))
         if old_inputs is not None:
-            request.old_inputs.CopyFrom(_serialize(old_inputs))
+            request.old_inputs.CopyFrom(self._wire(old_inputs))
         self._call("Delete", request)
 
-    def cancel(self) -> None:
+    def cancel(self, deadline_s: float = CANCEL_DEADLINE_S) -> None:
         """The engine's ``Cancel``: ask every in-flight operation of this plugin to stop."""
-        self._call("Cancel", empty_pb2.Empty(), timeout=_CANCEL_DEADLINE_S)
+        self._call("Cancel", empty_pb2.Empty(), timeout=deadline_s)
 
 
 class DynamicProviderHost(ProviderPlugin):
@@ -240,8 +334,8 @@ class DynamicProviderHost(ProviderPlugin):
     """
 
     def __init__(self, project: str = "project", env: Mapping[str, str] | None = None,
-                 python: str = sys.executable, cwd: str | None = None) -> None:
-        super().__init__([python, "-u", "-m", "pulumi.dynamic"],
+                 python: str = sys.executable, cwd: str | None = None, engine: str | None = None) -> None:
+        super().__init__([python, "-u", "-m", "pulumi.dynamic", *([engine] if engine else [])],
                          env={**(env or {}), "PULUMI_PROJECT": project, "PYTHONUNBUFFERED": "1"}, cwd=cwd)
 
     def start(self, config: Mapping[str, Any] | None = None) -> "DynamicProviderHost":

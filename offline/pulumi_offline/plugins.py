@@ -1,33 +1,46 @@
-"""Provider plugins for the packages the offline engine does not emulate itself.
+"""Finding and starting provider plugins, as the engine finds and starts them.
 
-A resource whose type token belongs to a package in :data:`PLUGIN_PACKAGES`
-(``dicom-jobs:index:DicomImportJob`` belongs to ``dicom-jobs``) goes to that
-package's plugin, ``pulumi-resource-<package>``, found in the path
-``Pulumi.yaml`` gives it (``plugins: providers:``), on ``PATH`` or beside the
-Python interpreter (a venv's ``bin``), as the Pulumi CLI finds it. The
-plugin is started once per run with the address of :class:`EngineService`
-(the engine's own gRPC service, where the plugin sends its ``Log`` messages),
-then checked and configured with the stack's config of its namespace, as the
-engine does for a default provider.
+A resource whose type token belongs to a package other than the emulated
+ones (:data:`EMULATED_PACKAGES`: ``dicom-jobs:index:DicomImportJob``
+belongs to ``dicom-jobs``) goes to that package's plugin, as the engine
+loads every package's provider (``pkg/resource/deploy/providers/registry.go``,
+``loadProvider``). Where it is (pulumi/pulumi
+``sdk/go/common/workspace/plugins.go``, ``getPluginInfoAndPath``): the
+folder ``Pulumi.yaml`` names for it (``plugins: providers:``, checked when
+the project loads, :mod:`.program`), holding ``pulumi-resource-<package>``
+or else a ``PulumiPlugin.yaml`` run through the language host
+(``sdk/go/common/resource/plugin/plugin.go`` ``ExecPlugin``; Python:
+``python DIR ENGINE`` from the plugin's virtualenv); else on ``PATH``, with
+the engine's warning; else the engine's "no resource plugin" error. The
+plugin cache of ``pulumi plugin install`` is not modelled. A plugin is
+started with the address of :class:`EngineService` (the engine's own gRPC
+service, where it sends its ``Log`` messages) and the environment
+``provider_plugin.go`` ``NewProvider`` gives it (``PULUMI_PROJECT``,
+``PULUMI_CONFIG``, ``PULUMI_RUNTIME_*``). Configuring it is the provider
+registry's job (:mod:`.providers`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
 from concurrent import futures
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
 import grpc
+import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
-from .host import HostError, ProviderPlugin
+from .host import ProviderPlugin
 
-#: Packages served by a provider plugin process.
-PLUGIN_PACKAGES = frozenset({"dicom-jobs"})
+#: Packages the offline engine serves itself: pulumi-gcp on the emulators (:mod:`.gcp`), the
+#: dynamic provider host (``pulumi-python``) and the engine's own types (``pulumi``).
+EMULATED_PACKAGES = frozenset({"gcp", "pulumi-python", "pulumi"})
 
 #: ``(urn, severity, message, ephemeral)`` -> shown by the display.
 LogSink = Callable[[str, int, str, bool], None]
@@ -40,33 +53,83 @@ class PluginError(RuntimeError):
 def package_of(type_token: str) -> str | None:
     """The plugin package a type token belongs to, or ``None`` when the engine emulates it."""
     package = type_token.split(":", 1)[0]
-    return package if package in PLUGIN_PACKAGES else None
+    return None if package in EMULATED_PACKAGES else package
 
 
-def find_executable(package: str, python: str, project_path: Path | None = None) -> str:
-    """``pulumi-resource-<package>``: in the project's ``plugins`` path (a folder or the file),
-    else on ``PATH``, else beside ``python`` (a venv's ``bin``)."""
-    name = f"pulumi-resource-{package}"
-    candidates = [project_path / name, project_path] if project_path is not None else []
-    found = shutil.which(name)
-    candidates += [Path(found)] if found else []
-    candidates.append(Path(python).parent / name)
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    where = f"in {project_path}, " if project_path is not None else ""
-    raise PluginError(f"no resource plugin '{name}' found {where}on PATH or beside {python}")
+@dataclass
+class PluginCommand:
+    """How to start a package's plugin: the command (the engine's address is appended), extra
+    environment, and the warning the engine prints about where it found it (if any)."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    warning: str | None = None
 
 
-def default_provider_urn(project: str, stack: str, package: str) -> str:
-    return f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::default"
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def package_config(config: Mapping[str, str], package: str) -> dict[str, str]:
-    """The default provider's inputs: every config key of the package's namespace, without it."""
+def _source_plugin(folder: Path, binary: Path, path: str) -> PluginCommand:
+    """A folder without the binary: its ``PulumiPlugin.yaml`` run by the language host."""
+    manifest = folder / "PulumiPlugin.yaml"
+    if not manifest.is_file():
+        raise PluginError(f"failed to load plugin {binary}: loading PulumiPlugin.yaml: "
+                          f"open {manifest}: no such file or directory")
+    data = yaml.safe_load(manifest.read_text()) or {}
+    runtime = data.get("runtime")
+    name = runtime.get("name") if isinstance(runtime, Mapping) else runtime
+    options = (runtime.get("options") if isinstance(runtime, Mapping) else None) or {}
+    if name != "python":
+        raise PluginError(f"failed to load plugin {binary}: {manifest}: runtime {name!r} is not supported by "
+                          "pulumi-offline (python only)")
+    if options.get("toolchain", "pip") != "pip":
+        raise PluginError(f"failed to load plugin {binary}: {manifest}: toolchain {options['toolchain']!r} is not "
+                          "supported by pulumi-offline (pip only)")
+    if not (folder / "__main__.py").is_file():
+        raise PluginError(f"failed to load plugin {binary}: {folder} has no __main__.py (a plugin run as "
+                          "`python -m pulumi.run.plugin` is not supported by pulumi-offline)")
+    # pulumi-language-python parseOptions: a plugin's virtualenv defaults to "venv", relative to its folder.
+    option = str(options.get("virtualenv") or "venv")
+    # toolchain/pip.go resolveVirtualEnvironmentPath: filepath.Join, which cleans the path lexically, so
+    # "../.venv" of a symlinked plugin folder is beside the link, not beside what it points to.
+    venv = Path(option) if Path(option).is_absolute() else Path(os.path.normpath(folder / option))
+    python = venv / "bin" / "python"
+    if not python.exists():  # toolchain/pip.go ValidateVenv / NewVirtualEnvError
+        raise PluginError(f"failed to load plugin {binary}: the 'virtualenv' option in {manifest} is set to "
+                          f"{option!r}, but {venv} is not a virtual environment; create it with "
+                          f"`python3 -m venv {venv}` and `{python} -m pip install -r {folder / 'requirements.txt'}`")
+    # toolchain/pip.go ActivateVirtualEnv: VIRTUAL_ENV set, the venv's bin first on PATH.
+    env = {"VIRTUAL_ENV": str(venv), "PATH": os.pathsep.join([str(venv / "bin"), path])}
+    return PluginCommand([str(python), str(folder)], env)
+
+
+def find_plugin(package: str, folder: Path | None, env: Mapping[str, str]) -> PluginCommand:
+    """Where ``pulumi-resource-<package>`` is, as ``getPluginInfoAndPath`` looks for it."""
+    filename = f"pulumi-resource-{package}"
+    if folder is not None:
+        binary = folder / filename
+        if binary.is_file():
+            return PluginCommand([str(binary)])
+        return _source_plugin(folder, binary, env.get("PATH", ""))
+    ambient = not _truthy(env.get("PULUMI_IGNORE_AMBIENT_PLUGINS"))
+    if ambient:
+        found = shutil.which(filename, path=env.get("PATH", ""))
+        if found:
+            return PluginCommand([found], warning=f"using {filename} from $PATH at {found}")
+    where = " or on your $PATH" if ambient else ""
+    raise PluginError(f"no resource plugin '{filename}' found in the workspace{where}")
+
+
+def plugin_env(package: str, project: str, config: Mapping[str, str],
+               runtime_options: Mapping[str, object]) -> dict[str, str]:
+    """What ``provider_plugin.go`` ``NewProvider`` adds to a plugin's environment."""
+    env = {f"PULUMI_RUNTIME_{key.upper()}": str(value) for key, value in runtime_options.items()}
+    env["PULUMI_PROJECT"] = project
     prefix = f"{package}:"
-    return {key[len(prefix):]: value for key, value in config.items()
-            if key.startswith(prefix) and ":" not in key[len(prefix):]}
+    namespace = {key[len(prefix):]: value for key, value in config.items() if key.startswith(prefix)}
+    env["PULUMI_CONFIG"] = json.dumps(namespace)
+    return env
 
 
 class EngineService(engine_pb2_grpc.EngineServicer):
@@ -97,61 +160,38 @@ class EngineService(engine_pb2_grpc.EngineServicer):
 
 
 class Plugins:
-    """The plugin processes of one run, started on first use, cancelled and stopped together."""
+    """The plugin processes of one run (launched, not configured), and the engine service they log to."""
 
-    def __init__(self, *, project: str, stack: str, config: Mapping[str, str], env: Mapping[str, str],
-                 python: str, cwd: str, sink: LogSink, paths: Mapping[str, Path] | None = None) -> None:
-        self._project, self._stack, self._config = project, stack, dict(config)
-        self._paths = dict(paths or {})
-        self._env, self._python, self._cwd, self._sink = dict(env), python, cwd, sink
+    def __init__(self, *, project: str, config: Mapping[str, str], env: Mapping[str, str], cwd: str,
+                 sink: LogSink, paths: Mapping[str, Path] | None = None,
+                 runtime_options: Mapping[str, object] | None = None) -> None:
+        self._project, self._config = project, dict(config)
+        self._paths, self._runtime_options = dict(paths or {}), dict(runtime_options or {})
+        self._env, self._cwd, self._sink = dict(env), cwd, sink
         self._service: EngineService | None = None
-        self._plugins: dict[str, ProviderPlugin] = {}
         self._lock = threading.Lock()
 
-    def get(self, package: str) -> ProviderPlugin:
+    @property
+    def engine_address(self) -> str:
         with self._lock:
-            if package not in self._plugins:
-                self._plugins[package] = self._start(package)
-            return self._plugins[package]
+            if self._service is None:
+                self._service = EngineService(self._sink)
+            return self._service.address
 
-    def _start(self, package: str) -> ProviderPlugin:
-        if self._service is None:
-            self._service = EngineService(self._sink)
-        executable = find_executable(package, self._python, self._paths.get(package))
-        plugin = ProviderPlugin([executable, self._service.address],
-                                env=self._env, cwd=self._cwd).launch()
-        urn = default_provider_urn(self._project, self._stack, package)
-        inputs = package_config(self._config, package)
+    def launch(self, package: str) -> tuple[ProviderPlugin, str | None]:
+        """Start ``package``'s plugin; the engine's warning about where it was found, if any."""
+        command = find_plugin(package, self._paths.get(package), self._env)
+        env = {**self._env, **plugin_env(package, self._project, self._config, self._runtime_options),
+               **command.env}
+        plugin = ProviderPlugin([*command.argv, self.engine_address], env=env, cwd=self._cwd)
         try:
-            checked = plugin.check_config(urn, {}, inputs)
-            if checked.failures:
-                lines = "\n".join(f"  {prop or '(provider)'}: {reason}" for prop, reason in checked.failures)
-                raise PluginError(f"{urn}: CheckConfig failed:\n{lines}")
-            plugin.configure(checked.inputs, urn=urn,
-                             variables={f"{package}:config:{k}": str(v) for k, v in inputs.items()})
-        except HostError as exc:
-            plugin.stop()
-            raise PluginError(f"{urn}: {exc.method} failed: {exc.details}") from None
-        except PluginError:
-            plugin.stop()
-            raise
-        return plugin
-
-    def cancel(self) -> None:
-        """The engine's ``Cancel`` to every plugin started (Ctrl-C)."""
-        with self._lock:
-            plugins = list(self._plugins.values())
-        for plugin in plugins:
-            try:
-                plugin.cancel()
-            except HostError:
-                pass  # a plugin already gone has nothing left to cancel
+            plugin.launch()
+        except (OSError, RuntimeError) as exc:
+            raise PluginError(f"failed to load plugin {command.argv[0]}: {exc}") from None
+        return plugin, command.warning
 
     def stop(self) -> None:
         with self._lock:
-            for plugin in self._plugins.values():
-                plugin.stop()
-            self._plugins.clear()
             if self._service is not None:
                 self._service.stop()
                 self._service = None

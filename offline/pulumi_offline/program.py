@@ -56,8 +56,10 @@ class Project:
     name: str
     runtime: str
     main: Path  # the program file
-    #: ``plugins: providers: [{name, path}]`` of Pulumi.yaml: where a provider plugin is, by package.
+    #: ``plugins: providers: [{name, path}]`` of Pulumi.yaml: the folder of a provider plugin, by package.
     plugin_paths: Mapping[str, Path] = field(default_factory=dict)
+    #: ``runtime: options:`` of Pulumi.yaml (the engine passes them to plugins as ``PULUMI_RUNTIME_*``).
+    runtime_options: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, require_program: bool = True) -> "Project":
@@ -78,14 +80,32 @@ class Project:
             main = main / "__main__.py"
         if require_program and not main.exists():
             raise ProjectError(f"{path}: program {main} not found")
-        return cls(directory, str(name), "python", main, _plugin_paths(directory, data.get("plugins")))
+        options = runtime.get("options") if isinstance(runtime, Mapping) else None
+        return cls(directory, str(name), "python", main, _plugin_paths(directory, data.get("plugins")),
+                   dict(options) if isinstance(options, Mapping) else {})
 
 
 def _plugin_paths(directory: Path, plugins: Any) -> dict[str, Path]:
-    """Pulumi.yaml's ``plugins.providers`` entries, paths relative to the project directory."""
+    """Pulumi.yaml's ``plugins.providers`` entries: each path a folder, relative to the project directory,
+    that must exist, or every command fails (pulumi/pulumi ``sdk/go/common/resource/plugin/host.go``,
+    ``parsePluginOpts`` and ``resolvePluginPath``; the texts are the engine's)."""
     providers = plugins.get("providers") if isinstance(plugins, Mapping) else None
-    return {str(entry["name"]): (directory / str(entry["path"])).resolve()
-            for entry in providers or [] if isinstance(entry, Mapping) and entry.get("name") and entry.get("path")}
+    paths: dict[str, Path] = {}
+    for entry in providers or []:
+        if not isinstance(entry, Mapping):
+            continue
+        name = str(entry.get("name") or "")
+        if not name:
+            raise ProjectError("parsing plugin options for '': name must not be empty")
+        path = Path(str(entry.get("path") or ""))
+        path = path if path.is_absolute() else (directory / path)
+        path = Path(os.path.abspath(path))
+        if not path.exists():
+            raise ProjectError(f"parsing plugin options for '{name}': no folder at path '{path}'")
+        if not path.is_dir():
+            raise ProjectError(f"parsing plugin options for '{name}': provider folder '{path}' is not a directory")
+        paths[name] = path
+    return paths
 
 
 def _config_value(value: Any) -> str:
@@ -122,16 +142,24 @@ def config_strings(project_name: str, raw: Mapping[str, Any]) -> dict[str, str]:
     return config
 
 
-def config_missing_message(exc: BaseException, project: Project, stack: str) -> str | None:
-    """One line for a program's ``Config.require`` of a key the stack's config lacks.
+def program_error_message(exc: BaseException, project: Project, stack: str) -> str | None:
+    """The message of a program that stopped with ``pulumi.RunError``, without a traceback; else None.
 
-    The SDK's own message ends with a ``pulumi config set`` command, which
-    does not exist here: the config lives in the stack's file only.
+    The Python language host reports a ``RunError`` as its message alone
+    (``pulumi.log.error(str(e))`` in pulumi/pulumi's
+    ``sdk/python/cmd/pulumi-language-python-exec``); any other exception
+    gets "Program failed with an unhandled exception" and the traceback.
+    ``Config.require`` of a key the stack's config lacks raises a RunError
+    (``ConfigMissingError``) whose message ends with a ``pulumi config set``
+    command, which does not exist here: that one names the stack's file instead.
     """
+    from pulumi import RunError
     from pulumi.config import ConfigMissingError
 
-    if not isinstance(exc, ConfigMissingError):
+    if not isinstance(exc, RunError):
         return None
+    if not isinstance(exc, ConfigMissingError):
+        return str(exc)
     path = project.directory / f"Pulumi.{stack}.yaml"
     return (f"missing required configuration value {exc.key}: add `{exc.key}: VALUE` under `config:` "
             f"in {path} (or the file given with --config-file)")

@@ -3,7 +3,7 @@
 Why: the SDK's mock monitor hands :meth:`Mocks.new_resource` only the type,
 name and resolved inputs; the options that decide a step (dependencies,
 ``protect``, ``retainOnDelete``, ``deleteBeforeReplace``, ``ignoreChanges``,
-``replaceOnChanges``, ``customTimeouts``) are in the request.
+``replaceOnChanges``, ``customTimeouts``, ``import_``) are in the request.
 :class:`ResourceMonitor` reads them into a :class:`Registration` and forms
 the URN as the engine does (``pkg/resource/deploy/source_eval.go``,
 ``resmon.RegisterResource``). Map: docs/offline-engine.md#how-it-is-built.
@@ -35,6 +35,10 @@ class Registration:
     replace_on_changes: list[str]
     protect: bool = False
     custom_timeouts: dict[str, float] = field(default_factory=dict)
+    import_id: str = ""  # the ``import_`` option: the id of an existing resource to adopt
+    #: ``deleteBeforeReplace`` only when the program set it (then it overrides the provider's choice)
+    delete_before_replace_given: bool = False
+    provider: str = ""  # an explicit provider's reference (``URN::ID``); empty for the default one
 
 
 _GO_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -102,10 +106,13 @@ class ResourceMonitor(sdk_mocks.MockMonitor):
                 custom=bool(request.custom),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                delete_before_replace_given=bool(request.deleteBeforeReplaceDefined),
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
                 protect=bool(request.protect),
                 custom_timeouts=custom_timeouts(request),
+                import_id=request.importId,
+                provider=request.provider,
             )
         return super().RegisterResource(request)
 

@@ -1,17 +1,21 @@
 """One step on one resource (same, create, update, replace) and how it is applied to its provider.
 
 Why: the engine decides a step (:mod:`.step_generator`) apart from applying
-it, and how a replace is applied depends only on the step: the old one
-deleted first under ``deleteBeforeReplace``, else the new one created first
+it, and how a replace is applied depends only on the step
 (``pkg/resource/deploy/step.go``: ``CreateStep``, ``UpdateStep``,
-``ReplaceStep``, ``DeleteStep`` and their ``Apply``). Where it runs, a
-provider process or a local pulumi-gcp applier, is its
+``ReplaceStep``, ``DeleteStep`` and their ``Apply``): under
+``deleteBeforeReplace`` the old one is deleted first (not at all, only
+forgotten, when it has ``retainOnDelete``: ``DeleteStep.Apply`` honours it
+on a replace too); otherwise the new one is created first and the old one
+is left for the deletes at the end of the run (``step_generator.go``
+``continueStepsFromDiff``: "the delete step is generated later"). Where it
+runs, a provider process or a local pulumi-gcp applier, is its
 :class:`StepProvider` (:mod:`.providers`). Map: docs/offline-engine.md#how-it-is-built.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .display import Display
@@ -25,6 +29,8 @@ class StepProvider(Protocol):
 
     #: whether a running step gets a display row (its provider may send status while it runs)
     shows_row: bool
+    #: ``URN::ID`` of the default provider (empty for the local pulumi-gcp appliers)
+    ref: str
 
     def preview(self, step: "Step") -> tuple[str, dict[str, Any]]:
         """The id and outputs a preview shows for a step that is not ``same``."""
@@ -37,6 +43,11 @@ class StepProvider(Protocol):
         """Delete ``old``; may return a note for the display."""
 
 
+#: The pending operation a step leaves in the state while it runs (``apitype.OperationType``).
+RUNNING_OPERATION = {"create": "creating", "update": "updating", "replace": "creating", "delete": "deleting",
+                     "import": "importing", "refresh": "reading"}
+
+
 @dataclass
 class Step:
     kind: str  # same, create, update or replace (deletes are run apart: :mod:`.step_executor`)
@@ -47,6 +58,8 @@ class Step:
     registration: Registration
     provider: StepProvider
     delete_before_replace: bool = False
+    replace_keys: list[str] = field(default_factory=list)
+    imported: bool = False  # ``old`` was just read by an import (``ImportStep``)
 
     @property
     def urn(self) -> str:
@@ -65,12 +78,17 @@ def apply(step: Step, *, preview: bool, display: Display, journal: Journal) -> t
         return old.id, old.outputs
     if step.provider.shows_row:
         display.begin(step.urn, step.kind, step.new.type, step.name)
-    if step.kind == "update":
-        return old.id, step.provider.update(step)
-    if step.kind == "replace" and step.delete_before_replace:
-        step.provider.delete(old)
-        journal.drop(step.urn)
-    ident, outputs = step.provider.create(step)
-    if step.kind == "replace" and not step.delete_before_replace:
-        step.provider.delete(old)
-    return ident, outputs
+    journal.begin(step.urn, step.new.type, RUNNING_OPERATION[step.kind])
+    try:
+        if step.kind == "update":
+            return old.id, step.provider.update(step)
+        if step.kind == "replace" and step.delete_before_replace:
+            if not old.retain_on_delete:
+                step.provider.delete(old)
+            journal.drop(step.urn)
+        ident, outputs = step.provider.create(step)
+        if step.kind == "replace" and not step.delete_before_replace:
+            journal.pend_delete(old)
+        return ident, outputs
+    finally:
+        journal.end(step.urn)

@@ -1,4 +1,4 @@
-"""Pulumi dynamic resources for Cloud Healthcare API DICOM import and export jobs.
+"""Pulumi resources, a provider plugin and a CLI for Cloud Healthcare API DICOM import and export jobs.
 
 ``DicomImportJob`` / ``DicomExportJob`` (:mod:`.dynamic.resources`) run one
 long-running operation each through :mod:`.jobs`, the code path the
@@ -25,7 +25,7 @@ _EXPORTS = {
     "DicomImportJobProvider": "dynamic.providers", "DicomExportJobProvider": "dynamic.providers",
     "JobFailed": "failures", "OperationStatus": "lro.status", "DEFAULT_TIMEOUT_SECONDS": "spec",
     "DicomGcsImport": "gcp.components", "DicomGcsExport": "gcp.components", "DicomBigQueryExport": "gcp.components",
-    "GrantSet": "gcp.grants", "healthcare_service_agent": "gcp.grants",
+    "GrantSet": "gcp.grants", "HealthcareServiceAgent": "gcp.grants", "healthcare_service_agent": "gcp.grants",
 }
 __all__ = list(_EXPORTS)
 

@@ -93,8 +93,17 @@ METADATA_FIELDS: tuple[str, ...] = (
 #: Longest ``bq://`` table URI the API accepts.
 MAX_TABLE_URI_CHARS = 2000
 
+#: The ``pageSize`` the operations listing asks for. ``operations.list``
+#: documents no maximum ("The standard list page size."); every other list
+#: method of the API that states one says "May not be larger than 1000", so
+#: this is the largest page the API documents anywhere, and asking for it is
+#: safe whether a server caps a larger size or refuses it (docs/lifecycle.md,
+#: "Starting a job").
+OPERATIONS_PAGE_SIZE = 1000
+
 #: ``google.rpc.Code`` numbers the provider reacts to.
 CODE_CANCELLED = 1
+CODE_ALREADY_EXISTS = 6
 CODE_PERMISSION_DENIED = 7
 RPC_CODE_NAMES: dict[int, str] = {
     0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",

@@ -7,12 +7,17 @@ and text, the counters, a few sample errors, where the full log is, and, for
 the most common first-run failure (the Healthcare service agent lacking a
 role), what to grant and which helper grants it. ``str(JobFailed)`` is that
 complete message; nothing in it comes from credentials.
+
+A message that names one of the job's inputs (``timeout_seconds=60``,
+``max_failed_instances=0``) names it as the resources do; each face can ask
+for the same message in its own words (:meth:`JobFailed.in_words`: the CLI
+writes ``--timeout 60``), so no face shows another's spelling.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.kinds import JobKind
@@ -43,15 +48,38 @@ _GRANT_HELPERS = {
 }
 
 
-class JobFailed(Exception):
-    """A job could not be started or did not succeed; ``str(exc)`` says it all."""
+#: How a face writes one of a job's inputs and its value in a message: (input name, value) -> text.
+InputWords = Callable[[str, Any], str]
 
-    def __init__(self, reason: str, message: str, operation: "Optional[OperationStatus]" = None) -> None:
+
+def resource_words(name: str, value: Any) -> str:
+    """The resources' words for an input: ``timeout_seconds=60``, ``cancel_on_timeout=False``."""
+    shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    return f"{name}={shown}"
+
+
+#: A message, or how to write it given a face's :data:`InputWords`.
+Message = Union[str, Callable[[InputWords], str]]
+
+
+class JobFailed(Exception):
+    """A job could not be started or did not succeed; ``str(exc)`` says it all.
+
+    ``message`` is the text, or a function writing it with a face's words for
+    the inputs it names; ``str(exc)`` uses :func:`resource_words`.
+    """
+
+    def __init__(self, reason: str, message: Message, operation: "Optional[OperationStatus]" = None) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown JobFailed reason {reason!r}")
-        super().__init__(message)
+        self._write: Callable[[InputWords], str] = message if callable(message) else (lambda _words: message)
+        super().__init__(self._write(resource_words))
         self.reason = reason
         self.operation = operation
+
+    def in_words(self, words: InputWords) -> str:
+        """The same message with the inputs it names written by ``words`` (a face's own spelling)."""
+        return self._write(words)
 
 
 class OperationNotFound(JobFailed):
@@ -184,7 +212,7 @@ def what_stays(status: "OperationStatus") -> str:
     return f"A cancel does not roll back: {where}."
 
 
-def operation_failure(reason: str, headline: str, status: "OperationStatus",
+def operation_failure(reason: str, headline: Message, status: "OperationStatus",
                       targets: Optional[JobTargets] = None) -> JobFailed:
     """A :class:`JobFailed` whose message is ``headline`` plus the operation's details.
 
@@ -192,8 +220,14 @@ def operation_failure(reason: str, headline: str, status: "OperationStatus",
     headline already names it. A cancelled operation (``reason`` cancelled, or
     a timeout whose cancel was requested) ends with :func:`what_stays`.
     """
-    first = headline if status.name and status.name in headline else f"{headline} (operation {status.name})"
-    lines = [first, *describe_operation(status, targets)]
+    details = describe_operation(status, targets)
     if reason == "cancelled" or (reason == "timeout" and status.cancel_requested):
-        lines.append(what_stays(status))
-    return JobFailed(reason, "\n".join(lines), status)
+        details.append(what_stays(status))
+
+    def write(words: InputWords) -> str:
+        first = headline(words) if callable(headline) else headline
+        if not (status.name and status.name in first):
+            first = f"{first} (operation {status.name})"
+        return "\n".join([first, *details])
+
+    return JobFailed(reason, write, status)

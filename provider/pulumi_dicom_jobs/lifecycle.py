@@ -12,6 +12,8 @@ made once, here. Property paths and keys are the spec's snake_case names.
   an in-place setting changed; an unknown value counts as a change.
 * :func:`create`  starts the job and waits (:func:`pulumi_dicom_jobs.jobs.run_job`).
 * :func:`read`    re-reads the operation; a forgotten one (404) keeps the state.
+* :func:`read_imported` what ``pulumi import`` records: an ended operation of the
+  job's kind that passes the job's verdict, with the inputs the import states.
 * :func:`update`  records the new settings; no API call.
 * delete          forgets the job and touches no data (nothing to share).
 """
@@ -22,15 +24,16 @@ from dataclasses import dataclass
 from collections.abc import Mapping  # not typing.Mapping: isinstance on it is several times slower
 from typing import Any, Callable, Optional
 
-from pulumi_dicom_jobs import api_facts, jobs, request_body, spec, validation
+from pulumi_dicom_jobs import api_facts, jobs, names, request_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.targets import JobTargets
 
 __all__ = ["OUTPUT_KEYS", "CreateOptions", "normalize", "user_inputs", "operation_outputs", "check", "diff",
-           "create", "read", "update", "is_export", "adopted", "client_for"]
+           "create", "read", "read_imported", "update", "is_export", "adopted", "client_for"]
 
 #: Output-only properties (besides the inputs) of both resources.
 OUTPUT_KEYS = tuple(item.name for item in spec.OUTPUTS)
@@ -87,12 +90,14 @@ def check(job_spec: spec.JobSpec, props: Mapping[str, Any]) -> list[tuple[str, s
 
 
 def adopted(job_spec: spec.JobSpec, olds: Mapping[str, Any]) -> bool:
-    """True for the state of a job imported by its operation name (``pulumi import``).
+    """True for the state of a job imported by its operation's name alone (by an earlier plugin,
+    before import ids stated the job's inputs: :func:`read_imported`).
 
     Reading an operation gives its outputs only: the API does not say which
     store or source it ran on. Such a state has an operation and none of the
     inputs that would replace the job; the program's inputs describe that
-    job, so they are taken as they are instead of starting it again.
+    job, so they are taken as they are instead of starting it again. Imports
+    today record the inputs, so their state is never this.
     """
     return bool(olds.get("operation_name")) and all(olds.get(k) is None for k in job_spec.replace_names)
 
@@ -128,9 +133,8 @@ def client_for(props: Mapping[str, Any], default_endpoint: Optional[str] = None)
                             props.get("api_version") or api_facts.DEFAULT_API_VERSION)
 
 
-def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
-           options: CreateOptions = CreateOptions()) -> tuple[str, dict[str, Any]]:
-    """Start the job and wait for it: ``(id, outputs)``; a failure raises JobFailed."""
+def _checked_request(job_spec: spec.JobSpec, props: Mapping[str, Any]) -> tuple[dict[str, Any], JobKind, dict]:
+    """``(inputs, kind, request body)`` of valid ``props``; invalid ones raise JobFailed."""
     failures = check(job_spec, props)
     if failures:
         raise JobFailed("invalid_input", "invalid inputs: " + "; ".join(
@@ -138,12 +142,19 @@ def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
     inputs = user_inputs(props, job_spec.input_names)
     export = is_export(job_spec)
     body = (request_body.build_export_body if export else request_body.build_import_body)(inputs)
+    return inputs, JobKind.of_request(export, body), body
+
+
+def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
+           options: CreateOptions = CreateOptions()) -> tuple[str, dict[str, Any]]:
+    """Start the job and wait for it: ``(id, outputs)``; a failure raises JobFailed."""
+    inputs, kind, body = _checked_request(job_spec, props)
     timeout = float(inputs.get("timeout_seconds") or spec.DEFAULT_TIMEOUT_SECONDS)
     if options.timeout_seconds:
         timeout = min(timeout, options.timeout_seconds)
     with client_for(inputs, options.api_endpoint) as client:
         status = jobs.run_job(
-            client, JobKind.of_request(export, body), inputs["dicom_store"], body, timeout_seconds=timeout,
+            client, kind, inputs["dicom_store"], body, timeout_seconds=timeout,
             max_failed_instances=_int(inputs.get("max_failed_instances"), 0),
             on_progress=options.on_progress, cancel=options.cancel,
             cancel_on_interrupt=options.cancel_on_interrupt)
@@ -164,6 +175,33 @@ def read(job_spec: spec.JobSpec, id_: str, props: Mapping[str, Any],
             status = jobs.get_operation(client, id_)
         except OperationNotFound:
             return {**inputs, **recorded}
+    return {**inputs, **operation_outputs(status)}
+
+
+def read_imported(job_spec: spec.JobSpec, operation: str, props: Mapping[str, Any],
+                  default_endpoint: Optional[str] = None) -> dict[str, Any]:
+    """The state ``pulumi import`` records for ``operation``, run as the job ``props`` describe.
+
+    The API does not say which store an operation ran on nor what it read or
+    wrote: ``props`` say it, and are checked as a create's are. The operation
+    must be in the store's dataset, of the job's kind, ended, and pass the
+    job's verdict (a create that ended so would have failed, and a failed job
+    is not recorded). A forgotten operation raises OperationNotFound.
+    """
+    inputs, kind, body = _checked_request(job_spec, props)
+    if names.dataset_of(inputs["dicom_store"]) != names.dataset_of(operation):
+        raise JobFailed("invalid_input", f"operation {operation} is not in the dataset of the DICOM store "
+                                         f"{inputs['dicom_store']}")
+    with client_for(inputs, default_endpoint) as client:
+        status = jobs.get_operation(client, operation)
+    ran = JobKind.of_method_name(status.api_method_name)
+    if ran is not None and ran is not kind:
+        raise JobFailed("invalid_input", f"operation {operation} ran a DICOM {ran.noun} job "
+                                         f"({status.api_method_name}), not the {kind.noun} these inputs describe")
+    if not status.done:
+        raise JobFailed("in_flight", f"operation {operation} is still running ({status.processed} instances "
+                                     f"done so far): a job is recorded once it has ended", status)
+    jobs.judge(status, _int(inputs.get("max_failed_instances"), 0), JobTargets.of_request(kind, body))
     return {**inputs, **operation_outputs(status)}
 
 

@@ -90,6 +90,19 @@ def test_list_operations_reads_every_page_without_a_filter(scripted) -> None:
     assert len(api.calls) == 2 and api.calls[1].query.get("pageToken") == ["p2"]
     # The API documents no filter grammar for operations.list: none is sent.
     assert all("filter" not in c.query for c in api.calls)
+    # the largest page the API documents, on every page
+    assert [c.query.get("pageSize") for c in api.calls] == [["1000"], ["1000"]]
+
+
+def test_list_operations_goes_on_after_a_short_or_empty_page(scripted) -> None:
+    """A server may answer fewer items than asked, even none, before the end (the
+    standard list paging): only a missing nextPageToken ends the list."""
+    client, api = scripted({("GET", "/datasets/d/operations$"): [
+        (200, {"operations": [{"name": "a"}], "nextPageToken": "p2"}),
+        (200, {"nextPageToken": "p3"}),
+        (200, {"operations": [{"name": "b"}]})]})
+    assert [op.name for op in client.list_operations("projects/p/locations/l/datasets/d")] == ["a", "b"]
+    assert [c.query.get("pageToken") for c in api.calls] == [None, ["p2"], ["p3"]]
 
 
 def test_start_posts_to_the_kinds_verb(scripted) -> None:

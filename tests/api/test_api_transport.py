@@ -314,6 +314,11 @@ def test_nothing_listening_is_tried_five_times_and_named(caplog: pytest.LogCaptu
                         r"nothing was sent; 5 attempt\(s\) over \d+s", str(info.value)), str(info.value)
     lines = _retry_lines(caplog)
     assert len(lines) == 4
+    with pytest.raises(TransportError) as named:
+        Transport(base, Tokens(), RetryPolicy(), timeout=(5.0, 10.0), sleep=lambda _s: None,
+                  origin="The address comes from X=1.").request("GET", PATH)
+    assert str(named.value).startswith(f"could not connect to the Healthcare API at {base} (connection refused)")
+    assert str(named.value).endswith(". The address comes from X=1."), str(named.value)
     for number, (line, pause) in enumerate(zip(lines, sleeps), start=1):
         assert line == f"retry {number} of 4 in {pause:.1f}s: GET {base}/{PATH}: connection refused"
 

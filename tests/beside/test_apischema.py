@@ -88,3 +88,24 @@ def test_methods_and_paths(version: str) -> None:
 def test_canonical_mime_type() -> None:
     assert api_facts.canonical_mime_type("Application/DICOM;transfer-syntax=*") == "application/dicom; transfer-syntax=*"
     assert api_facts.canonical_mime_type(" image/png ") == "image/png"
+
+
+@pytest.mark.parametrize("version", api_facts.API_VERSIONS)
+def test_the_operations_page_size_is_the_largest_the_api_documents(version: str) -> None:
+    """operations.list states no maximum page size; the API's other lists say "May not be
+    larger than 1000". If the document ever gives operations.list a limit, follow it."""
+    found: dict[str, str] = {}
+
+    def walk(resource: dict) -> None:
+        for method in (resource.get("methods") or {}).values():
+            page_size = method.get("parameters", {}).get("pageSize")
+            if page_size is not None:
+                found[method["id"]] = page_size.get("description", "")
+        for child in (resource.get("resources") or {}).values():
+            walk(child)
+
+    walk(_doc(version))
+    listing = found.pop("healthcare.projects.locations.datasets.operations.list")
+    assert listing == "The standard list page size."  # no maximum, no default
+    stated = {int(n) for text in found.values() for n in re.findall(r"May not be larger than (\d+)", text)}
+    assert stated == {api_facts.OPERATIONS_PAGE_SIZE} == {1000}

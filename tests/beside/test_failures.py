@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from pulumi_dicom_jobs import failures
+from support.operations import operation
 from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.targets import JobTargets
 
 
@@ -44,3 +46,24 @@ def test_permission_hint_turns_a_missing_permission_into_the_role_and_where(mess
     hint = failures.permission_hint(message, JobTargets.of_request(kind, body))
     assert hint is not None and grant in hint, hint
     assert f"pulumi_dicom_jobs.gcp.grants.{helper}" in hint
+
+
+
+def test_a_message_naming_an_input_is_written_in_each_faces_words() -> None:
+    status = OperationStatus.from_json(operation("projects/p/locations/l/datasets/d/operations/7", done=True,
+                                                 success=2, failure=1))
+    failure = failures.operation_failure(
+        "too_many_failures", lambda words: f"1 failed, more than {words('max_failed_instances', 0)}", status)
+    assert str(failure).splitlines()[0] == ("1 failed, more than max_failed_instances=0 "
+                                            "(operation projects/p/locations/l/datasets/d/operations/7)")
+    flags = failure.in_words(lambda name, value: f"--{name} {value}")
+    assert flags.splitlines()[0] == ("1 failed, more than --max_failed_instances 0 "
+                                     "(operation projects/p/locations/l/datasets/d/operations/7)")
+    assert flags.splitlines()[1:] == str(failure).splitlines()[1:]
+    plain = failures.JobFailed("timeout", "no input named here")
+    assert plain.in_words(lambda name, value: "?") == str(plain) == "no input named here"
+
+
+@pytest.mark.parametrize("value, shown", [(1, "1"), (0.5, "0.5"), (21600.0, "21600"), (False, "False"), ("x", "x")])
+def test_the_resources_words_for_an_input(value: object, shown: str) -> None:
+    assert failures.resource_words("some_input", value) == f"some_input={shown}"

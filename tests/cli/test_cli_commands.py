@@ -67,7 +67,7 @@ def test_operation_failure_exits_3_with_sample_errors(setup):
     setup.upload("in/broken.dcm", sampledata.broken_file())
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--json")
     assert proc.returncode == 3, proc.stderr
-    assert "failed instance(s), more than max_failed_instances=0" in proc.stderr
+    assert "failed instance(s), more than --max-failed-instances 0" in proc.stderr
     assert setup.gs("in/broken.dcm") in proc.stderr
     assert "INVALID_ARGUMENT" in proc.stderr
     summary = _json(proc)
@@ -281,7 +281,7 @@ def test_timeout_exits_4_and_cancels_the_operation(setup):
     setup.slow(1.0)
     proc = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--timeout", "1", "--json")
     assert proc.returncode == 4, proc.stderr
-    assert "did not finish within timeout_seconds=1" in proc.stderr
+    assert "did not finish within --timeout 1;" in proc.stderr
     summary = _json(proc)
     assert summary["state"] == "TIMED_OUT" and summary["exitCode"] == 4
     op = setup.wait_done(summary["name"])
@@ -333,7 +333,7 @@ def test_unknown_operation_exits_6(setup):
     for command in ("status", "wait", "cancel"):
         proc = run_cli(command, name, "--json")
         assert proc.returncode == 6, (command, proc.stderr)
-        assert "not known to the API" in proc.stderr
+        assert "was not found (the API answered 404). Check the name for a typo" in proc.stderr
         assert _json(proc)["state"] == "NOT_FOUND"
 
 

@@ -27,10 +27,11 @@ def _op(done: bool = True, error: dict | None = None, success: int = 2, failure:
                      success=success, failure=failure, error=error)
 
 
-def _run(monkeypatch: pytest.MonkeyPatch, routes: dict, *args: str) -> tuple[int, dict | None, ScriptedApi]:
+def _run(monkeypatch: pytest.MonkeyPatch, routes: dict, *args: str,
+         flags: tuple[str, ...] = ("--json", "--no-progress")) -> tuple[int, dict | None, ScriptedApi]:
     with ScriptedApi(routes) as api:
         monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
-        result = CliRunner().invoke(cli, [*args, "--json", "--no-progress"], catch_exceptions=False)
+        result = CliRunner().invoke(cli, [*args, *flags], catch_exceptions=False)
     lines = result.stdout.strip()
     data = json.loads(lines[lines.index("{"):]) if "{" in lines else None
     return result.exit_code, data, api
@@ -121,6 +122,45 @@ def test_an_import_timeout_exits_4_and_cancels(monkeypatch) -> None:
     }, "import", STORE, "gs://bucket/x/**.dcm", "--timeout", "0.5")
     assert exit_code == 4 and data["state"] == "TIMED_OUT"
     assert cancelled == [True]
+
+
+@pytest.mark.parametrize("args", [[], ["--wait"]], ids=["cancel", "cancel --wait"])
+@pytest.mark.parametrize("finished, state", [
+    (_op(), "SUCCEEDED"),
+    (_op(error={"code": 3, "message": "1 of 3 failed"}, success=2, failure=1), "FAILED"),
+    (_op(error={"code": 1, "message": "Operation was cancelled."}, success=1), "CANCELLED"),
+])
+def test_cancel_of_a_finished_operation_sends_no_cancel_and_exits_7(monkeypatch, args: list, finished: dict,
+                                                                    state: str) -> None:
+    exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): (200, finished),
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION, *args,
+                              flags=("--json",))
+    assert (exit_code, data["exitCode"], data["state"]) == (7, 7, state), data
+    assert data["message"] == f"Operation {OPERATION} had already finished (state: {state}): no cancel was sent."
+    assert not api.calls_to("POST", ":cancel$")
+
+
+def test_cancel_of_an_operation_that_finishes_first_says_so_and_exits_7(monkeypatch) -> None:
+    exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): [(200, _op(done=False)), (200, _op())],
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION,
+                              flags=("--json",))
+    assert (exit_code, data["state"]) == (7, "SUCCEEDED"), data
+    assert data["message"] == (f"Operation {OPERATION} finished before the cancel took effect (state: SUCCEEDED): "
+                               "nothing was cancelled.")
+    assert len(api.calls_to("POST", ":cancel$")) == 1
+
+
+def test_cancel_of_a_running_operation_exits_0(monkeypatch) -> None:
+    cancelling = operation(OPERATION, method=IMPORT_METHOD, create_time="2026-01-01T00:00:00Z", cancel_requested=True)
+    exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): [(200, _op(done=False)), (200, cancelling)],
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION,
+                              flags=("--json",))
+    assert (exit_code, data["state"]) == (0, "CANCELLING"), data
+    assert len(api.calls_to("POST", ":cancel$")) == 1
+
+
+def test_the_nothing_to_cancel_code_is_in_the_commands_help() -> None:
+    assert re.search(r"^  7 +cancel: the operation had already finished", EXIT_CODES_HELP, re.M)
 
 
 # -- the verdict table itself (cli/outcomes.py), every reason the job layer can give --

@@ -72,10 +72,18 @@ def test_nothing_listening_fails_fast_naming_the_endpoint(setup) -> None:
     summary = json.loads(proc.stdout)  # the retry lines stay out of the JSON on stdout
     assert summary["state"] == "START_FAILED" and summary["exitCode"] == 6
     message = summary["message"]
-    assert message.startswith("could not start the DICOM import job: could not connect to the "
-                              "Healthcare API at http://127.0.0.1:1 (connection refused): nothing was "
-                              f"sent; {attempts} attempt(s) over "), message
-    assert settings.IN_FLIGHT_CHECK_ENV not in message and "listing the operations" not in message
+    # The retries show GET .../operations for an import: the message says why (the in-flight check,
+    # without offering to turn it off) and where the address came from (issue 24).
+    dataset = STORE.rsplit("/dicomStores/", 1)[0]
+    assert re.fullmatch(
+        re.escape("could not start the DICOM import job: its first request, which lists the dataset's operations "
+                  f"to check that no import is already running there (GET {dataset}/operations), failed: could "
+                  "not connect to the Healthcare API at http://127.0.0.1:1 (connection refused): nothing was "
+                  f"sent; {attempts} attempt(s) over ") + r"\d+s" + re.escape(
+            ". The address comes from HEALTHCARE_EMULATOR_HOST=127.0.0.1:1: is the emulator running there? "
+            "Unset HEALTHCARE_EMULATOR_HOST to use Google's API instead."), message), message
+    assert settings.IN_FLIGHT_CHECK_ENV not in message
+    assert proc.stderr.splitlines()[-1] == f"Error: {message}"
 
 
 def test_nothing_listening_waits_at_most_the_unreachable_budget() -> None:

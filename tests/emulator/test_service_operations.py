@@ -211,6 +211,37 @@ def test_operations_list_pages_and_refuses_any_filter(stack, emulator, gcs, uniq
     assert api.wait_done(running)["error"]["code"] == 1
 
 
+def test_a_history_of_finished_operations_in_one_admin_call(stack, emulator, unique):
+    """POST /_emulator/operations/history: thousands of finished imports, ended an hour ago
+    (so listed, oldest first, before the dataset's creation), at most 1000 a page."""
+    api = HealthcareApi(stack.healthcare_url)
+    dataset = api.create_store(f"ds-{unique}").split("/dicomStores/")[0]
+    emulator.add_history(dataset, 2500)
+    listed, token, sizes = [], None, []
+    while True:
+        body = api.get(f"{dataset}/operations", pageSize=5000, **({"pageToken": token} if token else {})).json()
+        sizes.append(len(body["operations"]))
+        listed += body["operations"]
+        token = body.get("nextPageToken")
+        if not token:
+            break
+    assert sizes == [1000, 1000, 501]  # an oversized pageSize is capped at 1000
+    history = listed[:-1]
+    assert listed[-1]["metadata"]["apiMethodName"].endswith("CreateDataset")
+    assert all(op["done"] and op["metadata"]["apiMethodName"].endswith("ImportDicomData")
+               and op["response"]["@type"].endswith("ImportDicomDataResponse") for op in history)
+    created = [_time(op["metadata"]["createTime"]) for op in history]
+    assert created == sorted(created) and len(set(o["name"] for o in history)) == 2500
+    assert (datetime.now(created[-1].tzinfo) - _time(history[-1]["metadata"]["endTime"])).total_seconds() >= 3600
+    assert api.get(history[0]["name"]).json()["done"] is True
+
+    for body, status in (({"dataset": f"{dataset}x", "count": 1}, 404), ({"dataset": dataset, "count": 0}, 400),
+                         ({"dataset": dataset, "count": True}, 400), ({"dataset": dataset, "count": "9"}, 400),
+                         ({"count": 5}, 400), ({"dataset": dataset, "count": 100_001}, 400)):
+        response = requests.post(f"{stack.healthcare_url}/_emulator/operations/history", json=body, timeout=10)
+        assert response.status_code == status, (body, response.text)
+
+
 def test_forget_and_dataset_scoping(stack, emulator, unique):
     api = HealthcareApi(stack.healthcare_url)
     store = api.create_store(f"ds-{unique}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pulumi
 import pytest
 import yaml
 
@@ -223,12 +224,13 @@ def test_store_can_be_destroyable_and_nothing_else_needed():
     "bad, message",
     [
         ({"exports": [{"name": "x", "kind": "s3", "bucket": "b-1"}]}, "kind must be"),
-        ({"imports": [{"name": "x", "bucket": "b-1", "buckte": "typo"}]}, "unknown keys"),
+        ({"imports": [{"name": "x", "bucket": "b-1", "buckte": "typo"}]}, "unknown key 'buckte' \\(did you mean 'bucket'\\?\\)"),
+        ({"imports": {"name": "x", "bucket": "b-1"}}, "must be a list of entries, each starting with '- '"),
         ({"imports": [{"name": "x"}]}, "missing"),
         ({"imports": [{"name": "x", "bucket": "b-1"}], "exports": [{"name": "x", "kind": "gcs", "bucket": "b-2"}]},
          "unique"),
     ],
 )
 def test_bad_config_fails_clearly(bad, message):
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(pulumi.RunError, match=message):  # a RunError: reported without a traceback
         run_program(PROGRAM, {"gcp:project": "p", "dataset": "d", "store": "s", **bad})

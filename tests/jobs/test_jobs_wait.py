@@ -100,12 +100,14 @@ def test_a_poll_that_fails_after_the_retries_waits_the_longest_retry_delay(clock
     assert [s.done for s in seen] == [False, True]
 
 
-def test_the_default_schedule_backs_off_from_its_first_delay(clock, monkeypatch, pinned_jitter) -> None:
+def test_the_default_schedule_waits_its_first_delay_first(clock, monkeypatch, pinned_jitter) -> None:
+    """No counter yet: the first pause is the schedule's initial delay, jittered (pinned high here)."""
     answers = [(200, _op(done=False)), (200, _op(done=True, success=3))]
     with ScriptedApi({("GET", r"/operations/9$"): answers}) as api, \
             scripted_client(api, monkeypatch, clock, retry=RETRY) as client:
         assert jobs.wait(client, OPERATION, timeout_seconds=3600).success == 3
-    assert clock.sleeps == [pytest.approx(PollSchedule().initial)]
+    schedule = PollSchedule()
+    assert clock.sleeps == [pytest.approx(schedule.initial * (1 + schedule.jitter))]
 
 
 def test_polls_that_keep_failing_end_at_the_deadline_with_a_timeout(clock, monkeypatch) -> None:

@@ -10,7 +10,7 @@ from support.operations import IMPORT_METHOD, snapshot
 from pulumi_dicom_jobs.lro import Backoff, CancelToken, OperationStatus, Waiter
 from pulumi_dicom_jobs.lro.backoff import jittered
 from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
-from pulumi_dicom_jobs.lro.waiter import WaitOutcome, growing_pauses
+from pulumi_dicom_jobs.lro.waiter import WaitOutcome, growing_pauses, steady_pauses
 
 
 # -- backoff -------------------------------------------------------------------
@@ -148,6 +148,35 @@ def test_waiter_never_sleeps_past_the_deadline_even_for_a_fraction_of_a_second()
     waiter = Waiter(8.5, lambda answer, now: 4.0, clock=fake.monotonic, sleep=fake.sleep)
     waiter.run(lambda: probes.append(fake.now) or "running", lambda answer: False)
     assert probes == [100.0, 104.0, 108.0, 108.5] and fake.sleeps == [4.0, 4.0, 0.5]
+
+
+@pytest.mark.parametrize("probe_seconds, started, sleeps", [
+    (4.0, [100.0, 108.0, 112.0], [4.0]),          # the second outlasts the deadline: one more, at once
+    (12.0, [100.0, 112.0], []),                   # the first outlasts it all: one more, at once
+    (3.0, [100.0, 107.0, 110.0], [4.0]),          # the second ends at the deadline: one more, at once
+    (1.0, [100.0, 105.0, 110.0], [4.0, 4.0]),     # none does: the last starts at the deadline
+])
+def test_waiter_last_probe_starts_at_the_deadline_or_later(probe_seconds: float, started: list,
+                                                           sleeps: list) -> None:
+    """A probe asked before the deadline and answered after it is not the last: "nothing by
+    the deadline" is only known from a probe that began at it (a slow listing, say)."""
+    fake = FakeClock(100.0)
+    probes: list[float] = []
+
+    def probe():
+        probes.append(fake.now)
+        fake.advance(probe_seconds)
+        return "running"
+
+    waiter = Waiter(10.0, lambda answer, now: 4.0, clock=fake.monotonic, sleep=fake.sleep)
+    outcome = waiter.run(probe, lambda answer: False)
+    assert not outcome.done and probes == started and fake.sleeps == sleeps
+    assert probes[-1] >= 110.0 and all(p < 110.0 for p in probes[:-1])
+
+
+def test_steady_pauses_ignore_the_answers() -> None:
+    pauses = steady_pauses(1.5)
+    assert [pauses(answer, now) for answer, now in ((None, 0.0), ("x", 7.0), (None, 99.0))] == [1.5] * 3
 
 
 def test_waiter_without_any_answer_ends_with_none() -> None:

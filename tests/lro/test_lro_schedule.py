@@ -1,14 +1,21 @@
-"""pulumi_dicom_jobs.lro.schedule.PollSchedule: when to poll next (its docstring): a backoff
-capped by the time waited, a rate trusted after progress steps, closing in on the end,
-no more polls than api-core's default schedule; and its jitter. Every test but the
-jitter's pins the jitter to zero."""
+"""pulumi_dicom_jobs.lro.schedule.PollSchedule: when to poll next (its docstring): without
+counters a timetable on the time waited, no worse than api-core's DEFAULT_POLLING on lag or
+calls (api-core's own code on the fake clock); with counters a backoff capped by the time
+waited, a rate trusted after progress steps, closing in on the end, no more polls than
+api-core's default schedule; and its jitter. Every test but the jitter's and api-core's
+comparison pins the jitter to zero."""
 
 from __future__ import annotations
 
+import random
+import statistics
+import types
+
 import pytest
 
+from support.clock import FakeClock
 from support.operations import snapshot
-from pulumi_dicom_jobs.lro import PollSchedule, backoff
+from pulumi_dicom_jobs.lro import PollSchedule, Waiter, backoff
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 
@@ -20,17 +27,17 @@ def _snap(success: int, pending: int) -> OperationStatus:
 # -- backoff, rate and the end over whole waits, against api-core's schedule ---------------
 def test_schedule_backs_off_without_progress_and_caps() -> None:
     schedule = PollSchedule(jitter=0.0)
-    delays = [schedule.next_delay(_snap(0, 0), 100.0 * t) for t in range(12)]
+    delays = [schedule.next_delay(_snap(0, 100), 100.0 * t) for t in range(12)]
     assert delays[0] == 1.5 and delays[1] == pytest.approx(2.4)
     assert all(b >= a for a, b in zip(delays, delays[1:])) and max(delays) == 60.0
 
 
 def test_schedule_caps_early_delays_by_elapsed_time() -> None:
     schedule = PollSchedule(jitter=0.0)
-    assert schedule.next_delay(_snap(0, 0), 0.0) == 1.5
+    assert schedule.next_delay(_snap(0, 100), 0.0) == 1.5
     # backoff would say 2.4 s; only 1.6 s have passed since the first snapshot
-    assert schedule.next_delay(_snap(0, 0), 1.6) == pytest.approx(1.6)
-    assert schedule.next_delay(_snap(0, 0), 3.2) == pytest.approx(3.2)
+    assert schedule.next_delay(_snap(0, 100), 1.6) == pytest.approx(1.6)
+    assert schedule.next_delay(_snap(0, 100), 3.2) == pytest.approx(3.2)
 
 
 def test_schedule_does_not_trust_a_rate_from_one_progress_step() -> None:
@@ -140,15 +147,110 @@ def test_schedule_calls_fewer_than_api_core_for_a_long_job() -> None:
     assert lag < 0.04 * 3600
 
 
+# -- no counters: the timetable, against api-core's DEFAULT_POLLING ----------------------
+@pytest.mark.parametrize("waited, delay", [
+    (0.0, 1.5),      # the first gap: the backoff's initial, as before
+    (10.0, 4.5),     # 1.5 s + 30 % of the time waited
+    (31.0, 10.8),
+    (32.0, 11.0),    # at most 11 s
+    (5000.0, 11.0),
+])
+def test_schedule_without_counters_waits_a_third_of_the_time_waited_and_a_bit(waited: float, delay: float) -> None:
+    schedule = PollSchedule(jitter=0.0)
+    assert schedule.next_delay(_snap(0, 0), T0) == 1.5
+    assert schedule.next_delay(_snap(0, 0), T0 + waited) == pytest.approx(delay)
+    assert schedule.rate(T0 + waited, 0) is None
+
+
+def test_schedule_treats_zero_counters_as_none_and_counters_that_show_up_as_before() -> None:
+    """Counters of zero are omitted in proto3 JSON: "0" everywhere is no counter. A job whose
+    counters appear after a silent first snapshot gets the backoff's first step, as before."""
+    zeros = OperationStatus.from_json({"name": "n", "metadata": {"counter": {"success": "0", "pending": "0"}}})
+    schedule = PollSchedule(jitter=0.0)
+    assert schedule.next_delay(zeros, T0) == 1.5
+    assert schedule.next_delay(zeros, T0 + 20.0) == pytest.approx(7.5)
+    counted = PollSchedule(jitter=0.0)
+    assert counted.next_delay(_snap(0, 0), T0) == 1.5
+    assert counted.next_delay(_snap(2, 10), T0 + 1.5) == pytest.approx(1.5)  # capped by the time waited
+
+
+def _ours_without_counters(ends: list[float], seed: int) -> tuple[float, float]:
+    """Mean lag and mean polls of jobs.wait's schedule on jobs that report no counter and end
+    at ``ends`` (seconds after the first poll): the Waiter on a fake clock, jitter seeded."""
+    lags, polls = [], []
+    uniform = random.Random(seed).uniform
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(backoff.random, "uniform", uniform)
+        for end in ends:
+            clock, asked = FakeClock(T0), []
+            schedule = PollSchedule()
+
+            def probe() -> OperationStatus:
+                asked.append(clock.now)
+                return snapshot("n", done=clock.now >= T0 + end)
+
+            Waiter(10 * end + 60, schedule.next_delay, clock=clock, sleep=clock.sleep).run(probe, lambda s: s.done)
+            lags.append(asked[-1] - (T0 + end))
+            polls.append(len(asked))
+    return statistics.mean(lags), statistics.mean(polls)
+
+
+def _api_core_without_counters(ends: list[float], seed: int) -> tuple[float, float]:
+    """The same for google-api-core's own PollingFuture with DEFAULT_POLLING (its schedule:
+    polls at once, then sleeps uniform in [0, d], d from 1 s x1.5 to 20 s), on a fake clock,
+    its random draws seeded; no timeout (900 s would end the longest waits before the jobs)."""
+    from google.api_core.future import polling
+    from google.api_core.retry import retry_base, retry_unary
+
+    lags, polls = [], []
+    with pytest.MonkeyPatch.context() as patch:
+        clock = FakeClock(T0)
+        fake_time = types.SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep)
+        patch.setattr(retry_unary, "time", fake_time)
+        patch.setattr(retry_base, "time", fake_time)
+        patch.setattr(retry_base, "random", random.Random(seed))
+        for end in ends:
+            started, asked = clock.now, []
+
+            class Future(polling.PollingFuture):
+                def done(self, retry=None) -> bool:
+                    asked.append(clock.now)
+                    return clock.now >= started + end
+
+                def cancel(self) -> bool:
+                    return False
+
+                def cancelled(self) -> bool:
+                    return False
+
+            assert Future()._polling is polling.DEFAULT_POLLING
+            Future().result(timeout=None)
+            lags.append(asked[-1] - (started + end))
+            polls.append(len(asked))
+    return statistics.mean(lags), statistics.mean(polls)
+
+
+@pytest.mark.parametrize("shortest, longest", [(2, 4), (4, 16), (16, 64), (64, 256), (256, 1024), (1024, 3600)])
+def test_schedule_without_counters_is_no_worse_than_api_core_on_lag_or_calls(shortest: float,
+                                                                            longest: float) -> None:
+    """Jobs that report no counter, ending at 120 moments spread over each band of lengths:
+    our mean lag and our mean number of polls are both at most api-core's (its random draws
+    and our jitter seeded, so the figures are the same at every run)."""
+    ends = [shortest * (longest / shortest) ** ((i + 0.5) / 120) for i in range(120)]
+    our_lag, our_polls = _ours_without_counters(ends, seed=1)
+    core_lag, core_polls = _api_core_without_counters(ends, seed=2)
+    assert our_lag <= core_lag and our_polls <= core_polls, (our_lag, core_lag, our_polls, core_polls)
+
+
 # -- the rules of its docstring, step by step ----------------------------------------
 T0 = 1000.0  # a monotonic clock is far from zero: elapsed time is now - start, not now
 
 
 def test_schedule_backoff_is_capped_by_the_time_since_the_first_snapshot() -> None:
     schedule = PollSchedule(jitter=0.0)
-    assert schedule.next_delay(_snap(0, 0), T0) == 1.5
-    assert schedule.next_delay(_snap(0, 0), T0 + 1.6) == pytest.approx(1.6)  # backoff says 2.4
-    assert schedule.next_delay(_snap(0, 0), T0 + 10.0) == pytest.approx(1.5 * 1.6 ** 2)  # not capped
+    assert schedule.next_delay(_snap(0, 100), T0) == 1.5
+    assert schedule.next_delay(_snap(0, 100), T0 + 1.6) == pytest.approx(1.6)  # backoff says 2.4
+    assert schedule.next_delay(_snap(0, 100), T0 + 10.0) == pytest.approx(1.5 * 1.6 ** 2)  # not capped
 
 
 def test_schedule_first_snapshot_with_progress_gives_no_rate_yet() -> None:
@@ -224,11 +326,20 @@ def test_schedule_one_item_job_polls_soon_once_it_is_processed() -> None:
     assert schedule.next_delay(_snap(1, 0), T0 + 1.5) == pytest.approx(0.3)
 
 
-def test_schedule_backs_off_from_the_start_again_when_counters_vanish() -> None:
+def test_schedule_backs_off_from_the_start_again_when_counters_go_back() -> None:
+    """Fewer items processed than when the rate was measured: no rate any more, so the
+    backoff again, from its first step (not from where it stood before the rate was trusted)."""
     schedule = _trusted()
     schedule.next_delay(_snap(20, 980), T0 + 2.0)  # a trusted rate
-    assert schedule.next_delay(_snap(0, 0), T0 + 100.0) == pytest.approx(1.5)
-    assert schedule.next_delay(_snap(0, 0), T0 + 200.0) == pytest.approx(2.4)
+    assert schedule.next_delay(_snap(5, 995), T0 + 100.0) == pytest.approx(1.5)
+    assert schedule.next_delay(_snap(5, 995), T0 + 200.0) == pytest.approx(2.4)
+
+
+def test_schedule_follows_the_silent_timetable_when_counters_vanish() -> None:
+    schedule = _trusted()
+    schedule.next_delay(_snap(20, 980), T0 + 2.0)  # a trusted rate
+    assert schedule.next_delay(_snap(0, 0), T0 + 10.0) == pytest.approx(1.5 + 0.3 * 10.0)
+    assert schedule.next_delay(_snap(0, 0), T0 + 100.0) == pytest.approx(11.0)
 
 
 # -- the jitter (every other test pins it to zero) ------------------------------------
@@ -238,11 +349,15 @@ def test_schedule_jitter_is_ten_percent_either_way(monkeypatch, pick, factor: fl
     monkeypatch.setattr(backoff.random, "uniform", pick)
     jittered, plain = PollSchedule(), PollSchedule(jitter=0.0)
     assert jittered.jitter == 0.1
-    # backoff phase (no counters), long after the start so the elapsed-time cap is not hit
+    # backoff phase (counters, no progress), long after the start so the elapsed-time cap is not hit
     for now in (0.0, 100.0, 200.0):
-        got, want = jittered.next_delay(_snap(0, 0), now), plain.next_delay(_snap(0, 0), now)
+        got, want = jittered.next_delay(_snap(0, 100), now), plain.next_delay(_snap(0, 100), now)
         if now:  # the first delay is capped by max(initial, elapsed) = initial
             assert got == pytest.approx(want * factor), now
+    # no counters at all: the timetable is spread alike, from its first step
+    jittered, plain = PollSchedule(), PollSchedule(jitter=0.0)
+    for now in (0.0, 5.0, 100.0):
+        assert jittered.next_delay(_snap(0, 0), now) == pytest.approx(plain.next_delay(_snap(0, 0), now) * factor)
     # trusted rate, far from the end: the ETA hop is jittered too
     jittered, plain = PollSchedule(), PollSchedule(jitter=0.0)
     for schedule in (jittered, plain):
@@ -256,8 +371,8 @@ def test_schedule_jitter_spreads_a_crowd() -> None:
     """With the real random source, 20 waiters do not all poll at the same moment."""
     def second_delay() -> float:
         schedule = PollSchedule()
-        schedule.next_delay(_snap(0, 0), 0.0)
-        return schedule.next_delay(_snap(0, 0), 100.0)  # 2.4 s, give or take 10 %
+        schedule.next_delay(_snap(0, 100), 0.0)
+        return schedule.next_delay(_snap(0, 100), 100.0)  # 2.4 s, give or take 10 %
 
     delays = {second_delay() for _ in range(20)}
     assert len(delays) > 1 and all(2.4 * 0.9 <= d <= 2.4 * 1.1 for d in delays), delays

@@ -40,7 +40,8 @@ def test_entry_point_signatures():
 def test_wire_fields_the_engine_reads():
     request = resource_pb2.RegisterResourceRequest()
     for name in ("dependencies", "propertyDependencies", "retainOnDelete", "deleteBeforeReplace",
-                 "ignoreChanges", "replaceOnChanges", "custom", "parent", "protect", "customTimeouts"):
+                 "deleteBeforeReplaceDefined", "ignoreChanges", "replaceOnChanges", "custom", "parent", "protect",
+                 "customTimeouts", "importId", "provider"):
         assert hasattr(request, name), name
     diff = provider_pb2.DiffResponse
     assert (diff.DIFF_UNKNOWN, diff.DIFF_NONE, diff.DIFF_SOME) == (0, 1, 2)
@@ -62,7 +63,13 @@ def test_plugin_protocol_fields_the_engine_sends():
         provider_pb2.UpdateRequest: {"urn", "id", "olds", "news", "old_inputs", "timeout", "ignoreChanges",
                                      "preview", "name", "type"},
         provider_pb2.DeleteRequest: {"urn", "id", "properties", "old_inputs", "timeout", "name", "type"},
-        provider_pb2.ConfigureRequest: {"variables", "args", "acceptSecrets", "acceptResources", "urn"},
+        provider_pb2.ConfigureRequest: {"variables", "args", "acceptSecrets", "acceptResources", "urn", "id",
+                                        "sends_old_inputs", "sends_old_inputs_to_delete"},
+        provider_pb2.ConfigureResponse: {"acceptSecrets", "supportsPreview"},
+        provider_pb2.DiffResponse: {"changes", "replaces", "diffs", "detailedDiff", "hasDetailedDiff",
+                                    "deleteBeforeReplace"},
+        provider_pb2.ReadRequest: {"urn", "id", "properties", "inputs", "name", "type"},
+        provider_pb2.ReadResponse: {"id", "properties", "inputs"},
         engine_pb2.LogRequest: {"severity", "message", "urn", "ephemeral"},
     }
     for message, names in fields.items():

@@ -84,8 +84,13 @@ def test_up_applies_in_dependency_order_with_outputs_flowing(basic, log, emulato
     # The state file: per URN type, id, inputs, outputs, dependencies, the dynamic provider.
     state = state_of(basic)
     resources = by_name(state)
-    assert set(resources) == {"bucket", "bq", "hc-dataset", "store", "bucket-reader", "bq-editor", "job-user", "job"}
+    assert set(resources) == {"bucket", "bq", "hc-dataset", "store", "bucket-reader", "bq-editor", "job-user", "job",
+                              "default"}
+    # The dynamic host's default provider is a resource of the state too, and the job names it.
+    provider = resources["default"]
+    assert provider["type"] == "pulumi:providers:pulumi-python"
     job = resources["job"]
+    assert job["provider_ref"] == f"{provider['urn']}::{provider['id']}"
     assert job["type"] == "pulumi-python:dynamic/offline:Recorder"
     assert job["id"] == result.outputs["job_id"]
     assert job["inputs"]["store"] == store_id and job["outputs"]["created_id"] == job["id"]
@@ -179,14 +184,18 @@ def test_failed_create_keeps_what_succeeded(tmp_path, log, emulator):
     program = make_program(tmp_path, "parallel", {"count": 3, "fail": "r1"})
     result = _run("up", program, log)
     assert not result.ok
-    assert any("recorder r1: asked to fail (fail_create)" in e for e in result.errors), result.errors
-    assert "Traceback" not in "\n".join(result.errors)
+    # The engine shows the provider's gRPC status message as it is: the dynamic host sends the traceback.
+    [error] = [e for e in result.errors if "(r1)" in e]
+    assert error.startswith("pulumi-python:dynamic/offline:Recorder (r1): Traceback (most recent call last):")
+    assert error.rstrip().endswith("RuntimeError: recorder r1: asked to fail (fail_create)"), error
+    assert result.errors[-1] == "update failed"
     created = {e["label"] for e in read_log(log) if e["event"] == "create"}
-    assert set(by_name(state_of(program))) == created and "r1" not in created
+    assert set(by_name(state_of(program))) == created | {"default"} and "r1" not in created
     write_config(program, {"count": 3})
     retry = _run("up", program, log)
     assert retry.ok, retry.text
-    assert retry.counts == {"create": 1, "same": 2}
+    # A failure starts no new step (step_executor.go cancelDueToError): the retry creates what was not.
+    assert retry.counts == {"create": 3 - len(created), "same": len(created)}
 
 
 def _cli(*args: str, cwd: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:
@@ -210,11 +219,14 @@ def test_check_failures_are_listed_cleanly(tmp_path, emulator):
     done = _cli("up", "--stack", "dev", str(program), cwd=tmp_path)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
-    assert "bad (pulumi-python:dynamic/offline:Recorder): Check failed" in output
-    assert "fail_check: must be false, got True" in output
-    assert "label: is required" in output
+    # step_generator.go issueCheckFailures, diag GetResourcePropertyInvalidValueError: the engine's words
+    kind = "pulumi-python:dynamic/offline:Recorder"
+    assert f"error: {kind} resource 'bad': property fail_check value {{true}} has a problem: must be false, " \
+           "got True" in output, output
+    assert f"{kind} resource 'bad': property label value {{}} has a problem: is required" in output, output
+    assert "error: preview failed" in output and "Updating" not in output, output
     assert "Traceback" not in output
-    assert by_name(state_of(program)) == {}
+    assert not (program / ".pulumi-offline" / "dev.json").exists()  # up stopped at its preview
 
 
 def test_cli_config_file_and_stack_option(tmp_path, unique, emulator):

@@ -11,8 +11,11 @@ resource blocks ``destroy`` with the engine's message. Each run is
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,7 @@ from pulumi_offline.display import Display
 from pulumi_offline.engine import StepError, go_duration_seconds, protected_delete_message, run
 from support.cli import PtyRun
 from support.emulator import HealthcareApi
+from recorder_support import set_plugin_path
 from support.programs import by_name, make_program, state_of
 from support.terminal import screen
 
@@ -37,8 +41,22 @@ def _jobs_program(tmp_path, unique, *, face: str, files: int = 4, **config):
         paths.append(str(path))
     names = {"source": f"src-{unique}", "exports": f"exp-{unique}", "dataset": f"ds-{unique}",
              "store": f"st-{unique}"}
-    return make_program(tmp_path, "jobs", {"gcp:project": "local-project", "names": names, "files": paths,
-                                           "face": face, **config})
+    program = make_program(tmp_path, "jobs", {"gcp:project": "local-project", "names": names, "files": paths,
+                                              "face": face, **config})
+    # The plugin's folder, as a project names it (this venv's bin holds pulumi-resource-dicom-jobs).
+    set_plugin_path(program, "dicom-jobs", Path(sys.executable).parent)
+    return program
+
+
+def _update_section(lines: list[str]) -> list[str]:
+    """What a screen shows from ``Updating (...)`` on (``up`` prints its preview first)."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Updating (")]
+    return lines[starts[-1]:] if starts else lines
+
+
+def ctrl_c(terminal: PtyRun) -> None:
+    """Ctrl-C on a terminal: SIGINT to its whole foreground process group, not to one process."""
+    os.killpg(terminal.proc.pid, signal.SIGINT)
 
 
 def _import_operations(emulator) -> list[dict]:
@@ -59,7 +77,7 @@ def test_plugin_program_up_with_iam_enforced_shows_status_in_place(tmp_path, uni
     terminal = PtyRun.start("up", str(program), command=OFFLINE)
     terminal.expect(" done, ", deadline_s=120)  # the provider's first status message, in the import's row
     code = terminal.finish(deadline_s=180)
-    raw, final = terminal.text, screen(terminal.text)
+    raw, final = terminal.text, _update_section(screen(terminal.text))
 
     assert code == 0, raw
     for name, type_ in PLUGIN_TYPES.items():
@@ -107,7 +125,7 @@ def test_ctrl_c_sends_cancel_and_the_plugin_create_ends_cancelled(tmp_path, uniq
     terminal.expect(" done, ", deadline_s=120)  # the import waits in the plugin
     [operation] = _import_operations(emulator)
     assert not operation["done"]
-    terminal.interrupt()
+    ctrl_c(terminal)  # the plugin runs in its own process group: only the engine gets it, and sends Cancel
     code = terminal.finish(deadline_s=60)
     raw, final = terminal.text, "\n".join(screen(terminal.text))
 
@@ -117,7 +135,10 @@ def test_ctrl_c_sends_cancel_and_the_plugin_create_ends_cancelled(tmp_path, uniq
     ended = poll(lambda: api.operation(operation["name"]) if api.operation(operation["name"]).get("done") else None,
                  deadline_s=30, what="the cancelled operation to end")
     assert ended["error"]["code"] == 1, ended  # CANCELLED: the plugin asked the API to cancel it
-    assert operation["name"].rsplit("/", 1)[-1] in final and "import (dicom-jobs:index:DicomImportJob)" in final
+    # the plugin's answer, under the job in Diagnostics, names the operation it cancelled
+    block = final[final.index("  dicom-jobs:index:DicomImportJob (import):"):]
+    assert operation["name"].rsplit("/", 1)[-1] in block.split("\n\n")[0], final
+    assert "Traceback" not in raw and "Channel closed" not in raw, raw
     assert "export" not in by_name(state_of(program)) and "import" not in by_name(state_of(program))
     assert len(_import_operations(emulator)) == 1  # nothing started after the cancel
 
@@ -130,7 +151,7 @@ def test_custom_timeouts_reach_the_plugin_as_the_create_timeout(tmp_path, unique
 
     assert not result.ok
     text = "\n".join(result.errors)
-    assert "import (dicom-jobs:index:DicomImportJob)" in text and "timeout_seconds=2" in text, text
+    assert "dicom-jobs:index:DicomImportJob (import): " in text and "timeout_seconds=2" in text, text
     [operation] = _import_operations(emulator)
     api = HealthcareApi(stack.healthcare_url)
     assert poll(lambda: api.operation(operation["name"]).get("done"), deadline_s=30, what="the cancelled operation")
@@ -140,19 +161,25 @@ def test_custom_timeouts_reach_the_plugin_as_the_create_timeout(tmp_path, unique
 def test_protected_resource_blocks_destroy_with_the_engines_message(tmp_path, unique, emulator, stack, face):
     program = _jobs_program(tmp_path, unique, face=face, files=1, protect_import=True)
     assert run("up", program, display=Display(io.StringIO())).ok
+    saved = by_name(state_of(program))
+    urn, type_ = saved["import"]["urn"], saved["import"]["type"]
+    refusal = f"{type_} (import): {protected_delete_message(urn)}"
 
-    out = io.StringIO()
-    result = run("destroy", program, display=Display(out))
+    # step.go DeleteStep.Apply refuses before it looks at DryRun: destroy's preview fails, nothing is deleted
+    result = run("destroy", program, display=Display(io.StringIO()))
+    assert not result.ok and refusal in result.errors and result.errors[-1] == "preview failed", result.errors
+    assert set(by_name(state_of(program))) == set(saved)
 
-    assert not result.ok
-    urn = by_name(state_of(program))["import"]["urn"]
-    assert protected_delete_message(urn) in result.errors
+    # Without the preview, the refusal does not stop the other deletes (step_executor.go cancelDueToError),
+    # but what the protected job depends on stays (deployment_executor.go performPostSteps).
+    result = run("destroy", program, display=Display(io.StringIO()), skip_preview=True)
+    assert not result.ok and refusal in result.errors and result.errors[-1] == "update failed", result.errors
+    # step.go deleteProtectedError, word for word
     assert protected_delete_message(urn) == (
-        f'unable to delete resource "{urn}"\nas it is currently marked for protection. To unprotect the '
-        "resource, either remove the `protect` flag from the resource in your Pulumi program and run "
-        f"`pulumi up` or use the command:\n`pulumi state unprotect '{urn}'`")
+        f'resource "{urn}" cannot be deleted\nbecause it is protected. To unprotect the resource, either '
+        "remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`, or use the "
+        f"command:\n`pulumi state unprotect '{urn}'`")
     left = by_name(state_of(program))
-    # the protected job and everything it depends on stay; its dependent (the export) is gone
     assert {"import", "source", "reader", "store", "hc"} <= set(left) and "export" not in left
     assert left["import"]["protect"] is True
 
@@ -186,6 +213,7 @@ def test_display_off_a_terminal_prints_a_row_per_status_change_and_nothing_after
 def test_display_on_a_terminal_redraws_rows_in_place_and_lists_kept_messages_at_the_end():
     out = io.StringIO()
     display = Display(out, interactive=True)
+    display.header("Updating", "p", "dev")
     display.begin(URN, "create", TYPE, "ct")
     display.status(URN, "operations/1: 1/4 done")
     display.line("  +  gcp:storage/bucket:Bucket  other  created (0.0s)")  # a line while the row is drawn
@@ -193,13 +221,14 @@ def test_display_on_a_terminal_redraws_rows_in_place_and_lists_kept_messages_at_
     display.diagnostic(URN, "warning", "a real warning")
     display.diagnostic("", "info", "about the whole update")
     display.step("create", TYPE, "ct", preview=False, seconds=3.0, urn=URN)
-    display.summary({"create": 2}, preview=False, seconds=3.0, outputs={}, errors=[])
+    display.summary({"create": 2}, preview=False, seconds=3.0, outputs={})
 
     assert "operations/1: 1/4 done" in out.getvalue() and "operations/1: 3/4 done" in out.getvalue()
     final = screen(out.getvalue())
     assert not [line for line in final if "creating (" in line], final
-    assert final[:2] == ["  +  gcp:storage/bucket:Bucket  other  created (0.0s)",
+    assert final[:3] == ["Updating (p/dev):", "  +  gcp:storage/bucket:Bucket  other  created (0.0s)",
                          f"  +  {TYPE:<50} {'ct':<30} created (3.0s)"], final
     at = final.index("Diagnostics:")
-    assert final[at + 1:at + 4] == [f"  {TYPE} (ct):", "    warning: a real warning",
-                                    "    info: about the whole update"], final
+    # grouped by resource; a message about no resource under the stack (pkg/backend/display/progress.go)
+    assert final[at + 1:at + 7] == [f"  {TYPE} (ct):", "    warning: a real warning", "",
+                                    "  pulumi:pulumi:Stack (p-dev):", "    info: about the whole update", ""], final

@@ -48,5 +48,5 @@ def test_long_values_are_not_cut() -> None:
 def test_the_summary_prints_outputs_that_way() -> None:
     out = io.StringIO()
     Display(out, interactive=False).summary({"create": 1}, preview=False, seconds=1.0,
-                                            outputs={"job": {"count": 3.0}}, errors=[])
+                                            outputs={"job": {"count": 3.0}})
     assert "Outputs:\n    job: {\n        count: 3\n    }\n" in out.getvalue()

@@ -14,14 +14,19 @@ pip's cache is reused; the only network needed is the package registry
 
 from __future__ import annotations
 
+import ensurepip
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
+
+from support.sources import copy_product
 
 ROOT = Path(__file__).resolve().parents[2]
 _INSTALL_TIMEOUT_S = 1200
@@ -57,18 +62,11 @@ class FreshVenv:
         return self.run("python", "-c", f"import {module}").returncode == 0
 
 
-def _copy_product(target: Path) -> Path:
-    shutil.copy2(ROOT / "pyproject.toml", target / "pyproject.toml")
-    shutil.copy2(ROOT / "README.md", target / "README.md")
-    shutil.copytree(ROOT / "provider", target / "provider", ignore=_IGNORED)
-    return target
-
-
 def test_product_alone_brings_only_itself_and_declares_ranges(tmp_path: Path) -> None:
     fresh = FreshVenv(tmp_path / "venv")
     source = tmp_path / "src"
     source.mkdir()
-    fresh.pip_install(_copy_product(source))
+    fresh.pip_install(copy_product(source))
 
     assert not fresh.imports("healthcare_emulator"), "the emulator is its own distribution"
     assert not fresh.imports("pulumi_offline"), "the offline engine is its own distribution"
@@ -102,3 +100,38 @@ def test_emulator_alone_brings_neither_the_product_nor_the_sdk(tmp_path: Path) -
     assert not fresh.imports("pulumi_dicom_jobs")
     assert not fresh.imports("pulumi_offline")
     assert not fresh.imports("pulumi")
+
+
+def test_a_clone_installs_from_its_git_url_with_the_pip_python_ships(tmp_path: Path) -> None:
+    """docs/real-gcp.md#1-install: with the pip a new venv gets (Python 3.11: 23.2.1), a local
+    clone's git URL works as ``git+file://localhost/PATH``; before pip 24.1, ``git+file:///PATH``
+    is refused as the page quotes. The installed metadata says what the product is (issue 24)."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=300,
+                   capture_output=True)
+    folder = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(folder)  # ensurepip: the pip this Python ships
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+    def pip(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(folder / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", *args],
+                              capture_output=True, text=True, timeout=_INSTALL_TIMEOUT_S, env=env, cwd=tmp_path)
+
+    shipped = Version(ensurepip.version())
+    assert pip("--version").stdout.startswith(f"pip {shipped} ")
+
+    without_host = pip("install", "--no-deps", f"pulumi-dicom-jobs @ git+file://{clone}")
+    if shipped < Version("24.1"):
+        assert without_host.returncode != 0
+        assert f"ERROR: Invalid requirement: 'pulumi-dicom-jobs @ git+file://{clone}'" in without_host.stderr
+        assert "It looks like a path." in without_host.stderr
+    installed = pip("install", "--no-deps", f"pulumi-dicom-jobs @ git+file://localhost{clone}")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    shown = subprocess.run([str(folder / "bin" / "python"), "-c", (
+        "import importlib.metadata as m; d = m.metadata('pulumi-dicom-jobs'); "
+        "print(d['Summary']); print(d['Author']); print(d['License-Expression'])")],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    project = tomllib.loads((clone / "pyproject.toml").read_text())["project"]  # the clone is HEAD, as committed
+    assert shown.stdout.splitlines() == [project["description"], project["authors"][0]["name"], project["license"]]

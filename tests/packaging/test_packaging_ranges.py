@@ -108,3 +108,29 @@ def test_every_distribution_allows_exactly_the_pythons_the_suite_runs_on() -> No
     assert sys.version_info >= (3, 11)
     for folder in (ROOT, ROOT / "emulator", ROOT / "offline"):
         assert _project(folder)["requires-python"] == ">=3.11", folder
+
+
+def test_every_distribution_says_what_it_is_who_makes_it_and_its_license() -> None:
+    """What ``pip show`` and an index page show (issue 24): a summary of the whole distribution,
+    the authors, and the license as an SPDX expression (PEP 639, setuptools >= 77)."""
+    summaries = {folder: _project(folder)["description"] for folder in (ROOT, ROOT / "emulator", ROOT / "offline")}
+    for folder, summary in summaries.items():
+        project = _project(folder)
+        assert project["license"] == "Apache-2.0", folder
+        assert project["authors"] == [{"name": "pulumi-dicom-jobs maintainers"}], folder
+        assert "setuptools>=77" in tomllib.loads((folder / "pyproject.toml").read_text())["build-system"]["requires"]
+    # the product is resources, a provider plugin and a CLI, not only dynamic resources
+    assert all(word in summaries[ROOT] for word in ("Pulumi resources", "provider plugin", "CLI")), summaries[ROOT]
+    assert "emulator" in summaries[ROOT / "emulator"] and "Pulumi engine" in summaries[ROOT / "offline"]
+
+
+def test_every_distribution_links_its_home_from_the_one_repository_url() -> None:
+    """``[project.urls]`` in all three (issue 24): the same repository, and each page exists here."""
+    repository = _project(ROOT)["urls"]["Repository"]
+    for folder in (ROOT, ROOT / "emulator", ROOT / "offline"):
+        urls = _project(folder)["urls"]
+        assert urls["Repository"] == repository and urls["Issues"] == f"{repository}/issues", folder
+        home = urls["Homepage"]
+        assert home == repository or home.startswith(f"{repository}/blob/main/"), folder
+        if home != repository:
+            assert (ROOT / home.removeprefix(f"{repository}/blob/main/")).is_file(), home

@@ -8,13 +8,16 @@ by the test session) register too; one process cannot hold both. Every
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import sys
 
+import grpc
 from pulumi.provider.experimental import property_value, provider, server
-from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2, provider_pb2_grpc
 
 from pulumi_dicom_jobs.plugin.provider import DicomJobsProvider
+from pulumi_dicom_jobs.plugin.servicer import DicomJobsServicer
 
 
 def _params(fn) -> list[str]:
@@ -56,6 +59,46 @@ def check_property_values_and_the_server() -> None:
     assert hasattr(property_value.PropertyValue, "contains_secret")
     assert hasattr(property_value.PropertyValue, "with_secret")
     assert _params(server.main) == ["args", "version", "provider"]
+
+
+def check_the_servicer_we_extend_and_the_grpc_settings_we_serve_with() -> None:
+    assert _params(server.ProviderServicer.__init__) == ["self", "args", "version", "provider", "engine_address"]
+    for name, method in vars(DicomJobsServicer).items():
+        if name[:1].isupper():
+            assert inspect.iscoroutinefunction(getattr(server.ProviderServicer, name)), f"ProviderServicer.{name}"
+    from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS  # noqa: F401 (the server's options)
+
+
+class _Marker(Exception):
+    pass
+
+
+class _Context:
+    """The part of a grpc.aio servicer context a failed call uses."""
+
+    def __init__(self) -> None:
+        self.aborted: tuple = ()
+
+    async def abort(self, code, details):
+        self.aborted = (code, details)
+        raise grpc.RpcError(details)
+
+
+def check_a_providers_failure_reaches_the_engine_as_its_status_alone() -> None:
+    class Failing(provider.Provider):
+        async def create(self, request):
+            raise _Marker("the job failed")
+
+    request = provider_pb2.CreateRequest(urn="urn:pulumi:s::p::dicom-jobs:index:DicomImportJob::n")
+    servicer = DicomJobsServicer([], "0.0.0", Failing(), engine_address="127.0.0.1:1")
+    context = _Context()
+    try:
+        asyncio.run(servicer.Create(request, context))
+    except grpc.RpcError:
+        pass
+    code, details = context.aborted
+    assert code == grpc.StatusCode.INTERNAL and details.startswith("internal error in the dicom-jobs plugin "
+                                                                    "(_Marker: the job failed)"), context.aborted
 
 
 def check_the_engine_log_call() -> None:

@@ -91,12 +91,14 @@ def test_store_migration_up_noop_new_run_and_destroy(tmp_path, cloud):
     assert cloud.job_operations("import")[-1]["request"]["gcsSource"]["uri"] == f"gs://{BUCKET}/run-2/**.dcm"
     assert cloud.sop_uids(TARGET) == sops
 
-    # Destroy (README): target store with the migrated instances and its dataset deleted, grants
-    # removed, the staging bucket stays (not empty, force_destroy off); the source is untouched.
+    # Destroy (README): target store with the migrated instances deleted, grants removed, the
+    # staging bucket stays (not empty, force_destroy off); the source is untouched. As in the engine,
+    # that failed delete stops the deletes (step_executor.go cancelDueToError): the target store's
+    # dataset, due after it (deployment_executor.go performPostSteps), stays too, empty.
     done = program.destroy()
     assert not done.ok
     assert any(f"bucket {BUCKET} is not empty" in e for e in done.errors), done.errors
-    assert program.state_names() == {"export", "export-bucket"}
+    assert program.state_names() == {"export", "export-bucket", "target-dataset"}
     assert cloud.hc_get(TARGET).status_code == 404
     assert cloud.grants() == set()
     assert len(cloud.objects(BUCKET)) == 14

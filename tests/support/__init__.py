@@ -32,6 +32,12 @@
   emulator's jobs without its HTTP layer.
 * :mod:`support.procfs` -- what ``/proc`` says about a process tree
   (listening sockets, memory, threads).
+* :mod:`support.plugin` -- the ``dicom-jobs`` plugin as a process
+  (``PluginProcess``) and a ``RecordingEngine`` for its ``Log`` calls.
+* :mod:`support.language_host` -- Pulumi's Python language host's steps for
+  a source plugin (install, then run), transcribed from pulumi/pulumi.
+* :mod:`support.sources` -- the product's sources copied to a scratch
+  folder, for installs that must not write into the worktree.
 
 Waiting is never written here: every "until true, with a deadline" is
 :func:`healthcare_emulator.waiting.poll`.

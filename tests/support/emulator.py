@@ -211,6 +211,10 @@ class EmulatorAdmin:
         """Import/export operations (those on a store), optionally on one store only."""
         return [op for op in self.operations() if op.get("store") and (store is None or op["store"] == store)]
 
+    def add_history(self, dataset: str, count: int) -> None:
+        """``count`` finished imports in ``dataset``, ended an hour ago (a long-lived dataset)."""
+        assert self.post("operations/history", {"dataset": dataset, "count": count})["added"] == count
+
     def dicom_operations(self, store: Optional[str] = None) -> list[dict]:
         """DICOM import/export operations by method name, optionally on one store only."""
         return [op for op in self.operations() if DICOM_METHOD in (op.get("apiMethodName") or "")

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from concurrent import futures
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -60,14 +60,28 @@ class RecordingEngine(engine_pb2_grpc.EngineServicer):
         return f"127.0.0.1:{self.port}"
 
 
-class PluginProcess:
-    """``pulumi-resource-dicom-jobs ENGINE`` and a stub on the port it prints."""
+def installed_executable() -> str:
+    """``pulumi-resource-dicom-jobs`` beside this interpreter (a venv's ``bin``), else on ``PATH``."""
+    executable = shutil.which(EXECUTABLE, path=os.path.dirname(sys.executable)) or shutil.which(EXECUTABLE)
+    assert executable, f"{EXECUTABLE} is not installed beside {sys.executable} nor on PATH"
+    return executable
 
-    def __init__(self, engine_address: str, env: Optional[dict[str, str]] = None) -> None:
-        executable = shutil.which(EXECUTABLE, path=os.path.dirname(sys.executable)) or shutil.which(EXECUTABLE)
-        assert executable, f"{EXECUTABLE} is not installed beside {sys.executable} nor on PATH"
-        self.proc = subprocess.Popen([executable, engine_address], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+class PluginProcess:
+    """``COMMAND [FLAGS...] ENGINE`` and a stub on the port it prints.
+
+    ``command`` defaults to the installed executable; ``flags`` come before
+    the engine's address, as the engine passes them; ``environ`` replaces
+    the environment (else this one plus ``env``); ``cwd`` is where the engine
+    runs it.
+    """
+
+    def __init__(self, engine_address: str, env: Optional[dict[str, str]] = None, *,
+                 command: Sequence[str] = (), flags: Sequence[str] = (), cwd: Optional[str] = None,
+                 environ: Optional[dict[str, str]] = None) -> None:
+        argv = [*(command or [installed_executable()]), *flags, engine_address]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                                     env={**(os.environ if environ is None else environ), **(env or {})})
         self._lines: list[str] = []
         self.stderr: list[str] = []
         threading.Thread(target=self._read, args=(self.proc.stdout, self._lines), daemon=True).start()
@@ -101,12 +115,16 @@ class PluginProcess:
         return self.stub.CheckConfig(provider_pb2.CheckRequest(urn="urn:pulumi:test::proj::pulumi:providers:dicom-jobs::default",
                                                                olds=struct({}), news=struct(news)))
 
-    def check(self, news: dict, type_: str = IMPORT_TYPE) -> provider_pb2.CheckResponse:
-        return self.stub.Check(provider_pb2.CheckRequest(urn=urn(type_), olds=struct({}), news=struct(news)))
+    def check(self, news: dict, type_: str = IMPORT_TYPE, olds: Optional[dict] = None) -> provider_pb2.CheckResponse:
+        return self.stub.Check(provider_pb2.CheckRequest(urn=urn(type_), olds=struct(olds or {}), news=struct(news)))
 
-    def diff(self, olds: dict, news: dict, type_: str = IMPORT_TYPE) -> provider_pb2.DiffResponse:
-        return self.stub.Diff(provider_pb2.DiffRequest(urn=urn(type_), id="op", olds=struct(olds),
-                                                       news=struct(news)))
+    def diff(self, olds: dict, news: dict, type_: str = IMPORT_TYPE, *, id_: str = "op",
+             old_inputs: Optional[dict] = None) -> provider_pb2.DiffResponse:
+        """``olds`` are the recorded outputs, ``news`` the checked inputs, as the engine sends them."""
+        request = provider_pb2.DiffRequest(urn=urn(type_), id=id_, olds=struct(olds), news=struct(news))
+        if old_inputs is not None:
+            request.old_inputs.CopyFrom(struct(old_inputs))
+        return self.stub.Diff(request)
 
     def create(self, properties: dict, type_: str = IMPORT_TYPE, name: str = "job",
                timeout: float = 0.0, rpc_timeout: float = 120.0) -> provider_pb2.CreateResponse:
@@ -118,8 +136,14 @@ class PluginProcess:
         return self.stub.Create.future(provider_pb2.CreateRequest(
             urn=urn(type_, name), properties=struct(properties), timeout=timeout), timeout=600)
 
-    def read(self, id_: str, properties: dict, type_: str = IMPORT_TYPE) -> provider_pb2.ReadResponse:
-        return self.stub.Read(provider_pb2.ReadRequest(urn=urn(type_), id=id_, properties=struct(properties)))
+    def read(self, id_: str, properties: Optional[dict] = None, type_: str = IMPORT_TYPE, *,
+             inputs: Optional[dict] = None) -> provider_pb2.ReadResponse:
+        """Refresh sends the recorded outputs and inputs; import the id alone (no ``properties``, no
+        ``inputs``)."""
+        request = provider_pb2.ReadRequest(urn=urn(type_), id=id_, properties=struct(properties or {}))
+        if inputs is not None:
+            request.inputs.CopyFrom(struct(inputs))
+        return self.stub.Read(request)
 
     def update(self, olds: dict, news: dict, type_: str = IMPORT_TYPE) -> provider_pb2.UpdateResponse:
         return self.stub.Update(provider_pb2.UpdateRequest(urn=urn(type_), id="op", olds=struct(olds),
@@ -134,6 +158,27 @@ class PluginProcess:
     def plugin_info(self) -> plugin_pb2.PluginInfo:
         return self.stub.GetPluginInfo(empty_pb2.Empty())
 
+    def get_schema(self) -> provider_pb2.GetSchemaResponse:
+        return self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0))
+
+
+#: The wire form of a secret value (``pulumi.runtime.rpc``'s signature key and secret signature).
+SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+
+
+def secret(value: Any) -> dict:
+    """``value`` as the engine sends a secret."""
+    return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
+
+
+def generated_python_name(schema: dict) -> str:
+    """The module and distribution name Pulumi's Python generator gives a package's SDK: the
+    schema's ``language.python.packageName``, else ``pulumi_<name>`` (pulumi/pulumi
+    ``pkg/codegen/python/gen.go``, ``generateModuleContextMap`` and ``PyPack``; the generated
+    ``pyproject.toml``/``setup.py`` use the same name)."""
+    return schema.get("language", {}).get("python", {}).get("packageName") or \
+        "pulumi_" + schema["name"].replace("-", "_")
+
 
 def struct(values: dict) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
@@ -147,11 +192,12 @@ def plain(message: struct_pb2.Struct) -> dict:
     return MessageToDict(message)
 
 
-def running(engine_env: Optional[dict[str, str]] = None) -> Iterator[tuple[RecordingEngine, PluginProcess]]:
-    """An engine and a plugin started with its address (a generator for fixtures)."""
+def running(engine_env: Optional[dict[str, str]] = None, **how: Any) -> Iterator[tuple[RecordingEngine, PluginProcess]]:
+    """An engine and a plugin started with its address (a generator for fixtures); ``how`` as
+    :class:`PluginProcess` takes it."""
     engine = RecordingEngine()
     engine.server.start()
-    plugin = PluginProcess(engine.address, engine_env)
+    plugin = PluginProcess(engine.address, engine_env, **how)
     try:
         yield engine, plugin
     finally:

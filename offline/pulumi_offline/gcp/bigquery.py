@@ -19,7 +19,7 @@ class BigQueryDataset(DerivedOutputs):
     type = "gcp:bigquery/dataset:Dataset"
     replace_keys = frozenset({"datasetId", "project", "location"})
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         inputs = self._project(inputs)
         if not inputs.get("datasetId"):
             raise CloudError("datasetId: required for a BigQuery dataset")
@@ -41,6 +41,10 @@ class BigQueryDataset(DerivedOutputs):
         self.cloud.http("bigquery", "POST", f"/bigquery/v2/projects/{quote(project)}/datasets", json=body)
         outputs = self._outputs(inputs)
         return outputs["id"], outputs
+
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        project, dataset = old.outputs.get("project"), old.outputs.get("datasetId")
+        return self._exists("bigquery", f"/bigquery/v2/projects/{quote(project)}/datasets/{quote(dataset)}", old)
 
     def delete(self, old: ResourceState) -> str | None:
         project, dataset = old.outputs.get("project"), old.outputs.get("datasetId")

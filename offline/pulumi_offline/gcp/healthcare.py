@@ -11,15 +11,16 @@ from typing import Any
 from urllib.parse import quote
 
 from ..state import ResourceState
-from .applier import DerivedOutputs
+from .applier import AUTONAME_MAX, DerivedOutputs
 from .cloud import CloudError
 
 
 class HealthcareDataset(DerivedOutputs):
     type = "gcp:healthcare/dataset:Dataset"
     replace_keys = frozenset({"name", "location", "project"})
+    autoname_max = AUTONAME_MAX
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         inputs = self._project(inputs)
         for key in ("name", "location"):
             if not inputs.get(key):
@@ -37,6 +38,9 @@ class HealthcareDataset(DerivedOutputs):
         outputs = self._outputs(inputs)
         return outputs["id"], outputs
 
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        return self._exists("healthcare", f"/v1/{old.id}", old)
+
     def delete(self, old: ResourceState) -> str | None:
         self.cloud.http("healthcare", "DELETE", f"/v1/{old.id}", ok_missing=True)
         return None
@@ -45,8 +49,9 @@ class HealthcareDataset(DerivedOutputs):
 class DicomStore(DerivedOutputs):
     type = "gcp:healthcare/dicomStore:DicomStore"
     replace_keys = frozenset({"name", "dataset"})
+    autoname_max = AUTONAME_MAX
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         for key in ("name", "dataset"):
             if not inputs.get(key):
                 raise CloudError(f"{key}: required for a DICOM store")
@@ -65,6 +70,9 @@ class DicomStore(DerivedOutputs):
 
     def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return self._outputs(inputs) if isinstance(inputs.get("dataset"), str) else dict(inputs)
+
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        return self._exists("healthcare", f"/v1/{old.id}", old)
 
     def delete(self, old: ResourceState) -> str | None:
         self.cloud.http("healthcare", "DELETE", f"/v1/{old.id}", ok_missing=True)

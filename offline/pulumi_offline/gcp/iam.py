@@ -29,7 +29,7 @@ class Grant(Applier):
     def ident(self, inputs: dict[str, Any]) -> str:
         raise NotImplementedError
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         for key in ("role", "member"):
             if not inputs.get(key):
                 raise CloudError(f"{key}: required for an IAM member")
@@ -51,8 +51,8 @@ class Grant(Applier):
 class BucketIAMMember(Grant):
     type = "gcp:storage/bucketIAMMember:BucketIAMMember"
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        inputs = super().check(name, inputs)
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        inputs = super().validate(name, inputs)
         if not inputs.get("bucket"):
             raise CloudError("bucket: required for a bucket IAM member")
         return {**inputs, "bucket": str(inputs["bucket"]).removeprefix("b/")}
@@ -67,8 +67,8 @@ class BucketIAMMember(Grant):
 class DatasetIamMember(Grant):
     type = "gcp:bigquery/datasetIamMember:DatasetIamMember"
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        inputs = self._project(super().check(name, inputs))
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        inputs = self._project(super().validate(name, inputs))
         if not inputs.get("datasetId"):
             raise CloudError("datasetId: required for a BigQuery dataset IAM member")
         return inputs
@@ -83,8 +83,8 @@ class DatasetIamMember(Grant):
 class ProjectIAMMember(Grant):
     type = "gcp:projects/iAMMember:IAMMember"
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._project(super().check(name, inputs))
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self._project(super().validate(name, inputs))
 
     def resource(self, inputs: dict[str, Any]) -> str:
         return f"//cloudresourcemanager.googleapis.com/projects/{inputs['project']}"

@@ -33,7 +33,7 @@ class ProjectService(Applier):
     type = "gcp:projects/service:Service"
     replace_keys = None
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         inputs = self._project(inputs)
         if not inputs.get("service"):
             raise CloudError("service: required (e.g. healthcare.googleapis.com)")
@@ -58,7 +58,7 @@ class ServiceIdentity(Applier):
     type = "gcp:projects/serviceIdentity:ServiceIdentity"
     replace_keys = None
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         inputs = self._project(inputs)
         if inputs.get("service") != "healthcare.googleapis.com":
             raise CloudError(f"service: only healthcare.googleapis.com is modelled offline, got {inputs.get('service')!r}")

@@ -13,15 +13,16 @@ from typing import Any
 from urllib.parse import quote
 
 from ..state import ResourceState
-from .applier import Applier, autoname
+from .applier import AUTONAME_MAX, BUCKET_AUTONAME_MAX, Applier
 from .cloud import CloudError
 
 
 class Bucket(Applier):
     type = "gcp:storage/bucket:Bucket"
     replace_keys = frozenset({"name", "location", "project"})
+    autoname_max = BUCKET_AUTONAME_MAX
 
-    def check(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         inputs = self._project(inputs)
         if not inputs.get("location"):
             raise CloudError("location: required for a bucket")
@@ -35,7 +36,7 @@ class Bucket(Applier):
                 "forceDestroy": bool(inputs.get("forceDestroy", False))}
 
     def create(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        bucket = inputs.get("name") or autoname(name)
+        bucket = inputs["name"]
         body = {"name": bucket, "location": inputs["location"],
                 "storageClass": inputs.get("storageClass") or "STANDARD"}
         if inputs.get("labels"):
@@ -48,6 +49,9 @@ class Bucket(Applier):
 
     def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return self._outputs(inputs["name"], inputs) if inputs.get("name") else dict(inputs)
+
+    def read(self, old: ResourceState) -> dict[str, Any] | None:
+        return self._exists("storage", f"/storage/v1/b/{quote(old.id, safe='')}", old)
 
     def delete(self, old: ResourceState) -> str | None:
         bucket = old.id
@@ -67,6 +71,7 @@ class Bucket(Applier):
 class BucketObject(Applier):
     type = "gcp:storage/bucketObject:BucketObject"
     replace_keys = None
+    autoname_max = AUTONAME_MAX
 
     @staticmethod
     def _content(inputs: dict[str, Any]) -> bytes:

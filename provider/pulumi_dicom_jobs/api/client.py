@@ -58,8 +58,16 @@ class HealthcareClient:
     def transport(self) -> Transport:
         if self._transport is None:
             self._transport = Transport(self.base_url, auth.token_source(self.emulated), self.retry,
-                                        self.timeout, self.sleep)
+                                        self.timeout, self.sleep, origin=self._origin())
         return self._transport
+
+    def _origin(self) -> str:
+        """Where the address came from, when the user may not know: the emulator's variable."""
+        if not self.emulated:
+            return ""
+        variable = f"{settings.EMULATOR_HOST_ENV}={settings.emulator_host()}"
+        return (f"The address comes from {variable}: is the emulator running there? Unset "
+                f"{settings.EMULATOR_HOST_ENV} to use Google's API instead.")
 
     @property
     def read_timeout(self) -> float:
@@ -99,7 +107,8 @@ class HealthcareClient:
         """``operations.cancel`` (safe to repeat; NotFound when the API forgot it)."""
         self.request("POST", f"{name}:cancel", json={})
 
-    def list_operations(self, dataset: str, page_size: int = 100) -> Iterator[OperationStatus]:
+    def list_operations(self, dataset: str,
+                        page_size: int = api_facts.OPERATIONS_PAGE_SIZE) -> Iterator[OperationStatus]:
         """``operations.list``: every operation of ``dataset``, page after page.
 
         No ``filter`` is sent: the API documents none for this method (the
@@ -108,6 +117,9 @@ class HealthcareClient:
         decide. Callers select on each operation's metadata instead. The API
         promises no order either, so every page is read (lazily: a caller that
         has what it needs stops iterating and no further page is fetched).
+        Pages are as large as the API documents (the server may send fewer
+        items, even none, before the end: only a missing ``nextPageToken``
+        ends the list).
         """
         token: Optional[str] = None
         while True:

@@ -15,7 +15,8 @@ so those are retried for POSTs too.
 A connection that could not even be opened (refused, unknown host, connect
 timeout) means nothing was sent and nothing listens there: it is retried
 only ``RetryPolicy.unreachable_attempts`` times (5: at most 7.5 s of pauses),
-not the full budget, and the :class:`TransportError` names the endpoint.
+not the full budget, and the :class:`TransportError` names the endpoint (and,
+given an ``origin``, where that address came from).
 Each retry is logged on this module's logger (``INFO``) with the endpoint,
 the cause and the pause; the CLI shows those lines on stderr.
 
@@ -141,8 +142,10 @@ class Transport:
 
     def __init__(self, base_url: str, tokens: TokenSource, policy: RetryPolicy | None = None,
                  timeout: tuple[float, float] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, origin: str = "") -> None:
         self.base_url = base_url.rstrip("/")
+        #: Where ``base_url`` came from, added to the message when nothing answers there.
+        self.origin = origin
         self.tokens = tokens
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
@@ -210,5 +213,6 @@ class Transport:
         what = _connection_cause(failure, unreachable)
         if unreachable:
             return (f"could not connect to the Healthcare API at {self.base_url} ({what}): "
-                    f"nothing was sent; {attempts} attempt(s) over {elapsed:.0f}s")
+                    f"nothing was sent; {attempts} attempt(s) over {elapsed:.0f}s"
+                    + (f". {self.origin}" if self.origin else ""))
         return f"no answer from the Healthcare API at {self.base_url} ({what}) after {attempts} attempt(s)"

@@ -42,6 +42,7 @@ Exit codes:
      the same kind is still running in the dataset, the dataset or store does not
      exist, no Google credentials were found), the operation is unknown (404), or
      the API could not be reached
+7    cancel: the operation had already finished, so nothing was cancelled
 130  interrupted (Ctrl-C) and the operation left running
 ===  ==========================================================================
 """
@@ -58,7 +59,8 @@ from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportEr
 from pulumi_dicom_jobs.cli.options import (Seconds, api_options, job_options, options_from,
                                            wait_options)
 from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, EXIT_ERROR, EXIT_OK, state_of
-from pulumi_dicom_jobs.cli.output import api_failed, describe, err, finish, job_failed, out, print_json, summary
+from pulumi_dicom_jobs.cli.output import (api_failed, describe, err, finish, job_failed, nothing_cancelled, out,
+                                          print_json, summary)
 from pulumi_dicom_jobs.cli.progress import kind_of
 from pulumi_dicom_jobs.cli.retries import show_retries
 from pulumi_dicom_jobs.cli.runner import check_common, check_operation_name, client_for, run_job, wait_for
@@ -91,7 +93,7 @@ def cli() -> None:
     """
 
 
-@cli.command("import", epilog=EXIT_CODES_HELP)
+@cli.command("import", epilog=EXIT_CODES_HELP, short_help="Import DICOM files from Cloud Storage into a store.")
 @click.argument("store")
 @click.argument("source")
 @click.option("--blob-storage-class", metavar="STANDARD|NEARLINE|COLDLINE|ARCHIVE", default=None,
@@ -106,12 +108,13 @@ def import_cmd(store: str, source: str, blob_storage_class: Optional[str], **kwa
     run_job(opts, props, JobKind.IMPORT)
 
 
-@cli.group("export", epilog=EXIT_CODES_HELP)
+@cli.group("export", epilog=EXIT_CODES_HELP,
+           short_help="Export a DICOM store to Cloud Storage (gcs) or BigQuery (bq).")
 def export_group() -> None:
     """Export a DICOM store to Cloud Storage (gcs) or BigQuery (bq)."""
 
 
-@export_group.command("gcs", epilog=EXIT_CODES_HELP)
+@export_group.command("gcs", epilog=EXIT_CODES_HELP, short_help="Export instances to Cloud Storage.")
 @click.argument("store")
 @click.argument("destination")
 @click.option("--mime-type", default=None, metavar="TYPE",
@@ -133,7 +136,7 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
     run_job(opts, props, JobKind.EXPORT_GCS)
 
 
-@export_group.command("bq", epilog=EXIT_CODES_HELP)
+@export_group.command("bq", epilog=EXIT_CODES_HELP, short_help="Export instance metadata to a BigQuery table.")
 @click.argument("store")
 @click.argument("destination")
 @click.option("--write-disposition", default=None, metavar="WRITE_EMPTY|WRITE_TRUNCATE|WRITE_APPEND",
@@ -169,7 +172,8 @@ def export_bq(store: str, destination: str, write_disposition: Optional[str], fo
     run_job(opts, props, JobKind.EXPORT_BIGQUERY)
 
 
-@cli.command("wait", epilog=EXIT_CODES_HELP)
+@cli.command("wait", epilog=EXIT_CODES_HELP,
+             short_help="Wait for an operation to finish; the exit code tells how it ended.")
 @click.argument("operation")
 @click.option("--cancel-on-timeout", is_flag=True,
               help="Cancel the operation when --timeout elapses (default: leave it running).")
@@ -190,7 +194,8 @@ def wait_cmd(operation: str, **kwargs: Any) -> None:
     wait_for(client, operation, opts, kind_of(first))
 
 
-@cli.command("status", epilog=EXIT_CODES_HELP)
+@cli.command("status", epilog=EXIT_CODES_HELP,
+             short_help="Show one snapshot of an operation (exit 0 whatever its state).")
 @click.argument("operation")
 @api_options
 def status_cmd(operation: str, **kwargs: Any) -> None:
@@ -212,7 +217,7 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
     finish(EXIT_OK)
 
 
-@cli.command("cancel", epilog=EXIT_CODES_HELP)
+@cli.command("cancel", epilog=EXIT_CODES_HELP, short_help="Ask the API to cancel an operation.")
 @click.argument("operation")
 @click.option("--wait", "wait_", is_flag=True,
               help="Wait until the operation stops; exit 5 once cancelled.")
@@ -220,18 +225,26 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
               help="With --wait: give up after this many seconds [default: 21600].")
 @api_options
 def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: Any) -> None:
-    """Ask the API to cancel OPERATION (it stops at its next instance)."""
+    """Ask the API to cancel OPERATION (it stops at its next instance).
+
+    An operation that has already finished is not sent a cancel: the command
+    says so and its state, and exits 7.
+    """
     opts = options_from(timeout=timeout, cancel_on_timeout=False, **kwargs)
     check_common(opts)
     check_operation_name(operation, opts)
     client = client_for(opts)
     try:
-        jobs.cancel_operation(client, operation)
-        status = jobs.get_operation(client, operation)
+        before = jobs.get_operation(client, operation)
+        if not before.done:  # a finished operation is not sent a cancel: there is nothing to stop
+            jobs.cancel_operation(client, operation)
+        status = jobs.get_operation(client, operation) if not before.done else before
     except JobFailed as exc:
         job_failed(exc, opts, operation)
     except (ApiError, TransportError, CredentialsError) as exc:
         api_failed(exc, opts, f"could not cancel {operation}", operation)
+    if before.done or (status.done and state_of(status) != "CANCELLED"):
+        nothing_cancelled(status, opts, sent=not before.done)
     if wait_:
         err(f"Cancellation requested for {operation}.")
         wait_for(client, operation, opts, kind_of(status))

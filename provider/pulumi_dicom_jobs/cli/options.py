@@ -15,12 +15,32 @@ from typing import Any, Callable, Optional
 import click
 
 from pulumi_dicom_jobs import spec
+from pulumi_dicom_jobs.failures import resource_words
 
-__all__ = ["Options", "Seconds", "FLAG_OF", "COMMON_PATHS", "api_options", "wait_options", "job_options",
+__all__ = ["Options", "Seconds", "FLAG_OF", "COMMON_PATHS", "cli_words", "api_options", "wait_options", "job_options",
            "options_from"]
 
 #: Resource property path -> the flag or argument that sets it (for messages), from the spec.
 FLAG_OF: dict[str, str] = {**spec.cli_flags(spec.IMPORT_JOB), **spec.cli_flags(spec.EXPORT_JOB)}
+#: The CLI's own settings a job message can name, beside the resources' inputs.
+_CLI_ONLY_FLAGS = {"cancel_on_timeout": "--cancel-on-timeout"}
+
+
+def cli_words(name: str, value: Any) -> str:
+    """An input as the CLI writes it in a message: ``--timeout 60``, ``--force``, ``without --cancel-on-timeout``.
+
+    The job layer's messages name the resources' inputs (``timeout_seconds=60``);
+    :meth:`~pulumi_dicom_jobs.failures.JobFailed.in_words` rewrites them with this.
+    """
+    flag = FLAG_OF.get(name) or _CLI_ONLY_FLAGS.get(name)
+    if flag is None or not flag.startswith("--"):
+        return resource_words(name, value)
+    if isinstance(value, bool):
+        return flag if value else f"without {flag}"
+    shown = f"{value:g}" if isinstance(value, (int, float)) else value
+    return f"{flag} {shown}"
+
+
 #: The inputs every command sets with a flag (``--api-version``, ``--timeout``...).
 COMMON_PATHS = tuple(item.name for item in spec.COMMON_INPUTS if (item.cli or "").startswith("--"))
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 __all__ = ["EXIT_API", "EXIT_BAD_INPUT", "EXIT_CANCELLED", "EXIT_CODES_HELP", "EXIT_ERROR", "EXIT_FAILED",
-           "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "ExitOutcome", "outcome_of", "state_of"]
+           "EXIT_INTERRUPTED", "EXIT_NOTHING_TO_CANCEL", "EXIT_OK", "EXIT_TIMEOUT", "ExitOutcome", "outcome_of", "state_of"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -23,6 +23,8 @@ EXIT_FAILED = 3
 EXIT_TIMEOUT = 4
 EXIT_CANCELLED = 5
 EXIT_API = 6
+#: ``cancel`` of an operation that had already finished: no cancel was sent (or it came too late).
+EXIT_NOTHING_TO_CANCEL = 7
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """\b
@@ -36,6 +38,7 @@ Exit codes:
   6    API problem (could not start, same kind of job already running,
        no such dataset or store, no credentials, unknown operation,
        unreachable)
+  7    cancel: the operation had already finished, nothing was cancelled
   130  interrupted with Ctrl-C, operation left running
 """
 

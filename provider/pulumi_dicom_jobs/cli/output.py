@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn, Optional
+from typing import Any, Mapping, NoReturn, Optional
 
 import click
 
-from pulumi_dicom_jobs.cli.options import FLAG_OF, Options
-from pulumi_dicom_jobs.cli.outcomes import EXIT_API, EXIT_BAD_INPUT, EXIT_OK, outcome_of, state_of
+from pulumi_dicom_jobs import api_facts
+from pulumi_dicom_jobs.cli.options import FLAG_OF, Options, cli_words
+from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_NOTHING_TO_CANCEL, EXIT_OK, outcome_of,
+                                            state_of)
 from pulumi_dicom_jobs.cli.progress import kind_of
 from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, describe_operation
+from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, OperationNotFound, describe_operation
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
 __all__ = ["out", "err", "finish", "print_json", "summary", "describe", "succeeded", "job_failed",
-           "api_failed", "bad_input"]
+           "api_failed", "bad_input", "nothing_cancelled", "table_exists_hint"]
 
 
 def out(text: str = "") -> None:
@@ -97,14 +99,43 @@ def succeeded(status: OperationStatus, opts: Options) -> NoReturn:
     finish(EXIT_OK)
 
 
-def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None) -> NoReturn:
+def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None, hint: Optional[str] = None) -> NoReturn:
     code, state = outcome_of(exc.reason)
     if isinstance(exc, JobInFlight):
         exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
-    err(f"Error: {exc}")
+    message = not_found_message(exc.name) if isinstance(exc, OperationNotFound) else exc.in_words(cli_words)
+    if hint:
+        message += f"\n{hint}"
+    err(f"Error: {message}")
     if opts.as_json:
-        print_json(summary(exc.operation, state=state, exit_code=code, message=str(exc), name=name))
+        print_json(summary(exc.operation, state=state, exit_code=code, message=message, name=name))
     finish(code)
+
+
+def table_exists_hint(bigquery_destination: Mapping[str, Any], status: Optional[OperationStatus]) -> Optional[str]:
+    """What to run again with when an export to BigQuery failed on an existing table, in the CLI's flags.
+
+    The API's message names its own fields (``writeDisposition``, ``force``): a
+    re-run needs ``--write-disposition`` or ``--force``.
+    """
+    if status is None or status.error_code != api_facts.CODE_ALREADY_EXISTS \
+            or bigquery_destination.get("write_disposition") or bigquery_destination.get("force"):
+        return None
+    disposition = FLAG_OF["bigquery_destination.write_disposition"]
+    force = FLAG_OF["bigquery_destination.force"]
+    return (f"Hint: the table exists, and without {disposition} or {force} an export only creates a new "
+            f"table: run again with {disposition} WRITE_TRUNCATE (replace its rows), WRITE_APPEND (add to "
+            f"them) or WRITE_EMPTY (only if it is empty), or with {force} (overwrite it).")
+
+
+def not_found_message(name: str) -> str:
+    """An operation name the API does not know: at a command line, most likely mistyped or cut short."""
+    parts = name.split("/")  # projects/P/locations/L/datasets/D/operations/ID (checked before any request)
+    project, location, dataset = parts[1], parts[3], parts[5]
+    return (f"operation {name} was not found (the API answered 404). Check the name for a typo: import and "
+            f"export print it (\"Started import operation NAME\"), and `gcloud healthcare operations list "
+            f"--project={project} --location={location} --dataset={dataset}` lists the dataset's operations. "
+            "If the name is right, the operation has expired or was deleted.")
 
 
 def api_failed(exc: BaseException, opts: Options, what: str, name: Optional[str] = None) -> NoReturn:
@@ -126,3 +157,17 @@ def bad_input(failures: list[tuple[str, str]], opts: Options) -> NoReturn:
         data["errors"] = [{"property": p, "reason": r} for p, r in failures]
         print_json(data)
     finish(EXIT_BAD_INPUT)
+
+
+def nothing_cancelled(status: OperationStatus, opts: Options, *, sent: bool) -> NoReturn:
+    """``cancel`` of an operation that had finished (before the request, or before the cancel took effect)."""
+    state = state_of(status)
+    message = (f"Operation {status.name} finished before the cancel took effect (state: {state}): "
+               "nothing was cancelled." if sent else
+               f"Operation {status.name} had already finished (state: {state}): no cancel was sent.")
+    if opts.as_json:
+        print_json(summary(status, state=state, exit_code=EXIT_NOTHING_TO_CANCEL, message=message))
+    else:
+        out(message)
+        out(f"Details: dicom-jobs status {status.name}")
+    finish(EXIT_NOTHING_TO_CANCEL)

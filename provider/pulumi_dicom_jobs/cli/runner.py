@@ -22,7 +22,7 @@ from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportEr
 from pulumi_dicom_jobs.cli.options import COMMON_PATHS, Options
 from pulumi_dicom_jobs.cli.outcomes import EXIT_INTERRUPTED, EXIT_OK
 from pulumi_dicom_jobs.cli.output import (api_failed, bad_input, err, finish, job_failed, out, print_json,
-                                          succeeded, summary)
+                                          succeeded, summary, table_exists_hint)
 from pulumi_dicom_jobs.cli.progress import Reporter, make_reporter
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.kinds import JobKind
@@ -156,7 +156,9 @@ def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
     except KeyboardInterrupt:
         _on_interrupt(client, current["name"], opts, reporter)
     except JobFailed as exc:
-        job_failed(exc, opts, current["name"])
+        hint = table_exists_hint(props["bigquery_destination"], exc.operation) \
+            if job_kind is JobKind.EXPORT_BIGQUERY else None
+        job_failed(exc, opts, current["name"], hint)
     except (ApiError, TransportError, CredentialsError) as exc:
         api_failed(exc, opts, f"the {kind} job could not be run", current["name"])
     succeeded(status, opts)

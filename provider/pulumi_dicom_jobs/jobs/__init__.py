@@ -18,13 +18,13 @@ looked up when a client first sends a request and live only as long as it.
 
 from pulumi_dicom_jobs.jobs.operations import cancel_operation, get_operation
 from pulumi_dicom_jobs.jobs.run import PERMISSION_RETRY_BACKOFF, run_job
-from pulumi_dicom_jobs.jobs.starting import (CLOCK_SKEW_MARGIN_S, MAX_START_ATTEMPTS, START_SETTLE_MAX_S,
-                                             START_SETTLE_S, check_in_flight, start, start_export,
-                                             start_import)
+from pulumi_dicom_jobs.jobs.starting import (CLOCK_SKEW_MARGIN_S, MAX_START_ATTEMPTS, SETTLE_LISTINGS,
+                                             START_SETTLE_MAX_S, START_SETTLE_S, check_in_flight, start,
+                                             start_export, start_import)
 from pulumi_dicom_jobs.jobs.waiting import judge, wait
 
 __all__ = [
     "start", "start_import", "start_export", "get_operation", "cancel_operation", "check_in_flight",
     "wait", "judge", "run_job", "CLOCK_SKEW_MARGIN_S", "MAX_START_ATTEMPTS", "START_SETTLE_S",
-    "START_SETTLE_MAX_S", "PERMISSION_RETRY_BACKOFF",
+    "START_SETTLE_MAX_S", "SETTLE_LISTINGS", "PERMISSION_RETRY_BACKOFF",
 ]

@@ -9,7 +9,7 @@ not as the API layer's ``NotFound``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import NotFound
@@ -17,7 +17,7 @@ from pulumi_dicom_jobs.failures import OperationNotFound
 from pulumi_dicom_jobs.jobs import clock
 from pulumi_dicom_jobs.lro.backoff import Backoff
 from pulumi_dicom_jobs.lro.status import OperationStatus
-from pulumi_dicom_jobs.lro.waiter import Waiter, growing_pauses
+from pulumi_dicom_jobs.lro.waiter import NextDelay, Waiter, growing_pauses
 
 __all__ = ["get_operation", "cancel_operation", "poll_briefly", "SETTLE_BACKOFF"]
 
@@ -42,13 +42,14 @@ def cancel_operation(client: HealthcareClient, name: str) -> None:
 
 
 def poll_briefly(client: HealthcareClient, seconds: float, probe: Callable[[], Any],
-                 settled: Callable[[Any], bool]) -> Any:
+                 settled: Callable[[Any], bool], pauses: Optional[NextDelay] = None) -> Any:
     """``probe()`` until ``settled`` says yes or ``seconds`` pass; the last result.
 
     For the short waits around a start or a cancel (not the job wait, which
-    has its schedule): pauses grow along :data:`SETTLE_BACKOFF`, and the last
-    probe comes at the deadline.
+    has its schedule): pauses grow along :data:`SETTLE_BACKOFF` unless
+    ``pauses`` says otherwise, and the last probe starts at the deadline or
+    later (:class:`~pulumi_dicom_jobs.lro.waiter.Waiter`).
     """
-    waiter: Waiter[Any] = Waiter(seconds, growing_pauses(SETTLE_BACKOFF), clock=clock.monotonic,
+    waiter: Waiter[Any] = Waiter(seconds, pauses or growing_pauses(SETTLE_BACKOFF), clock=clock.monotonic,
                                  sleep=client.sleep)
     return waiter.run(probe, settled).last

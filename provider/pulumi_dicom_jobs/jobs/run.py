@@ -85,5 +85,5 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
             if len(started) > 1:
                 note = (f"\n(started {len(started)} times over {now - first:.0f}s while waiting for "
                         f"IAM grants to propagate: {', '.join(started)})")
-                raise JobFailed(exc.reason, str(exc) + note, exc.operation) from None
+                raise JobFailed(exc.reason, lambda words: exc.in_words(words) + note, exc.operation) from None
             raise

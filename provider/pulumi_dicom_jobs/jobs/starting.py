@@ -13,6 +13,11 @@ Why these rules (the full story: docs/lifecycle.md, "Starting a job"):
   dataset's operations are listed for a settle period and the one started
   since just before the POST is adopted; only when none appears is the POST
   sent again, and several candidates fail the start naming them.
+* Each listing reads every page: the API documents neither a filter nor an
+  order, and no rule here can stop early on a start that succeeds. So what a
+  start costs is counted in listings, and bounded: one before the POST, at
+  most :data:`SETTLE_LISTINGS` per lost answer, at most
+  :data:`MAX_START_ATTEMPTS` POSTs (docs/lifecycle.md, "What a start costs").
 """
 
 from __future__ import annotations
@@ -28,10 +33,11 @@ from pulumi_dicom_jobs.api.errors import (AmbiguousRequestError, ApiError, Crede
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, permission_hint
 from pulumi_dicom_jobs.jobs.operations import poll_briefly
 from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.lro.waiter import steady_pauses
 from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
 __all__ = ["start", "start_import", "start_export", "check_in_flight", "CLOCK_SKEW_MARGIN_S",
-           "MAX_START_ATTEMPTS", "START_SETTLE_S", "START_SETTLE_MAX_S"]
+           "MAX_START_ATTEMPTS", "START_SETTLE_S", "START_SETTLE_MAX_S", "SETTLE_LISTINGS"]
 
 #: How far before the POST the operations listing looks (client/server clock skew).
 CLOCK_SKEW_MARGIN_S = 5.0
@@ -41,6 +47,10 @@ MAX_START_ATTEMPTS = 4
 #: (twice the read timeout: the server may still hold the request).
 START_SETTLE_S = 3.0
 START_SETTLE_MAX_S = 30.0
+#: The most listings one settle makes: at once, halfway, and one that starts at
+#: its end or later. Each reads every page (the API documents no order), so on a
+#: long history this, not the settle's length, is the cost of a lost answer.
+SETTLE_LISTINGS = 3
 
 
 class _OperationNames:
@@ -94,8 +104,13 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -
         raise JobFailed("start_failed", (
             f"could not start the DICOM {kind.verb} job: {exc.message} (the API answered "
             f"{exc.http_status} {exc.status} for the dataset {dataset})")) from None
-    except (Unauthenticated, TransportError) as exc:
+    except Unauthenticated as exc:
         raise _start_failed(kind, exc) from None  # the start would fail alike: not the check's doing
+    except TransportError as exc:  # the start would fail alike; say why the request was a listing
+        raise JobFailed("start_failed", (
+            f"could not start the DICOM {kind.verb} job: its first request, which lists the dataset's "
+            f"operations to check that no {kind.verb} is already running there (GET {dataset}/operations), "
+            f"failed: {exc}")) from None
     except ApiError as exc:
         raise JobFailed("start_failed", (
             f"could not start the DICOM {kind.verb} job: listing the operations of {dataset} to check "
@@ -154,8 +169,9 @@ def _post_start(client: HealthcareClient, dicom_store: str, kind: JobKind, body:
             name = (client.export_dicom if kind.is_export else client.import_dicom)(dicom_store, body)
         except AmbiguousRequestError as exc:
             try:
-                candidates = poll_briefly(client, _settle_seconds(client, exc),
-                                          lambda: _adopt(client, dataset, method, before), bool)
+                settle = _settle_seconds(client, exc)
+                candidates = poll_briefly(client, settle, lambda: _adopt(client, dataset, method, before), bool,
+                                          steady_pauses(settle / (SETTLE_LISTINGS - 1)))
             except (ApiError, TransportError) as list_exc:
                 raise JobFailed("start_failed", f"could not start the DICOM {what} job: the start "
                                 f"request got no reliable answer ({exc.cause}) and listing the "

@@ -13,7 +13,7 @@ from typing import Optional
 
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, TransportError
-from pulumi_dicom_jobs.failures import JobFailed, operation_failure
+from pulumi_dicom_jobs.failures import InputWords, JobFailed, operation_failure
 from pulumi_dicom_jobs.jobs.operations import cancel_operation, get_operation, poll_briefly
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
@@ -43,11 +43,15 @@ def _cancel_and_settle(client: HealthcareClient, name: str, last: Optional[Opera
 def timeout_failure(client: HealthcareClient, name: str, timeout_seconds: float,
                     last: Optional[OperationStatus], cancel: bool) -> JobFailed:
     """The failure of a wait that ran out of time; cancels the operation when ``cancel``."""
-    action = "left running (cancel_on_timeout=False)"
+    action = ""
     if cancel:
         action, last = _cancel_and_settle(client, name, last, _CANCEL_SETTLE_S)
-    headline = (f"the DICOM job did not finish within timeout_seconds={timeout_seconds:g}; "
-                f"operation {name} {action}")
+
+    def headline(words: InputWords) -> str:
+        done = action or f"left running ({words('cancel_on_timeout', False)})"
+        return (f"the DICOM job did not finish within {words('timeout_seconds', timeout_seconds)}; "
+                f"operation {name} {done}")
+
     if last is None:
         return JobFailed("timeout", headline)
     return operation_failure("timeout", headline, last)

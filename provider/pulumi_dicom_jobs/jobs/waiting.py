@@ -49,8 +49,8 @@ def judge(status: OperationStatus, max_failed_instances: int,
     if status.failure > max_failed_instances:
         raise operation_failure(
             "too_many_failures",
-            f"the {job} finished with {status.failure} failed instance(s), more than "
-            f"max_failed_instances={max_failed_instances}", status, targets)
+            lambda words: (f"the {job} finished with {status.failure} failed instance(s), more than "
+                           f"{words('max_failed_instances', max_failed_instances)}"), status, targets)
     if code is not None and status.failure == 0:
         raise operation_failure("operation_error", f"the {job} failed", status, targets)
     return status

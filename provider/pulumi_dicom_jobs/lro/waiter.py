@@ -27,7 +27,7 @@ from typing import Callable, Generic, Optional, TypeVar
 from pulumi_dicom_jobs.lro.backoff import Backoff
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 
-__all__ = ["Waiter", "WaitOutcome", "NextDelay", "growing_pauses"]
+__all__ = ["Waiter", "WaitOutcome", "NextDelay", "growing_pauses", "steady_pauses"]
 
 T = TypeVar("T")
 
@@ -51,12 +51,20 @@ def growing_pauses(backoff: Backoff) -> NextDelay:
     return lambda _answer, _now: backoff.ceiling(next(attempts))
 
 
+def steady_pauses(seconds: float) -> NextDelay:
+    """The same pause every time, whatever the answers say (probes spread over a wait)."""
+    return lambda _answer, _now: seconds
+
+
 class Waiter(Generic[T]):
     """Probe until an answer is done or ``timeout_seconds`` pass.
 
     ``next_delay`` is the schedule (see :data:`NextDelay`). ``on_progress``
     sees every answer; an exception it raises is ignored (a display must not
-    abort a job). The last probe comes at the deadline at the latest.
+    abort a job). The last probe *starts* at the deadline or later: pauses end
+    at the deadline at the latest, and a probe asked before it but answered
+    after it is followed by one more, at once (so "not done by the deadline"
+    is always said by an answer asked at or after it, however slow a probe).
     ``cancel`` (optional) ends the wait early, not done and ``cancelled``;
     while it is given, the pauses are its interruptible sleep.
     """
@@ -78,6 +86,7 @@ class Waiter(Generic[T]):
         deadline = self.clock() + self.timeout_seconds
         last: Optional[T] = None
         while True:
+            asked = self.clock()
             answer = probe()
             if answer is not None:
                 last = answer
@@ -86,10 +95,11 @@ class Waiter(Generic[T]):
                     return WaitOutcome(answer, True)
             if self._cancelled():
                 return WaitOutcome(last, False, cancelled=True)
-            now = self.clock()
-            if now >= deadline:
+            if asked >= deadline:
                 return WaitOutcome(last, False)
-            self.sleep(min(self.next_delay(answer, now), max(0.0, deadline - now)))
+            now = self.clock()
+            if now < deadline:  # else the probe outlasted the deadline: the last one, at once
+                self.sleep(min(self.next_delay(answer, now), deadline - now))
             if self._cancelled():
                 return WaitOutcome(last, False, cancelled=True)
 

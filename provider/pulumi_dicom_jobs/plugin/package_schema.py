@@ -17,13 +17,12 @@ import json
 from typing import Any
 
 from pulumi_dicom_jobs import spec
-from pulumi_dicom_jobs.plugin import config
+from pulumi_dicom_jobs.plugin import config, package_info
 
-__all__ = ["PACKAGE", "VERSION", "token", "package_schema", "schema_json"]
+__all__ = ["PACKAGE", "token", "package_schema", "schema_json"]
 
 #: The package name: type tokens are ``dicom-jobs:index:<Resource>``, the plugin ``pulumi-resource-dicom-jobs``.
 PACKAGE = "dicom-jobs"
-VERSION = "0.1.0"
 _MODULE = "index"
 _ANY = {"$ref": "pulumi.json#/Any"}
 
@@ -99,11 +98,13 @@ def package_schema() -> dict[str, Any]:
     return {
         "name": PACKAGE,
         "displayName": "DICOM jobs",
-        "version": VERSION,
+        "version": package_info.version(),
         "description": "Cloud Healthcare API DICOM import and export jobs as resources: each waits on its "
                        "long-running operation, shows its progress, and fails with the operation's errors.",
         "keywords": ["category/cloud", "kind/native", "healthcare", "dicom"],
-        "license": "Apache-2.0",
+        "license": package_info.license(),
+        "publisher": package_info.publisher(),
+        "repository": package_info.repository(),
         "config": {"variables": variables},
         "provider": {
             "description": "The dicom-jobs provider: where the API is and what Ctrl-C does to running jobs.",
@@ -113,7 +114,7 @@ def package_schema() -> dict[str, Any]:
         },
         "types": _types(),
         "resources": {token(job.name): _resource(job) for job in spec.JOBS},
-        "language": {"python": {"requires": {"pulumi": ">=3.0.0,<4.0.0"}}},
+        "language": package_info.language(),
     }
 
 

@@ -15,6 +15,15 @@ threads), so the sixth concurrent job would wait for a free thread before
 even starting. :data:`WAIT_WORKERS` threads are created on demand; a waiting
 job's thread sleeps between polls, so hundreds cost memory, not CPU.
 
+Read: with the recorded state (refresh) it re-reads the operation and
+answers the recorded inputs; with the id alone (``pulumi import``, the
+``import`` option) the id states what the API cannot tell
+(:mod:`pulumi_dicom_jobs.plugin.import_id`) and the answer is the state a
+create would have recorded (:func:`pulumi_dicom_jobs.lifecycle.read_imported`).
+
+Failures are raised as :class:`~pulumi_dicom_jobs.plugin.rpc_status.RpcFailure`
+(a status code and the whole message); the servicer answers them as such.
+
 Cancel: the engine sends ``Cancel`` once (Ctrl-C, or before shutting the
 plugin down). It sets the process-wide :class:`CancelToken`: every waiting
 create stops within moments and fails naming its operation, and nothing new
@@ -28,6 +37,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, TypeVar
 
+import grpc
 from pulumi.provider.experimental.provider import (CheckFailure, CheckRequest, CheckResponse,
                                                    ConfigureRequest, ConfigureResponse, CreateRequest,
                                                    CreateResponse, DeleteRequest, DiffRequest,
@@ -39,20 +49,17 @@ from pulumi_dicom_jobs import api_facts, lifecycle, settings, spec
 from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
 from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 from pulumi_dicom_jobs.lro.cancel import CancelToken
-from pulumi_dicom_jobs.plugin import config, package_schema, props
+from pulumi_dicom_jobs.plugin import config, import_id, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
+from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, failure_code
 
-__all__ = ["DicomJobsProvider", "WAIT_WORKERS", "JobError"]
+__all__ = ["DicomJobsProvider", "WAIT_WORKERS"]
 
 #: Threads for blocking work (job waits, reads): enough for every job of a large stack at once.
 WAIT_WORKERS = 1024
 _T = TypeVar("_T")
 _JOBS = {package_schema.token(job.name): job for job in spec.JOBS}
 _OUTPUT_CAMEL = [props.TOP_CAMEL[name] for name in lifecycle.OUTPUT_KEYS]
-
-
-class JobError(Exception):
-    """A create or update that failed; its text is the whole story the user reads."""
 
 
 class DicomJobsProvider(Provider):
@@ -72,7 +79,8 @@ class DicomJobsProvider(Provider):
         try:  # a component's child has its parents' types before a "$" (its URN's type chain)
             return _JOBS[type_token.rsplit("$", 1)[-1]]
         except KeyError:
-            raise ValueError(f"dicom-jobs serves {', '.join(sorted(_JOBS))}, not {type_token}") from None
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT,
+                             f"dicom-jobs serves {', '.join(sorted(_JOBS))}, not {type_token}") from None
 
     # -- the package and its configuration ----------------------------------
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
@@ -117,16 +125,28 @@ class DicomJobsProvider(Provider):
                                        on_progress=ProgressMessages(self.log, urn), cancel=self.cancel_token,
                                        cancel_on_interrupt=self.config.cancel_on_interrupt)
 
-    def _failure_text(self, failure: JobFailed, inputs: dict[str, Any]) -> str:
-        """The failure's message, with the commands that resume or clear what it left running."""
+    def _failure_text(self, job: spec.JobSpec, failure: JobFailed, inputs: dict[str, Any],
+                      secrets: frozenset[str] = frozenset()) -> str:
+        """The failure's message, with the commands that resume or clear what it left running.
+
+        A secret input never reaches the message: the import id it suggests leaves it out, and says so.
+        """
         api_version = inputs.get("api_version") or api_facts.DEFAULT_API_VERSION
         if isinstance(failure, JobInFlight):
             return str(failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version)))
         text = str(failure)
-        if failure.reason == "interrupted" and not self.config.cancel_on_interrupt and failure.operation:
-            wait, cancel = wait_and_cancel_commands(failure.operation.name, api_version)
+        running = failure.operation.name if failure.operation is not None else None
+        if failure.reason == "interrupted" and not self.config.cancel_on_interrupt and running:
+            wait, cancel = wait_and_cancel_commands(running, api_version)
+            stated = {key: value for key, value in inputs.items() if key not in secrets}
+            left_out = sorted(props.TOP_CAMEL.get(key, key) for key in secrets if inputs.get(key) is not None)
             text += (f"\nTo resume: `{wait}` waits for it to finish; then record it in the stack with "
-                     f"`pulumi import <type> <name> {failure.operation.name}`. Or stop it: `{cancel}`.")
+                     f"`pulumi import {package_schema.token(job.name)} NAME "
+                     f"'{import_id.format_id(job, running, stated)}'`"
+                     + (f" (add the secret {', '.join(left_out)} to that id)" if left_out else "")
+                     + f". Or stop it: `{cancel}`.")
+        elif failure.reason == "in_flight" and running:
+            text += f"\n`{wait_and_cancel_commands(running, api_version)[0]}` waits for it to finish."
         return text
 
     async def create(self, request: CreateRequest) -> CreateResponse:
@@ -139,17 +159,36 @@ class DicomJobsProvider(Provider):
             id_, outs = await self._blocking(lifecycle.create, job, inputs,
                                              self._create_options(request.urn, request.timeout))
         except JobFailed as failure:
-            raise JobError(self._failure_text(failure, inputs)) from None
+            raise RpcFailure(failure_code(failure), self._failure_text(job, failure, inputs, secrets)) from None
         return CreateResponse(resource_id=id_, properties=props.to_wire(outs, secrets))
 
     async def read(self, request: ReadRequest) -> ReadResponse:
+        """Refresh (the recorded state and inputs come with the request) or import (the id alone)."""
         job = self._job(request.type)
+        if not request.properties and not request.inputs:
+            return await self._read_for_import(job, request.resource_id)
         state = props.to_snake(request.properties)
         outs = await self._blocking(lifecycle.read, job, request.resource_id, state, self.config.api_endpoint)
-        secrets = props.secret_keys(request.properties)
-        inputs = lifecycle.user_inputs(outs, job.input_names)
+        secrets = props.secret_keys(request.properties) | props.secret_keys(request.inputs)
+        # the engine records the inputs Read answers: the recorded ones, never fewer
+        recorded = props.to_snake(request.inputs)
+        inputs = lifecycle.user_inputs(recorded or outs, job.input_names)
         return ReadResponse(resource_id=request.resource_id, properties=props.to_wire(outs, secrets),
                             inputs=props.to_wire(inputs, secrets))
+
+    async def _read_for_import(self, job: spec.JobSpec, id_: str) -> ReadResponse:
+        try:
+            wanted = import_id.parse(job, id_)
+        except ValueError as exc:
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        try:
+            outs = await self._blocking(lifecycle.read_imported, job, wanted.operation, wanted.inputs,
+                                        self.config.api_endpoint)
+        except JobFailed as failure:
+            raise RpcFailure(failure_code(failure), self._failure_text(job, failure, wanted.inputs)) from None
+        inputs = lifecycle.user_inputs(outs, job.input_names)
+        return ReadResponse(resource_id=wanted.operation, properties=props.to_wire(outs),
+                            inputs=props.to_wire(inputs))
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         job = self._job(request.type)
