@@ -285,7 +285,7 @@ def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout,
     objects, _ = _study_set()
     report.uploaded = {"pydicom file": 3, "generated instance": 6, "broken file": 1, "filter file": 1}
     with tempfile.TemporaryDirectory(prefix="dicom-demo-") as scratch, \
-            LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(instance_delay)],
+            LocalStack(healthcare_args=["--instance-delay", str(instance_delay)],
                        log_dir=Path(scratch) / "logs") as stack:
         print(f"local stack up: {', '.join(f'{k}={v}' for k, v in stack.env().items())}", file=out, flush=True)
         _upload(stack.storage_url, SOURCE_BUCKET, objects)
