@@ -69,12 +69,23 @@ def bq_client(stack: LocalStack) -> bigquery.Client:
     return bigquery_client(stack.bigquery_url)
 
 
-# The product's tests' (dynamic, api, jobs, plugin) store, bucket and BigQuery client of their own.
+# The product's tests' (dynamic, api, jobs, plugin) store, bucket and BigQuery client of their own,
+# the service agent granted what their jobs need (IAM is enforced); ungranted_env: no grant at all.
 @pytest.fixture
 def env(stack, emulator, gcs_client, bq_client, unique) -> Workspace:
+    return _workspace(stack, emulator, gcs_client, bq_client, unique, grant=True)
+
+
+@pytest.fixture
+def ungranted_env(stack, emulator, gcs_client, bq_client, unique) -> Workspace:
+    return _workspace(stack, emulator, gcs_client, bq_client, unique, grant=False)
+
+
+def _workspace(stack, emulator, gcs_client, bq_client, unique, grant: bool) -> Workspace:
     emulator.config(instanceDelaySeconds=0.0, operationMinSeconds=0.0)
     return Workspace.create(HealthcareApi(stack.healthcare_url, token="t"), emulator, gcs_client,
-                            dataset_id=f"ds{unique}", store_id="store", bucket=f"bkt-{unique}", bq=bq_client)
+                            dataset_id=f"ds{unique}", store_id="store", bucket=f"bkt-{unique}", bq=bq_client,
+                            grant=grant)
 
 
 # -- the seeds: the differential fuzz's (tests/test_fuzz_check.py) and the test order's --

@@ -7,14 +7,18 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pulumi_offline.demo import BQ_DATASET, EXPORT_BUCKET, RENDER_BUCKET, SUBSET_BUCKET, run_demo
+from pulumi_offline.demo import (BQ_DATASET, EXPORT_BUCKET, RENDER_BUCKET, SUBSET_BUCKET, demo_config, run_demo,
+                                 write_demo_config)
+from pulumi_offline.engine import open_project
 from support.cli import PtyRun
 from support.programs import link_plugin_folders
 from support.terminal import screen
@@ -64,6 +68,37 @@ def test_demo_report_holds_expected_counts(tmp_path: Path) -> None:
     assert "pulumi-python:dynamic" not in text
     assert BQ_DATASET in text
     _assert_docs_show_this_run(text)
+    _assert_the_printed_command_is_the_one_that_ran(text)
+
+
+def _assert_the_printed_command_is_the_one_that_ran(text: str) -> None:
+    """A user who copies the ``$ pulumi-offline up`` line the demo printed runs the demo's stack:
+    its config is where that command finds it. Run after the demo (its emulators are stopped, and
+    the stack's resources are all unchanged, so nothing reaches them), it is the second ``up``."""
+    commands = {line[2:].split("  #")[0].strip() for line in text.splitlines()
+                if line.startswith("$ pulumi-offline ")}
+    assert len(commands) == 1, commands
+    argv = shlex.split(commands.pop())
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_EMULATOR_HOST")}
+    again = subprocess.run([str(Path(sys.executable).parent / argv[0]), *argv[1:]], capture_output=True, text=True,
+                           env={**env, "NO_COLOR": "1"}, timeout=600, stdin=subprocess.DEVNULL)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Resources:\n    24 unchanged" in again.stdout, again.stdout
+
+
+def test_the_demo_writes_its_config_where_its_command_finds_it_and_never_over_a_users_file(tmp_path: Path) -> None:
+    _root_program_copy(tmp_path)
+    written = write_demo_config(tmp_path)
+    assert written == tmp_path / "Pulumi.demo.yaml"
+    _project, config = open_project(tmp_path, "demo")  # what `pulumi-offline up --stack demo DIR` reads
+    assert config["gcp:project"] == demo_config()["gcp:project"]
+    assert json.loads(config["dicom-environment:exports"]) == demo_config()["dicom-environment:exports"]
+    assert write_demo_config(tmp_path) == written  # its own file: rewritten
+
+    written.write_text("config:\n  gcp:project: mine\n")
+    with pytest.raises(RuntimeError, match=r"Pulumi\.demo\.yaml exists and was not written by the demo"):
+        write_demo_config(tmp_path)
+    assert written.read_text() == "config:\n  gcp:project: mine\n"
 
 
 def _masked(line: str) -> str:

@@ -7,12 +7,15 @@ rest (``dicom-jobs import`` to fill the store, ``pulumi-offline up --stack
 local .`` with the example's ``Pulumi.local.yaml``). Here each example gets
 a fresh sandbox (a child process, as the user starts it) and a copy of its
 folder; every command must succeed, and ``pulumi-offline destroy`` must end
-as the README says (it fails where a bucket or dataset still holds the
-export, as ``pulumi destroy`` does).
+as the README says: it fails where a bucket or dataset still holds the
+export, as ``pulumi destroy`` does, and what the README's "What stays in the
+stack:" names is exactly what the stack's state still holds.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -41,6 +44,14 @@ def offline_block(example: str) -> tuple[list[str], list[str], str]:
     return shlex.split(start)[3:], lines[cd + 1:], prose
 
 
+def kept_after_destroy(example: str) -> set[str] | None:
+    """The resource names the README's "What stays in the stack:" sentence names (None: no such sentence)."""
+    text = " ".join((ROOT / "examples" / example / "README.md").read_text().split())
+    found = re.findall(r"What stays in the stack: (.*?)\. ", text)
+    assert len(found) <= 1, f"examples/{example}/README.md says what stays more than once: {found}"
+    return {name for name in re.findall(r"`([^`]+)`", found[0])} if found else None
+
+
 def test_every_python_example_has_its_offline_commands() -> None:
     assert PYTHON_EXAMPLES == ["bigquery-export", "gcs-export-jpeg", "gcs-import", "store-migration"]
     for example in PYTHON_EXAMPLES:
@@ -66,5 +77,8 @@ def test_the_offline_commands_run_as_printed(example: str, tmp_path: Path) -> No
                                    capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
         says_it_fails = "(it fails on " in " ".join(prose.split())
         assert destroyed.returncode == (1 if says_it_fails else 0), destroyed.stdout + destroyed.stderr
+        state = json.loads((folder / ".pulumi-offline" / "local.json").read_text())
+        left = {resource["urn"].rsplit("::", 1)[-1] for resource in state["resources"]}
+        assert left == (kept_after_destroy(example) or set()), destroyed.stdout + destroyed.stderr
     finally:
         sandbox.stop()

@@ -102,6 +102,9 @@ export_inputs = st.one_of(
     st.fixed_dictionaries({"gcs_destination": gcs_destination, "bigquery_destination": bq_destination}),
     st.just({}),
 )
+# The API version too: v1beta1 exports to BigQuery only in the store's project, v1 anywhere.
+versioned_export_inputs = st.builds(lambda inputs, version: {**inputs, **({"api_version": version} if version else {})},
+                                    export_inputs, st.sampled_from([None, "v1", "v1beta1"]))
 ids = st.one_of(st.from_regex(r"\A[A-Za-z0-9_.-]{1,30}\Z"), st.text(min_size=0, max_size=20),
                 st.sampled_from(["a" * 256, "a" * 257, ".", "..", "bad/id", "ok-id"]))
 
@@ -168,7 +171,10 @@ def test_import_check_agrees_with_the_emulator(target, inputs) -> None:
 
 
 @replayable
-@given(inputs=export_inputs)
+@given(inputs=versioned_export_inputs)
+@example(inputs={"bigquery_destination": {"table_uri": "bq://other-project.ds.tbl"}, "api_version": "v1beta1"})
+@example(inputs={"bigquery_destination": {"table_uri": "bq://local-project.ds.tbl"}, "api_version": "v1beta1"})
+@example(inputs={"bigquery_destination": {"table_uri": "bq://other-project.ds.tbl"}, "api_version": "v1"})
 @example(inputs={"bigquery_destination": {"table_uri": "bq://p.d", "force": True}})
 @example(inputs={"gcs_destination": {"uri_prefix": "gs://bucket-ok/out", "mime_type": "text/plain"}})
 # Earlier disagreements, kept as fixed cases:
@@ -188,7 +194,8 @@ def test_export_check_agrees_with_the_emulator(target, inputs) -> None:
     base, session, store, _ = target
     props = {"dicom_store": store, **inputs}
     ours, failures = _provider_accepts(DicomExportJobProvider(), props)
-    theirs = _emulator_accepts(session, f"{base}/v1/{store}:export", request_body.build_export_body(props))
+    version = props.get("api_version", "v1")
+    theirs = _emulator_accepts(session, f"{base}/{version}/{store}:export", request_body.build_export_body(props))
     if _force_beside_a_disposition(props):
         assert not ours, f"provider accepts force=true beside a write disposition: {inputs}"
         if theirs:  # the emulator ignores force: only that rule may separate the two

@@ -127,6 +127,40 @@ def test_the_printed_commands_end_as_the_docs_say(sandbox: SandboxProcess) -> No
 
 
 @pytest.mark.slow
+def test_the_seed_creates_the_agent_and_prints_the_grants_it_made(sandbox: SandboxProcess) -> None:
+    """IAM is enforced: the seed creates the service agent and grants what the printed commands
+    need (the test above shows they are enough), and says so."""
+    env = sandbox.env()
+    admin = f"http://{env['HEALTHCARE_EMULATOR_HOST']}/_emulator"
+    project = env["GOOGLE_CLOUD_PROJECT"]
+    assert requests.get(f"{admin}/config", timeout=30).json()["enforceIam"] is True
+    agent = requests.get(f"{admin}/service-agent", params={"project": project}, timeout=30).json()
+    assert agent["exists"] is True
+    grants = {(g["role"], g["resource"]) for g in requests.get(f"{admin}/iam", timeout=30).json()["grants"]
+              if g["member"] == agent["member"]}
+    bucket = "//storage.googleapis.com/projects/_/buckets/dicom-sandbox"
+    assert grants == {("roles/storage.objectViewer", bucket), ("roles/storage.objectAdmin", bucket),
+                      ("roles/bigquery.dataEditor", f"//bigquery.googleapis.com/projects/{project}/datasets/dicom_sandbox"),
+                      ("roles/bigquery.jobUser", f"//cloudresourcemanager.googleapis.com/projects/{project}")}
+    printed = sandbox.lines()
+    assert f"# the Healthcare service agent {agent['email']} (created), granted:" in printed
+    role_lines = [line.split()[1] for line in printed if line.startswith("#   roles/")]
+    assert sorted(role_lines) == sorted(role for role, _ in grants)
+
+
+@pytest.mark.slow
+def test_no_enforce_iam_warns_at_start() -> None:
+    started = SandboxProcess.start(["--no-enforce-iam"])
+    try:
+        config = requests.get(f"http://{started.env()['HEALTHCARE_EMULATOR_HOST']}/_emulator/config",
+                              timeout=30).json()
+        assert config["enforceIam"] is False
+        assert any("warning: IAM is not enforced (--no-enforce-iam)" in line for line in started.lines())
+    finally:
+        assert started.stop() == 0
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_stops_the_emulators_and_frees_their_ports(signum: int) -> None:
     sandbox = SandboxProcess.start(["--seed"])

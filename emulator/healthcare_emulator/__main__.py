@@ -13,7 +13,10 @@ import sys
 import threading
 from typing import Optional
 
-from .server import DEFAULT_PROJECT_NUMBER, EmulatorServer, require_loopback
+from .iam import not_enforced_warning
+from .jobcontext import DUPLICATE_COUNTINGS, DUPLICATES_NOT_COUNTED
+from .projects import ProjectNumbers
+from .server import EmulatorServer, require_loopback
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,15 +27,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage-host", default=None,
                         help="Cloud Storage emulator base URL (default: $STORAGE_EMULATOR_HOST)")
     parser.add_argument("--bigquery-endpoint", default=None, help="BigQuery emulator base URL")
-    parser.add_argument("--project-number", default=DEFAULT_PROJECT_NUMBER,
-                        help="project number in the service agent's email")
+    parser.add_argument("--project-number", action="append", default=[], metavar="PROJECT=NUMBER",
+                        help="pin a project's number (the service agent of its stores is "
+                             "service-NUMBER@...); repeatable; other projects get a stable "
+                             "number derived from their id")
     parser.add_argument("--data-dir", default=None, help="keep state on disk here and reload it on start")
     parser.add_argument("--instance-delay", type=float, default=0.0, help="seconds of work per instance")
     parser.add_argument("--operation-min-seconds", type=float, default=0.0,
                         help="minimum duration of an import/export operation")
-    parser.add_argument("--enforce-iam", action="store_true", help="require the service agent's IAM grants")
+    parser.add_argument("--enforce-iam", action=argparse.BooleanOptionalAction, default=True,
+                        help="require the service agent's IAM grants (the default); "
+                             "--no-enforce-iam lets every job through and prints a warning")
     parser.add_argument("--grant-propagation-seconds", type=float, default=0.0,
                         help="delay before a fresh grant takes effect")
+    parser.add_argument("--count-duplicates-as", choices=DUPLICATE_COUNTINGS, default=DUPLICATES_NOT_COUNTED,
+                        help="how an import counts an instance already in the store, which the API "
+                             "ignores without saying how it counts it: not at all (the default) or "
+                             "as a success")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -44,16 +55,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ValueError as exc:
         print(f"healthcare-emulator: {exc}", file=sys.stderr, flush=True)
         return 2
-    if not str(args.project_number).isdigit():
-        print("healthcare-emulator: --project-number must be digits", file=sys.stderr, flush=True)
+    try:
+        projects = ProjectNumbers.from_flags(args.project_number)
+    except ValueError as exc:
+        print(f"healthcare-emulator: {exc}", file=sys.stderr, flush=True)
         return 2
     server = EmulatorServer(args.host, args.port, storage_url=args.storage_host,
-                            bigquery_url=args.bigquery_endpoint, project_number=str(args.project_number),
+                            bigquery_url=args.bigquery_endpoint, project_numbers=projects.pinned,
                             data_dir=args.data_dir, instance_delay=args.instance_delay,
                             operation_min_seconds=args.operation_min_seconds,
                             enforce_iam=args.enforce_iam,
                             grant_propagation_seconds=args.grant_propagation_seconds,
+                            count_duplicates_as=args.count_duplicates_as,
                             verbose=args.verbose)
+    if not args.enforce_iam:
+        print(f"healthcare-emulator: {not_enforced_warning('--no-enforce-iam')}", file=sys.stderr, flush=True)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

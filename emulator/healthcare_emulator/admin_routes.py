@@ -9,6 +9,8 @@ product relies on. ARCHITECTURE.md lists each call and its answer.
 
 from __future__ import annotations
 
+import sys
+
 from . import iam, operations
 from .errors import ApiError, invalid, not_found
 from .faults import FaultInjector, parse_fault
@@ -72,22 +74,33 @@ class AdminRoutes:
 
     def admin_set_config(self, request: Request, m: dict[str, str]) -> Response:
         with self.state.lock:
+            enforced = self.state.config["enforceIam"]
             self.state.config = merge_config(self.state.config, request.json() or {})
+            if enforced and not self.state.config["enforceIam"]:
+                print(f"healthcare-emulator: {iam.not_enforced_warning('POST /_emulator/config')}",
+                      file=sys.stderr, flush=True)
             return Response.json(dict(self.state.config))
 
+    def _agent(self, project: object) -> dict:
+        if not isinstance(project, str) or not project:
+            raise invalid("project is required: the project id whose Healthcare service agent "
+                          "is meant (GET service-agent?project=P, POST service-agent {\"project\": P})")
+        number = self.state.projects.number(project)
+        email = iam.service_agent_email(number)
+        return {"project": project, "projectNumber": number, "email": email,
+                "member": f"serviceAccount:{email}", "exists": self.state.agent_exists(number)}
+
     def admin_service_agent(self, request: Request, m: dict[str, str]) -> Response:
-        email = iam.service_agent_email(self.state.project_number)
-        with self.state.lock:
-            exists = self.state.iam.agent_exists
-        return Response.json({"projectNumber": self.state.project_number, "email": email,
-                              "member": f"serviceAccount:{email}", "exists": exists})
+        return Response.json(self._agent(request.query.get("project")))
 
     def admin_create_service_agent(self, request: Request, m: dict[str, str]) -> Response:
-        """Create the service agent (idempotent), as ``generateServiceIdentity`` does."""
+        """Create a project's service agent (idempotent), as ``generateServiceIdentity`` does."""
+        project = self._admin_body(request).get("project")
+        self._agent(project)  # 400 without a project
         with self.state.lock:
-            self.state.iam.create_agent()
+            self.state.iam.create_agent(self.state.projects.number(project))
             self.state.save()
-        return self.admin_service_agent(request, m)
+        return Response.json(self._agent(project))
 
     def _admin_body(self, request: Request) -> dict:
         body = request.json()
@@ -105,7 +118,7 @@ class AdminRoutes:
     def admin_grant(self, request: Request, m: dict[str, str]) -> Response:
         resource, role, member = iam.parse_grant(self._admin_body(request))
         with self.state.lock:
-            self.state.iam.check_member_exists(member, self.state.project_number)
+            self.state.check_grant_member(member)
             self.state.iam.grant(resource, role, member)
             self.state.save()
         return Response.json({"resource": resource, "role": role, "member": member})

@@ -141,8 +141,12 @@ class ApiRoutes:
     def export_data(self, request: Request, m: dict[str, str]) -> Response:
         from . import job_requests, jobs
 
-        return self._start(request, m, "datasets.dicomStores.export", job_requests.validate_export_request,
-                           jobs.run_export, operations.EXPORT, job_requests.export_response_type,
+        def validate(body: dict) -> None:
+            job_requests.validate_export_request(body)
+            job_requests.check_bigquery_project(body, m["v"], self._names(m)[2], self.state.projects)
+
+        return self._start(request, m, "datasets.dicomStores.export", validate, jobs.run_export,
+                           operations.EXPORT, job_requests.export_response_type,
                            "dicom.ExportDicomDataErrorDetails", job_requests.export_method_suffix)
 
     def _start(self, request: Request, m: dict[str, str], method_id: str,

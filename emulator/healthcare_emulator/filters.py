@@ -1,11 +1,16 @@
 """Export filter files (``filterConfig.resourcePathsGcsUri``).
 
-The file lists what to export, one resource path a line:
-``/studies/UID``, ``/studies/UID/series/UID`` or
-``/studies/UID/series/UID/instances/UID``, separated by ``\\n`` or ``\\r\\n``.
-Blank lines are ignored. One malformed line fails the whole operation (the
-user asked for a specific subset; exporting a guess would be worse), with an
-error naming the line number and its text. Unlisted resources are skipped.
+The file lists what to export, one resource path a line, in exactly the
+seeds' grammar: ``/studies/UID``, ``/studies/UID/series/UID`` or
+``/studies/UID/series/UID/instances/UID``. Lines end with ``\n``; the file's
+last ``\n`` is optional. Nothing else is a line of the grammar, and where
+the documents are silent the stricter reading holds: a blank line, spaces
+around a path, a trailing ``/``, a Windows ``\r\n`` ending, a byte-order mark
+and an empty file are all refused. Any bad line fails the whole operation
+(the user asked for a specific subset; exporting a guess would be worse),
+its error naming each bad line by number and text (the first
+:data:`NAMED_IN_ERROR`, every one in the operation's log). Unlisted
+resources are skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +24,48 @@ from .jobcontext import JobContext, OperationFailed
 from .rpc import INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
 
 _UID = r"[0-9]+(?:\.[0-9]+)*"
-_LINE = re.compile(rf"^/studies/({_UID})(?:/series/({_UID})(?:/instances/({_UID}))?)?/?$")
+_LINE = re.compile(rf"/studies/({_UID})(?:/series/({_UID})(?:/instances/({_UID}))?)?")
+GRAMMAR = "/studies/UID[/series/UID[/instances/UID]]"
+#: Bad lines the operation's error names; the log names every one.
+NAMED_IN_ERROR = 10
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line of a filter file that is not a resource path, and why it looks wrong."""
+
+    number: int
+    text: str
+
+    @property
+    def hint(self) -> str:
+        text = self.text
+        if not text.strip():
+            return "blank line"
+        if text.startswith("\ufeff"):
+            return "byte-order mark"
+        if text.endswith("\r") and _LINE.fullmatch(text[:-1]):
+            return "Windows line ending"
+        if text != text.strip() and _LINE.fullmatch(text.strip()):
+            return "surrounding whitespace"
+        if text.endswith("/") and _LINE.fullmatch(text.rstrip("/")):
+            return "trailing '/'"
+        return ""
+
+    def __str__(self) -> str:
+        return f"line {self.number}: {self.text!r}" + (f" ({self.hint})" if self.hint else "")
+
+
+class FilterFileError(ValueError):
+    """A filter file with lines outside the grammar (or none at all)."""
+
+    def __init__(self, bad: list[BadLine]) -> None:
+        self.bad = bad
+        named = "; ".join(str(line) for line in bad[:NAMED_IN_ERROR])
+        more = (f"; and {len(bad) - NAMED_IN_ERROR} more (every one is in the operation's log)"
+                if len(bad) > NAMED_IN_ERROR else "")
+        super().__init__(f"{len(bad)} line(s) are not {GRAMMAR} (nothing else may be on a line, not "
+                         f"even spaces, and no line may be blank): {named}{more}")
 
 
 @dataclass
@@ -36,16 +82,20 @@ class ResourceFilter:
 
 
 def parse_filter(text: str) -> ResourceFilter:
-    """Parse a filter file's text; ValueError naming the first malformed line."""
+    """Parse a filter file's text; :class:`FilterFileError` naming every bad line, or
+    ValueError for a file with no line at all."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    if not lines:
+        raise ValueError(f"the file is empty: it must list at least one {GRAMMAR}")
     result = ResourceFilter()
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw[:-1] if raw.endswith("\r") else raw
-        if not line.strip():
-            continue
-        match = _LINE.match(line.strip())
+    bad: list[BadLine] = []
+    for number, line in enumerate(lines, start=1):
+        match = _LINE.fullmatch(line)
         if not match:
-            raise ValueError(f"line {number} of the filter file is not a resource path "
-                             f"/studies/UID[/series/UID[/instances/UID]]: {line!r}")
+            bad.append(BadLine(number, line))
+            continue
         study, series, instance = match.groups()
         if instance:
             result.instances.add((study, series, instance))
@@ -53,6 +103,8 @@ def parse_filter(text: str) -> ResourceFilter:
             result.series.add((study, series))
         else:
             result.studies.add(study)
+    if bad:
+        raise FilterFileError(bad)
     return result
 
 
@@ -74,10 +126,14 @@ def load_filter(ctx: JobContext, gcs: GcsClient, uri: Optional[str]) -> Optional
     except GcsError as exc:
         raise OperationFailed(UNKNOWN, f"filter file {uri} cannot be read: {exc}") from None
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise OperationFailed(INVALID_ARGUMENT, f"filter file {uri} is not UTF-8 text") from None
     try:
         return parse_filter(text)
+    except FilterFileError as exc:
+        for line in exc.bad:
+            ctx.log("ERROR", f"filter file {uri}: {line} is not {GRAMMAR}", uri)
+        raise OperationFailed(INVALID_ARGUMENT, f"filter file {uri}: {exc}") from None
     except ValueError as exc:
         raise OperationFailed(INVALID_ARGUMENT, f"filter file {uri}: {exc}") from None

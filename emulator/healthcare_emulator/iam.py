@@ -12,7 +12,10 @@ objectAdmin or storage.admin *on the bucket*; write a bucket ⇐ objectAdmin or
 storage.admin; write BigQuery ⇐ (dataEditor, dataOwner or bigquery.admin on
 the dataset) and (jobUser, bigquery.user or bigquery.admin on the project).
 Project-level storage grants are deliberately ignored. With ``enforceIam``
-off only explicit denials apply.
+off only explicit denials apply. Every project has an agent of its own,
+named by its project number (:mod:`healthcare_emulator.projects`): a job
+runs as the agent of its store's project, and a grant to any other agent
+gives it nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ _BQ_DATASET_RESOURCE = re.compile(r"^//bigquery\.googleapis\.com/projects/([^/]+
 _PROJECT_RESOURCE = re.compile(r"^//cloudresourcemanager\.googleapis\.com/projects/([^/]+)$")
 _GS = re.compile(r"^gs://([^/]+)/?$")
 _BQ = re.compile(r"^bq://([^.]+(?::[^.]+)?)\.([^.]+)$")  # project may be "domain:project"
+_AGENT_MEMBER = re.compile(r"^serviceAccount:service-(\d+)@gcp-sa-healthcare\.iam\.gserviceaccount\.com$")
+
+
+def not_enforced_warning(how: str) -> str:
+    """The warning printed whenever IAM enforcement is turned off (``how`` says by what)."""
+    return (f"warning: IAM is not enforced ({how}): jobs run without the Healthcare service agent's "
+            "grants, so a program that passes here can fail on Google Cloud with PERMISSION_DENIED")
 
 
 def service_agent_email(project_number: str) -> str:
@@ -95,24 +105,27 @@ def parse_denial(body: dict) -> tuple[str, set[str]]:
 class IamPolicy:
     """Grants and denials for the service agent. Not thread-safe: the caller holds the state lock."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, *, agent_exists: bool = True) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.grants: list[Grant] = []
         self.denials: dict[str, set[str]] = {}
-        #: Whether the service agent exists yet. On Google Cloud it is created when the
-        #: Healthcare API is enabled or by ``generateServiceIdentity``
+        #: Project numbers whose service agent exists. On Google Cloud an agent is created
+        #: when the Healthcare API is enabled or by ``generateServiceIdentity``
         #: (``gcp.projects.ServiceIdentity``); until then a grant naming it is refused.
-        self.agent_exists = agent_exists
+        self.agents: set[str] = set()
 
-    def create_agent(self) -> None:
-        """Make the service agent exist (idempotent, as ``generateServiceIdentity`` is)."""
-        self.agent_exists = True
+    def create_agent(self, project_number: str) -> None:
+        """Make a project's service agent exist (idempotent, as ``generateServiceIdentity`` is)."""
+        self.agents.add(project_number)
 
-    def check_member_exists(self, member: str, project_number: str) -> None:
-        """400 like IAM's when ``member`` is the service agent and it does not exist yet."""
-        email = service_agent_email(project_number)
-        if member == f"serviceAccount:{email}" and not self.agent_exists:
-            raise invalid(f"Service account {email} does not exist.")
+    def agent_exists(self, project_number: str) -> bool:
+        return project_number in self.agents
+
+    def check_member_exists(self, member: str) -> None:
+        """400 like IAM's when ``member`` is a Healthcare service agent that does not exist yet."""
+        found = _AGENT_MEMBER.match(member)
+        if found and found.group(1) not in self.agents:
+            raise invalid(f"Service account {service_agent_email(found.group(1))} does not exist.")
 
     # -- admin -------------------------------------------------------------
     def grant(self, resource: str, role: str, member: str) -> Grant:
@@ -153,12 +166,12 @@ class IamPolicy:
     def to_json(self) -> dict:
         return {"grants": [asdict(g) for g in self.grants],
                 "denials": {r: sorted(a) for r, a in self.denials.items()},
-                "agentExists": self.agent_exists}
+                "agents": sorted(self.agents)}
 
     def load_json(self, data: dict) -> None:
         self.grants = [Grant(**g) for g in data.get("grants", [])]
         self.denials = {r: set(a) for r, a in data.get("denials", {}).items()}
-        self.agent_exists = bool(data.get("agentExists", self.agent_exists))
+        self.agents = {str(n) for n in data.get("agents", [])}
 
     # -- the check ---------------------------------------------------------
     def _has(self, resource: str, roles: tuple[str, ...], member: str, propagation_s: float

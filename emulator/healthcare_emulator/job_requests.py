@@ -20,6 +20,7 @@ from typing import Any, Mapping, Optional
 from . import bigquery as bq
 from . import discovery
 from .export_encoding import parse_mime_type
+from .projects import ProjectNumbers, project_of_resource
 from .wildcards import validate_bucket_name, validate_import_uri
 
 
@@ -145,6 +146,30 @@ def validate_export_request(body: Mapping[str, Any]) -> None:
         # rather than read "no filter file" as "no filter".
         _validate_gs_prefix(flt.get("resourcePathsGcsUri"), "filterConfig.resourcePathsGcsUri",
                             need_object=True)
+
+
+def check_bigquery_project(body: Mapping[str, Any], api_version: str, store_name: str,
+                           projects: ProjectNumbers) -> None:
+    """On v1beta1, refuse a BigQuery dataset outside the DICOM store's project (ValueError).
+
+    The v1beta1 ``dicomStores.export`` reference and discovery document: "You
+    can only export to a BigQuery dataset that's in the same project as the
+    DICOM store". v1 keeps cross-project exports, which the v1 BigQuery export
+    guide documents with a worked sample, although v1's discovery document
+    carries the same sentence (docs/emulator.md says so). The store's project
+    may be named by its number.
+    """
+    destination = body.get("bigqueryDestination")
+    if api_version != "v1beta1" or not isinstance(destination, Mapping):
+        return
+    table = bq.parse_table_uri(destination.get("tableUri"))
+    store_project = project_of_resource(store_name)
+    if store_project in (table.project, projects.number(table.project)):
+        return
+    raise ValueError(f"bigqueryDestination.tableUri: on v1beta1 the BigQuery dataset must be in the "
+                     f"DICOM store's project {store_project}, but bq://{table} is in project "
+                     f"{table.project}: export to a dataset of {store_project}, or use v1, which "
+                     "exports to another project")
 
 
 def export_method_suffix(body: Mapping[str, Any]) -> str:

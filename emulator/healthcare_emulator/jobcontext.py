@@ -16,6 +16,15 @@ from .rpc import PERMISSION_DENIED
 
 Access = Literal["read", "get", "write"]
 
+#: How an import counts an instance already in the store (config ``countDuplicatesAs``).
+#: The discovery document says the API "accepts duplicate DICOM instances by ignoring the
+#: newly-pushed instance" (so never a failure) and not how the operation counts them:
+#: ``nothing`` (neither a success nor a failure; the default, the reading under which
+#: rules about counts go wrong most easily) or ``success``.
+DUPLICATES_NOT_COUNTED = "nothing"
+DUPLICATES_AS_SUCCESS = "success"
+DUPLICATE_COUNTINGS = (DUPLICATES_NOT_COUNTED, DUPLICATES_AS_SUCCESS)
+
 
 class OperationFailed(Exception):
     """The whole operation fails with this google.rpc code and message."""
@@ -78,6 +87,9 @@ class JobContext(Protocol):
 
     def store_instance(self, instance: StoredInstance) -> bool:
         """Store it; False (and nothing changes) when that SOP instance is already stored."""
+
+    def duplicates_count_as(self) -> str:
+        """How a duplicate is counted now: one of :data:`DUPLICATE_COUNTINGS`."""
 
     def instances(self) -> Iterable[StoredInstance]:
         """A snapshot of the store's instances, in a stable order."""

@@ -45,7 +45,7 @@ from .dicom_file import DicomError, parse_instance
 from .export_encoding import encode_for_export
 from .filters import ResourceFilter, load_filter
 from .gcs import BucketNotFound, GcsClient, GcsError, split_gs_uri
-from .jobcontext import JobContext, OperationFailed, StoredInstance
+from .jobcontext import DUPLICATES_AS_SUCCESS, JobContext, OperationFailed, StoredInstance
 from .job_requests import validate_export_request, validate_import_request
 from .rpc import FAILED_PRECONDITION, INVALID_ARGUMENT, NOT_FOUND, UNKNOWN
 from .wildcards import parse_import_uri
@@ -63,6 +63,7 @@ class JobResult:
 
     success: int
     failure: int
+    not_counted: int = 0
 
 
 # -- the item loop ------------------------------------------------------------------
@@ -72,15 +73,26 @@ class _Outcome:
     error: Optional[str] = None
 
 
+class _NotCounted:
+    """What ``finish`` answers for an item that is neither a success nor a failure."""
+
+
+#: A re-imported duplicate while ``countDuplicatesAs`` is ``nothing``: it leaves ``pending``
+#: and moves no other counter.
+NOT_COUNTED = _NotCounted()
+
+
 def _run_items(ctx: JobContext, items: Sequence[T], work: Callable[[T], R],
-               finish: Callable[[T, R], Optional[str]], resource_of: Callable[[T], str]) -> JobResult:
+               finish: Callable[[T, R], Optional[str] | _NotCounted],
+               resource_of: Callable[[T], str]) -> JobResult:
     """Run ``work`` on a pool, ``finish`` on this thread; publish counters after each item.
 
     ``work`` raising :class:`DicomError`, :class:`GcsError` or ValueError
-    (or ``finish`` returning a message) makes that item a failure.
+    (or ``finish`` returning a message) makes that item a failure;
+    ``finish`` returning :data:`NOT_COUNTED` makes it neither.
     """
     total = len(items)
-    success = failure = 0
+    success = failure = not_counted = 0
     ctx.set_counters(0, 0, total)
 
     def guarded(item: T) -> _Outcome:
@@ -90,18 +102,20 @@ def _run_items(ctx: JobContext, items: Sequence[T], work: Callable[[T], R],
             return _Outcome(error=str(exc))
 
     def settle(item: T, outcome: _Outcome) -> None:
-        nonlocal success, failure
+        nonlocal success, failure, not_counted
         error = outcome.error
         if error is None:
             error = finish(item, outcome.value)
-        if error is None:
+        if error is NOT_COUNTED:
+            not_counted += 1
+        elif error is None:
             success += 1
         else:
             failure += 1
             resource = resource_of(item)
             ctx.add_sample_error(resource, INVALID_ARGUMENT, error)
             ctx.log("ERROR", error, resource)
-        ctx.set_counters(success, failure, total - success - failure)
+        ctx.set_counters(success, failure, total - success - failure - not_counted)
 
     in_flight: deque[tuple[T, Future]] = deque()
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dicom-job") as pool:
@@ -118,7 +132,7 @@ def _run_items(ctx: JobContext, items: Sequence[T], work: Callable[[T], R],
         finally:
             for _, future in in_flight:
                 future.cancel()
-    return JobResult(success, failure)
+    return JobResult(success, failure, not_counted)
 
 
 # -- import ------------------------------------------------------------------------
@@ -131,8 +145,9 @@ def run_import(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
     """Run an ImportDicomData request to completion.
 
     Reads every object selected by ``gcsSource.uri``; each valid DICOM file is
-    stored (an instance already in the store counts as a success and is not
-    stored twice), each invalid one is a sample error on ``gs://bucket/object``.
+    stored, each invalid one is a sample error on ``gs://bucket/object``. An
+    instance already in the store is ignored, never overwritten, and counted as
+    ``ctx.duplicates_count_as()`` says: not at all, or as a success.
     """
     validate_import_request(body)
     pattern = parse_import_uri(body["gcsSource"]["uri"])
@@ -158,9 +173,14 @@ def run_import(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
         parsed = parse_instance(data)
         return StoredInstance(parsed.study_uid, parsed.series_uid, parsed.sop_uid, data, storage_class)
 
-    def store(name: str, instance: StoredInstance) -> Optional[str]:
-        ctx.store_instance(instance)  # False = duplicate: still a success, nothing changes
-        return None
+    def store(name: str, instance: StoredInstance) -> Optional[str] | _NotCounted:
+        if ctx.store_instance(instance):
+            return None
+        counted = ctx.duplicates_count_as() == DUPLICATES_AS_SUCCESS
+        ctx.log("INFO", f"instance {instance.sop_uid} is already in the store: this copy was ignored "
+                        f"({'counted as a success' if counted else 'not counted'})",
+                f"gs://{pattern.bucket}/{name}")
+        return None if counted else NOT_COUNTED
 
     return _run_items(ctx, names, fetch, store, lambda name: f"gs://{pattern.bucket}/{name}")
 
@@ -241,14 +261,9 @@ def _export_bigquery(ctx: JobContext, body: Mapping[str, Any]) -> JobResult:
                         lambda i: bigquery_row(i.data, schema_json, source), keep,
                         lambda i: instance_path(ctx.store_name, i))
     fields = bigquery_schema(rows, schema_json, include_source_store=source is not None)
-    columns = set(bq.prepare_table(client, ref, disposition, fields))
-    dropped = sorted({k for row in rows for k in row} - columns)
-    if dropped:
-        ctx.log("WARNING", f"table {ref} has no column(s) {', '.join(dropped)}; their values "
-                           "were not written (this emulator cannot extend a table's schema)")
+    bq.prepare_table(client, ref, disposition, fields)  # a table lacking a column fails here
     try:
-        client.insert_rows(ref, ({k: v for k, v in row.items() if k in columns and v is not None}
-                                 for row in rows))
+        client.insert_rows(ref, ({k: v for k, v in row.items() if v is not None} for row in rows))
     except bq.BigQueryError as exc:
         raise OperationFailed(UNKNOWN, f"writing rows to BigQuery table {ref} failed: {exc}") from None
     return result

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from .errors import invalid
 from .jobcontext import JobCancelled, OperationFailed, StoredInstance
+from .projects import project_of_resource
 from .rpc import CANCELLED, INTERNAL, UNKNOWN
 from .state import DicomStore, EmulatorState, OperationRecord, now_utc, rfc3339
 
@@ -79,7 +80,8 @@ class OperationContext:
     def require(self, resource: str, access: str) -> None:
         with self._state.lock:
             config = self._state.config
-            self._state.iam.check(resource, access, project_number=self._state.project_number,
+            number = self._state.projects.number(project_of_resource(self.store_name))
+            self._state.iam.check(resource, access, project_number=number,
                                   enforce=config["enforceIam"],
                                   propagation_s=config["grantPropagationSeconds"])
 
@@ -112,6 +114,10 @@ class OperationContext:
     def store_instance(self, instance: StoredInstance) -> bool:
         return self._state.add_instance(self._store, instance)
 
+    def duplicates_count_as(self) -> str:
+        with self._state.lock:
+            return self._state.config["countDuplicatesAs"]
+
     def instances(self) -> Iterable[StoredInstance]:
         return self._state.instances(self._store)
 
@@ -138,8 +144,10 @@ def start_job(state: EmulatorState, record: OperationRecord, store: DicomStore, 
 def _run(state: EmulatorState, record: OperationRecord, ctx: OperationContext, job: JobFunction,
          body: dict, response_type: str, error_details_type: str) -> None:
     error: Optional[dict] = None
+    not_counted = 0  # items neither a success nor a failure (duplicates, when so counted)
     try:
         result = job(ctx, body)
+        not_counted = getattr(result, "not_counted", 0)
         failure = getattr(result, "failure", None)
         success = getattr(result, "success", None)
         if isinstance(failure, int) and isinstance(success, int):
@@ -157,7 +165,7 @@ def _run(state: EmulatorState, record: OperationRecord, ctx: OperationContext, j
             _wait_minimum(state, record)
         except JobCancelled:
             error = {"code": CANCELLED, "message": "Operation was cancelled."}
-    _finish(state, record, ctx, error, response_type, error_details_type)
+    _finish(state, record, ctx, error, response_type, error_details_type, not_counted)
 
 
 def _wait_minimum(state: EmulatorState, record: OperationRecord) -> None:
@@ -168,7 +176,8 @@ def _wait_minimum(state: EmulatorState, record: OperationRecord) -> None:
 
 
 def _finish(state: EmulatorState, record: OperationRecord, ctx: OperationContext,
-            error: Optional[dict], response_type: str, error_details_type: str) -> None:
+            error: Optional[dict], response_type: str, error_details_type: str,
+            not_counted: int = 0) -> None:
     with state.lock:
         counters = record.counters or {}
         failures = counters.get("failure", 0)
@@ -178,7 +187,7 @@ def _finish(state: EmulatorState, record: OperationRecord, ctx: OperationContext
                      "sampleErrors": list(record.sample_errors)}] if record.sample_errors else [])
         if error is None and failures:
             first = record.sample_errors[0]["error"]["code"] if record.sample_errors else UNKNOWN
-            total = counters.get("success", 0) + failures
+            total = counters.get("success", 0) + failures + not_counted
             error = {"code": first,
                      "message": f"{failures} of {total} item(s) failed; see sampleErrors and the "
                                 f"operation's logs for details."}

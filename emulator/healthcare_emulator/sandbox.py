@@ -5,8 +5,11 @@ three emulators are up. It creates what a user needs before a first job (a
 Healthcare dataset and DICOM store, a bucket of DICOM files, a BigQuery
 dataset) through the public REST APIs of the three services, as a user's own
 script against Google Cloud would, so the seed also exercises those paths.
-Only the per-instance delay goes through the emulator's admin surface: it
-has no counterpart in the real API.
+The Healthcare service agent and the IAM grants its printed commands need
+(the roles the product's grant helpers give, where they give them) go
+through the emulator's admin surface, the way docs/emulator.md tells a user
+to make them: the emulator has no IAM policy methods. So does the
+per-instance delay, which has no counterpart in the real API.
 
 The files are pydicom's own sample files, named one by one (only files that
 ship in the pydicom wheel, so nothing is downloaded), all of which render to
@@ -17,7 +20,7 @@ a filter file naming one study (for ``--filter``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import requests
 
@@ -74,7 +77,21 @@ class Sandbox:
             f"bq://{self.project}.{self.bigquery_dataset}.{self.bigquery_table}",
         ]
 
-    def description(self, instance_delay: Optional[float]) -> list[str]:
+    def grants(self) -> list[Grant]:
+        """What the service agent needs for the printed commands, as the product's helpers grant it."""
+        bucket = f"//storage.googleapis.com/projects/_/buckets/{self.bucket}"
+        return [
+            Grant("roles/storage.objectViewer", bucket, f"gs://{self.bucket} (the import, the filter file)"),
+            Grant("roles/storage.objectAdmin", bucket, f"gs://{self.bucket} (the PNG export)"),
+            Grant("roles/bigquery.dataEditor",
+                  f"//bigquery.googleapis.com/projects/{self.project}/datasets/{self.bigquery_dataset}",
+                  f"BigQuery dataset {self.project}.{self.bigquery_dataset}", bigquery=True),
+            Grant("roles/bigquery.jobUser", f"//cloudresourcemanager.googleapis.com/projects/{self.project}",
+                  f"project {self.project} (BigQuery jobs)", bigquery=True),
+        ]
+
+    def description(self, instance_delay: Optional[float], agent: Mapping[str, str],
+                    granted: Sequence[Grant]) -> list[str]:
         """Shell comments saying what was created (printed before the commands)."""
         pace = (f"{instance_delay:g} s of work per instance" if instance_delay is not None
                 else "no delay per instance (--instance-delay 0.5 makes a job's progress visible)")
@@ -85,11 +102,31 @@ class Sandbox:
             f"and {BROKEN_FILE} (not DICOM: the import's one failure);",
             f"# gs://{self.bucket}/{self.filter_object}: a filter file naming {FILTERED_SAMPLE}'s "
             "study (try --filter);",
+            f"# the Healthcare service agent {agent['email']} (created), granted:",
+            *(f"#   {grant.role} on {grant.where}" for grant in granted),
             f"# {pace}",
         ]
 
 
-def seed(sandbox: Sandbox, stack_env: Mapping[str, str]) -> None:
+@dataclass(frozen=True)
+class Grant:
+    """One role for the service agent: the admin surface's resource, and where, in words."""
+
+    role: str
+    resource: str
+    where: str
+    bigquery: bool = False  # needs the BigQuery emulator
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What :func:`seed` made that the printout names: the service agent and its grants."""
+
+    agent: Mapping[str, str]
+    grants: Sequence[Grant]
+
+
+def seed(sandbox: Sandbox, stack_env: Mapping[str, str]) -> Seeded:
     """Create the sandbox's resources on the stack whose environment is ``stack_env``."""
     healthcare = "http://" + stack_env["HEALTHCARE_EMULATOR_HOST"]
     storage = stack_env["STORAGE_EMULATOR_HOST"].rstrip("/")
@@ -99,6 +136,8 @@ def seed(sandbox: Sandbox, stack_env: Mapping[str, str]) -> None:
     bigquery = stack_env.get("BIGQUERY_EMULATOR_HOST")
     if bigquery:
         _create_bigquery_dataset(session, bigquery.rstrip("/"), sandbox)
+    grants = [grant for grant in sandbox.grants() if bigquery or not grant.bigquery]
+    return Seeded(_grant_agent(session, healthcare, sandbox.project, grants), grants)
 
 
 def set_instance_delay(healthcare_url: str, seconds: float) -> None:
@@ -142,6 +181,18 @@ def _fill_bucket(session: requests.Session, storage: str, sandbox: Sandbox) -> N
         _call(session, "POST", f"{storage}/upload/storage/v1/b/{sandbox.bucket}/o",
               f"uploading gs://{sandbox.bucket}/{name}", params={"uploadType": "media", "name": name},
               data=data, headers={"Content-Type": content_type})
+
+
+def _grant_agent(session: requests.Session, healthcare: str, project: str,
+                 grants: Sequence[Grant]) -> dict:
+    """Admin surface: create the project's service agent, then grant it each role."""
+    admin = f"{healthcare}/_emulator"
+    agent = _call(session, "POST", f"{admin}/service-agent", "creating the Healthcare service agent",
+                  json={"project": project}).json()
+    for grant in grants:
+        _call(session, "POST", f"{admin}/iam", f"granting {grant.role} on {grant.where}",
+              json={"resource": grant.resource, "role": grant.role, "member": agent["member"]})
+    return agent
 
 
 def _create_bigquery_dataset(session: requests.Session, bigquery: str, sandbox: Sandbox) -> None:

@@ -27,7 +27,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import sysparams
@@ -36,11 +36,12 @@ from .admin_routes import AdminRoutes
 from .api_routes import ApiRoutes
 from .errors import ApiError
 from .faults import FaultInjector
+from .jobcontext import DUPLICATES_NOT_COUNTED
+from .projects import ProjectNumbers
 from .requestlog import RequestLog
 from .routing import Request, Response
 from .state import EmulatorState
 
-DEFAULT_PROJECT_NUMBER = "123456789012"
 _BEARER = re.compile(r"^Bearer\s+\S+", re.IGNORECASE)
 
 
@@ -183,10 +184,11 @@ class EmulatorServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
                  storage_url: Optional[str] = None, bigquery_url: Optional[str] = None,
-                 project_number: str = DEFAULT_PROJECT_NUMBER, data_dir: Optional[os.PathLike] = None,
+                 project_numbers: Optional[Mapping[str, str]] = None,
+                 data_dir: Optional[os.PathLike] = None,
                  instance_delay: float = 0.0, operation_min_seconds: float = 0.0,
-                 enforce_iam: bool = False, grant_propagation_seconds: float = 0.0,
-                 verbose: bool = False) -> None:
+                 enforce_iam: bool = True, grant_propagation_seconds: float = 0.0,
+                 count_duplicates_as: str = DUPLICATES_NOT_COUNTED, verbose: bool = False) -> None:
         self.host = require_loopback(host)
         self.requested_port = port
         if storage_url is None:
@@ -196,9 +198,10 @@ class EmulatorServer:
         if bigquery_url and "://" not in bigquery_url:
             bigquery_url = "http://" + bigquery_url
         config = {"instanceDelaySeconds": instance_delay, "operationMinSeconds": operation_min_seconds,
-                  "enforceIam": enforce_iam, "grantPropagationSeconds": grant_propagation_seconds}
-        self.state = EmulatorState(str(project_number), config,
-                                   Path(data_dir) if data_dir is not None else None)
+                  "enforceIam": enforce_iam, "grantPropagationSeconds": grant_propagation_seconds,
+                  "countDuplicatesAs": count_duplicates_as}
+        self.state = EmulatorState(config, Path(data_dir) if data_dir is not None else None,
+                                   projects=ProjectNumbers(project_numbers))
         self.faults = FaultInjector()
         self.requests = RequestLog()
         self.api = ApiRoutes(self.state, storage_url, bigquery_url)

@@ -36,13 +36,17 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import requests
 
+from healthcare_emulator.iam import not_enforced_warning
+from healthcare_emulator.jobcontext import DUPLICATE_COUNTINGS, DUPLICATES_NOT_COUNTED
 from healthcare_emulator.waiting import poll
 
 if TYPE_CHECKING:
-    from healthcare_emulator.sandbox import Sandbox
+    from healthcare_emulator.sandbox import Sandbox, Seeded
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PROJECT = "local-project"
+#: The default project's number, pinned so that its agent's email is the same in every run
+#: and in the docs; any other project gets its own stable number (:mod:`healthcare_emulator.projects`).
 DEFAULT_PROJECT_NUMBER = "123456789012"
 DUCKDB_VERSION = "v1.5.5"
 _EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_avro")
@@ -122,11 +126,13 @@ class _Server:
 class LocalStack:
     """The three emulators as child processes; use as a context manager.
 
-    ``healthcare_args`` are extra command-line flags for the Healthcare
-    emulator (for example ``["--enforce-iam"]``).
+    IAM is enforced unless ``enforce_iam`` is false (the emulator then warns
+    in its log). ``healthcare_args`` are extra command-line flags for the
+    Healthcare emulator (for example ``["--instance-delay", "0.5"]``).
     """
 
     project: str = DEFAULT_PROJECT
+    enforce_iam: bool = True
     healthcare_args: list[str] = field(default_factory=list)
     with_bigquery: bool = True
     log_dir: Path | None = None
@@ -229,9 +235,11 @@ class LocalStack:
         port = free_port()
         argv = [sys.executable, "-m", "healthcare_emulator", "--host", LOOPBACK,
                 "--port", str(port), "--storage-host", self.storage_url,
-                "--project-number", DEFAULT_PROJECT_NUMBER]
+                "--project-number", f"{self.project}={DEFAULT_PROJECT_NUMBER}"]
         if self.bigquery_url:
             argv += ["--bigquery-endpoint", self.bigquery_url]
+        if not self.enforce_iam:
+            argv.append("--no-enforce-iam")
         self._spawn("healthcare", argv + list(self.healthcare_args), port, "/_emulator/health")
 
 
@@ -263,12 +271,13 @@ def seconds(text: str) -> float:
     return value
 
 
-def _announce(stack: LocalStack, sandbox: Sandbox | None, instance_delay: float | None) -> None:
+def _announce(stack: LocalStack, sandbox: Sandbox | None, seeded: Seeded | None,
+              instance_delay: float | None) -> None:
     """Print the environment to export (and, with a sandbox, what it holds and what to run)."""
     env = {**stack.env(), **(sandbox.env() if sandbox else {})}
     lines = [f"export {key}={value}" for key, value in env.items()]
-    if sandbox:
-        lines += sandbox.description(instance_delay)
+    if sandbox and seeded:
+        lines += sandbox.description(instance_delay, seeded.agent, seeded.grants)
         lines.append("# paste the export lines above into another shell, then try:")
         lines += sandbox.commands()
     lines.append("# local stack running; Ctrl-C stops it")
@@ -283,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", action="store_true",
                         help="create a sandbox to try dicom-jobs on (a DICOM store, a bucket of "
                              "sample files, a BigQuery dataset) and print the commands to paste")
+    parser.add_argument("--enforce-iam", action=argparse.BooleanOptionalAction, default=True,
+                        help="require the Healthcare service agent's IAM grants (the default); "
+                             "--no-enforce-iam lets every job through and prints a warning")
+    parser.add_argument("--count-duplicates-as", choices=DUPLICATE_COUNTINGS, default=DUPLICATES_NOT_COUNTED,
+                        help="how an import counts an instance already in the store: not at all "
+                             "(the default) or as a success (the API does not say)")
     parser.add_argument("--instance-delay", type=seconds, default=None, metavar="S",
                         help="seconds of work per instance in the Healthcare emulator, "
                              "so that a job's progress can be watched")
@@ -294,15 +309,17 @@ def main(argv: list[str] | None = None) -> int:
     # stack's many other users (tests, offline engine, benchmarks) need not load.
     from healthcare_emulator.sandbox import Sandbox, seed, set_instance_delay
 
+    if not args.enforce_iam:
+        print(f"# {not_enforced_warning('--no-enforce-iam')}", file=sys.stderr, flush=True)
     _stop_on_signals()
     try:
-        with LocalStack() as stack:
+        with LocalStack(enforce_iam=args.enforce_iam,
+                        healthcare_args=["--count-duplicates-as", args.count_duplicates_as]) as stack:
             sandbox = Sandbox(project=stack.project) if args.seed else None
-            if sandbox:
-                seed(sandbox, stack.env())
+            seeded = seed(sandbox, stack.env()) if sandbox else None
             if args.instance_delay is not None:
                 set_instance_delay(stack.healthcare_url, args.instance_delay)
-            _announce(stack, sandbox, args.instance_delay)
+            _announce(stack, sandbox, seeded, args.instance_delay)
             while True:
                 signal.pause()
     except KeyboardInterrupt:

@@ -27,18 +27,22 @@ from typing import Any, Optional
 
 from .errors import already_exists, invalid, not_found
 from .iam import IamPolicy
-from .jobcontext import StoredInstance
+from .jobcontext import DUPLICATE_COUNTINGS, DUPLICATES_NOT_COUNTED, StoredInstance
+from .projects import ProjectNumbers
 from .rpc import ABORTED
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "instanceDelaySeconds": 0.0,
     "operationMinSeconds": 0.0,
-    "enforceIam": False,
+    "enforceIam": True,
     "grantPropagationSeconds": 0.0,
     "maxSampleErrors": 10,
+    "countDuplicatesAs": DUPLICATES_NOT_COUNTED,
 }
-_CONFIG_TYPES = {"instanceDelaySeconds": float, "operationMinSeconds": float, "enforceIam": bool,
-                 "grantPropagationSeconds": float, "maxSampleErrors": int}
+#: Each key's type, or for a text key the tuple of its allowed values.
+_CONFIG_TYPES: dict[str, Any] = {
+    "instanceDelaySeconds": float, "operationMinSeconds": float, "enforceIam": bool,
+    "grantPropagationSeconds": float, "maxSampleErrors": int, "countDuplicatesAs": DUPLICATE_COUNTINGS}
 
 
 def now_utc() -> datetime:
@@ -71,6 +75,11 @@ def merge_config(current: dict, update: Any) -> dict:
         kind = _CONFIG_TYPES.get(key)
         if kind is None:
             raise invalid(f"unknown config key {key!r}; known: {', '.join(_CONFIG_TYPES)}")
+        if isinstance(kind, tuple):
+            if value not in kind:
+                raise invalid(f"config {key} must be one of {', '.join(kind)}, got {value!r}")
+            merged[key] = value
+            continue
         if kind is bool:
             if not isinstance(value, bool):
                 raise invalid(f"config {key} must be a boolean")
@@ -216,27 +225,35 @@ class Persistence:
 class EmulatorState:
     """All mutable state, guarded by :attr:`lock` (re-entrant)."""
 
-    def __init__(self, project_number: str, config: Optional[dict] = None,
-                 data_dir: Optional[Path] = None) -> None:
+    def __init__(self, config: Optional[dict] = None, data_dir: Optional[Path] = None, *,
+                 projects: Optional[ProjectNumbers] = None) -> None:
         self.lock = threading.RLock()
-        self.project_number = project_number
+        self.projects = projects or ProjectNumbers()
         self.startup_config = merge_config(DEFAULT_CONFIG, config or {})
         self.config = dict(self.startup_config)
         self.datasets: dict[str, Dataset] = {}
         self.stores: dict[str, DicomStore] = {}
         self.operations: dict[str, OperationRecord] = {}
-        self.iam = self._new_policy()
+        self.iam = IamPolicy()
         self.generation = 0  # bumped by reset: jobs of an older generation are orphans
         self.persistence = Persistence(data_dir) if data_dir else None
         self.closed = False
         if self.persistence:
             self._load()
 
-    def _new_policy(self) -> IamPolicy:
-        """A fresh policy. With IAM enforced the service agent does not exist until created
-        (admin ``POST service-agent``, what ``gcp.projects.ServiceIdentity`` does), as on a
-        new project: a grant naming it before then is refused."""
-        return IamPolicy(agent_exists=not self.startup_config["enforceIam"])
+    # -- service agents --------------------------------------------------------
+    def agent_exists(self, project_number: str) -> bool:
+        """Whether that project's service agent exists. With IAM enforced it exists only once
+        created (admin ``POST service-agent``, what ``gcp.projects.ServiceIdentity`` does), as
+        on a new project; without enforcement every agent counts as existing."""
+        with self.lock:
+            return self.iam.agent_exists(project_number) or not self.config["enforceIam"]
+
+    def check_grant_member(self, member: str) -> None:
+        """400 when, with IAM enforced, ``member`` is a service agent not created yet."""
+        with self.lock:
+            if self.config["enforceIam"]:
+                self.iam.check_member_exists(member)
 
     # -- persistence ---------------------------------------------------------
     def save(self) -> None:
@@ -292,7 +309,7 @@ class EmulatorState:
             self.datasets.clear()
             self.stores.clear()
             self.operations.clear()
-            self.iam = self._new_policy()
+            self.iam = IamPolicy()
             self.config = dict(self.startup_config)
             if self.persistence:
                 self.persistence.wipe()

@@ -22,8 +22,10 @@ the first cancels the running jobs (the plugin cancels their operations and
 says so under Diagnostics), the stack's state is saved, the demo says where
 and stops the local stack; a second one terminates the run at once.
 
-The demo stack's state lives in ``.pulumi-offline/demo.json`` beside the
-program and is started afresh each run, because the emulators start empty.
+The demo stack is a stack like any other, so the command the demo prints is
+the one it runs: its config is ``Pulumi.demo.yaml`` beside the program
+(written each run), its state ``.pulumi-offline/demo.json`` (started afresh
+each run, because the emulators start empty).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 from .cancellation import CancellationScope
 from .display import Display
 from .engine import Result, run
+from .messages import counted
 from .state import state_path
 
 STACK = "demo"
@@ -54,6 +57,8 @@ SUBSET_BUCKET = "demo-study-subset"
 BQ_DATASET = "demo_dicom_metadata"
 BQ_TABLE = "instances"
 PER_INSTANCE_SECONDS = 0.1  # enough for the plugin's status messages to show in the jobs' rows
+#: The first line of the demo stack's config file: the demo rewrites only a file that starts with it.
+CONFIG_HEADER = "# The config of the stack `demo`, written by `make demo` (each run rewrites it)."
 #: What to try after the demo: the command docs/cli.md starts its session with.
 SANDBOX_COMMAND = ".venv/bin/python -m healthcare_emulator.stack --seed --instance-delay 0.5"
 CLI_HELP_COMMAND = ".venv/bin/dicom-jobs --help"
@@ -115,9 +120,9 @@ def _upload(storage_url: str, bucket: str, objects: dict[str, bytes]) -> None:
                      headers={"Content-Type": "application/dicom"}, timeout=30).raise_for_status()
 
 
-def demo_config(config_dir: Path) -> Path:
-    """The demo stack's config file for the root program."""
-    config = {
+def demo_config() -> dict[str, Any]:
+    """The demo stack's config for the root program (``config:`` of ``Pulumi.demo.yaml``)."""
+    return {
         "gcp:project": DEFAULT_PROJECT,
         "dicom-environment:location": "us-central1",
         "dicom-environment:dataset": "demo-imaging",
@@ -138,8 +143,17 @@ def demo_config(config_dir: Path) -> Path:
              "filter_file": f"gs://{SOURCE_BUCKET}/filters/generated-study.txt"},
         ],
     }
-    path = config_dir / f"Pulumi.{STACK}.yaml"
-    path.write_text(json.dumps({"config": config}, indent=2))  # JSON is YAML
+
+
+def write_demo_config(program_dir: Path) -> Path:
+    """The demo stack's config file, ``Pulumi.demo.yaml`` beside the program, where the command the
+    demo prints (``pulumi-offline up --stack demo DIR``) finds it. A file of that name the demo did
+    not write (no :data:`CONFIG_HEADER`) is a user's: the demo stops before touching anything."""
+    path = program_dir / f"Pulumi.{STACK}.yaml"
+    if path.exists() and not path.read_text().startswith(CONFIG_HEADER):
+        raise RuntimeError(f"{_shown(path)} exists and was not written by the demo, whose stack is "
+                           f"{STACK!r}: move it away and run `make demo` again")
+    path.write_text(f"{CONFIG_HEADER}\n{json.dumps({'config': demo_config()}, indent=2)}\n")  # JSON is YAML
     return path
 
 
@@ -198,7 +212,7 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line = lambda text="": print(text, file=out, flush=True)  # noqa: E731
     line()
     line("== What the emulators hold now ==")
-    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(_count(n, k) for k, n in report.uploaded.items()))
+    line(f"uploaded to gs://{SOURCE_BUCKET}: " + ", ".join(counted(n, k) for k, n in report.uploaded.items()))
     line(f"instances stored in the DICOM store (QIDO-RS): {report.stored_instances}")
     for kind, jobs in report.job_outputs.items():
         for name, job in jobs.items():
@@ -218,11 +232,6 @@ def _print_report(report: DemoReport, out: TextIO) -> None:
     line(f"  a sandbox for the dicom-jobs CLI (docs/cli.md): {SANDBOX_COMMAND}")
     line(f"  the CLI's commands and options:                 {CLI_HELP_COMMAND}")
     line("  the resources and their inputs:                 README.md; the provider plugin: docs/plugin.md")
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 broken file``, ``3 pydicom files``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_expected_failure(report: DemoReport, line: Callable[..., None]) -> None:
@@ -245,8 +254,9 @@ def _shown(directory: Path) -> str:
         return str(directory)
 
 
-def _up(program_dir: Path, config_file: Path, stack: LocalStack, out: TextIO) -> Result:
-    """``pulumi-offline up`` of the demo stack, with the CLI's Ctrl-C handling."""
+def _up(program_dir: Path, stack: LocalStack, out: TextIO) -> Result:
+    """``pulumi-offline up --stack demo DIR`` (its config file beside the program), with the CLI's
+    Ctrl-C handling."""
     display = Display(out)
 
     def terminated() -> None:
@@ -255,7 +265,7 @@ def _up(program_dir: Path, config_file: Path, stack: LocalStack, out: TextIO) ->
 
     scope = CancellationScope(display, on_terminate=terminated)
     with scope.installed():
-        result = run("up", program_dir, stack=STACK, config_file=config_file, env=stack.env(), display=display,
+        result = run("up", program_dir, stack=STACK, env=stack.env(), display=display,
                      on_engine=scope.attach)
     if scope.signalled:
         raise Interrupted(f"the update was cancelled; the stack's state is saved in "
@@ -269,23 +279,23 @@ def run_demo(program_dir: Path | None = None, out: TextIO = sys.stdout,
     after Ctrl-C)."""
     program_dir = Path(program_dir or default_program_dir())
     report = DemoReport()
+    write_demo_config(program_dir)
     state_file = state_path(program_dir, STACK)
     state_file.unlink(missing_ok=True)  # the emulators start empty, so must the demo stack
     objects, _ = _study_set()
     report.uploaded = {"pydicom file": 3, "generated instance": 6, "broken file": 1, "filter file": 1}
     with tempfile.TemporaryDirectory(prefix="dicom-demo-") as scratch, \
-            LocalStack(healthcare_args=["--enforce-iam", "--instance-delay", str(instance_delay)],
+            LocalStack(healthcare_args=["--instance-delay", str(instance_delay)],
                        log_dir=Path(scratch) / "logs") as stack:
         print(f"local stack up: {', '.join(f'{k}={v}' for k, v in stack.env().items())}", file=out, flush=True)
         _upload(stack.storage_url, SOURCE_BUCKET, objects)
-        config_file = demo_config(Path(scratch))
         print(f"\n$ pulumi-offline up --stack {STACK} {_shown(program_dir)}", file=out, flush=True)
-        first = _up(program_dir, config_file, stack, out)
+        first = _up(program_dir, stack, out)
         if not first.ok:
             raise RuntimeError("pulumi-offline up failed:\n" + "\n".join(first.errors))
         _read_back(stack, first, report)
         print(f"\n$ pulumi-offline up --stack {STACK} {_shown(program_dir)}   # again: nothing to do", file=out, flush=True)
-        second = _up(program_dir, config_file, stack, out)
+        second = _up(program_dir, stack, out)
         if not second.ok:
             raise RuntimeError("second pulumi-offline up failed:\n" + "\n".join(second.errors))
         report.second_run_counts = {kind: n for kind, n in second.counts.items() if kind != "same" and n}

@@ -47,6 +47,11 @@ class UnsupportedError(Exception):
     """A resource type, invoke token or resource operation the offline engine does not implement."""
 
 
+def counted(number: int, noun: str) -> str:
+    """``1 table``, ``3 tables``: a count with its noun, plural (an ``s``) unless it is one."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def run_result(kind: str, outcome: str) -> str:
     """``pkg/resource/deploy/deployment_executor.go`` ``reportExecResult``: ``update failed``,
     ``update canceled``, ``preview failed``... (shown under the stack)."""

@@ -42,7 +42,7 @@ class FailureReason(enum.StrEnum):
     #: Not started: an older operation of the same kind still runs in the dataset
     #: (maybe this job's own, from an interrupted run).
     IN_FLIGHT = "in_flight"
-    #: The operation ended with an error (or, for an import, having processed nothing).
+    #: The operation ended with an error of its own (no failed instance to blame).
     OPERATION_ERROR = "operation_error"
     #: More instances failed than ``max_failed_instances`` allows.
     TOO_MANY_FAILURES = "too_many_failures"

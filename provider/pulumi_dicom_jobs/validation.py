@@ -219,6 +219,28 @@ def table_uri_problem(value: Any) -> str | None:
     return None
 
 
+def bigquery_project_problem(api_version: Any, dicom_store: Any, table_uri: Any) -> str | None:
+    """v1beta1 exports only to a BigQuery dataset of the store's project; v1 to any project.
+
+    The v1beta1 ``dicomStores.export`` reference: "You can only export to a
+    BigQuery dataset that's in the same project as the DICOM store"; the v1
+    BigQuery export guide documents exports to another project. Called with
+    values the other rules accept; a store named by its project *number*
+    cannot be compared offline, so the API decides then.
+    """
+    if api_version != "v1beta1":
+        return None
+    store = names.split_dicom_store(dicom_store)
+    if store is None or store.project.isdigit():
+        return None
+    project = names.parse_table_uri(table_uri)[0]
+    if project == store.project:
+        return None
+    return (f"API version v1beta1 exports only to a BigQuery dataset in the DICOM store's project "
+            f"({store.project}); {table_uri!r} is in project {project}: use a dataset in "
+            f"{store.project}, or api_version v1, which exports to another project")
+
+
 def enum_problem(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     def rule(value: Any) -> str | None:
         if value in choices:
@@ -349,6 +371,12 @@ def check_export(props: dict) -> list[tuple[str, str]]:
     bq = c.nested(props, "bigquery_destination", required=False)
     if bq is not None:
         c.rule("bigquery_destination.table_uri", bq.get("table_uri"), table_uri_problem)
+        version = props.get("api_version", spec.API_VERSION.default)
+        compared = (version, props.get("dicom_store"), bq.get("table_uri"))
+        if (not contains_unknown(compared) and store_name_problem(compared[1]) is None
+                and table_uri_problem(compared[2]) is None):
+            c.rule("bigquery_destination.table_uri", compared,
+                   lambda values: bigquery_project_problem(*values))
         if _present(bq.get("write_disposition")):
             # WRITE_DISPOSITION_UNSPECIFIED is accepted and means unset (see README).
             c.rule("bigquery_destination.write_disposition", bq["write_disposition"],

@@ -41,7 +41,7 @@ def test_adc_access_token_is_sent_and_never_leaks(env: Workspace, monkeypatch: p
     created = provider.create(props)
     assert created.outs["success_count"] == 2
     assert TOKEN not in repr(created.outs) and TOKEN not in repr(vars(provider))
-    env.admin.post("config", {"enforceIam": True})
+    env.admin.post("permissions", {"resource": f"gs://{env.bucket.name}", "deny": ["read"]})
     monkeypatch.setenv("DICOM_JOBS_PERMISSION_RETRY_SECONDS", "0")
     with pytest.raises(JobFailed) as info:
         provider.create(props)

@@ -505,3 +505,30 @@ def test_bucket_of_refuses_what_the_check_refuses(value: str) -> None:
         assert str(info.value) == f"not a bucket name or gs:// URI: {value!r}"
     else:
         assert str(info.value) == f"{value!r}: {validation.bucket_problem(bucket)}"
+
+
+@pytest.mark.parametrize("table_uri", ["bq://other-project.ds.t", "bq://example.com:my-project.ds.t"])
+def test_v1beta1_refuses_a_dataset_outside_the_stores_project(table_uri: str) -> None:
+    """Seed 000 (the v1beta1 export reference): only a dataset in the store's project."""
+    [(path, reason)] = check_export(bq(table_uri=table_uri) | {"api_version": "v1beta1"})
+    assert path == "bigquery_destination.table_uri"
+    assert reason.startswith("API version v1beta1 exports only to a BigQuery dataset in the DICOM "
+                             f"store's project (my-project); {table_uri!r} is in project ")
+    assert "api_version v1, which exports to another project" in reason
+
+
+@pytest.mark.parametrize("props", [
+    {"api_version": "v1", "bigquery_destination": {"table_uri": "bq://other-project.ds.t"}},
+    {"bigquery_destination": {"table_uri": "bq://other-project.ds.t"}},  # v1 by default
+    {"api_version": "v1beta1", "bigquery_destination": {"table_uri": "bq://my-project.ds.t"}},
+    # a store named by its project number cannot be compared offline: the API decides
+    {"api_version": "v1beta1", "bigquery_destination": {"table_uri": "bq://other-project.ds.t"},
+     "dicom_store": "projects/123456789012/locations/us-central1/datasets/ds/dicomStores/store"},
+    {"api_version": Unknown(), "bigquery_destination": {"table_uri": "bq://other-project.ds.t"}},
+    {"api_version": "v1beta1", "bigquery_destination": {"table_uri": Unknown()}},
+    {"api_version": "v1beta1", "bigquery_destination": {"table_uri": "bq://other-project.ds.t"},
+     "dicom_store": Unknown()},
+], ids=["v1", "default-v1", "same-project", "store-by-number", "unknown-version", "unknown-table",
+        "unknown-store"])
+def test_the_same_project_rule_holds_only_where_it_can_be_known(props: dict) -> None:
+    assert check_export({"dicom_store": STORE, **props}) == []

@@ -201,6 +201,7 @@ def _imported_with_a_dataset(setup, stack, project: str, dataset: str, instances
     bq = bigquery.Client(project=project, credentials=AnonymousCredentials(),
                          client_options={"api_endpoint": stack.bigquery_url})
     bq.create_dataset(dataset)
+    setup.admin.grant_agent(project, bq_datasets=[f"{project}.{dataset}"])
     return bq, f"bq://{project}.{dataset}.instances"
 
 
@@ -232,9 +233,12 @@ def test_export_bq_runs_a_command_copied_from_gcloud(setup, stack, project, uniq
 
 
 def test_export_bq_missing_dataset_fails_with_exit_3(setup, project):
-    proc = run_cli("export", "bq", setup.store, f"bq://{project}.no_such_dataset.t", "--force")
+    # IAM is enforced and no grant can name a dataset that does not exist: BigQuery's
+    # denial says so ("or it may not exist"), as it does on Google Cloud (no wait for a grant)
+    proc = run_cli("export", "bq", setup.store, f"bq://{project}.no_such_dataset.t", "--force",
+                   DICOM_JOBS_PERMISSION_RETRY_SECONDS="0")
     assert proc.returncode == 3, proc.stderr
-    assert "NOT_FOUND" in proc.stderr and "no_such_dataset" in proc.stderr
+    assert "PERMISSION_DENIED" in proc.stderr and "no_such_dataset (or it may not exist)" in proc.stderr
 
 
 # -- async, wait, status, cancel -------------------------------------------------------

@@ -128,6 +128,7 @@ def test_a_bigquery_export_run_again_says_which_flags_let_it(setup, stack, proje
     assert run_cli("import", setup.store, setup.gs("in/*.dcm")).returncode == 0
     bigquery.Client(project=project, credentials=AnonymousCredentials(),
                     client_options={"api_endpoint": stack.bigquery_url}).create_dataset(f"again_{unique}")
+    setup.admin.grant_agent(project, bq_datasets=[f"{project}.again_{unique}"])  # IAM is enforced
     table = f"bq://{project}.again_{unique}.instances"
     assert run_cli("export", "bq", setup.store, table).returncode == 0
     again = run_cli("export", "bq", setup.store, table)

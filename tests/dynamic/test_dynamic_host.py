@@ -143,7 +143,7 @@ def test_full_lifecycle_through_the_real_host(env: Workspace, stack, monkeypatch
         assert outs_e["api_method_name"].endswith("ExportDicomData") and outs_e["success_count"] == 0
 
         # Failure surfaces as a gRPC error holding the user-facing message, never the token
-        env.admin.post("config", {"enforceIam": True})
+        env.admin.post("permissions", {"resource": f"gs://{env.bucket.name}", "deny": ["write"]})
         with pytest.raises(HostError) as info:
             host.create(urn_e, {**exp_inputs, "timeout_seconds": 30}, timeout=120)
         assert "PERMISSION_DENIED" in info.value.details or "permission" in info.value.details.lower()

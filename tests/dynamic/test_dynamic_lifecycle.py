@@ -145,9 +145,13 @@ def test_export_to_bigquery_write_dispositions_and_force(env: Workspace) -> None
     out = provider.create(_bq_props(env, table, write_disposition="WRITE_EMPTY")).outs
     assert out["success_count"] == 2 and out["api_method_name"].endswith("ExportDicomData_bq")
     assert env.rows(table) == 2
-    provider.create(_bq_props(env, table, write_disposition="WRITE_APPEND", include_source_store=True))
+    provider.create(_bq_props(env, table, write_disposition="WRITE_APPEND"))
     assert env.rows(table) == 4
-    provider.create(_bq_props(env, table, write_disposition="WRITE_TRUNCATE", schema="FLATTENED"))
+    # appending a column the table lacks fails, naming it: the export adds no column
+    with pytest.raises(JobFailed, match="has no column.s. SourceDicomStore"):
+        provider.create(_bq_props(env, table, write_disposition="WRITE_APPEND", include_source_store=True))
+    provider.create(_bq_props(env, table, write_disposition="WRITE_TRUNCATE", schema="FLATTENED",
+                              include_source_store=True))
     assert env.rows(table) == 2
     with pytest.raises(JobFailed) as info:
         provider.create(_bq_props(env, table, write_disposition="WRITE_EMPTY"))
@@ -161,8 +165,8 @@ def test_export_to_bigquery_write_dispositions_and_force(env: Workspace) -> None
     assert env.rows(new_table) == 2
     requests = [op["request"]["bigqueryDestination"] for op in env.operations()[1:]]
     assert requests[0] == {"tableUri": f"bq://{table}", "writeDisposition": "WRITE_EMPTY"}
-    assert requests[1]["includeSourceStore"] is True
-    assert requests[2]["schemaFlattened"] == {}
+    assert "includeSourceStore" not in requests[1] and requests[2]["includeSourceStore"] is True
+    assert requests[3]["schemaFlattened"] == {} and requests[3]["includeSourceStore"] is True
     assert requests[-1] == {"tableUri": f"bq://{new_table}", "force": False, "schemaJson": {}}
 
 

@@ -78,6 +78,16 @@ def test_provider_check_returns_failures_and_never_raises() -> None:
     assert DicomExportJobProvider().check({}, None).failures  # garbage in: failures, not an exception
 
 
+def test_a_v1beta1_export_to_another_projects_dataset_fails_check() -> None:
+    """Issue 25, item 3, at preview: a CheckFailure on the field naming the rule and the version."""
+    props = {"dicom_store": STORE, "api_version": "v1beta1",
+             "bigquery_destination": {"table_uri": "bq://other-project.ds.t"}}
+    [failure] = DicomExportJobProvider().check({}, props).failures
+    assert failure.property == "bigquery_destination.table_uri"
+    assert "v1beta1 exports only to a BigQuery dataset in the DICOM store's project" in failure.reason
+    assert DicomExportJobProvider().check({}, {**props, "api_version": "v1"}).failures == []
+
+
 def test_providers_pickle_by_reference_small_and_stateless() -> None:
     for cls in (DicomImportJobProvider, DicomExportJobProvider):
         provider = cls()

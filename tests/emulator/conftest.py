@@ -34,6 +34,16 @@ def bucket(gcs) -> storage.Bucket:
 
 
 @pytest.fixture
+def iam_off(emulator):
+    """For service tests about something other than IAM (operations, faults, DICOMweb, body
+    checks): IAM off, so their jobs need no grants. IAM has tests of its own
+    (test_service_iam.py, test_service_projects.py), and the tests that drive the emulator
+    with Google's clients make the grants as docs/emulator.md tells a user."""
+    emulator.config(enforceIam=False)
+    return emulator
+
+
+@pytest.fixture
 def ctx(stack) -> FakeContext:
     return FakeContext(storage_url=stack.storage_url, bigquery_url=stack.bigquery_url)
 

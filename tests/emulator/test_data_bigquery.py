@@ -11,7 +11,7 @@ from healthcare_emulator import sampledata
 from support.data import new_dataset, query_rows
 from support.jobcontext import STORE
 from healthcare_emulator.bigquery_rows import (
-    DROPPED_TAGS_COLUMN, JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN)
+    DROPPED_TAGS_COLUMN, JSON_COLUMN, REQUIRED_COLUMNS, SOURCE_STORE_COLUMN, bigquery_row, bigquery_schema)
 from healthcare_emulator.jobcontext import OperationFailed, PermissionDenied
 from healthcare_emulator.job_requests import export_method_suffix, validate_export_request
 from healthcare_emulator.jobs import run_export
@@ -31,6 +31,12 @@ def _fill(ctx, count_synthetic: int = 0) -> list[bytes]:
 
 def _export(ctx, table: str, **destination):
     return run_export(ctx, {"bigqueryDestination": {"tableUri": f"bq://{table}", **destination}})
+
+
+def _table_for(bq_client, table: str, files: list[bytes]) -> None:
+    """An empty table with exactly the columns an export of ``files`` has (a narrower one fails)."""
+    fields = bigquery_schema([bigquery_row(d) for d in files])
+    bq_client.create_table(bigquery.Table(table, schema=[bigquery.SchemaField.from_api_repr(f) for f in fields]))
 
 
 def _sops(bq_client, table: str) -> list[str]:
@@ -75,7 +81,7 @@ def test_write_empty_on_non_empty_table_fails_and_on_empty_table_succeeds(ctx, b
         assert "WRITE_EMPTY" in failure.value.message and "4 row" in failure.value.message
     assert _sops(bq, table) == _expected_sops(files)
     empty = f"{table}_empty"
-    bq.create_table(bigquery.Table(empty, schema=[bigquery.SchemaField(c, "STRING") for c in REQUIRED_COLUMNS]))
+    _table_for(bq, empty, files)
     result = _export(ctx, empty, writeDisposition="WRITE_EMPTY")
     assert result.success == 4 and _sops(bq, empty) == _expected_sops(files)
 
@@ -106,10 +112,10 @@ def test_force_is_ignored_beside_a_write_disposition(ctx, bq, disposition):
     validate_export_request({"bigqueryDestination": {"tableUri": "bq://proj-1.d.t", "force": True,
                                                      "writeDisposition": disposition}})
     table = f"{PROJECT}.{new_dataset(bq)}.t"
-    bq.create_table(bigquery.Table(table, schema=[bigquery.SchemaField(c, "STRING") for c in REQUIRED_COLUMNS]))
+    files = _fill(ctx)
+    _table_for(bq, table, files)
     if disposition == "WRITE_APPEND":
         bq.insert_rows_json(table, [{"SOPInstanceUID": "9.9.9"}])
-    files = _fill(ctx)
     result = _export(ctx, table, writeDisposition=disposition, force=True)
     assert result.success == 4
     kept = ["9.9.9"] if disposition == "WRITE_APPEND" else []
@@ -165,16 +171,24 @@ def test_append_adds_rows_keeping_the_schema(ctx, bq):
     assert [f.name for f in bq.get_table(table).schema] == columns_before
 
 
-def test_append_to_table_with_fewer_columns_writes_known_columns_and_logs(ctx, bq):
+@pytest.mark.parametrize("disposition", ["WRITE_APPEND", "WRITE_EMPTY"])
+def test_a_table_lacking_columns_fails_naming_them_and_stays_unchanged(ctx, bq, disposition):
+    """The documents do not say whether an export adds columns to an existing table: the
+    stricter reading is that it does not, so the export fails before writing a row."""
     table = f"{PROJECT}.{new_dataset(bq)}.narrow"
-    bq.create_table(bigquery.Table(table, schema=[bigquery.SchemaField("SOPInstanceUID", "STRING"),
-                                                  bigquery.SchemaField("Modality", "STRING")]))
-    files = _fill(ctx)
-    _export(ctx, table, writeDisposition="WRITE_APPEND")
-    rows = query_rows(bq, f"SELECT * FROM `{table}`")
-    assert sorted(r["SOPInstanceUID"] for r in rows) == _expected_sops(files)
-    assert set(rows[0]) == {"SOPInstanceUID", "Modality"}
-    assert any(sev == "WARNING" and "StudyInstanceUID" in msg for sev, msg, _ in ctx.logs)
+    narrow = [bigquery.SchemaField("SOPInstanceUID", "STRING"), bigquery.SchemaField("Modality", "STRING")]
+    bq.create_table(bigquery.Table(table, schema=narrow))
+    _fill(ctx)
+    with pytest.raises(OperationFailed) as failure:
+        _export(ctx, table, writeDisposition=disposition)
+    message = failure.value.message
+    assert failure.value.code == FAILED_PRECONDITION
+    missing = message.split("has no column(s) ", 1)[1].split(" of the export's schema")[0].split(", ")
+    assert {"StudyInstanceUID", "SeriesInstanceUID", "PatientID", DROPPED_TAGS_COLUMN} <= set(missing)
+    assert "SOPInstanceUID" not in missing and "Modality" not in missing
+    assert "WRITE_TRUNCATE" in message and "nothing was written" in message
+    assert query_rows(bq, f"SELECT COUNT(*) AS n FROM `{table}`")[0]["n"] == 0
+    assert [f.name for f in bq.get_table(table).schema] == ["SOPInstanceUID", "Modality"]
 
 
 def test_include_source_store(ctx, bq):

@@ -21,11 +21,12 @@ def test_imports_real_files_and_publishes_counters(ctx, bucket):
     for name in names:
         upload(bucket, f"in/{name}", sampledata.real_bytes(name))
     result = run_import(ctx, _body(f"gs://{bucket.name}/in/*.dcm"))
-    # MR_small and MR_small_RLE are the same SOP instance: the second is a duplicate (success).
-    assert (result.success, result.failure) == (5, 0)
+    # MR_small and MR_small_RLE are the same SOP instance: the second is a duplicate, ignored
+    # and (the default) not counted.
+    assert (result.success, result.failure, result.not_counted) == (4, 0, 1)
     assert ctx.required == [(f"gs://{bucket.name}", "read")]
     assert ctx.counters[0] == (0, 0, 5)
-    assert ctx.last == (5, 0, 0)
+    assert ctx.last == (4, 0, 0)
     assert [c[2] for c in ctx.counters] == [5, 4, 3, 2, 1, 0]
     assert ctx.paced == 5 and ctx.errors == []
     expected = {sampledata.uids_of(sampledata.real_bytes(n)).sop for n in names}
@@ -36,15 +37,24 @@ def test_imports_real_files_and_publishes_counters(ctx, bucket):
     assert stored.study_uid == sampledata.uids_of(ct).study
 
 
-def test_duplicates_are_successes_and_not_stored_twice(ctx, bucket):
+@pytest.mark.parametrize("counting, counted", [("nothing", 0), ("success", 1)])
+def test_duplicates_are_ignored_never_failures_and_counted_as_configured(ctx, bucket, counting, counted):
+    """The discovery document: duplicates are accepted and ignored, not overwritten; how the
+    operation counts them is unknown, so the emulator counts them either way (countDuplicatesAs)."""
+    ctx.count_duplicates_as = counting
     data = sampledata.synthetic_instance()
     upload(bucket, "a/one.dcm", data)
     upload(bucket, "a/copy.dcm", data)
     result = run_import(ctx, _body(f"gs://{bucket.name}/a/*"))
-    assert (result.success, result.failure) == (2, 0)
-    assert len(ctx.stored) == 1
+    assert (result.success, result.failure) == (1 + counted, 0)
+    assert ctx.last == (1 + counted, 0, 0) and ctx.errors == []
+    assert len(ctx.stored) == 1 and ctx.stored[sampledata.uids_of(data).sop].data == data
     again = run_import(ctx, _body(f"gs://{bucket.name}/a/one.dcm"))
-    assert (again.success, again.failure) == (1, 0) and len(ctx.stored) == 1
+    assert (again.success, again.failure) == (counted, 0) and len(ctx.stored) == 1
+    assert ctx.counters[-2:] == [(0, 0, 1), (counted, 0, 0)]  # pending drops either way
+    ignored = [message for severity, message, _ in ctx.logs if "already in the store" in message]
+    assert len(ignored) == 2 and all(("counted as a success" if counted else "not counted") in m
+                                     for m in ignored)
 
 
 def test_broken_files_are_sample_errors(ctx, bucket):

@@ -100,13 +100,14 @@ def test_import_export_and_operations_get_list(healthcare, emulator, unique):
     store = make_store(healthcare, f"ds-{unique}")
     study = synthetic_study(series=1, per_series=2)
     source = new_bucket(storage_client(), {f"in/{i}.dcm": data for i, data in enumerate(study)})
+    destination = new_bucket(storage_client())
+    emulator.grant_agent(buckets=[source.name, destination.name])  # as docs/emulator.md tells a user
     started = stores(healthcare).import_(
         name=store, body={"gcsSource": {"uri": f"gs://{source.name}/in/*.dcm"}}).execute()
     imported = wait_done(healthcare, started["name"])
     assert "response" in imported and "error" not in imported, imported
     assert imported["metadata"]["counter"] == {"success": "2"}
 
-    destination = new_bucket(storage_client())
     started = stores(healthcare).export(
         name=store, body={"gcsDestination": {"uriPrefix": f"gs://{destination.name}/out"}}).execute()
     exported = wait_done(healthcare, started["name"])
@@ -131,6 +132,7 @@ def test_operations_cancel(healthcare, emulator, unique):
     emulator.post("config", {"operationMinSeconds": 60})
     store = make_store(healthcare, f"ds-{unique}")
     source = new_bucket(storage_client(), {"a.dcm": synthetic_study(series=1, per_series=1)[0]})
+    emulator.grant_agent(buckets=[source.name])
     started = stores(healthcare).import_(
         name=store, body={"gcsSource": {"uri": f"gs://{source.name}/a.dcm"}}).execute()
     assert operations(healthcare).cancel(name=started["name"], body={}).execute() == {}
@@ -146,6 +148,7 @@ def imported_store(healthcare, emulator, unique) -> tuple[str, list[bytes], byte
     files = {f"s/{i}.dcm": data for i, data in enumerate(study)}
     files["ct.dcm"] = ct
     source = new_bucket(storage_client(), files)
+    emulator.grant_agent(buckets=[source.name])
     started = stores(healthcare).import_(
         name=store, body={"gcsSource": {"uri": f"gs://{source.name}/**.dcm"}}).execute()
     assert "response" in wait_done(healthcare, started["name"])

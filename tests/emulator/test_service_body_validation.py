@@ -8,6 +8,8 @@ from healthcare_emulator import body_validation, discovery
 from healthcare_emulator.errors import ApiError
 from support.emulator import HealthcareApi, error_of
 
+pytestmark = pytest.mark.usefixtures("iam_off")  # not about IAM: see the fixture
+
 EXPORT = "datasets.dicomStores.export"
 IMPORT = "datasets.dicomStores.import"
 
@@ -121,3 +123,28 @@ def test_http_starts_an_export_with_force_beside_a_write_disposition(stack, emul
     assert "/operations/" in response.json()["name"]
     [started] = emulator.get("operations")["operations"][1:]
     assert started["request"] == body
+
+
+@pytest.mark.parametrize("version, store_project, table_project, accepted", [
+    ("v1beta1", "local-project", "other-project", False),
+    ("v1beta1", "local-project", "local-project", True),
+    ("v1beta1", "123456789012", "local-project", True),  # the store's project named by its number
+    ("v1", "local-project", "other-project", True),
+])
+def test_v1beta1_exports_to_bigquery_only_in_the_stores_project(stack, emulator, unique, version, store_project,
+                                                                 table_project, accepted):
+    """Seed 000 and the v1beta1 discovery document: the dataset must be in the store's project;
+    v1 exports to another project (the v1 BigQuery guide)."""
+    api = HealthcareApi(stack.healthcare_url, version)
+    store = api.create_store(f"ds-{unique}", project=store_project)
+    table = f"bq://{table_project}.some_dataset.t"
+    response = api.post(f"{store}:export", {"bigqueryDestination": {"tableUri": table}})
+    if accepted:
+        assert response.status_code == 200, response.text  # started (the dataset is another story)
+        return
+    assert response.status_code == 400
+    message = error_of(response)["message"]
+    assert message.startswith("bigqueryDestination.tableUri: on v1beta1 the BigQuery dataset must be in "
+                              f"the DICOM store's project {store_project}, but {table} is in project "
+                              f"{table_project}"), message
+    assert [op for op in emulator.operations() if op.get("store")] == []

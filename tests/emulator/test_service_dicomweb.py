@@ -20,6 +20,7 @@ def imported(stack, emulator, unique):
     files = {f"s/{i}.dcm": data for i, data in enumerate(study)}
     files["ct.dcm"] = real_bytes("CT_small.dcm")
     bucket = new_bucket(storage_client(), files)
+    emulator.grant_agent(buckets=[bucket.name])
     op = api.wait_done(api.start(store, "import", {"gcsSource": {"uri": f"gs://{bucket.name}/**.dcm"}}))
     assert "response" in op, op
     return api, store, study, files

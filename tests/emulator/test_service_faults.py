@@ -9,6 +9,8 @@ import requests
 
 from support.emulator import HealthcareApi, error_of
 
+pytestmark = pytest.mark.usefixtures("iam_off")  # not about IAM: see the fixture
+
 
 @pytest.fixture
 def api(stack, emulator) -> HealthcareApi:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import requests
 
 from healthcare_emulator.sampledata import synthetic_instance
+from healthcare_emulator.server import EmulatorServer
 from healthcare_emulator.waiting import poll
 from support.data import new_bucket, storage_client
 from support.emulator import PROJECT, HealthcareApi
@@ -39,7 +43,8 @@ def assert_denied(op: dict, *facts: str) -> None:
 
 def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
     api, store, bucket = setup
-    emulator.post("config", {"enforceIam": True, "grantPropagationSeconds": 0.6})
+    emulator.post("config", {"grantPropagationSeconds": 0.6})
+    emulator.create_service_agent()
     denial = f"{AGENT} does not have storage.objects.list access to the Google Cloud Storage bucket {bucket}."
     assert_denied(run_import(api, store, bucket), denial)
 
@@ -72,7 +77,7 @@ def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
 
 def test_bigquery_write_needs_data_editor_and_job_user(setup, emulator):
     api, store, _ = setup
-    emulator.post("config", {"enforceIam": True})
+    emulator.create_service_agent()
     dataset_resource = f"//bigquery.googleapis.com/projects/{PROJECT}/datasets/iamds"
     body = {"bigqueryDestination": {"tableUri": f"bq://{PROJECT}.iamds.t"}}
 
@@ -100,7 +105,7 @@ def test_bigquery_write_needs_data_editor_and_job_user(setup, emulator):
 
 def test_explicit_denial_wins_without_enforcement(setup, emulator):
     api, store, bucket = setup
-    assert emulator.get("config")["enforceIam"] is False
+    emulator.config(enforceIam=False)
     emulator.post("permissions", {"resource": f"gs://{bucket}", "deny": ["read"]})
     assert_denied(run_import(api, store, bucket), f"storage.objects.list access to the Google Cloud Storage bucket {bucket}.")
     # A grant does not override a denial.
@@ -127,6 +132,7 @@ def test_admin_iam_validation(stack, emulator):
                          timeout=10).status_code == 400
     assert requests.post(f"{base}/permissions", json={"resource": "gs://x", "deny": ["delete"]},
                          timeout=10).status_code == 400
+    emulator.create_service_agent()
     emulator.post("iam", bucket_grant("b", "roles/storage.objectAdmin"))
     emulator.post("iam", bucket_grant("b", "roles/storage.objectAdmin"))  # additive, no duplicate
     assert len(emulator.get("iam")["grants"]) == 1
@@ -137,27 +143,90 @@ def test_admin_iam_validation(stack, emulator):
 def test_a_grant_to_the_agent_needs_the_agent_to_exist():
     """With IAM enforced the emulator starts as a fresh project: the agent does not exist until
     created (admin POST service-agent, what gcp.projects.ServiceIdentity does), and a grant
-    naming it is refused as IAM refuses it. Without enforcement it exists from the start."""
+    naming it is refused as IAM refuses it. Without enforcement every agent counts as existing."""
     from healthcare_emulator.errors import ApiError
     from healthcare_emulator.state import EmulatorState
 
-    state = EmulatorState("42", {"enforceIam": True})
+    state = EmulatorState({"enforceIam": True})
     member = "serviceAccount:service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
-    assert state.iam.agent_exists is False
+    assert state.agent_exists("42") is False
     with pytest.raises(ApiError) as refused:
-        state.iam.check_member_exists(member, "42")
+        state.check_grant_member(member)
     assert refused.value.http_status == 400 and refused.value.status == "INVALID_ARGUMENT"
     assert refused.value.message == "Service account service-42@gcp-sa-healthcare.iam.gserviceaccount.com does not exist."
-    state.iam.check_member_exists("serviceAccount:someone@example.com", "42")  # others are not modelled
-    state.iam.create_agent()
-    state.iam.create_agent()  # idempotent
-    state.iam.check_member_exists(member, "42")
+    state.check_grant_member("serviceAccount:someone@example.com")  # others are not modelled
+    state.iam.create_agent("42")
+    state.iam.create_agent("42")  # idempotent
+    state.check_grant_member(member)
+    with pytest.raises(ApiError):  # another project's agent is another agent
+        state.check_grant_member("serviceAccount:service-43@gcp-sa-healthcare.iam.gserviceaccount.com")
     state.reset()
-    assert state.iam.agent_exists is False
-    assert EmulatorState("42").iam.agent_exists is True
+    assert state.agent_exists("42") is False
+    assert EmulatorState({"enforceIam": False}).agent_exists("42") is True
 
 
 def test_admin_service_agent_reports_and_creates(emulator):
-    assert emulator.get("service-agent")["exists"] is True  # this stack does not enforce IAM
-    created = emulator.post("service-agent", {})
+    assert emulator.service_agent()["exists"] is False  # enforced: a fresh project
+    created = emulator.create_service_agent()
     assert created["exists"] is True and created["member"] == MEMBER
+    assert emulator.service_agent()["exists"] is True
+    assert emulator.service_agent("other-project")["exists"] is False  # one agent per project
+
+
+def _start_console_script(storage_url: str, *flags: str) -> tuple[subprocess.Popen, str]:
+    """``healthcare-emulator`` as a user starts it; the process and its URL."""
+    process = subprocess.Popen([sys.executable, "-m", "healthcare_emulator", "--port", "0",
+                                "--storage-host", storage_url, *flags],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline().strip()
+    assert line.startswith("healthcare-emulator listening on "), line
+    return process, line.removeprefix("healthcare-emulator listening on ")
+
+
+def _stop(process: subprocess.Popen) -> str:
+    """Stop it as Ctrl-C would; what it wrote to stderr."""
+    process.terminate()
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+    return stderr
+
+
+def _import_without_grants(url: str, bucket: str) -> dict:
+    api = HealthcareApi(url)
+    store = api.create_store("ds")
+    return run_import(api, store, bucket)
+
+
+NOT_ENFORCED = "warning: IAM is not enforced"
+
+
+def test_iam_is_enforced_wherever_the_emulator_starts(stack, emulator):
+    """The console script without flags, the server in process, the stack: all enforce IAM,
+    so a job whose service agent has no grant is refused as on Google Cloud."""
+    bucket = new_bucket(storage_client(), {"a.dcm": synthetic_instance()}).name
+    process, url = _start_console_script(stack.storage_url)
+    try:
+        assert requests.get(f"{url}/_emulator/config", timeout=10).json()["enforceIam"] is True
+        op = _import_without_grants(url, bucket)
+        assert op["error"]["code"] == 7 and "storage.objects.list" in op["error"]["message"], op
+    finally:
+        assert NOT_ENFORCED not in _stop(process)
+    with EmulatorServer(storage_url=stack.storage_url) as server:
+        assert server.state.config["enforceIam"] is True
+    assert emulator.get("config")["enforceIam"] is True  # the tests' LocalStack, after a reset
+
+
+def test_no_enforce_iam_lets_jobs_through_and_warns_at_each_start(stack):
+    bucket = new_bucket(storage_client(), {"a.dcm": synthetic_instance()}).name
+    process, url = _start_console_script(stack.storage_url, "--no-enforce-iam")
+    try:
+        assert "response" in _import_without_grants(url, bucket)
+    finally:
+        stderr = _stop(process)
+    assert f"{NOT_ENFORCED} (--no-enforce-iam)" in stderr and "PERMISSION_DENIED" in stderr
+
+
+def test_turning_enforcement_off_at_run_time_warns(stack, capsys):
+    with EmulatorServer(storage_url=stack.storage_url) as server:
+        requests.post(f"{server.url}/_emulator/config", json={"enforceIam": False}, timeout=10).raise_for_status()
+    assert f"{NOT_ENFORCED} (POST /_emulator/config)" in capsys.readouterr().err

@@ -15,6 +15,8 @@ from healthcare_emulator.waiting import poll
 from support.data import new_bucket, storage_client
 from support.emulator import PROJECT, HealthcareApi, error_of
 
+pytestmark = pytest.mark.usefixtures("iam_off")  # not about IAM: see the fixture
+
 TYPE = "type.googleapis.com/google.cloud.healthcare.{v}."
 
 

@@ -23,6 +23,7 @@ def api(request, stack, emulator) -> HealthcareApi:
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}])
 def test_calls_without_bearer_token_are_unauthenticated(stack, emulator, version, headers):
+    assert emulator.get("config")["enforceIam"] is True  # the default: IAM changes nothing here
     url = f"{stack.healthcare_url}/{version}/projects/{PROJECT}/locations/{LOCATION}/datasets"
     response = requests.get(url, headers=headers, timeout=10)
     assert response.status_code == 401
@@ -157,22 +158,28 @@ def test_request_log_records_non_admin_requests(stack, emulator):
 
 def test_config_merges_and_resets(stack, emulator):
     start = emulator.get("config")
-    assert start == {"instanceDelaySeconds": 0.0, "operationMinSeconds": 0.0, "enforceIam": False,
-                     "grantPropagationSeconds": 0.0, "maxSampleErrors": 10}
+    assert start == {"instanceDelaySeconds": 0.0, "operationMinSeconds": 0.0, "enforceIam": True,
+                     "grantPropagationSeconds": 0.0, "maxSampleErrors": 10, "countDuplicatesAs": "nothing"}
     merged = emulator.post("config", {"instanceDelaySeconds": 0.25, "maxSampleErrors": 3})
     assert merged == {**start, "instanceDelaySeconds": 0.25, "maxSampleErrors": 3}
     bad = requests.post(f"{stack.healthcare_url}/_emulator/config", json={"nope": 1}, timeout=10)
     assert bad.status_code == 400 and "nope" in bad.json()["error"]["message"]
+    bad = requests.post(f"{stack.healthcare_url}/_emulator/config", json={"countDuplicatesAs": "failure"},
+                        timeout=10)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["message"] == "config countDuplicatesAs must be one of nothing, success, got 'failure'"
+    assert emulator.post("config", {"countDuplicatesAs": "success"})["countDuplicatesAs"] == "success"
     emulator.reset()
     assert emulator.get("config") == start
 
 
 def test_service_agent(emulator):
-    agent = emulator.get("service-agent")
-    assert agent == {"projectNumber": "123456789012",
+    agent = emulator.service_agent("local-project")
+    assert agent == {"project": "local-project", "projectNumber": "123456789012",
                      "email": "service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
                      "member": "serviceAccount:service-123456789012@gcp-sa-healthcare.iam.gserviceaccount.com",
-                     "exists": True}  # IAM not enforced here: the agent exists from the start
+                     "exists": False}  # IAM enforced: as on a fresh project, until created
+    assert emulator.create_service_agent("local-project") == {**agent, "exists": True}
 
 
 def _listening_addresses(port: int) -> list[str]:
@@ -224,15 +231,17 @@ def test_cli_refuses_non_loopback_host():
 
 def test_console_script_prints_ready_line_and_stops_on_sigterm(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "healthcare-emulator")
-    process = subprocess.Popen([script, "--port", "0", "--project-number", "42"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([script, "--port", "0", "--project-number", "p-42=42", "--count-duplicates-as",
+                                "success"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline().strip()
         prefix = "healthcare-emulator listening on http://127.0.0.1:"
         assert line.startswith(prefix), line
         url = line.removeprefix("healthcare-emulator listening on ")
-        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent", timeout=5).json(), deadline_s=10)
+        agent = poll(lambda: requests.get(f"{url}/_emulator/service-agent?project=p-42", timeout=5).json(),
+                     deadline_s=10)
         assert agent["email"] == "service-42@gcp-sa-healthcare.iam.gserviceaccount.com"
+        assert requests.get(f"{url}/_emulator/config", timeout=5).json()["countDuplicatesAs"] == "success"
     finally:
         process.terminate()
         assert process.wait(timeout=15) == 0

@@ -250,12 +250,12 @@ def test_progress_callbacks_and_few_polls(env: Workspace) -> None:
 
 
 def _service_agent(env: Workspace) -> str:
-    return env.admin.get("service-agent")["member"]
+    return env.admin.service_agent()["member"]
 
 
-def test_permission_denied_hint(env: Workspace) -> None:
+def test_permission_denied_hint(ungranted_env: Workspace) -> None:
+    env = ungranted_env
     _prepare(env)
-    env.admin.post("config", {"enforceIam": True})
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=30,
                        permission_retry_seconds=0)
@@ -265,12 +265,14 @@ def test_permission_denied_hint(env: Workspace) -> None:
     bucket = env.gs("x").split("/")[2]
     assert f"grant roles/storage.objectViewer on bucket {bucket} to serviceAccount:" in text
     assert "pulumi_dicom_jobs.gcp.grants.import_source_grants" in text
-    assert env.admin.get("service-agent")["email"] in text
+    assert env.admin.service_agent()["email"] in text
 
 
-def test_grant_propagation_is_waited_out(env: Workspace) -> None:
+def test_grant_propagation_is_waited_out(ungranted_env: Workspace) -> None:
+    env = ungranted_env
     _prepare(env)
-    env.admin.post("config", {"enforceIam": True, "grantPropagationSeconds": 2.0})
+    env.admin.post("config", {"grantPropagationSeconds": 2.0})
+    env.admin.create_service_agent()
     env.admin.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
                               "role": "roles/storage.objectViewer", "member": _service_agent(env)})
     with env.client() as client:
@@ -281,9 +283,9 @@ def test_grant_propagation_is_waited_out(env: Workspace) -> None:
     assert len(operations) >= 2 and operations[-1]["name"] == status.name
 
 
-def test_grant_never_arrives_gives_up_after_window(env: Workspace) -> None:
+def test_grant_never_arrives_gives_up_after_window(ungranted_env: Workspace) -> None:
+    env = ungranted_env
     _prepare(env)
-    env.admin.post("config", {"enforceIam": True})
     with env.client() as client, pytest.raises(JobFailed) as info:
         jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60,
                      permission_retry_seconds=10.0)
@@ -315,3 +317,47 @@ def test_run_job_interrupted_cancels_or_leaves_the_operation(env: Workspace, can
     with env.client() as client, pytest.raises(JobFailed) as again:
         jobs.run_job(client, JobKind.IMPORT, env.store, body, timeout_seconds=600, cancel=token)
     assert "did not start" in str(again.value) and len(env.operations()) == 1
+
+
+# -- duplicates: the API ignores them and does not say how it counts them --------------------
+COUNTINGS = ["nothing", "success"]  # the emulator's countDuplicatesAs (docs/lifecycle.md)
+
+
+@pytest.mark.parametrize("counting", COUNTINGS)
+def test_a_reimport_of_stored_instances_succeeds_however_the_api_counts_them(env: Workspace, counting: str) -> None:
+    """Not counted at all, the re-import ends with zero of everything and no error: the API
+    reported nothing wrong, so the job succeeds (it used to fail as "imported nothing")."""
+    env.admin.config(countDuplicatesAs=counting)
+    _prepare(env, 3)
+    with env.client() as client:
+        first = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60)
+        again = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60)
+    assert (first.success, first.failure) == (3, 0)
+    assert (again.success, again.failure, again.error_code) == (3 if counting == "success" else 0, 0, None)
+    assert len(env.api.sop_uids(env.store)) == 3
+
+
+@pytest.mark.parametrize("counting", COUNTINGS)
+@pytest.mark.parametrize("max_failed", [0, 1])
+def test_duplicates_beside_new_and_broken_files_get_the_same_verdict_under_both_countings(
+        env: Workspace, counting: str, max_failed: int) -> None:
+    env.admin.config(countDuplicatesAs=counting)
+    stored, new = synthetic(2), synthetic(3)[2]
+    for index, data in enumerate(stored):
+        env.upload(f"in/{index}.dcm", data)
+    with env.client() as client:
+        jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60)
+        env.upload("in/new.dcm", new)
+        env.upload("in/broken.dcm", b"not DICOM at all")
+        if max_failed == 0:
+            with pytest.raises(JobFailed) as info:
+                jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60)
+            assert info.value.reason == "too_many_failures"
+            status = info.value.operation
+        else:
+            status = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60,
+                                  max_failed_instances=max_failed)
+    assert status.failure == 1  # the broken file, never a duplicate
+    assert status.success == (3 if counting == "success" else 1)
+    assert status.error_message.startswith("1 of 4 item(s) failed")  # the ignored ones are items too
+    assert len(env.api.sop_uids(env.store)) == 3

@@ -72,7 +72,7 @@ def _rows(text: str, name: str) -> list[str]:
 
 def test_plugin_program_up_with_iam_enforced_shows_status_in_place(tmp_path, unique, emulator, stack):
     program = _jobs_program(tmp_path, unique, face="plugin")
-    emulator.post("config", {"enforceIam": True, "instanceDelaySeconds": 0.6})  # each job: a few seconds
+    emulator.post("config", {"instanceDelaySeconds": 0.6})  # each job: a few seconds
 
     terminal = PtyRun.start("up", str(program), command=OFFLINE)
     terminal.expect(" done, ", deadline_s=120)  # the provider's first status message, in the import's row

@@ -63,6 +63,18 @@ def test_plugin_info_and_check_failures_in_camel_case(plugin) -> None:
     assert export.failures, "an export without a destination must fail check"
 
 
+def test_a_v1beta1_export_to_another_projects_dataset_fails_check(plugin) -> None:
+    """Issue 25, item 3: the same-project rule of v1beta1 reaches the engine as a Check failure on
+    the field, naming the rule and the version; v1 keeps cross-project exports."""
+    _engine, process = plugin
+    props = {"dicomStore": "projects/p/locations/l/datasets/d/dicomStores/s",
+             "bigqueryDestination": {"tableUri": "bq://other-project.ds.t"}}
+    [failure] = process.check({**props, "apiVersion": "v1beta1"}, EXPORT_TYPE).failures
+    assert failure.property == "bigqueryDestination.tableUri"
+    assert "v1beta1 exports only to a BigQuery dataset in the DICOM store's project (p)" in failure.reason
+    assert list(process.check({**props, "apiVersion": "v1"}, EXPORT_TYPE).failures) == []
+
+
 def test_unknown_values_at_preview_are_not_judged(plugin) -> None:
     _engine, process = plugin
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

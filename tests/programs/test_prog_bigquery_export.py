@@ -98,7 +98,7 @@ def test_bigquery_export_up_noop_studies_change_and_destroy(tmp_path, cloud):
     # the filter file's bucket, due after it (deployment_executor.go performPostSteps), stays too.
     done = program.destroy()
     assert not done.ok
-    assert any(f"{PROJECT}.{DATASET} still holds 1 tables" in e for e in done.errors), done.errors
+    assert any(f"{PROJECT}.{DATASET} still holds 1 table and" in e for e in done.errors), done.errors
     assert program.state_names() == {"metadata", "metadata-dataset", "filters"}
     assert cloud.grants() == set()
     assert cloud.bucket_exists(FILTER_BUCKET) and cloud.objects(FILTER_BUCKET) == []  # the file went

@@ -16,9 +16,8 @@ import requests
 
 from healthcare_emulator.stack import LocalStack
 from .data import BigQueryRest, GcsRest, random_name
-from .emulator import LOCATION, PROJECT, EmulatorAdmin, HealthcareApi
+from .emulator import LOCATION, PROJECT, ROLE_OBJECT_VIEWER, EmulatorAdmin, HealthcareApi
 
-ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
 _TIMEOUT_S = 60
 
 
@@ -43,8 +42,8 @@ class Cloud:
             assert self.bq.datasets() == []
 
     # -- Healthcare admin surface ---------------------------------------------------------
-    def service_agent(self) -> dict:
-        return self.admin.service_agent()
+    def service_agent(self, project: str = PROJECT) -> dict:
+        return self.admin.service_agent(project)
 
     def grants(self) -> set[tuple[str, str, str]]:
         """Every grant as ``(resource, role, member)``."""
@@ -102,7 +101,7 @@ class Cloud:
         self.upload(bucket, {f"seed/{k}": v for k, v in objects.items()})
         # Seeding needs the agent: it exists from here on (the programs' bootstrap finds it
         # there, as on a project where it was created before).
-        agent = self.admin.post("service-agent", {})
+        agent = self.admin.create_service_agent(store.split("/")[1])
         grant = {"resource": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
                  "role": ROLE_OBJECT_VIEWER, "member": agent["member"]}
         self.admin.post("iam", grant)
@@ -119,9 +118,11 @@ class Cloud:
         self.gcs.create_bucket(bucket, location=LOCATION)
 
     def bucket(self, files: dict[str, bytes]) -> str:
-        """A fresh bucket (random name) holding ``files``; its name."""
+        """A fresh bucket (random name) holding ``files``, the default project's service agent
+        granted read and write on it (IAM is enforced); its name."""
         name = self.gcs.create_bucket(random_name("test-"))
         self.gcs.upload_all(name, files)
+        self.admin.grant_agent(PROJECT, buckets=[name])
         return name
 
     def bucket_exists(self, bucket: str) -> bool:

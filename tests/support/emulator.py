@@ -10,7 +10,7 @@ bodies), plus conveniences that insist on success. ``EmulatorAdmin`` drives
 from __future__ import annotations
 
 import uuid
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import requests
 
@@ -19,6 +19,10 @@ from healthcare_emulator.waiting import poll
 
 PROJECT = DEFAULT_PROJECT
 LOCATION = "us-central1"
+ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
+ROLE_OBJECT_ADMIN = "roles/storage.objectAdmin"
+ROLE_BQ_DATA_EDITOR = "roles/bigquery.dataEditor"
+ROLE_BQ_JOB_USER = "roles/bigquery.jobUser"
 #: Method names of DICOM import/export operations (dataset creation is an operation too).
 DICOM_METHOD = ".dicom.DicomService."
 _TIMEOUT_S = 30
@@ -162,8 +166,31 @@ class EmulatorAdmin:
         """Merge ``values`` into the emulator's config (``instanceDelaySeconds=...``)."""
         return self.post("config", values)
 
-    def service_agent(self) -> dict:
-        return self.get("service-agent")
+    def service_agent(self, project: str = PROJECT) -> dict:
+        """``project``'s Healthcare service agent: number, email, member, whether it exists."""
+        return self.get(f"service-agent?project={project}")
+
+    def create_service_agent(self, project: str = PROJECT) -> dict:
+        """Create ``project``'s service agent (what enabling the API or ServiceIdentity does)."""
+        return self.post("service-agent", {"project": project})
+
+    def grant_agent(self, project: str = PROJECT, *, buckets: Iterable[str] = (),
+                    bq_datasets: Iterable[str] = ()) -> dict:
+        """What a user does before a first job, the way docs/emulator.md says: create
+        ``project``'s service agent, then grant it what the product's grant helpers grant:
+        ``roles/storage.objectViewer`` and ``roles/storage.objectAdmin`` on each bucket (import
+        source, filter file, export destination), ``roles/bigquery.dataEditor`` on each BigQuery
+        dataset (``"PROJECT.DATASET"``) and ``roles/bigquery.jobUser`` on its project. The agent."""
+        agent = self.create_service_agent(project)
+        wanted = [(f"//storage.googleapis.com/projects/_/buckets/{bucket}", role)
+                  for bucket in buckets for role in (ROLE_OBJECT_VIEWER, ROLE_OBJECT_ADMIN)]
+        for dataset in bq_datasets:
+            bq_project, _, bq_dataset = dataset.partition(".")
+            wanted += [(f"//bigquery.googleapis.com/projects/{bq_project}/datasets/{bq_dataset}", ROLE_BQ_DATA_EDITOR),
+                       (f"//cloudresourcemanager.googleapis.com/projects/{bq_project}", ROLE_BQ_JOB_USER)]
+        for resource, role in wanted:
+            self.post("iam", {"resource": resource, "role": role, "member": agent["member"]})
+        return agent
 
     def grants(self) -> set[tuple[str, str, str]]:
         """Every grant as ``(resource, role, member)``."""

@@ -31,6 +31,7 @@ class FakeContext:
     bigquery_url: Optional[str] = None
     store_name: str = STORE
     api_version: str = "v1"
+    count_duplicates_as: str = "nothing"  # the emulator's default
     denied: set[tuple[str, str]] = field(default_factory=set)
     cancel_after: Optional[int] = None
     required: list[tuple[str, str]] = field(default_factory=list)
@@ -64,6 +65,9 @@ class FakeContext:
             return False
         self.stored[instance.sop_uid] = instance
         return True
+
+    def duplicates_count_as(self) -> str:
+        return self.count_duplicates_as
 
     def instances(self) -> Iterable[StoredInstance]:
         return list(self.stored.values())

@@ -1,7 +1,7 @@
 """Run Pulumi programs through the offline engine (``pulumi_offline``) and read what they left.
 
 The example programs and the root program run against ONE local stack per
-test module with IAM enforced (``--enforce-iam``): the Healthcare service
+test module with IAM enforced (the default): the Healthcare service
 agent can read or write a bucket or dataset only after the program's own
 grants. Tests copy a program to ``tmp_path`` (the engine keeps its state
 beside the program, never in the checkout), write a stack config, run ``up``
@@ -28,7 +28,8 @@ import yaml
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 from pulumi_offline.display import Display
 from pulumi_offline.engine import Result, run
-from .emulator import EmulatorAdmin
+from .emulator import (ROLE_BQ_DATA_EDITOR, ROLE_BQ_JOB_USER, ROLE_OBJECT_ADMIN,  # noqa: F401 (re-exported)
+                       ROLE_OBJECT_VIEWER, EmulatorAdmin)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -39,17 +40,13 @@ STACK = "test"
 #: Permission-denied retry window for the provider (seconds): missing grants fail fast.
 PERMISSION_RETRY_SECONDS = "1"
 
-ROLE_OBJECT_VIEWER = "roles/storage.objectViewer"
-ROLE_OBJECT_ADMIN = "roles/storage.objectAdmin"
-ROLE_BQ_DATA_EDITOR = "roles/bigquery.dataEditor"
-ROLE_BQ_JOB_USER = "roles/bigquery.jobUser"
 JOB = "job"  # a DicomImportJob or DicomExportJob (dynamic resource or the provider plugin's)
 
 
 # --------------------------------------------------------------------------- the stack
 def start_enforcing_stack(log_dir: Path) -> LocalStack:
-    """A fresh local stack whose Healthcare emulator enforces IAM (caller stops it)."""
-    stack = LocalStack(healthcare_args=["--enforce-iam"], log_dir=log_dir).start()
+    """A fresh local stack whose Healthcare emulator enforces IAM, as by default (caller stops it)."""
+    stack = LocalStack(log_dir=log_dir).start()
     config = EmulatorAdmin(stack.healthcare_url).get("config")
     assert config["enforceIam"] is True, config
     return stack

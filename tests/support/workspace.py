@@ -5,7 +5,11 @@ thing: a fresh dataset with one DICOM store in the Healthcare emulator and a
 fresh bucket in the Cloud Storage emulator, with names no other test uses.
 :class:`Workspace` creates them over the public APIs and offers what those
 tests ask of them (upload, look at operations, slow the emulator down, wait
-for an operation, run a setup import through the product's runner).
+for an operation, run a setup import through the product's runner). IAM is
+enforced, so it also makes the grants a user makes before a first job
+(:meth:`support.emulator.EmulatorAdmin.grant_agent`): on its bucket, and on
+each BigQuery dataset it creates; ``grant=False`` leaves the service agent
+without any, for the tests of what a missing grant does.
 """
 
 from __future__ import annotations
@@ -38,14 +42,18 @@ class Workspace:
     bucket: storage.Bucket
     gcs: storage.Client
     bq: Optional[bigquery.Client] = None
+    granted: bool = True
 
     @classmethod
     def create(cls, api: HealthcareApi, admin: EmulatorAdmin, gcs: storage.Client, *, dataset_id: str,
                store_id: str, bucket: str, bq: Optional[bigquery.Client] = None,
-               project: str = PROJECT) -> "Workspace":
+               project: str = PROJECT, grant: bool = True) -> "Workspace":
         dataset = api.create_dataset(dataset_id, project)
         store = api.create_dicom_store(dataset, store_id)
-        return cls(api, admin, dataset, store, gcs.create_bucket(bucket), gcs, bq)
+        workspace = cls(api, admin, dataset, store, gcs.create_bucket(bucket), gcs, bq, grant)
+        if grant:
+            admin.grant_agent(project, buckets=[bucket])
+        return workspace
 
     @property
     def base_url(self) -> str:
@@ -116,8 +124,12 @@ class Workspace:
 
     # -- BigQuery -----------------------------------------------------------------------
     def new_bq_dataset(self) -> str:
+        """A fresh BigQuery dataset in the workspace's project (granted, unless the workspace is not)."""
         assert self.bq is not None, "this workspace has no BigQuery client"
-        return new_dataset(self.bq, self.project)
+        dataset = new_dataset(self.bq, self.project)
+        if self.granted:
+            self.admin.grant_agent(self.project, bq_datasets=[f"{self.project}.{dataset}"])
+        return dataset
 
     def rows(self, table: str) -> int:
         assert self.bq is not None, "this workspace has no BigQuery client"

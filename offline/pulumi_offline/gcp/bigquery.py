@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from ..messages import counted
 from ..state import ResourceState
 from .applier import DerivedOutputs
 from .cloud import CloudError
@@ -53,7 +54,8 @@ class BigQueryDataset(DerivedOutputs):
         if not contents:
             tables = self.cloud.http("bigquery", "GET", base + "/tables", ok_missing=True).get("tables") or []
             if tables:
-                raise CloudError(f"BigQuery dataset {project}.{dataset} still holds {len(tables)} tables and "
-                                 "delete_contents_on_destroy is false: not deleted")
+                raise CloudError(f"BigQuery dataset {project}.{dataset} still holds "
+                                 f"{counted(len(tables), 'table')} and delete_contents_on_destroy is false: "
+                                 "not deleted (set delete_contents_on_destroy=True or delete its tables first)")
         self.cloud.http("bigquery", "DELETE", base + ("?deleteContents=true" if contents else ""), ok_missing=True)
         return None

@@ -37,7 +37,7 @@ class LocalCloud:
         self.healthcare_url = (host if host.startswith("http") else f"http://{host}").rstrip("/") if host else ""
         self.project = project or env.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
         self._local = threading.local()
-        self._agent: dict[str, Any] | None = None
+        self._agents: dict[str, dict[str, Any]] = {}
         #: (project, service) pairs enabled through ``gcp.projects.Service``.
         self.enabled_services: set[tuple[str, str]] = set()
 
@@ -84,8 +84,10 @@ class LocalCloud:
         except ValueError:
             return {}
 
-    def service_agent(self) -> dict[str, Any]:
-        """The Healthcare service agent (email, member, project number), asked of the emulator once."""
-        if self._agent is None:
-            self._agent = self.http("healthcare", "GET", "/_emulator/service-agent")
-        return self._agent
+    def service_agent(self, project: str) -> dict[str, Any]:
+        """``project``'s Healthcare service agent (email, member, project number), asked of the
+        emulator once per project: each project has its own number, hence its own agent."""
+        if project not in self._agents:
+            self._agents[project] = self.http("healthcare", "GET", "/_emulator/service-agent",
+                                              params={"project": project})
+        return self._agents[project]

@@ -1,9 +1,9 @@
 """IAM member resources as grants in the Healthcare emulator's permission model (``/_emulator/iam``).
 
 Why here: the three ``*IAMMember`` types the product uses are additive grants
-on one bucket, dataset or project; the emulator enforces them (with
-``--enforce-iam``), so a program that forgets one fails offline as it would
-on Google Cloud. A grant can be replaced with the new one made first: two
+on one bucket, dataset or project; the emulator enforces them (unless started
+with ``--no-enforce-iam``), so a program that forgets one fails offline as it
+would on Google Cloud. A grant can be replaced with the new one made first: two
 grants side by side are harmless.
 """
 

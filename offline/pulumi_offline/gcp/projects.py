@@ -19,9 +19,9 @@ GET_PROJECT = "gcp:organizations/getProject:getProject"
 
 
 def get_project(cloud: LocalCloud, args: Mapping[str, Any]) -> dict[str, Any]:
-    """``gcp.organizations.get_project()``: the project number is the emulator's service agent's."""
+    """``gcp.organizations.get_project()``: the project's number, as the emulator numbers it."""
     project = args.get("projectId") or cloud.project
-    number = str(cloud.service_agent()["projectNumber"])
+    number = str(cloud.service_agent(project)["projectNumber"])
     return {"id": f"projects/{project}", "projectId": project, "number": number, "name": project,
             "orgId": "", "folderId": "", "labels": {}, "effectiveLabels": {}, "autoCreateNetwork": True}
 
@@ -69,11 +69,13 @@ class ServiceIdentity(Applier):
         return ident, {**inputs, "id": ident, "email": agent["email"], "member": agent["member"]}
 
     def create(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        agent = self.cloud.http("healthcare", "POST", "/_emulator/service-agent")
+        agent = self.cloud.http("healthcare", "POST", "/_emulator/service-agent",
+                                json={"project": inputs["project"]})
         return self._outputs(inputs, agent)
 
     def preview_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._outputs(self._project(inputs), self.cloud.service_agent())[1]
+        inputs = self._project(inputs)
+        return self._outputs(inputs, self.cloud.service_agent(inputs["project"]))[1]
 
     def delete(self, old: ResourceState) -> str | None:
         return None  # removing it from the stack does not remove the agent

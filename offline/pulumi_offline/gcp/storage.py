@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..messages import counted
 from ..state import ResourceState
 from .applier import AUTONAME_MAX, BUCKET_AUTONAME_MAX, Applier
 from .cloud import CloudError
@@ -65,7 +66,7 @@ class Bucket(Applier):
                             f"/storage/v1/b/{quote(bucket, safe='')}/o/{quote(item['name'], safe='')}",
                             ok_missing=True)
         self.cloud.http("storage", "DELETE", f"/storage/v1/b/{quote(bucket, safe='')}", ok_missing=True)
-        return f"{len(items)} objects deleted with it" if items else None
+        return f"{counted(len(items), 'object')} deleted with it" if items else None
 
 
 class BucketObject(Applier):

@@ -2,9 +2,9 @@
 
 Why together: the wait ends in one of three ways (done, out of time, asked
 to stop), and only a done operation gets a verdict; the other two are
-:mod:`.stopping`'s. The verdict's rules (too many failed instances, an error,
-an import that processed nothing) are written for users in docs/lifecycle.md,
-"up: create".
+:mod:`.stopping`'s. The verdict's rules (a cancel, an error, too many failed
+instances: only what the API reported) are written for users in
+docs/lifecycle.md, "up: create".
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ def judge(status: OperationStatus, max_failed_instances: int,
           targets: Optional[JobTargets] = None) -> OperationStatus:
     """Return a finished operation that counts as success, or raise JobFailed.
 
-    An import that ended without an error but processed no instance at all
-    (zero successes, zero failures) is a failure, not a success: the service
-    resolves a pattern to zero objects as an error, so a quiet empty import
-    means the pattern (named when the caller knows the job's ``targets``) did not
-    select what the user meant, and an infrastructure program must not go on
-    as if the data were there. Failing is chosen over warning because a
-    warning scrolls by in ``pulumi up`` while the stack records a success.
-    ``targets`` also lets a permission denial's hint name the role and where.
+    A job fails only for what the API reported: a cancel, an error with no
+    failed instance (the operation's own failure), or more failed instances
+    than ``max_failed_instances``. An import that ended without an error and
+    counted nothing succeeds: the API ignores an instance already in the
+    store and does not say whether it counts it, so zero may mean a re-run
+    over stored data as well as a pattern that selected nothing
+    (docs/lifecycle.md, "what the counters say"). ``targets`` lets a
+    permission denial's hint name the role and where.
     """
     kind = JobKind.of_method_name(status.api_method_name)
     job = f"DICOM {kind.verb} job" if kind is not None else "DICOM job"
@@ -53,14 +53,6 @@ def judge(status: OperationStatus, max_failed_instances: int,
                            f"{words('max_failed_instances', max_failed_instances)}"), status, targets)
     if code is not None and status.failure == 0:
         raise operation_failure(FailureReason.OPERATION_ERROR, f"the {job} failed", status, targets)
-    if kind is JobKind.IMPORT and code is None and status.success == 0 and status.failure == 0:
-        source_uri = targets.source_uri if targets is not None else None
-        pattern = f"the pattern {source_uri}" if source_uri else "its gcsSource.uri pattern"
-        raise operation_failure(
-            FailureReason.OPERATION_ERROR,
-            f"the {job} imported nothing: the operation ended without an error but processed zero "
-            f"instances, so {pattern} selected no DICOM object; check the pattern (a folder needs "
-            f"'**' or '*.dcm' after its '/')", status, targets)
     return status
 
 
