@@ -3,7 +3,7 @@
 Why a module of constants: the machine-readable source of truth (the
 discovery documents shipped by ``google-api-python-client``) is not a runtime
 dependency of the provider, so the few facts the provider relies on are
-written down here once. ``tests/provider/test_provider_apischema.py`` compares
+written down here once. ``tests/beside/test_apischema.py`` compares
 every one of them with the discovery documents, so a change in the API fails a
 test instead of silently drifting.
 """

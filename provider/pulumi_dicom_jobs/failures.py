@@ -16,21 +16,46 @@ writes ``--timeout 60``), so no face shows another's spelling.
 
 from __future__ import annotations
 
+import enum
 import re
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.kinds import JobKind
-from pulumi_dicom_jobs.targets import Grant, JobTargets
+from pulumi_dicom_jobs.lro.status import OperationStatus, counters_text
+from pulumi_dicom_jobs.targets import (ROLE_DATA_EDITOR, ROLE_JOB_USER, ROLE_OBJECT_ADMIN, ROLE_OBJECT_VIEWER,
+                                       Grant, JobTargets)
 
-if TYPE_CHECKING:
-    from pulumi_dicom_jobs.lro.status import OperationStatus
 
-#: Allowed values of :attr:`JobFailed.reason`.
-#: ``in_flight``: not started because an older operation of the same kind still
-#: runs in the dataset (maybe this job's own, from an interrupted run).
-REASONS = ("invalid_input", "start_failed", "in_flight", "operation_error", "too_many_failures",
-           "timeout", "cancelled", "vanished", "interrupted")
+class FailureReason(enum.StrEnum):
+    """Why a job failed: :attr:`JobFailed.reason`, what each face maps to its outcome
+    (the CLI's exit code and ``--json`` state, the plugin's status code).
+
+    A ``str`` enum: each member is equal to (and formats as) its value, the
+    spelling the faces have always used.
+    """
+
+    #: The inputs break a ``check`` rule: nothing was sent.
+    INVALID_INPUT = "invalid_input"
+    #: The API refused or could not take the start (or the in-flight check's listing).
+    START_FAILED = "start_failed"
+    #: Not started: an older operation of the same kind still runs in the dataset
+    #: (maybe this job's own, from an interrupted run).
+    IN_FLIGHT = "in_flight"
+    #: The operation ended with an error of its own (no failed instance to blame).
+    OPERATION_ERROR = "operation_error"
+    #: More instances failed than ``max_failed_instances`` allows.
+    TOO_MANY_FAILURES = "too_many_failures"
+    #: ``timeout_seconds`` passed before the operation ended.
+    TIMEOUT = "timeout"
+    #: The operation ended cancelled.
+    CANCELLED = "cancelled"
+    #: The API no longer knows the operation (404).
+    VANISHED = "vanished"
+    #: The wait was asked to stop (Ctrl-C, the engine's Cancel).
+    INTERRUPTED = "interrupted"
+
+
 MAX_SAMPLE_ERRORS = 5
 
 _AGENT_RE = re.compile(r"service-\d+@gcp-sa-healthcare\.iam\.gserviceaccount\.com")
@@ -40,11 +65,11 @@ _PERMISSION_RE = re.compile(r"\b(?:storage|bigquery)\.[A-Za-z]+\.[A-Za-z]+\b")
 _AGENT_PATTERN = "service-PROJECT_NUMBER@gcp-sa-healthcare.iam.gserviceaccount.com"
 #: Which helper in :mod:`pulumi_dicom_jobs.gcp.grants` grants which role.
 _GRANT_HELPERS = {
-    "roles/storage.objectViewer": "pulumi_dicom_jobs.gcp.grants.import_source_grants "
-                                  "(or filter_file_grants for an export's filter file)",
-    "roles/storage.objectAdmin": "pulumi_dicom_jobs.gcp.grants.gcs_export_grants",
-    "roles/bigquery.dataEditor": "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
-    "roles/bigquery.jobUser": "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
+    ROLE_OBJECT_VIEWER: "pulumi_dicom_jobs.gcp.grants.import_source_grants "
+                        "(or filter_file_grants for an export's filter file)",
+    ROLE_OBJECT_ADMIN: "pulumi_dicom_jobs.gcp.grants.gcs_export_grants",
+    ROLE_DATA_EDITOR: "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
+    ROLE_JOB_USER: "pulumi_dicom_jobs.gcp.grants.bigquery_export_grants",
 }
 
 
@@ -69,12 +94,14 @@ class JobFailed(Exception):
     the inputs it names; ``str(exc)`` uses :func:`resource_words`.
     """
 
-    def __init__(self, reason: str, message: Message, operation: "Optional[OperationStatus]" = None) -> None:
-        if reason not in REASONS:
-            raise ValueError(f"unknown JobFailed reason {reason!r}")
+    def __init__(self, reason: FailureReason | str, message: Message,
+                 operation: Optional[OperationStatus] = None) -> None:
+        try:
+            self.reason = FailureReason(reason)
+        except ValueError:
+            raise ValueError(f"unknown JobFailed reason {reason!r}") from None
         self._write: Callable[[InputWords], str] = message if callable(message) else (lambda _words: message)
         super().__init__(self._write(resource_words))
-        self.reason = reason
         self.operation = operation
 
     def in_words(self, words: InputWords) -> str:
@@ -86,8 +113,8 @@ class OperationNotFound(JobFailed):
     """The API no longer knows the operation (404)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__("vanished", f"operation {name} is not known to the API (404): it expired "
-                                     "or was deleted", None)
+        super().__init__(FailureReason.VANISHED,
+                         f"operation {name} is not known to the API (404): it expired or was deleted", None)
         self.name = name
 
 
@@ -106,7 +133,7 @@ class JobInFlight(JobFailed):
         self.blocking = tuple(blocking)
         self.check_knob = check_knob
         self.commands = commands
-        super().__init__("in_flight", "\n".join([*self.lines, self._next_steps()]))
+        super().__init__(FailureReason.IN_FLIGHT, "\n".join([*self.lines, self._next_steps()]))
 
     @property
     def operation_ref(self) -> str:
@@ -160,16 +187,16 @@ def permission_hint(message: str, targets: Optional[JobTargets] = None) -> Optio
     what = " and ".join(f"{g.role} on {g.where}" if g.where else g.role for g in grants)
     where = "" if all(g.where for g in grants) else " on the resource named above"
     helper = _GRANT_HELPERS.get(grants[0].role, "the helpers in pulumi_dicom_jobs.gcp.grants")
-    if grants[0].role == "roles/storage.objectViewer" and targets is not None and targets.kind.is_export:
+    if grants[0].role == ROLE_OBJECT_VIEWER and targets is not None and targets.kind.is_export:
         helper = "pulumi_dicom_jobs.gcp.grants.filter_file_grants"  # an export reads only its filter file
     return (f"Hint: {who} does the reading and writing; grant {what} to {member}{where} "
             f"(see {helper}). Fresh grants can take a few minutes to take effect.")
 
 
-def describe_operation(status: "OperationStatus", targets: Optional[JobTargets] = None) -> list[str]:
+def describe_operation(status: OperationStatus, targets: Optional[JobTargets] = None) -> list[str]:
     """The counter, error, sample-error and log lines for an operation (``targets``: what
     the job touches, for the permission hint)."""
-    lines = [f"counters: success={status.success} failure={status.failure} pending={status.pending}"]
+    lines = [f"counters: {counters_text(status)}"]
     if status.error:
         lines.append(f"error: {code_name(status.error_code)} (code {status.error_code}): "
                      f"{status.error_message}")
@@ -197,13 +224,13 @@ def _as_int(value: object) -> Optional[int]:
         return None
 
 
-def what_stays(status: "OperationStatus") -> str:
+def what_stays(status: OperationStatus) -> str:
     """What a cancelled operation leaves behind: a cancel stops the job, it does not roll back."""
     kind = JobKind.of_method_name(status.api_method_name)
     done = status.success
     if kind is not None and not kind.is_export:
         where = f"the {done} instance(s) imported before the cancel stay in the store"
-    elif kind is not None and kind.noun == "export to BigQuery":
+    elif kind is JobKind.EXPORT_BIGQUERY:
         where = f"the rows of the {done} instance(s) exported before the cancel stay in the table"
     elif kind is not None:
         where = f"the {done} instance(s) exported before the cancel stay written in the destination"
@@ -212,7 +239,7 @@ def what_stays(status: "OperationStatus") -> str:
     return f"A cancel does not roll back: {where}."
 
 
-def operation_failure(reason: str, headline: Message, status: "OperationStatus",
+def operation_failure(reason: FailureReason, headline: Message, status: OperationStatus,
                       targets: Optional[JobTargets] = None) -> JobFailed:
     """A :class:`JobFailed` whose message is ``headline`` plus the operation's details.
 
@@ -221,7 +248,7 @@ def operation_failure(reason: str, headline: Message, status: "OperationStatus",
     a timeout whose cancel was requested) ends with :func:`what_stays`.
     """
     details = describe_operation(status, targets)
-    if reason == "cancelled" or (reason == "timeout" and status.cancel_requested):
+    if reason is FailureReason.CANCELLED or (reason is FailureReason.TIMEOUT and status.cancel_requested):
         details.append(what_stays(status))
 
     def write(words: InputWords) -> str:

@@ -6,8 +6,11 @@ behave the same (same check messages, same replace/update split, same body,
 same waiter, same outputs). Each face only translates its protocol to and
 from the snake_case property dicts these functions take; the decisions are
 made once, here. Property paths and keys are the spec's snake_case names.
+The ``dicom-jobs`` CLI checks its flags and builds its request with the same
+:func:`check` and :func:`job_request`.
 
 * :func:`check`   offline validation; never raises, no network.
+* :func:`job_request` what checked inputs start: the kind, the store, the body.
 * :func:`diff`    which inputs replace the job (a new operation) and whether
   an in-place setting changed; an unknown value counts as a change.
 * :func:`create`  starts the job and waits (:func:`pulumi_dicom_jobs.jobs.run_job`).
@@ -22,18 +25,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Mapping  # not typing.Mapping: isinstance on it is several times slower
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from pulumi_dicom_jobs import api_facts, jobs, names, request_body, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed, OperationNotFound
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.targets import JobTargets
 
-__all__ = ["OUTPUT_KEYS", "CreateOptions", "normalize", "user_inputs", "operation_outputs", "check", "diff",
-           "create", "read", "read_imported", "update", "is_export", "adopted", "client_for"]
+__all__ = ["OUTPUT_KEYS", "CreateOptions", "JobRequest", "normalize", "user_inputs", "operation_outputs",
+           "check", "job_request", "diff", "create", "read", "read_imported", "update", "is_export", "adopted",
+           "client_for"]
 
 #: Output-only properties (besides the inputs) of both resources.
 OUTPUT_KEYS = tuple(item.name for item in spec.OUTPUTS)
@@ -89,6 +93,22 @@ def check(job_spec: spec.JobSpec, props: Mapping[str, Any]) -> list[tuple[str, s
         return [("", f"inputs could not be checked: {type(exc).__name__}")]
 
 
+class JobRequest(NamedTuple):
+    """What starting a job sends: its kind (the API call and the operation's method), the
+    store, and the request body."""
+
+    kind: JobKind
+    dicom_store: str
+    body: dict[str, Any]
+
+
+def job_request(job_spec: spec.JobSpec, inputs: Mapping[str, Any]) -> JobRequest:
+    """The request of inputs that passed :func:`check`."""
+    export = is_export(job_spec)
+    body = (request_body.build_export_body if export else request_body.build_import_body)(dict(inputs))
+    return JobRequest(JobKind.of_request(export, body), inputs["dicom_store"], body)
+
+
 def adopted(job_spec: spec.JobSpec, olds: Mapping[str, Any]) -> bool:
     """True for the state of a job imported by its operation's name alone (by an earlier plugin,
     before import ids stated the job's inputs: :func:`read_imported`).
@@ -133,28 +153,26 @@ def client_for(props: Mapping[str, Any], default_endpoint: Optional[str] = None)
                             props.get("api_version") or api_facts.DEFAULT_API_VERSION)
 
 
-def _checked_request(job_spec: spec.JobSpec, props: Mapping[str, Any]) -> tuple[dict[str, Any], JobKind, dict]:
-    """``(inputs, kind, request body)`` of valid ``props``; invalid ones raise JobFailed."""
+def _checked_request(job_spec: spec.JobSpec, props: Mapping[str, Any]) -> tuple[dict[str, Any], JobRequest]:
+    """``(inputs, request)`` of valid ``props``; invalid ones raise JobFailed."""
     failures = check(job_spec, props)
     if failures:
-        raise JobFailed("invalid_input", "invalid inputs: " + "; ".join(
+        raise JobFailed(FailureReason.INVALID_INPUT, "invalid inputs: " + "; ".join(
             f"{path}: {reason}" for path, reason in failures))
     inputs = user_inputs(props, job_spec.input_names)
-    export = is_export(job_spec)
-    body = (request_body.build_export_body if export else request_body.build_import_body)(inputs)
-    return inputs, JobKind.of_request(export, body), body
+    return inputs, job_request(job_spec, inputs)
 
 
 def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
            options: CreateOptions = CreateOptions()) -> tuple[str, dict[str, Any]]:
     """Start the job and wait for it: ``(id, outputs)``; a failure raises JobFailed."""
-    inputs, kind, body = _checked_request(job_spec, props)
+    inputs, request = _checked_request(job_spec, props)
     timeout = float(inputs.get("timeout_seconds") or spec.DEFAULT_TIMEOUT_SECONDS)
     if options.timeout_seconds:
         timeout = min(timeout, options.timeout_seconds)
     with client_for(inputs, options.api_endpoint) as client:
         status = jobs.run_job(
-            client, kind, inputs["dicom_store"], body, timeout_seconds=timeout,
+            client, request.kind, request.dicom_store, request.body, timeout_seconds=timeout,
             max_failed_instances=_int(inputs.get("max_failed_instances"), 0),
             on_progress=options.on_progress, cancel=options.cancel,
             cancel_on_interrupt=options.cancel_on_interrupt)
@@ -188,20 +206,23 @@ def read_imported(job_spec: spec.JobSpec, operation: str, props: Mapping[str, An
     job's verdict (a create that ended so would have failed, and a failed job
     is not recorded). A forgotten operation raises OperationNotFound.
     """
-    inputs, kind, body = _checked_request(job_spec, props)
+    inputs, request = _checked_request(job_spec, props)
+    kind = request.kind
     if names.dataset_of(inputs["dicom_store"]) != names.dataset_of(operation):
-        raise JobFailed("invalid_input", f"operation {operation} is not in the dataset of the DICOM store "
-                                         f"{inputs['dicom_store']}")
+        raise JobFailed(FailureReason.INVALID_INPUT, f"operation {operation} is not in the dataset of the "
+                                                     f"DICOM store {inputs['dicom_store']}")
     with client_for(inputs, default_endpoint) as client:
         status = jobs.get_operation(client, operation)
     ran = JobKind.of_method_name(status.api_method_name)
     if ran is not None and ran is not kind:
-        raise JobFailed("invalid_input", f"operation {operation} ran a DICOM {ran.noun} job "
-                                         f"({status.api_method_name}), not the {kind.noun} these inputs describe")
+        raise JobFailed(FailureReason.INVALID_INPUT,
+                        f"operation {operation} ran a DICOM {ran.noun} job ({status.api_method_name}), "
+                        f"not the {kind.noun} these inputs describe")
     if not status.done:
-        raise JobFailed("in_flight", f"operation {operation} is still running ({status.processed} instances "
-                                     f"done so far): a job is recorded once it has ended", status)
-    jobs.judge(status, _int(inputs.get("max_failed_instances"), 0), JobTargets.of_request(kind, body))
+        raise JobFailed(FailureReason.IN_FLIGHT, f"operation {operation} is still running ({status.processed} "
+                                                 f"instances done so far): a job is recorded once it has ended",
+                        status)
+    jobs.judge(status, _int(inputs.get("max_failed_instances"), 0), JobTargets.of_request(kind, request.body))
     return {**inputs, **operation_outputs(status)}
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 
 __all__ = [
     "StoreName", "split_dicom_store", "parse_dicom_store", "dataset_of", "is_operation_name",
-    "short_operation_name", "split_gs_uri", "join_gs_uri", "bucket_of", "parse_table_uri",
+    "short_operation_name", "split_gs_uri", "join_gs_uri", "parse_table_uri",
     "GS_SCHEME", "BQ_SCHEME",
 ]
 
@@ -25,7 +25,6 @@ _STORE_RE = re.compile(
     r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
     r"/datasets/(?P<dataset>[^/]+)/dicomStores/(?P<store>[^/]+)$")
 _OPERATION_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/datasets/[^/\s]+/operations/[^/\s]+$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _OPERATION_MARKER = "/operations/"
 
 
@@ -90,18 +89,6 @@ def join_gs_uri(bucket: str, path: str) -> str:
     """``gs://BUCKET/PATH`` (``gs://BUCKET`` for an empty path; leading slashes dropped)."""
     path = (path or "").lstrip("/")
     return f"{GS_SCHEME}{bucket}/{path}" if path else f"{GS_SCHEME}{bucket}"
-
-
-def bucket_of(uri_or_bucket: str) -> str:
-    """The bucket name of ``gs://bucket[/object...]``, or a bare bucket name unchanged."""
-    value = uri_or_bucket or ""
-    if value.startswith(GS_SCHEME):
-        value = split_gs_uri(value)[0]
-    elif "/" in value or ":" in value:
-        raise ValueError(f"not a bucket name or gs:// URI: {uri_or_bucket!r}")
-    if not _BUCKET_RE.match(value):
-        raise ValueError(f"not a valid Cloud Storage bucket name: {value!r} (from {uri_or_bucket!r})")
-    return value
 
 
 def parse_table_uri(table_uri: str) -> tuple[str, str, str]:

@@ -5,7 +5,10 @@ and the plugin's messages in ``pulumi up`` (:mod:`pulumi_dicom_jobs.plugin.engin
 show the same figures (durations as ``H:MM:SS``, the counters, the elapsed
 time and ETA an :class:`Estimator` derives from successive snapshots), and
 neither face may load the other's libraries (rich and click; pulumi and
-grpc). Nothing here prints or imports a display library.
+grpc). Their two lines are written here, side by side from the same figures:
+:func:`log_line` (the CLI's plain lines, one per change, for logs) and
+:func:`row_text` (the plugin's message in the resource's row). Nothing here
+prints or imports a display library.
 
 Elapsed time counts from the operation's ``createTime`` when it is sane (so
 ``dicom-jobs wait`` on an old operation shows its true age), else from when
@@ -22,10 +25,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
-from pulumi_dicom_jobs.lro.status import OperationStatus
+from pulumi_dicom_jobs.lro.status import OperationStatus, counters_text
+from pulumi_dicom_jobs.names import short_operation_name
 from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
-__all__ = ["format_duration", "operation_duration", "counters_text", "Estimator"]
+__all__ = ["format_duration", "operation_duration", "counters_text", "state_word", "log_line", "row_text",
+           "Estimator"]
 
 
 def format_duration(seconds: Optional[float]) -> str:
@@ -44,11 +49,9 @@ def operation_duration(status: OperationStatus) -> Optional[float]:
     return max(0.0, (end - start).total_seconds())
 
 
-def counters_text(status: Optional[OperationStatus]) -> str:
-    """``success=N failure=N pending=N`` (``pending=?`` before the first snapshot)."""
-    if status is None:
-        return "success=0 failure=0 pending=?"
-    return f"success={status.success} failure={status.failure} pending={status.pending}"
+def state_word(status: OperationStatus) -> str:
+    """``done``, ``cancelling`` (a cancel was asked for) or ``running``."""
+    return "done" if status.done else ("cancelling" if status.cancel_requested else "running")
 
 
 @dataclass
@@ -83,8 +86,8 @@ class Estimator:
                     self._origin = now - age
             if self._origin is None:
                 self._origin = self.started
-        processed = status.success + status.failure
-        if status.pending + processed > 0:
+        processed = status.processed
+        if status.total > 0:
             if self._first is None:
                 self._first = (now, processed)
             self._last = (now, processed, status.pending)
@@ -113,3 +116,33 @@ class Estimator:
         if left is None or pending == 0:
             return left
         return max(0.0, left - (self.clock() - t1))
+
+
+def log_line(status: OperationStatus, estimator: Estimator) -> str:
+    """``[0:00:05] operations/9 running: success=1 failure=0 pending=6 (1/7, 14%, ETA 0:00:09)``.
+
+    The share and the ETA only once the operation reports a total, and not once done.
+    """
+    line = (f"[{format_duration(estimator.elapsed())}] {short_operation_name(status.name)} "
+            f"{state_word(status)}: {counters_text(status)}")
+    if status.total > 0 and not status.done:
+        line += (f" ({status.processed}/{status.total}, {100 * status.processed // status.total}%, "
+                 f"ETA {format_duration(estimator.eta())})")
+    return line
+
+
+def row_text(status: OperationStatus, estimator: Estimator) -> str:
+    """``operations/1234: 40/100 done, 2 failed, 3.1/s, ETA 0:00:19`` (``(cancelling)`` at the end
+    while a cancel takes effect)."""
+    parts = [f"{short_operation_name(status.name)}:",
+             f"{status.processed}/{status.total if status.total else '?'} done,", f"{status.failure} failed"]
+    rate = estimator.rate()
+    if rate is not None:
+        parts[-1] += ","
+        parts.append(f"{rate:.1f}/s")
+    if not status.done:
+        parts[-1] += ","
+        parts.append(f"ETA {format_duration(estimator.eta())}")
+    if state_word(status) == "cancelling":
+        parts.append("(cancelling)")
+    return " ".join(parts)

@@ -16,7 +16,7 @@ rename fields to camelCase on the wire). Values may be Outputs.
 
 Why explicit signatures: users' IDEs complete and type-check keyword
 arguments only from written-out signatures and dataclass fields. They are the
-one place the inputs are spelled out again; ``tests/provider/test_provider_spec.py``
+one place the inputs are spelled out again; ``tests/beside/test_spec.py``
 checks them against :mod:`pulumi_dicom_jobs.spec` (names, required or not,
 defaults, nesting, value types). The props sent to a provider are built
 from the spec.

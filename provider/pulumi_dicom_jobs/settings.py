@@ -6,6 +6,9 @@ a user looking for "what can I tune" should find one list. Each knob is read
 *at call time* (not at import), so a value set after the package was imported,
 or changed between two jobs of one process, still applies. A malformed value
 never fails a job: it falls back to the default (logged where that matters).
+A switch (the in-flight check, the host pool, the plugin's cancel on
+interrupt) reads the same words everywhere: :data:`OFF_WORDS` and
+:data:`ON_WORDS`, through :func:`switch`.
 
 =======================================  ================================================
 ``HEALTHCARE_EMULATOR_HOST``             ``host:port`` of the emulator: plain HTTP, dummy token
@@ -41,8 +44,9 @@ DEFAULT_HTTP_TIMEOUT = (10.0, 60.0)
 #: Override of :data:`DEFAULT_HTTP_TIMEOUT`: ``READ`` or ``CONNECT,READ`` seconds.
 HTTP_TIMEOUT_ENV = "DICOM_JOBS_HTTP_TIMEOUT"
 
-#: For how long after the first start a PERMISSION_DENIED with zero successes
-#: is treated as "grants not propagated yet" and the job is started again.
+#: For how long after the first start a PERMISSION_DENIED with no success
+#: (failed instances or not) is treated as "grants not propagated yet" and the
+#: job is started again (see :mod:`pulumi_dicom_jobs.jobs.run`).
 DEFAULT_PERMISSION_RETRY_SECONDS = 120.0
 #: Override of that window (seconds; 0 disables the retry).
 PERMISSION_RETRY_ENV = "DICOM_JOBS_PERMISSION_RETRY_SECONDS"
@@ -53,9 +57,8 @@ PERMISSION_RETRY_ENV = "DICOM_JOBS_PERMISSION_RETRY_SECONDS"
 IN_FLIGHT_GRACE_SECONDS = 30.0
 #: Override of the grace period (seconds).
 IN_FLIGHT_GRACE_ENV = "DICOM_JOBS_IN_FLIGHT_GRACE_SECONDS"
-#: ``off`` (or ``0``, ``false``, ``no``, ``disabled``) disables the in-flight check.
+#: ``off`` (or another of :data:`OFF_WORDS`) disables the in-flight check.
 IN_FLIGHT_CHECK_ENV = "DICOM_JOBS_IN_FLIGHT_CHECK"
-_IN_FLIGHT_OFF = ("off", "0", "false", "no", "disabled")
 
 #: ``off`` or a worker count for the dynamic provider host's pool
 #: (see :mod:`pulumi_dicom_jobs.dynamic.hostpool`).
@@ -66,6 +69,19 @@ API_ENDPOINT_ENV = "DICOM_JOBS_API_ENDPOINT"
 #: The provider plugin's ``cancelOnInterrupt`` config: ``false`` leaves a
 #: job's operation running when ``pulumi up`` is interrupted.
 CANCEL_ON_INTERRUPT_ENV = "DICOM_JOBS_CANCEL_ON_INTERRUPT"
+
+
+#: The words that turn any switch off, and on (compared trimmed and lower-cased).
+OFF_WORDS = frozenset({"off", "false", "no", "0", "disable", "disabled"})
+ON_WORDS = frozenset({"on", "true", "yes", "1", "enable", "enabled"})
+
+
+def switch(text: str) -> Optional[bool]:
+    """False for a word of :data:`OFF_WORDS`, True for one of :data:`ON_WORDS`, else None."""
+    word = text.strip().lower()
+    if word in OFF_WORDS:
+        return False
+    return True if word in ON_WORDS else None
 
 
 def _text(name: str) -> str:
@@ -124,7 +140,7 @@ def in_flight_grace_seconds() -> float:
 
 def in_flight_check_enabled() -> bool:
     """False when :data:`IN_FLIGHT_CHECK_ENV` turns the check off."""
-    return _text(IN_FLIGHT_CHECK_ENV).lower() not in _IN_FLIGHT_OFF
+    return switch(_text(IN_FLIGHT_CHECK_ENV)) is not False
 
 
 def host_pool() -> str:

@@ -6,7 +6,7 @@ resources' Args and ``__init__``s in :mod:`pulumi_dicom_jobs.resource_args`,
 field names, the CLI's flags, the pulumi-gcp components and the plugin's
 package schema). Each of them derives what it needs from :data:`IMPORT_JOB`
 and :data:`EXPORT_JOB`, or is checked against them by
-``tests/provider/test_provider_spec.py``, so adding an input is one entry
+``tests/beside/test_spec.py``, so adding an input is one entry
 here plus its rule in :mod:`pulumi_dicom_jobs.validation`.
 
 Plain data only: no Pulumi, no HTTP (an import contract holds it, see
@@ -255,6 +255,23 @@ def walk(job_spec: JobSpec) -> Iterator[tuple[str, InputSpec]]:
         yield item.name, item
         for field in item.fields:
             yield f"{item.name}.{field.name}", field
+
+
+@functools.lru_cache(maxsize=None)
+def camel_names() -> dict[str, str]:
+    """snake_case -> camelCase of every input, nested field and output of either job.
+
+    A name has one spelling wherever it stands (ValueError otherwise), so a
+    face can translate a name without knowing where it is. Callers must not
+    modify the dict.
+    """
+    names: dict[str, str] = {}
+    for job_spec in JOBS:
+        items = [item for _path, item in walk(job_spec)] + list(job_spec.outputs)
+        for item in items:
+            if names.setdefault(item.name, item.camel) != item.camel:
+                raise ValueError(f"{item.name} has two camelCase spellings")
+    return names
 
 
 def cli_flags(job_spec: JobSpec) -> dict[str, str]:

@@ -108,6 +108,20 @@ def bucket_problem(bucket: str) -> str | None:
     return None
 
 
+def bucket_of(uri_or_bucket: str) -> str:
+    """The bucket of ``gs://BUCKET[/OBJECT]``, or a bare bucket name, if :func:`bucket_problem`
+    accepts it; ValueError naming the rule otherwise (the pulumi-gcp helpers' buckets)."""
+    value = uri_or_bucket or ""
+    if value.startswith(names.GS_SCHEME):
+        value = names.split_gs_uri(value)[0]
+    elif "/" in value or ":" in value:
+        raise ValueError(f"not a bucket name or gs:// URI: {uri_or_bucket!r}")
+    problem = bucket_problem(value)
+    if problem:
+        raise ValueError(f"{uri_or_bucket!r}: {problem}")
+    return value
+
+
 def _split_gs(value: Any, need_object: bool) -> tuple[str | None, str]:
     """``(problem, object)`` for a ``gs://`` URI (the object is only meaningful without a problem)."""
     if not isinstance(value, str) or not value:
@@ -255,7 +269,7 @@ def positive_number_problem(value: Any) -> str | None:
 
 def endpoint_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+/?$", value):
-        return f"{value!r} must be a URL such as https://healthcare.googleapis.com"
+        return f"{value!r} must be a URL such as {api_facts.DEFAULT_ENDPOINT}"
     return None
 
 

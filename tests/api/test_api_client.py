@@ -143,6 +143,18 @@ def test_no_credentials_says_what_was_looked_at_and_how_to_get_some() -> None:
     assert text.endswith("Application Default Credentials were not found. " + errors.HOW_TO_GET_CREDENTIALS)
 
 
+def test_everything_the_api_layer_raises_has_one_root() -> None:
+    """A caller that treats every failed call alike (the CLI's exit 6) catches one class."""
+    raised = [errors.from_http_status(status, "", "x") for status in (400, 401, 403, 404, 418, 429, 500, 503)]
+    raised += [errors.TransportError("unreachable"), errors.AmbiguousRequestError("POST", "p", "reset"),
+               errors.CredentialsError("revoked"), errors.NoCredentials()]
+    assert all(isinstance(error, errors.HealthcareApiError) for error in raised)
+    public = [getattr(errors, name) for name in errors.__all__]
+    roots = {cls for cls in public if isinstance(cls, type) and issubclass(cls, Exception)
+             and not issubclass(cls, errors.HealthcareApiError)}
+    assert roots == set(), roots
+
+
 def test_client_endpoint_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEALTHCARE_EMULATOR_HOST", raising=False)
     assert HealthcareClient().base_url == "https://healthcare.googleapis.com"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from support.operations import snapshot
-from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import JobInFlight
+from pulumi_dicom_jobs import command_lines
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands, with_commands
+from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
 from pulumi_dicom_jobs.kinds import JobKind
 
 PREFIX = "google.cloud.healthcare.v1.dicom.DicomService."
@@ -49,3 +50,20 @@ def test_in_flight_message_speaks_no_cli_until_a_face_adds_its_commands() -> Non
         *wait_and_cancel_commands(JobInFlight(["x"], ["a", "b"], "K").operation_ref, "v1beta1"))
     assert ("wait for each to finish (dicom-jobs wait OPERATION --api-version v1beta1) or cancel it "
             "(dicom-jobs cancel OPERATION --api-version v1beta1)") in str(several)
+
+
+def test_every_face_adds_the_commands_through_one_function() -> None:
+    """``with_commands``: a JobInFlight gains the wait and cancel lines, anything else is kept as is."""
+    failure = JobInFlight(["did not start"], ["op-1"], "K")
+    assert str(with_commands(failure, "v1")) == str(failure.with_commands(
+        "dicom-jobs wait op-1", "dicom-jobs cancel op-1"))
+    other = JobFailed("timeout", "did not finish")
+    assert with_commands(other, "v1beta1") is other
+
+
+def test_each_command_line_is_spelled_once() -> None:
+    assert command_lines.wait_command("op-1") == "dicom-jobs wait op-1"
+    assert command_lines.wait_command("op-1", "v1beta1", "http://127.0.0.1:9") == \
+        "dicom-jobs wait op-1 --api-version v1beta1 --endpoint http://127.0.0.1:9"
+    assert command_lines.cancel_command("op-1", "v1beta1") == "dicom-jobs cancel op-1 --api-version v1beta1"
+    assert command_lines.status_command("op-1") == "dicom-jobs status op-1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulumi_dicom_jobs import names
+from pulumi_dicom_jobs import names, validation
 from pulumi_dicom_jobs.gcp import grants
 
 STORE = "projects/p/locations/europe-west4/datasets/d/dicomStores/s"
@@ -26,7 +26,8 @@ def test_split_dicom_store_names_the_parts():
 
 def test_grants_offer_the_same_parsers():
     assert grants.parse_dicom_store is names.parse_dicom_store
-    assert grants.bucket_of is names.bucket_of and grants.parse_table_uri is names.parse_table_uri
+    assert grants.parse_table_uri is names.parse_table_uri
+    assert grants.bucket_of is validation.bucket_of  # the resources' bucket rule, not one of its own
 
 
 def test_dataset_of_store_and_operation():
@@ -49,20 +50,6 @@ def test_gs_uris():
         names.split_gs_uri("s3://b/x")
     assert names.join_gs_uri("b", "/dir/**.dcm") == "gs://b/dir/**.dcm"
     assert names.join_gs_uri("b", "") == "gs://b"
-
-
-@pytest.mark.parametrize(
-    "value, bucket",
-    [("gs://my-bucket/dir/**.dcm", "my-bucket"), ("gs://my-bucket", "my-bucket"), ("my.bucket_1", "my.bucket_1")],
-)
-def test_bucket_of(value, bucket):
-    assert names.bucket_of(value) == bucket
-
-
-@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "UPPER", "x"])
-def test_bucket_of_rejects(value):
-    with pytest.raises(ValueError):
-        names.bucket_of(value)
 
 
 def test_parse_table_uri():

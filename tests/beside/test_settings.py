@@ -55,6 +55,29 @@ def test_overrides_are_read_at_call_time(clean: pytest.MonkeyPatch) -> None:
     assert settings.in_flight_check_enabled() is True
 
 
+OFF = ("off", "0", "FALSE", " no ", "disable", "Disabled")
+ON = ("on", "1", "TRUE", " yes ", "enable", "Enabled")
+
+
+@pytest.mark.parametrize("word, value", [*((w, False) for w in OFF), *((w, True) for w in ON),
+                                         ("", None), ("stock", None), ("2", None), ("offf", None)])
+def test_every_switch_reads_one_vocabulary(clean: pytest.MonkeyPatch, word: str, value) -> None:
+    """The in-flight check, the host pool and the plugin's cancelOnInterrupt all read ``switch``."""
+    from pulumi_dicom_jobs.dynamic import hostpool  # stdlib and settings only
+
+    assert settings.switch(word) is value
+    clean.setenv(settings.IN_FLIGHT_CHECK_ENV, word)
+    assert settings.in_flight_check_enabled() is (value is not False)
+    clean.setenv(settings.HOST_POOL_ENV, word)
+    target, note = hostpool._target_from_env(7)
+    if value is False or word == "stock":
+        assert target is None and note == f"{settings.HOST_POOL_ENV}={settings.host_pool()}"
+    elif value is True or not word:
+        assert (target, note) == (7, "")
+    else:
+        assert target == (2 if word == "2" else 7)
+
+
 def test_malformed_values_fall_back_to_the_default(clean: pytest.MonkeyPatch) -> None:
     clean.setenv(settings.PERMISSION_RETRY_ENV, "soon")
     clean.setenv(settings.IN_FLIGHT_GRACE_ENV, "")

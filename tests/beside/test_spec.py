@@ -99,6 +99,12 @@ def test_outputs_and_job_membership() -> None:
         "GcsSource", "BlobStorageSettings", "GcsDestination", "BigQueryDestination", "FilterConfig"}
 
 
+def test_one_camel_case_map_for_every_name() -> None:
+    """The plugin's wire names come from here (tests/plugin/test_plugin_units.py)."""
+    every = [item for job in spec.JOBS for item in (*(i for _p, i in spec.walk(job)), *job.outputs)]
+    assert spec.camel_names() == {item.name: item.camel for item in every}
+
+
 # -- check -----------------------------------------------------------------------
 @pytest.mark.parametrize("kind,path", _all_paths())
 def test_check_knows_every_key(kind: str, path: str) -> None:

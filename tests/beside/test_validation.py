@@ -6,7 +6,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from pulumi_dicom_jobs import api_facts
+from pulumi_dicom_jobs import api_facts, names, validation
 from pulumi_dicom_jobs.validation import IMPORT_KEYS, check_export, check_import
 
 STORE = "projects/my-project/locations/us-central1/datasets/ds/dicomStores/store"
@@ -483,6 +483,28 @@ def test_a_rule_that_raises_becomes_a_failure_naming_the_error() -> None:
     c = _Collector()
     c.rule("some.path", "value", lambda value: 1 / 0)
     assert c.failures == [("some.path", "could not be checked: ZeroDivisionError")]
+
+
+@pytest.mark.parametrize(
+    "value, bucket",
+    [("gs://my-bucket/dir/**.dcm", "my-bucket"), ("gs://my-bucket", "my-bucket"), ("my.bucket_1", "my.bucket_1")],
+)
+def test_bucket_of(value: str, bucket: str) -> None:
+    """The pulumi-gcp helpers' buckets (gcp.grants.bucket_of): a name or a gs:// URI's."""
+    assert validation.bucket_of(value) == bucket
+
+
+@pytest.mark.parametrize("value", ["", "gs://", "a/b", "bq://p.d.t", "my-project:scans", "UPPER", "x",
+                                   "goog-scans", "10.0.0.1", "a" * 64, "gs://-dash/x", "a..b"])
+def test_bucket_of_refuses_what_the_check_refuses(value: str) -> None:
+    """One bucket rule: the helpers refuse exactly the names ``check`` refuses, saying why."""
+    with pytest.raises(ValueError) as info:
+        validation.bucket_of(value)
+    bucket = names.split_gs_uri(value)[0] if value.startswith("gs://") else value
+    if "/" in bucket or ":" in bucket:
+        assert str(info.value) == f"not a bucket name or gs:// URI: {value!r}"
+    else:
+        assert str(info.value) == f"{value!r}: {validation.bucket_problem(bucket)}"
 
 
 @pytest.mark.parametrize("table_uri", ["bq://other-project.ds.t", "bq://example.com:my-project.ds.t"])

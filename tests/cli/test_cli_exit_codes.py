@@ -3,22 +3,23 @@ in process (click's runner) against a scripted loopback API (support.scripted).
 
 The subprocess tests in test_cli_commands.py drive the same codes through the
 emulator; these are fast enough for ``make mutate`` to run for every mutant
-of the CLI, and reach outcomes the emulator cannot give on demand.
+of the CLI, and reach outcomes the emulator cannot give on demand. Every API answer at
+every request a command makes: test_cli_exit_matrix.py.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from support.cli_inprocess import run_cli
 from support.operations import DATASET, IMPORT_METHOD, OPERATION, STORE, operation
 from support.scripted import ScriptedApi
-from pulumi_dicom_jobs.cli.main import cli
-from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, outcome_of, state_of
-from pulumi_dicom_jobs.failures import REASONS
+from pulumi_dicom_jobs.cli import outcomes
+from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES, EXIT_CODES_HELP, outcome_of, state_of
+from pulumi_dicom_jobs.failures import FailureReason
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
 
@@ -27,14 +28,9 @@ def _op(done: bool = True, error: dict | None = None, success: int = 2, failure:
                      success=success, failure=failure, error=error)
 
 
-def _run(monkeypatch: pytest.MonkeyPatch, routes: dict, *args: str,
-         flags: tuple[str, ...] = ("--json", "--no-progress")) -> tuple[int, dict | None, ScriptedApi]:
-    with ScriptedApi(routes) as api:
-        monkeypatch.setenv("HEALTHCARE_EMULATOR_HOST", api.host)
-        result = CliRunner().invoke(cli, [*args, *flags], catch_exceptions=False)
-    lines = result.stdout.strip()
-    data = json.loads(lines[lines.index("{"):]) if "{" in lines else None
-    return result.exit_code, data, api
+def _run(monkeypatch: pytest.MonkeyPatch, routes: dict, *args: str) -> tuple[int, dict | None, ScriptedApi]:
+    run = run_cli(monkeypatch, routes, *args)  # --json, and --no-progress where the command takes it
+    return run.exit_code, run.data, run.api
 
 
 _NO_RUNNING = (200, {"operations": []})
@@ -133,8 +129,7 @@ def test_an_import_timeout_exits_4_and_cancels(monkeypatch) -> None:
 def test_cancel_of_a_finished_operation_sends_no_cancel_and_exits_7(monkeypatch, args: list, finished: dict,
                                                                     state: str) -> None:
     exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): (200, finished),
-                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION, *args,
-                              flags=("--json",))
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION, *args)
     assert (exit_code, data["exitCode"], data["state"]) == (7, 7, state), data
     assert data["message"] == f"Operation {OPERATION} had already finished (state: {state}): no cancel was sent."
     assert not api.calls_to("POST", ":cancel$")
@@ -142,8 +137,7 @@ def test_cancel_of_a_finished_operation_sends_no_cancel_and_exits_7(monkeypatch,
 
 def test_cancel_of_an_operation_that_finishes_first_says_so_and_exits_7(monkeypatch) -> None:
     exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): [(200, _op(done=False)), (200, _op())],
-                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION,
-                              flags=("--json",))
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION)
     assert (exit_code, data["state"]) == (7, "SUCCEEDED"), data
     assert data["message"] == (f"Operation {OPERATION} finished before the cancel took effect (state: SUCCEEDED): "
                                "nothing was cancelled.")
@@ -153,8 +147,7 @@ def test_cancel_of_an_operation_that_finishes_first_says_so_and_exits_7(monkeypa
 def test_cancel_of_a_running_operation_exits_0(monkeypatch) -> None:
     cancelling = operation(OPERATION, method=IMPORT_METHOD, create_time="2026-01-01T00:00:00Z", cancel_requested=True)
     exit_code, data, api = _run(monkeypatch, {("GET", "/operations/9$"): [(200, _op(done=False)), (200, cancelling)],
-                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION,
-                              flags=("--json",))
+                                              ("POST", ":cancel$"): (200, {})}, "cancel", OPERATION)
     assert (exit_code, data["state"]) == (0, "CANCELLING"), data
     assert len(api.calls_to("POST", ":cancel$")) == 1
 
@@ -184,8 +177,46 @@ def test_each_job_failure_reason_has_its_documented_exit_code(reason: str, code:
 
 
 def test_every_reason_is_in_the_table_and_an_unknown_one_is_an_internal_error() -> None:
-    assert sorted(reason for reason, _code, _state in OUTCOMES) == sorted(REASONS)
+    assert sorted(reason for reason, _code, _state in OUTCOMES) == sorted(FailureReason)
     assert outcome_of("something new") == (1, "ERROR")
+
+
+def _docs_exit_codes() -> list[tuple[int, str]]:
+    """docs/cli.md's "Exit codes" table, as (code, meaning) with the Markdown's backticks dropped."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    section = text.split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)
+    return [(int(code), meaning.replace("`", "")) for code, meaning in rows]
+
+
+def test_the_help_and_the_docs_show_the_one_exit_code_table() -> None:
+    """outcomes.EXIT_CODES: every EXIT_* constant once, the epilog written from it, docs/cli.md equal."""
+    constants = sorted(value for name, value in vars(outcomes).items() if name.startswith("EXIT_")
+                       and isinstance(value, int))
+    assert sorted(code for code, _meaning in EXIT_CODES) == constants
+    assert _docs_exit_codes() == list(EXIT_CODES)
+    help_text = " ".join(EXIT_CODES_HELP.split())
+    for code, meaning in EXIT_CODES:
+        assert f" {code} {meaning}" in help_text, (code, meaning)
+    # written from the table when the CLI loads; what every command's --help ends with
+    # (``\b``: click keeps the block's lines as they are; 72 columns fit an 80-column terminal)
+    assert outcomes._exit_codes_help() == EXIT_CODES_HELP == HELP_EPILOG
+
+
+HELP_EPILOG = """\b
+Exit codes:
+  0    success (failed instances within --max-failed-instances)
+  1    unexpected internal error
+  2    bad input (usage error, or an input the resources' check rejects)
+  3    the operation failed
+  4    timeout (import/export cancel the operation)
+  5    the operation was cancelled
+  6    API problem (could not start, same kind of job already running,
+       no such dataset or store, no credentials, unknown operation,
+       unreachable)
+  7    cancel: the operation had already finished, nothing was cancelled
+  130  interrupted with Ctrl-C, operation left running
+"""
 
 
 @pytest.mark.parametrize("raw, state", [

@@ -70,3 +70,20 @@ def test_plain_progress_prints_changes_and_heartbeats_only():
     assert len(lines) == 4
     assert "running: success=0 failure=0 pending=10 (0/10, 0%, ETA -:--:--)" in lines[1]
     assert lines[3].endswith("operations/42 done: success=10 failure=0 pending=0")
+
+
+def test_both_faces_lines_read_one_state_and_one_count() -> None:
+    """The CLI's log line and the plugin's row (progress_text) say the same of one snapshot."""
+    from pulumi_dicom_jobs.progress_text import log_line, row_text
+
+    clock = FakeClock(100.0, wall=WALL)
+    cancelling = snapshot(NAME, method=IMPORT_METHOD, create_time=CREATED, success=3, failure=1, pending=4,
+                          cancel_requested=True)
+    estimator = Estimator(clock=clock, wall=clock.wall)
+    estimator.observe(cancelling)
+    assert log_line(cancelling, estimator).endswith(
+        "operations/42 cancelling: success=3 failure=1 pending=4 (4/8, 50%, ETA -:--:--)")
+    assert row_text(cancelling, estimator) == "operations/42: 4/8 done, 1 failed, ETA -:--:-- (cancelling)"
+    unknown = snapshot(NAME, method=IMPORT_METHOD)
+    assert log_line(unknown, estimator).endswith("operations/42 running: success=0 failure=0 pending=0")
+    assert row_text(unknown, estimator).startswith("operations/42: 0/? done, 0 failed")

@@ -6,6 +6,7 @@ import pulumi
 import pytest
 
 from support.graph import AGENT_MEMBER, GET_PROJECT, PROJECT_NUMBER, assert_least_privilege, grants_of, run_callable
+from pulumi_dicom_jobs import failures, targets
 from pulumi_dicom_jobs.gcp import grants as g
 
 BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
@@ -21,6 +22,17 @@ def test_service_agent_member_format():
     assert g.service_agent_member(PROJECT_NUMBER) == AGENT_MEMBER
     with pytest.raises(ValueError):
         g.service_agent_member("my-project")
+
+
+def test_the_roles_granted_are_the_ones_the_permission_hints_name() -> None:
+    """The roles are named once (targets): the helpers grant them, the hints name them and a helper."""
+    granted = (g.ROLE_OBJECT_VIEWER, g.ROLE_OBJECT_ADMIN, g.ROLE_BQ_DATA_EDITOR, g.ROLE_BQ_JOB_USER)
+    named = (targets.ROLE_OBJECT_VIEWER, targets.ROLE_OBJECT_ADMIN, targets.ROLE_DATA_EDITOR,
+             targets.ROLE_JOB_USER)
+    assert all(a is b for a, b in zip(granted, named))
+    for role in named:
+        hint = failures.permission_hint(f"service-1@gcp-sa-healthcare.iam.gserviceaccount.com needs {role}")
+        assert f"grant {role} " in hint and "(see pulumi_dicom_jobs.gcp.grants." in hint, hint
 
 
 # --- the service agent Output -------------------------------------------------------

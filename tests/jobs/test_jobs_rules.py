@@ -2,9 +2,10 @@
 take minutes of wall clock: on a scripted loopback API (support.scripted) and
 an injected clock and sleep.
 
-* a PERMISSION_DENIED is restarted only when nothing was processed
-  (docs/lifecycle.md, docs/real-gcp.md#the-permission-retry): a restarted
-  half-finished export would run again, and WRITE_APPEND would duplicate rows;
+* a PERMISSION_DENIED is restarted only when no instance succeeded, failed
+  instances or not (docs/lifecycle.md, docs/real-gcp.md#the-permission-retry):
+  a restarted half-finished export would run again, and WRITE_APPEND would
+  duplicate rows, while a failed instance wrote nothing;
 * the default permission window is 120 s (settings, docs/lifecycle.md);
 * the settle after a lost start answer: 3 s, after a timeout twice the read
   timeout, at most 30 s;
@@ -30,12 +31,12 @@ DENIED = ("Permission denied: the Cloud Healthcare Service Agent "
           "service-1@gcp-sa-healthcare.iam.gserviceaccount.com lacks roles/bigquery.dataEditor on bq://p.d")
 
 
-def _denied_operation(success: int) -> dict:
+def _denied_operation(success: int, failure: int = 0) -> dict:
     return operation(OPERATION, done=True, method=BQ_EXPORT_METHOD, create_time="2026-01-01T00:00:00Z",
-                     end_time="2026-01-01T00:00:05Z", success=success, error=(7, DENIED))
+                     end_time="2026-01-01T00:00:05Z", success=success, failure=failure, error=(7, DENIED))
 
 
-def _api(success: int, clock: FakeClock, posted_at: list[float]) -> ScriptedApi:
+def _api(success: int, clock: FakeClock, posted_at: list[float], failure: int = 0) -> ScriptedApi:
     def start(_call) -> tuple[int, dict]:
         posted_at.append(clock.now)
         return 200, {"name": OPERATION}
@@ -43,7 +44,7 @@ def _api(success: int, clock: FakeClock, posted_at: list[float]) -> ScriptedApi:
     return ScriptedApi({
         ("GET", r"/datasets/d/operations$"): (200, {"operations": []}),
         ("POST", r"/dicomStores/s:export$"): start,
-        ("GET", r"/operations/9$"): (200, _denied_operation(success)),
+        ("GET", r"/operations/9$"): (200, _denied_operation(success, failure)),
     })
 
 
@@ -75,6 +76,41 @@ def test_permission_denied_with_nothing_processed_is_restarted_for_the_default_w
         ceiling = jobs.PERMISSION_RETRY_BACKOFF.ceiling(attempt)
         assert ceiling / 2 <= gap <= ceiling, (attempt, gaps)
     assert f"started {len(posted_at)} times over 120s" in str(info.value)
+
+
+@pytest.mark.parametrize("success, failure, restarted", [
+    (0, 0, True),    # denied before it began
+    (0, 4, True),    # denied instance by instance: every one failed, none written
+    (1, 0, False),   # one row written: starting again would write it twice
+    (1, 4, False),
+])
+def test_the_permission_restart_stops_at_the_first_success(clock, monkeypatch, success: int, failure: int,
+                                                            restarted: bool) -> None:
+    """The boundary of the rule (docs/real-gcp.md#the-permission-retry): no success, failures or not."""
+    posted_at: list[float] = []
+    with _api(success, clock, posted_at, failure) as api, scripted_client(api, monkeypatch, clock) as client:
+        with pytest.raises(JobFailed) as info:
+            jobs.run_job(client, JobKind.EXPORT_BIGQUERY, STORE, BQ_EXPORT, timeout_seconds=3600)
+    assert info.value.reason == ("too_many_failures" if failure else "operation_error")
+    assert info.value.operation.error_code == 7
+    if restarted:
+        assert len(posted_at) > 2 and posted_at[-1] == pytest.approx(120.0), posted_at
+        assert f"started {len(posted_at)} times" in str(info.value)
+        # a face writes the same message in its own words after run_job has returned (the CLI's
+        # --max-failed-instances): the note must still be there, not a NameError
+        in_cli_words = info.value.in_words(lambda name, value: f"--{name.replace('_', '-')} {value}")
+        assert f"started {len(posted_at)} times" in in_cli_words
+    else:
+        assert posted_at == [0.0] and clock.now == 0.0
+
+
+def test_denied_with_failures_within_the_allowance_is_a_success_not_a_restart(clock, monkeypatch) -> None:
+    """The verdict comes first: failed instances within max_failed_instances make a success."""
+    posted_at: list[float] = []
+    with _api(0, clock, posted_at, 4) as api, scripted_client(api, monkeypatch, clock) as client:
+        status = jobs.run_job(client, JobKind.EXPORT_BIGQUERY, STORE, BQ_EXPORT, timeout_seconds=3600,
+                              max_failed_instances=4)
+    assert (status.error_code, status.failure) == (7, 4) and posted_at == [0.0]
 
 
 def test_permission_window_from_the_environment(clock, monkeypatch) -> None:

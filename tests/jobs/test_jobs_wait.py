@@ -7,12 +7,13 @@ docs/lifecycle.md (the verdict), docs/real-gcp.md (the permission retry):
 * a poll that fails even after the transport's retries is not fatal: the next
   one comes after the client's longest retry delay, until the deadline;
 * done with ``failure <= max_failed_instances`` is a success, one more fails;
-  a cancelled operation, an error, an import that processed nothing fail;
+  a cancelled operation and an error fail (an import that counted nothing
+  does not: only what the API reported fails a job);
 * at the deadline the operation is cancelled (unless told not to) and the
   failure names it and the caller's budget; a CancelToken stops the wait;
-* a PERMISSION_DENIED with nothing processed is started again within the
-  window (from the first start), never past ``timeout_seconds``, which bounds
-  the whole run.
+* a PERMISSION_DENIED before any instance succeeded (failed instances or
+  not) is started again within the window (from the first start), never past
+  ``timeout_seconds``, which bounds the whole run.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from support.operations import IMPORT_METHOD, snapshot
 from pulumi_dicom_jobs.lro import Backoff, CancelToken, OperationStatus, Waiter
 from pulumi_dicom_jobs.lro.backoff import jittered
 from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
+from pulumi_dicom_jobs.lro.status import counters_text
 from pulumi_dicom_jobs.lro.waiter import WaitOutcome, growing_pauses, steady_pauses
 
 
@@ -269,3 +270,11 @@ def test_an_operation_snapshot_keeps_what_the_outputs_show() -> None:
         "counter": {"success": "3", "failure": "1", "pending": "0"}}})
     assert (status.api_method_name, status.create_time, status.end_time) == ("m", "c", "e")
     assert status.cancel_requested is True and (status.success, status.failure) == (3, 1)
+
+
+def test_the_counts_and_their_one_text() -> None:
+    """processed and total beside the counters; the text every message and progress line shows."""
+    status = snapshot(success=12, failure=2, pending=3)
+    assert (status.processed, status.total) == (14, 17)
+    assert counters_text(status) == "success=12 failure=2 pending=3"
+    assert counters_text(None) == "success=0 failure=0 pending=?"  # before the first snapshot

@@ -9,10 +9,10 @@ import pytest
 
 from support.clock import FakeClock
 from support.operations import snapshot
+from pulumi_dicom_jobs import settings, spec
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.api.errors import NotFound, TransportError
 from pulumi_dicom_jobs.failures import JobFailed
-from pulumi_dicom_jobs import spec
 from pulumi_dicom_jobs.plugin import config, import_id, package_info, package_schema
 from pulumi_dicom_jobs.plugin.engine_args import EngineArgs, parse_args
 from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, status_of
@@ -49,6 +49,24 @@ def test_progress_is_sent_when_counters_change_and_at_most_once_a_second() -> No
     assert texts[0].startswith("operations/7: 0/10 done, 0 failed")
     assert "4/10 done" in texts[1] and "ETA" in texts[1]
     assert "10/10 done" in texts[2] and "ETA" not in texts[2]
+
+
+@pytest.mark.parametrize("word", ["off", "FALSE", " no ", "0", "disabled", "on", "True", "yes", "1", "enable",
+                                  "maybe", "stock"])
+def test_cancel_on_interrupt_reads_the_settings_switch_words(word: str) -> None:
+    known = settings.switch(word)
+    assert config.check({"cancelOnInterrupt": word}) == ([] if known is not None else [
+        ("cancelOnInterrupt", f"must be true or false, got {word!r}")])
+    assert config.resolve({"cancelOnInterrupt": word}, {}).cancel_on_interrupt is (known is not False)
+
+
+def test_the_python_classes_wire_names_come_from_the_specs_one_map() -> None:
+    """(plugin.props reads the same map; it loads the SDK's provider protos, so the plugin
+    process tests hold it, not an in-process import here.)"""
+    from pulumi_dicom_jobs import spec
+    from pulumi_dicom_jobs.plugin import resources as plugin_resources
+
+    assert plugin_resources._TO_CAMEL is spec.camel_names()
 
 
 def test_config_from_values_then_environment() -> None:

@@ -14,6 +14,8 @@
   for tests that set up and inspect several (program and reliability tests).
 * :mod:`support.cli` -- run the ``dicom-jobs`` CLI (or another command, such
   as ``pulumi-offline``) in a subprocess, through pipes or a pseudo-terminal.
+* :mod:`support.cli_inprocess` -- run it in process (click's runner) against a
+  ``ScriptedApi`` on the fake clock (``fast_clock``; ``ctrl_c_at_the_first_pause``).
 * :mod:`support.terminal` -- what a terminal shows after an interactive
   display redrew its lines in place (the screen, not the byte stream).
 * :mod:`support.programs` -- run Pulumi programs with the offline engine

@@ -9,8 +9,8 @@ Two ways to reach the storage emulators, each written once:
   (``storage_client``, ``new_bucket``, ``upload``...) for tests that check
   what the emulators hold with Google's own libraries.
 
-DICOM bytes come from :mod:`healthcare_emulator.sampledata` (see
-``tests/sampledata.py``); ``synthetic`` is the usual small batch.
+DICOM bytes come from :mod:`healthcare_emulator.sampledata`; ``synthetic``
+is the usual small batch.
 """
 
 from __future__ import annotations

@@ -134,8 +134,7 @@ class ScriptedApi:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 split = urlsplit(self.path)
-                call = Call(self.command, split.path, parse_qs(split.query),
-                            json.loads(raw) if raw else None, dict(self.headers.items()))
+                call = Call(self.command, split.path, parse_qs(split.query), _body(raw), dict(self.headers.items()))
                 answer = api._answer(call)
                 if answer == DROP:
                     self.close_connection = True
@@ -157,6 +156,16 @@ class ScriptedApi:
                 pass
 
         return Handler
+
+
+def _body(raw: bytes) -> Any:
+    """A request's JSON body, or its text when it is not JSON (an OAuth token request is a form)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
 
 
 def scripted_client(api: Union[ScriptedApi, str], monkeypatch: pytest.MonkeyPatch,

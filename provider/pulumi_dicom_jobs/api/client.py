@@ -33,7 +33,8 @@ class HealthcareClient:
     :mod:`pulumi_dicom_jobs.settings`).
     """
 
-    def __init__(self, api_endpoint: str | None = None, api_version: str = "v1", *,
+    def __init__(self, api_endpoint: str | None = None,
+                 api_version: str = api_facts.DEFAULT_API_VERSION, *,
                  retry: RetryPolicy | None = None, timeout: tuple[float, float] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if api_version not in api_facts.API_VERSIONS:

@@ -13,6 +13,10 @@ not be reached) and :class:`AmbiguousRequestError` (a non-idempotent request
 may or may not have been processed; see :mod:`pulumi_dicom_jobs.api.transport`).
 :class:`CredentialsError` says no request could be sent at all, for want of
 usable Google credentials; its text says how to get some.
+
+All four derive from :class:`HealthcareApiError`, so a caller that treats
+every way a call can fail alike (the CLI's "API problem", exit 6) names one
+class; a caller that tells them apart still catches each by its own.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from typing import Optional
 
 __all__ = [
+    "HealthcareApiError",
     "ApiError", "InvalidArgument", "FailedPrecondition", "OutOfRange", "Unauthenticated",
     "PermissionDenied", "NotFound", "Conflict", "TooManyRequests", "InternalServerError",
     "MethodNotImplemented", "BadGateway", "ServiceUnavailable", "GatewayTimeout",
@@ -28,7 +33,11 @@ __all__ = [
 ]
 
 
-class ApiError(Exception):
+class HealthcareApiError(Exception):
+    """Anything the API layer raises: a call that failed, or could not be sent at all."""
+
+
+class ApiError(HealthcareApiError):
     """The API answered with an error (after any retries).
 
     ``http_status``: the HTTP status; ``status``: the Google error body's
@@ -141,11 +150,11 @@ def from_http_status(http_status: int, status: str, message: str, retry_after: O
     return cls(http_status, status, message, retry_after, method, path)
 
 
-class TransportError(Exception):
+class TransportError(HealthcareApiError):
     """The API could not be reached (after any retries)."""
 
 
-class AmbiguousRequestError(Exception):
+class AmbiguousRequestError(HealthcareApiError):
     """A non-idempotent request may or may not have been processed.
 
     ``timed_out``: nobody answered in time (a read timeout, a 504), so the
@@ -172,7 +181,7 @@ HOW_TO_GET_CREDENTIALS = (
     "these. For the local emulator, set HEALTHCARE_EMULATOR_HOST=HOST:PORT instead.")
 
 
-class CredentialsError(Exception):
+class CredentialsError(HealthcareApiError):
     """Google credentials could not produce an access token: nothing was sent."""
 
 

@@ -29,22 +29,7 @@ Application Default Credentials; they are never printed. None found is an
 API problem (exit 6) whose message says how to get them. Each retried
 request is shown on stderr (``dicom-jobs: retry ...``).
 
-Exit codes:
-
-===  ==========================================================================
-0    success (the operation finished, failures within --max-failed-instances)
-1    unexpected internal error
-2    bad input: usage error or an input the resources' check rejects
-3    the operation failed (error, or more failed instances than allowed)
-4    timeout (--timeout elapsed; import/export cancel the operation)
-5    the operation was cancelled
-6    API problem: the job could not be started (including: an older operation of
-     the same kind is still running in the dataset, the dataset or store does not
-     exist, no Google credentials were found), the operation is unknown (404), or
-     the API could not be reached
-7    cancel: the operation had already finished, so nothing was cancelled
-130  interrupted (Ctrl-C) and the operation left running
-===  ==========================================================================
+Exit codes: :data:`pulumi_dicom_jobs.cli.outcomes.EXIT_CODES` (``dicom-jobs --help``, docs/cli.md).
 """
 
 from __future__ import annotations
@@ -54,9 +39,9 @@ from typing import Any, Optional
 
 import click
 
-from pulumi_dicom_jobs import jobs
-from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
-from pulumi_dicom_jobs.cli.options import (Seconds, api_options, job_options, options_from,
+from pulumi_dicom_jobs import jobs, spec
+from pulumi_dicom_jobs.api.errors import HealthcareApiError
+from pulumi_dicom_jobs.cli.options import (Options, Seconds, api_options, job_options, options_from,
                                            wait_options)
 from pulumi_dicom_jobs.cli.outcomes import EXIT_CODES_HELP, EXIT_ERROR, EXIT_OK, state_of
 from pulumi_dicom_jobs.cli.output import (api_failed, describe, err, finish, job_failed, nothing_cancelled, out,
@@ -64,8 +49,8 @@ from pulumi_dicom_jobs.cli.output import (api_failed, describe, err, finish, job
 from pulumi_dicom_jobs.cli.progress import kind_of
 from pulumi_dicom_jobs.cli.retries import show_retries
 from pulumi_dicom_jobs.cli.runner import check_common, check_operation_name, client_for, run_job, wait_for
+from pulumi_dicom_jobs.command_lines import status_command
 from pulumi_dicom_jobs.failures import JobFailed
-from pulumi_dicom_jobs.kinds import JobKind
 
 #: ``gcloud healthcare dicom-stores export bq`` flags accepted as aliases of ours.
 GCLOUD_FLAG_ALIASES: dict[str, str] = {"--overwrite-table": "--force", "--no-overwrite-table": "--no-force"}
@@ -105,7 +90,7 @@ def import_cmd(store: str, source: str, blob_storage_class: Optional[str], **kwa
     props: dict[str, Any] = {"dicom_store": store, "gcs_source": {"uri": source}, **opts.common_props()}
     if blob_storage_class is not None:
         props["blob_storage_settings"] = {"blob_storage_class": blob_storage_class.upper()}
-    run_job(opts, props, JobKind.IMPORT)
+    run_job(opts, props, spec.IMPORT_JOB)
 
 
 @cli.group("export", epilog=EXIT_CODES_HELP,
@@ -130,10 +115,7 @@ def export_gcs(store: str, destination: str, mime_type: Optional[str], filter_ur
     gcs: dict[str, Any] = {"uri_prefix": destination}
     if mime_type is not None:
         gcs["mime_type"] = mime_type
-    props: dict[str, Any] = {"dicom_store": store, "gcs_destination": gcs, **opts.common_props()}
-    if filter_uri is not None:
-        props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
-    run_job(opts, props, JobKind.EXPORT_GCS)
+    _run_export(opts, store, "gcs_destination", gcs, filter_uri)
 
 
 @export_group.command("bq", epilog=EXIT_CODES_HELP, short_help="Export instance metadata to a BigQuery table.")
@@ -166,10 +148,16 @@ def export_bq(store: str, destination: str, write_disposition: Optional[str], fo
         bq["include_source_store"] = True
     if schema is not None:
         bq["schema"] = schema.upper()
-    props: dict[str, Any] = {"dicom_store": store, "bigquery_destination": bq, **opts.common_props()}
+    _run_export(opts, store, "bigquery_destination", bq, filter_uri)
+
+
+def _run_export(opts: Options, store: str, destination_key: str, destination: dict[str, Any],
+                filter_uri: Optional[str]) -> None:
+    """An export's inputs from its flags (the destination, ``--filter``, the shared flags), run."""
+    props: dict[str, Any] = {"dicom_store": store, destination_key: destination, **opts.common_props()}
     if filter_uri is not None:
         props["filter_config"] = {"resource_paths_gcs_uri": filter_uri}
-    run_job(opts, props, JobKind.EXPORT_BIGQUERY)
+    run_job(opts, props, spec.EXPORT_JOB)
 
 
 @cli.command("wait", epilog=EXIT_CODES_HELP,
@@ -189,7 +177,7 @@ def wait_cmd(operation: str, **kwargs: Any) -> None:
         first = jobs.get_operation(client, operation)
     except JobFailed as exc:
         job_failed(exc, opts, operation)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not read {operation}", operation)
     wait_for(client, operation, opts, kind_of(first))
 
@@ -207,7 +195,7 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
         status = jobs.get_operation(client_for(opts), operation)
     except JobFailed as exc:
         job_failed(exc, opts, operation)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not read {operation}", operation)
     if opts.as_json:
         print_json(summary(status, state=state_of(status), exit_code=EXIT_OK))
@@ -222,7 +210,8 @@ def status_cmd(operation: str, **kwargs: Any) -> None:
 @click.option("--wait", "wait_", is_flag=True,
               help="Wait until the operation stops; exit 5 once cancelled.")
 @click.option("--timeout", type=Seconds(), default=None, metavar="SECONDS",
-              help="With --wait: give up after this many seconds [default: 21600].")
+              help=f"With --wait: give up after this many seconds "
+                   f"[default: {spec.DEFAULT_TIMEOUT_SECONDS}].")
 @api_options
 def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: Any) -> None:
     """Ask the API to cancel OPERATION (it stops at its next instance).
@@ -241,7 +230,7 @@ def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: 
         status = jobs.get_operation(client, operation) if not before.done else before
     except JobFailed as exc:
         job_failed(exc, opts, operation)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not cancel {operation}", operation)
     if before.done or (status.done and state_of(status) != "CANCELLED"):
         nothing_cancelled(status, opts, sent=not before.done)
@@ -252,7 +241,7 @@ def cancel_cmd(operation: str, wait_: bool, timeout: Optional[float], **kwargs: 
         print_json(summary(status, state=state_of(status), exit_code=EXIT_OK))
     else:
         out(f"Cancellation requested for {operation} (state now: {state_of(status)}).")
-        out(f"Check with: dicom-jobs status {operation}")
+        out(f"Check with: {status_command(operation)}")
     finish(EXIT_OK)
 
 

@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional
 
 import click
 
-from pulumi_dicom_jobs import spec
+from pulumi_dicom_jobs import api_facts, spec
+from pulumi_dicom_jobs.command_lines import wait_command
 from pulumi_dicom_jobs.failures import resource_words
 
 __all__ = ["Options", "Seconds", "FLAG_OF", "COMMON_PATHS", "cli_words", "api_options", "wait_options", "job_options",
@@ -47,7 +48,7 @@ COMMON_PATHS = tuple(item.name for item in spec.COMMON_INPUTS if (item.cli or ""
 
 @dataclass
 class Options:
-    api_version: str = "v1"
+    api_version: str = api_facts.DEFAULT_API_VERSION
     api_endpoint: Optional[str] = None
     as_json: bool = False
     timeout: Optional[float] = None
@@ -76,12 +77,8 @@ class Options:
         return int(self.max_failed_instances or 0)
 
     def resume_command(self, name: str) -> str:
-        parts = ["dicom-jobs", "wait", name]
-        if self.api_version != "v1":
-            parts += ["--api-version", self.api_version]
-        if self.api_endpoint:
-            parts += ["--endpoint", self.api_endpoint]
-        return " ".join(parts)
+        """The ``dicom-jobs wait`` line that resumes waiting for ``name`` with these options."""
+        return wait_command(name, self.api_version, self.api_endpoint)
 
 
 class Seconds(click.ParamType):
@@ -104,9 +101,10 @@ def api_options(func: Callable) -> Callable:
                         help="Print the final operation summary as JSON on stdout "
                              "(progress goes to stderr).")(func)
     func = click.option("--endpoint", "api_endpoint", metavar="URL", default=None,
-                        help="API endpoint [default: https://healthcare.googleapis.com]; "
+                        help=f"API endpoint [default: {api_facts.DEFAULT_ENDPOINT}]; "
                              "HEALTHCARE_EMULATOR_HOST wins over it.")(func)
-    func = click.option("--api-version", default="v1", show_default=True, metavar="v1|v1beta1",
+    func = click.option("--api-version", default=api_facts.DEFAULT_API_VERSION, show_default=True,
+                        metavar="|".join(api_facts.API_VERSIONS),
                         help="Cloud Healthcare API version.")(func)
     return func
 
@@ -119,7 +117,8 @@ def wait_options(func: Callable) -> Callable:
     func = click.option("--max-failed-instances", type=int, default=None, metavar="N",
                         help="Succeed even when up to N instances fail [default: 0].")(func)
     func = click.option("--timeout", type=Seconds(), default=None, metavar="SECONDS",
-                        help="Give up after this many seconds [default: 21600].")(func)
+                        help=f"Give up after this many seconds "
+                             f"[default: {spec.DEFAULT_TIMEOUT_SECONDS}].")(func)
     return func
 
 
@@ -132,7 +131,7 @@ def job_options(func: Callable) -> Callable:
 def options_from(**kwargs: Any) -> Options:
     """The :class:`Options` of a command's keyword arguments (click's parameters)."""
     return Options(
-        api_version=kwargs.get("api_version") or "v1",
+        api_version=kwargs.get("api_version") or api_facts.DEFAULT_API_VERSION,
         api_endpoint=kwargs.get("api_endpoint"),
         as_json=bool(kwargs.get("as_json")),
         timeout=kwargs.get("timeout"),

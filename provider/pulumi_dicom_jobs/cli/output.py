@@ -20,8 +20,8 @@ from pulumi_dicom_jobs.cli.options import FLAG_OF, Options, cli_words
 from pulumi_dicom_jobs.cli.outcomes import (EXIT_API, EXIT_BAD_INPUT, EXIT_NOTHING_TO_CANCEL, EXIT_OK, outcome_of,
                                             state_of)
 from pulumi_dicom_jobs.cli.progress import kind_of
-from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, OperationNotFound, describe_operation
+from pulumi_dicom_jobs.command_lines import with_commands
+from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound, describe_operation
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
@@ -101,8 +101,7 @@ def succeeded(status: OperationStatus, opts: Options) -> NoReturn:
 
 def job_failed(exc: JobFailed, opts: Options, name: Optional[str] = None, hint: Optional[str] = None) -> NoReturn:
     code, state = outcome_of(exc.reason)
-    if isinstance(exc, JobInFlight):
-        exc = exc.with_commands(*wait_and_cancel_commands(exc.operation_ref, opts.api_version))
+    exc = with_commands(exc, opts.api_version)
     message = not_found_message(exc.name) if isinstance(exc, OperationNotFound) else exc.in_words(cli_words)
     if hint:
         message += f"\n{hint}"

@@ -32,7 +32,7 @@ from rich.text import Text
 from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.names import short_operation_name as short_name
-from pulumi_dicom_jobs.progress_text import Estimator, counters_text, format_duration
+from pulumi_dicom_jobs.progress_text import Estimator, format_duration, log_line
 
 #: Seconds between "still running" lines when nothing changes (plain mode).
 DEFAULT_HEARTBEAT_SECONDS = 15.0
@@ -122,16 +122,7 @@ class PlainProgress(Reporter):
         self._print(self.line(status))
 
     def line(self, status: OperationStatus) -> str:
-        est = self.estimator
-        state = "done" if status.done else ("cancelling" if status.cancel_requested else "running")
-        parts = [f"[{format_duration(est.elapsed())}] {short_name(status.name)} {state}: "
-                 f"{counters_text(status)}"]
-        total = status.success + status.failure + status.pending
-        if total > 0 and not status.done:
-            processed = status.success + status.failure
-            parts.append(f" ({processed}/{total}, {100 * processed // total}%, "
-                         f"ETA {format_duration(est.eta())})")
-        return "".join(parts)
+        return log_line(status, self.estimator)
 
 
 class _ElapsedColumn(ProgressColumn):
@@ -205,8 +196,7 @@ class LiveProgress(Reporter):
     def render(self, status: OperationStatus) -> None:
         if self.task_id is None:
             self.started(status.name)
-        processed = status.success + status.failure
-        total = processed + status.pending
+        processed, total = status.processed, status.total
         if total > 0:
             self.progress.update(self.task_id, total=total, completed=processed,
                                  amount=f"{processed}/{total}")

@@ -1,8 +1,9 @@
 """How a ``dicom-jobs`` command runs a job: check the flags, start, wait, and Ctrl-C.
 
 Why its own module: the commands only gather their flags; checking them by
-the resources' rules (:mod:`pulumi_dicom_jobs.validation`), building the
-request body (:mod:`pulumi_dicom_jobs.request_body`), running the job
+the resources' rules and building the request as the resources do
+(:func:`pulumi_dicom_jobs.lifecycle.check` and
+:func:`~pulumi_dicom_jobs.lifecycle.job_request`), running the job
 (:mod:`pulumi_dicom_jobs.jobs`), showing progress and handling an interrupt
 (ask, cancel, or leave the operation running and print how to resume) are
 the same for every command and happen here. Nothing here talks HTTP or
@@ -16,14 +17,15 @@ from typing import NoReturn, Optional
 
 import click
 
-from pulumi_dicom_jobs import jobs, names, request_body, validation
+from pulumi_dicom_jobs import jobs, lifecycle, names, spec, validation
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.api.errors import ApiError, CredentialsError, TransportError
+from pulumi_dicom_jobs.api.errors import HealthcareApiError
 from pulumi_dicom_jobs.cli.options import COMMON_PATHS, Options
 from pulumi_dicom_jobs.cli.outcomes import EXIT_INTERRUPTED, EXIT_OK
 from pulumi_dicom_jobs.cli.output import (api_failed, bad_input, err, finish, job_failed, out, print_json,
                                           succeeded, summary, table_exists_hint)
 from pulumi_dicom_jobs.cli.progress import Reporter, make_reporter
+from pulumi_dicom_jobs.command_lines import status_command
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.kinds import JobKind
 
@@ -87,11 +89,11 @@ def _on_interrupt(client: HealthcareClient, name: Optional[str], opts: Options,
                            max_failed_instances=opts.max_failed, cancel_on_timeout=False)
     except JobFailed as exc:
         job_failed(exc, opts, name)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not cancel {name}", name)
     except KeyboardInterrupt:
         err(f"Interrupted again; cancellation of {name} was requested. "
-            f"Check with: dicom-jobs status {name}")
+            f"Check with: {status_command(name)}")
         finish(EXIT_INTERRUPTED)
     err("The operation finished before the cancellation took effect.")
     succeeded(status, opts)
@@ -110,23 +112,22 @@ def wait_for(client: HealthcareClient, name: str, opts: Options, kind: str) -> N
         _on_interrupt(client, name, opts, reporter)
     except JobFailed as exc:
         job_failed(exc, opts, name)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"could not wait for {name}", name)
     succeeded(status, opts)
 
 
-def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
-    """Check ``props``, build the body, start the job; wait for it unless --async."""
-    export, kind = job_kind.is_export, job_kind.noun
-    failures = (validation.check_export if export else validation.check_import)(props)
+def run_job(opts: Options, props: dict, job_spec: spec.JobSpec) -> NoReturn:
+    """Check ``props`` as the resource ``job_spec`` would, start the job; wait for it unless --async."""
+    failures = lifecycle.check(job_spec, props)
     if failures:
         bad_input(failures, opts)
-    body = (request_body.build_export_body if export else request_body.build_import_body)(props)
-    store = props["dicom_store"]
+    request = lifecycle.job_request(job_spec, props)
+    kind = request.kind.noun
     client = client_for(opts)
     if opts.run_async:
         try:
-            name = jobs.start(client, job_kind, store, body)
+            name = jobs.start(client, request.kind, request.dicom_store, request.body)
         except JobFailed as exc:
             job_failed(exc, opts)
         except KeyboardInterrupt:
@@ -137,7 +138,7 @@ def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
             out(name)
         err(f"Started {kind} operation {name}\n"
             f"Wait for it: {opts.resume_command(name)}\n"
-            f"Check it:    dicom-jobs status {name}")
+            f"Check it:    {status_command(name)}")
         finish(EXIT_OK)
 
     reporter = _reporter(opts, kind)
@@ -149,7 +150,7 @@ def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
 
     try:
         with reporter:
-            status = jobs.run_job(client, job_kind, store, body,
+            status = jobs.run_job(client, request.kind, request.dicom_store, request.body,
                                   timeout_seconds=opts.timeout_seconds,
                                   max_failed_instances=opts.max_failed,
                                   on_started=on_started, on_progress=reporter.update)
@@ -157,8 +158,8 @@ def run_job(opts: Options, props: dict, job_kind: JobKind) -> NoReturn:
         _on_interrupt(client, current["name"], opts, reporter)
     except JobFailed as exc:
         hint = table_exists_hint(props["bigquery_destination"], exc.operation) \
-            if job_kind is JobKind.EXPORT_BIGQUERY else None
+            if request.kind is JobKind.EXPORT_BIGQUERY else None
         job_failed(exc, opts, current["name"], hint)
-    except (ApiError, TransportError, CredentialsError) as exc:
+    except HealthcareApiError as exc:
         api_failed(exc, opts, f"the {kind} job could not be run", current["name"])
     succeeded(status, opts)

@@ -2,5 +2,5 @@
 
 The SDK pickles the provider classes of :mod:`.providers` by reference into
 every resource's state, so their module path is a persisted contract
-(``tests/provider/test_provider_units.py`` pins it).
+(``tests/dynamic/test_dynamic_providers.py`` pins it).
 """

@@ -22,8 +22,9 @@ uses). When any check fails the host keeps its stock behaviour and one
 warning line goes to stderr; the function never raises. Outside the host (unit
 tests, the CLI, the Pulumi program itself) it does nothing, silently.
 
-Switch: ``DICOM_JOBS_HOST_POOL=off`` (or ``0``/``false``/``no``/``stock``)
-keeps the stock pool (the benchmarks measure the stock behaviour that way);
+Switch: ``DICOM_JOBS_HOST_POOL=off`` (or another of
+:data:`pulumi_dicom_jobs.settings.OFF_WORDS`, or ``stock``) keeps the stock pool
+(the benchmarks measure the stock behaviour that way);
 ``DICOM_JOBS_HOST_POOL=<n>`` asks for ``n`` workers instead of the default.
 
 The call is idempotent and thread-safe: a module lock serialises callers, the
@@ -50,7 +51,8 @@ from pulumi_dicom_jobs import settings
 DEFAULT_TARGET = 128
 #: Never go above this, whatever the environment asks for.
 MAX_TARGET = 1024
-_OFF_VALUES = frozenset({"off", "0", "false", "no", "stock", "disable", "disabled"})
+#: What keeps the stock pool besides the settings' off words.
+_STOCK = "stock"
 #: The SDK host's module, as ``python -m pulumi.dynamic`` runs it.
 _HOST_MODULE_SPEC = "pulumi.dynamic.__main__"
 _HOST_FILE_SUFFIX = os.path.join("pulumi", "dynamic", "__main__.py")
@@ -196,13 +198,17 @@ def _warn_once(message: str) -> None:
         pass
 
 
+def _keeps_stock(raw: str) -> bool:
+    return raw == _STOCK or settings.switch(raw) is False
+
+
 def _target_from_env(default: int) -> tuple[Optional[int], str]:
     raw = settings.host_pool()
     if not raw:
         return default, ""
-    if raw in _OFF_VALUES:
+    if _keeps_stock(raw):
         return None, f"{settings.HOST_POOL_ENV}={raw}"
-    if raw in ("on", "true", "yes", "1"):
+    if settings.switch(raw):
         return default, ""
     try:
         value = int(raw)
@@ -270,7 +276,7 @@ def ensure_host_concurrency(target: int = DEFAULT_TARGET) -> HostPoolStatus:
     with _lock:
         try:
             if _status is not None and _status.effective and _status.target >= target \
-                    and settings.host_pool() not in _OFF_VALUES:
+                    and not _keeps_stock(settings.host_pool()):
                 return replace(_status, outcome="already-wide") if _status.changed else _status
             status = _ensure(target, sys.modules.get("__main__"), _find_server)
         except Exception as exc:  # never take the host down

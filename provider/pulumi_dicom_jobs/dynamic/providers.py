@@ -41,9 +41,9 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
     ResourceProvider, UpdateResult
 
 from pulumi_dicom_jobs import api_facts, lifecycle, spec
-from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
+from pulumi_dicom_jobs.command_lines import with_commands
 from pulumi_dicom_jobs.dynamic import hostpool
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
+from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.lifecycle import OUTPUT_KEYS
 
 __all__ = ["DicomImportJobProvider", "DicomExportJobProvider"]
@@ -86,9 +86,7 @@ class _DicomJobProvider(ResourceProvider):
         try:
             id_, outs = lifecycle.create(self.job_spec, props)
         except JobFailed as failure:
-            if isinstance(failure, JobInFlight):
-                api_version = props.get("api_version") or api_facts.DEFAULT_API_VERSION
-                failure = failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version))
+            failure = with_commands(failure, props.get("api_version") or api_facts.DEFAULT_API_VERSION)
             raise failure.with_traceback(None) from None
         return CreateResult(id_=id_, outs=outs)
 

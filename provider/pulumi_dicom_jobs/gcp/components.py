@@ -27,13 +27,12 @@ Each one:
   told to depend on, so ``depends_on=[an_import]`` on an export really orders the
   export job after the import job.
 
-Grant propagation: IAM changes take a while to reach the Healthcare API. The
-job resources start a job again when it ends ``PERMISSION_DENIED`` with nothing
-processed, within :data:`pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`
-(120 s, environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) of the first
-start; that covers a grant created moments earlier in the same ``pulumi up``.
-A denial that outlasts the window fails the job with the missing role and the
-service agent named.
+Grant propagation: IAM changes take a while to reach the Healthcare API, so
+the job resources start a job that ends ``PERMISSION_DENIED`` before any
+instance succeeded again for a while (the permission retry, written once in
+docs/real-gcp.md#the-permission-retry and in
+:func:`pulumi_dicom_jobs.jobs.run.run_job`); that covers a grant created
+moments earlier in the same ``pulumi up``.
 
 The service agent defaults to the one of the project parsed from
 ``dicom_store``: the component enables the Healthcare API there
@@ -52,9 +51,10 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from pulumi_dicom_jobs import spec
+from pulumi_dicom_jobs.dynamic import resources as dynamic_resources
 from pulumi_dicom_jobs.gcp import grants as _grants
 from pulumi_dicom_jobs.names import join_gs_uri
-from pulumi_dicom_jobs.dynamic.resources import DicomExportJob, DicomImportJob
 
 __all__ = ["DicomGcsImport", "DicomGcsExport", "DicomBigQueryExport"]
 
@@ -141,12 +141,13 @@ class _DicomJobComponent(pulumi.ComponentResource):
             )
         return list(made)
 
-    def _job_class(self, kind: str, plugin: bool) -> type:
-        """``DicomImportJob``/``DicomExportJob`` of the chosen face: the provider plugin or the dynamic resources."""
+    def _job_class(self, job: spec.JobSpec, plugin: bool) -> type:
+        """The resource class of ``job`` (named as the spec names it) in the chosen face: the
+        provider plugin or the dynamic resources."""
         if plugin:
             from pulumi_dicom_jobs.plugin import resources as plugin_resources  # only when chosen
-            return getattr(plugin_resources, kind)
-        return {"DicomImportJob": DicomImportJob, "DicomExportJob": DicomExportJob}[kind]
+            return getattr(plugin_resources, job.name)
+        return getattr(dynamic_resources, job.name)
 
     def _job_opts(self) -> pulumi.ResourceOptions:
         return self._child(depends_on=[*self.grants, *self._outer_depends_on])
@@ -229,7 +230,7 @@ class DicomGcsImport(_DicomJobComponent):
             ),
         )
 
-        self.job = self._job_class("DicomImportJob", plugin)(
+        self.job = self._job_class(spec.IMPORT_JOB, plugin)(
             name,
             dicom_store=dicom_store,
             gcs_source={"uri": self.source_uri},
@@ -304,7 +305,7 @@ class DicomGcsExport(_DicomJobComponent):
         destination: dict[str, Any] = {"uri_prefix": self.uri_prefix}
         if mime_type:
             destination["mime_type"] = mime_type
-        self.job = self._job_class("DicomExportJob", plugin)(
+        self.job = self._job_class(spec.EXPORT_JOB, plugin)(
             name,
             dicom_store=dicom_store,
             gcs_destination=destination,
@@ -418,7 +419,7 @@ class DicomBigQueryExport(_DicomJobComponent):
                 schema=schema,
             )
         )
-        self.job = self._job_class("DicomExportJob", plugin)(
+        self.job = self._job_class(spec.EXPORT_JOB, plugin)(
             name,
             dicom_store=dicom_store,
             bigquery_destination=destination,

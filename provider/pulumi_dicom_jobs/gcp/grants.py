@@ -31,14 +31,15 @@ pass their own name). :class:`GrantSet` names grants after the bucket or
 dataset instead and creates each one once, for programs with many jobs.
 
 IAM is eventually consistent: a fresh grant can take a short while to take
-effect. The job resources in :mod:`pulumi_dicom_jobs.dynamic.resources` start the job
-again when it ends ``PERMISSION_DENIED`` with nothing processed, for
-:data:`pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS` (120 s;
-environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) after the first start, so
-a job that ``depends_on`` its grants (as every component in
-:mod:`pulumi_dicom_jobs.gcp.components` arranges) succeeds in the same
-``pulumi up`` that creates the grants. A denial outlasting the window fails
-the job, naming the missing role and the helper here that grants it.
+effect. Every job (either Pulumi face, and the CLI: :mod:`pulumi_dicom_jobs.jobs.run`)
+is started again when it ends ``PERMISSION_DENIED`` before any instance
+succeeded, for :data:`pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`
+(120 s; environment ``DICOM_JOBS_PERMISSION_RETRY_SECONDS``) after the first
+start (docs/real-gcp.md, "The permission retry"), so a job that ``depends_on``
+its grants (as every component in :mod:`pulumi_dicom_jobs.gcp.components`
+arranges) succeeds in the same ``pulumi up`` that creates the grants. A denial
+outlasting the window fails the job, naming the missing role and the helper
+here that grants it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from pulumi_dicom_jobs import targets as _targets
-from pulumi_dicom_jobs.names import bucket_of, parse_dicom_store, parse_table_uri
+from pulumi_dicom_jobs.names import parse_dicom_store, parse_table_uri
+from pulumi_dicom_jobs.validation import bucket_of
 
 __all__ = [
     "ROLE_OBJECT_VIEWER",
@@ -85,7 +87,8 @@ SERVICE_AGENT_DOMAIN = "gcp-sa-healthcare.iam.gserviceaccount.com"
 HEALTHCARE_API = "healthcare.googleapis.com"
 
 # --------------------------------------------------------------------------- #
-# Plain-string helpers (the names are parsed by pulumi_dicom_jobs.names)
+# Plain-string helpers (the names are parsed by pulumi_dicom_jobs.names, buckets checked by
+# the resources' own rule, pulumi_dicom_jobs.validation.bucket_of)
 # --------------------------------------------------------------------------- #
 
 

@@ -2,10 +2,14 @@
 
 Why a restart: a grant made in the same ``pulumi up`` (or minutes before)
 can take a while to reach the service, and an operation that ends
-PERMISSION_DENIED with zero successes is then worth starting again,
-within a window after the first start (``DICOM_JOBS_PERMISSION_RETRY_SECONDS``,
-see docs/real-gcp.md, "The permission retry"). ``timeout_seconds`` bounds
-the whole run, restarts included, on the job layer's clock.
+PERMISSION_DENIED before any instance succeeded is then worth starting
+again, within a window after the first start
+(``DICOM_JOBS_PERMISSION_RETRY_SECONDS``). Failed instances wrote nothing,
+so they do not stop it; one success does, since starting again would do
+that work twice. The rule and why: docs/real-gcp.md, "The permission
+retry"; it is written here once, in :func:`_grants_not_ready`.
+``timeout_seconds`` bounds the whole run, restarts included, on the job
+layer's clock.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Callable
 
 from pulumi_dicom_jobs import api_facts, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
-from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed
 from pulumi_dicom_jobs.jobs import clock
 from pulumi_dicom_jobs.jobs.starting import start
 from pulumi_dicom_jobs.jobs.waiting import wait
@@ -32,8 +36,10 @@ PERMISSION_RETRY_BACKOFF = Backoff(initial=2.0, multiplier=2.0, maximum=30.0)
 
 
 def _grants_not_ready(exc: JobFailed) -> bool:
+    """True for an operation that ended PERMISSION_DENIED before any instance succeeded
+    (failed instances or not): nothing to do twice if it is started again."""
     op = exc.operation
-    return (exc.reason in ("operation_error", "too_many_failures") and op is not None
+    return (exc.reason in (FailureReason.OPERATION_ERROR, FailureReason.TOO_MANY_FAILURES) and op is not None
             and op.error_code == api_facts.CODE_PERMISSION_DENIED and op.success == 0)
 
 
@@ -45,7 +51,7 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
             cancel: CancelToken | None = None, cancel_on_interrupt: bool = True) -> OperationStatus:
     """Start a job and wait for it, restarting while fresh IAM grants propagate.
 
-    A run whose operation ends PERMISSION_DENIED with zero successes within
+    A run whose operation ends PERMISSION_DENIED with no success (:func:`_grants_not_ready`) within
     ``permission_retry_seconds`` (default
     :data:`~pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`, env
     :data:`~pulumi_dicom_jobs.settings.PERMISSION_RETRY_ENV`) of the first
@@ -62,7 +68,7 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
     started: list[str] = []
     while True:
         if cancel is not None and cancel.cancelled:
-            raise JobFailed("interrupted", f"did not start the DICOM {kind.verb} job: interrupted"
+            raise JobFailed(FailureReason.INTERRUPTED, f"did not start the DICOM {kind.verb} job: interrupted"
                             + (f" (earlier attempts: {', '.join(started)})" if started else ""))
         name = start(client, kind, dicom_store, body)
         started.append(name)
@@ -85,5 +91,6 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
             if len(started) > 1:
                 note = (f"\n(started {len(started)} times over {now - first:.0f}s while waiting for "
                         f"IAM grants to propagate: {', '.join(started)})")
-                raise JobFailed(exc.reason, lambda words: exc.in_words(words) + note, exc.operation) from None
+                last = exc  # ``exc`` is unbound once this block ends; the message is written later
+                raise JobFailed(last.reason, lambda words: last.in_words(words) + note, last.operation) from None
             raise

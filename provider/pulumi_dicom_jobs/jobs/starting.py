@@ -30,9 +30,10 @@ from pulumi_dicom_jobs import names, settings
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import (AmbiguousRequestError, ApiError, CredentialsError, NotFound,
                                           TransportError, Unauthenticated)
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight, permission_hint
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed, JobInFlight, permission_hint
 from pulumi_dicom_jobs.jobs.operations import poll_briefly
 from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.lro.status import counters_text
 from pulumi_dicom_jobs.lro.waiter import steady_pauses
 from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
@@ -82,7 +83,7 @@ _started_here = _OperationNames()
 def _start_failed(kind: JobKind, exc: BaseException) -> JobFailed:
     text = f"could not start the DICOM {kind.verb} job: {exc}"
     hint = permission_hint(str(exc))
-    return JobFailed("start_failed", text + (f"\n{hint}" if hint else ""))
+    return JobFailed(FailureReason.START_FAILED, text + (f"\n{hint}" if hint else ""))
 
 
 def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -> None:
@@ -101,18 +102,18 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -
         running = [op for op in client.list_operations(dataset)
                    if not op.done and op.api_method_name == method]
     except NotFound as exc:
-        raise JobFailed("start_failed", (
+        raise JobFailed(FailureReason.START_FAILED, (
             f"could not start the DICOM {kind.verb} job: {exc.message} (the API answered "
             f"{exc.http_status} {exc.status} for the dataset {dataset})")) from None
     except Unauthenticated as exc:
         raise _start_failed(kind, exc) from None  # the start would fail alike: not the check's doing
     except TransportError as exc:  # the start would fail alike; say why the request was a listing
-        raise JobFailed("start_failed", (
+        raise JobFailed(FailureReason.START_FAILED, (
             f"could not start the DICOM {kind.verb} job: its first request, which lists the dataset's "
             f"operations to check that no {kind.verb} is already running there (GET {dataset}/operations), "
             f"failed: {exc}")) from None
     except ApiError as exc:
-        raise JobFailed("start_failed", (
+        raise JobFailed(FailureReason.START_FAILED, (
             f"could not start the DICOM {kind.verb} job: listing the operations of {dataset} to check "
             f"for a job of the same kind still running (for instance from an interrupted run) "
             f"failed: {exc}. Set {settings.IN_FLIGHT_CHECK_ENV}=off to start without this check.")) from None
@@ -129,7 +130,7 @@ def check_in_flight(client: HealthcareClient, dicom_store: str, kind: JobKind) -
              f"({method}) started more than {grace:g}s ago and still running on {dataset}:"]
     for op in older:
         lines.append(f"  - {op.name} (created {op.create_time or 'at an unknown time'}; counters: "
-                     f"success={op.success} failure={op.failure} pending={op.pending})")
+                     f"{counters_text(op)})")
     lines.append(
         "It may be this job's own operation from an interrupted run (for instance the Pulumi "
         "provider host was killed while waiting); the API cannot tell whose it is, so no second "
@@ -173,13 +174,14 @@ def _post_start(client: HealthcareClient, dicom_store: str, kind: JobKind, body:
                 candidates = poll_briefly(client, settle, lambda: _adopt(client, dataset, method, before), bool,
                                           steady_pauses(settle / (SETTLE_LISTINGS - 1)))
             except (ApiError, TransportError) as list_exc:
-                raise JobFailed("start_failed", f"could not start the DICOM {what} job: the start "
-                                f"request got no reliable answer ({exc.cause}) and listing the "
-                                f"dataset's operations to find out failed: {list_exc}") from None
+                raise JobFailed(FailureReason.START_FAILED,
+                                f"could not start the DICOM {what} job: the start request got no reliable "
+                                f"answer ({exc.cause}) and listing the dataset's operations to find out "
+                                f"failed: {list_exc}") from None
             if len(candidates) == 1:
                 return candidates[0]
             if candidates:
-                raise JobFailed("start_failed", (
+                raise JobFailed(FailureReason.START_FAILED, (
                     f"could not tell which DICOM {what} job was started: the start request got no "
                     f"reliable answer ({exc.cause}) and {len(candidates)} operations of the same kind "
                     f"started on {dataset} since then: {', '.join(candidates)}. Check them (one is "
@@ -189,10 +191,10 @@ def _post_start(client: HealthcareClient, dicom_store: str, kind: JobKind, body:
         except (ApiError, TransportError) as exc:
             raise _start_failed(kind, exc) from None
         if not name:
-            raise JobFailed("start_failed", f"could not start the DICOM {what} job: the answer "
+            raise JobFailed(FailureReason.START_FAILED, f"could not start the DICOM {what} job: the answer "
                                             "named no operation")
         return name
-    raise JobFailed("start_failed", f"could not start the DICOM {what} job: {MAX_START_ATTEMPTS} "
+    raise JobFailed(FailureReason.START_FAILED, f"could not start the DICOM {what} job: {MAX_START_ATTEMPTS} "
                                     "start requests got no reliable answer and none started an operation")
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, TransportError
-from pulumi_dicom_jobs.failures import InputWords, JobFailed, operation_failure
+from pulumi_dicom_jobs.failures import FailureReason, InputWords, JobFailed, operation_failure
 from pulumi_dicom_jobs.jobs.operations import cancel_operation, get_operation, poll_briefly
 from pulumi_dicom_jobs.lro.status import OperationStatus
 
@@ -53,8 +53,8 @@ def timeout_failure(client: HealthcareClient, name: str, timeout_seconds: float,
                 f"operation {name} {done}")
 
     if last is None:
-        return JobFailed("timeout", headline)
-    return operation_failure("timeout", headline, last)
+        return JobFailed(FailureReason.TIMEOUT, headline)
+    return operation_failure(FailureReason.TIMEOUT, headline, last)
 
 
 def interrupt_failure(client: HealthcareClient, name: str, last: Optional[OperationStatus],
@@ -82,5 +82,5 @@ def interrupt_failure(client: HealthcareClient, name: str, last: Optional[Operat
                 "while this one runs")
     headline = f"stopped waiting for the DICOM job: interrupted; operation {name} {action}; {then}"
     if last is None:
-        return JobFailed("interrupted", headline)
-    return operation_failure("interrupted", headline, last)
+        return JobFailed(FailureReason.INTERRUPTED, headline)
+    return operation_failure(FailureReason.INTERRUPTED, headline, last)

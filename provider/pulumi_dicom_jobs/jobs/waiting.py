@@ -14,7 +14,7 @@ from typing import Callable, Optional
 from pulumi_dicom_jobs import api_facts
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.errors import ApiError, TransportError
-from pulumi_dicom_jobs.failures import operation_failure
+from pulumi_dicom_jobs.failures import FailureReason, operation_failure
 from pulumi_dicom_jobs.jobs import clock
 from pulumi_dicom_jobs.jobs.operations import get_operation
 from pulumi_dicom_jobs.jobs.stopping import interrupt_failure, timeout_failure
@@ -45,14 +45,14 @@ def judge(status: OperationStatus, max_failed_instances: int,
     job = f"DICOM {kind.verb} job" if kind is not None else "DICOM job"
     code = status.error_code
     if code == api_facts.CODE_CANCELLED:
-        raise operation_failure("cancelled", f"the {job} was cancelled", status, targets)
+        raise operation_failure(FailureReason.CANCELLED, f"the {job} was cancelled", status, targets)
     if status.failure > max_failed_instances:
         raise operation_failure(
-            "too_many_failures",
+            FailureReason.TOO_MANY_FAILURES,
             lambda words: (f"the {job} finished with {status.failure} failed instance(s), more than "
                            f"{words('max_failed_instances', max_failed_instances)}"), status, targets)
     if code is not None and status.failure == 0:
-        raise operation_failure("operation_error", f"the {job} failed", status, targets)
+        raise operation_failure(FailureReason.OPERATION_ERROR, f"the {job} failed", status, targets)
     return status
 
 
@@ -67,12 +67,12 @@ def wait(client: HealthcareClient, name: str, *, timeout_seconds: float, max_fai
     A poll that fails even after the transport's retries is not fatal: the
     next comes after the client's longest retry delay, until the deadline.
     On timeout the operation is cancelled (unless ``cancel_on_timeout`` is
-    false) and JobFailed("timeout") names it (and ``reported_timeout`` when the
+    false) and JobFailed(FailureReason.TIMEOUT) names it (and ``reported_timeout`` when the
     caller's budget differs from the time left, as in
     :func:`~pulumi_dicom_jobs.jobs.run.run_job`).
     When ``cancel`` is set meanwhile, the wait stops at once: the operation is
     cancelled (unless ``cancel_on_interrupt`` is false) and
-    JobFailed("interrupted") names it with its counters.
+    JobFailed(FailureReason.INTERRUPTED) names it with its counters.
     """
     schedule = schedule or PollSchedule()
 

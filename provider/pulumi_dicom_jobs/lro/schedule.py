@@ -106,7 +106,7 @@ class PollSchedule:
         if self._started is None:
             self._started = now
         processed = status.processed
-        if processed + status.pending == 0:  # no counter: a timetable on the time waited
+        if status.total == 0:  # no counter: a timetable on the time waited
             return self._jittered(min(self.silent_maximum,
                                       self.initial + self.silent_fraction * (now - self._started)))
         if processed > self._last_processed:

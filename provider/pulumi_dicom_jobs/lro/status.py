@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-__all__ = ["OperationStatus"]
+__all__ = ["OperationStatus", "counters_text"]
 
 
 def _int64(value: Any) -> int:
@@ -70,7 +70,13 @@ class OperationStatus:
 
     @property
     def processed(self) -> int:
+        """Instances handled so far, succeeded or failed."""
         return self.success + self.failure
+
+    @property
+    def total(self) -> int:
+        """Every instance the operation reports: 0 until it has counted them."""
+        return self.processed + self.pending
 
     @property
     def error_code(self) -> Optional[int]:
@@ -92,3 +98,11 @@ class OperationStatus:
             if isinstance(detail, Mapping):
                 out.extend(s for s in detail.get("sampleErrors") or [] if isinstance(s, Mapping))
         return out
+
+
+def counters_text(status: Optional[OperationStatus]) -> str:
+    """``success=N failure=N pending=N``, as every message and progress line shows the counters
+    (``pending=?`` before the first snapshot)."""
+    if status is None:
+        return "success=0 failure=0 pending=?"
+    return f"success={status.success} failure={status.failure} pending={status.pending}"

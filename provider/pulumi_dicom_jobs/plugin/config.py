@@ -20,12 +20,9 @@ from pulumi_dicom_jobs import settings, validation
 
 __all__ = ["ConfigOption", "OPTIONS", "ProviderConfig", "check", "resolve"]
 
-_TRUE = ("true", "1", "yes", "on")
-_FALSE = ("false", "0", "no", "off")
-
-
 def _bool_problem(value: Any) -> Optional[str]:
-    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE):
+    """A flag is a boolean, or a word the settings read as one (``true``, ``off``...)."""
+    if isinstance(value, bool) or (isinstance(value, str) and settings.switch(value) is not None):
         return None
     return f"must be true or false, got {value!r}"
 
@@ -107,7 +104,7 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] = os.environ) 
 
     cancel = pick("cancelOnInterrupt")
     if isinstance(cancel, str):
-        cancel = cancel.strip().lower() not in _FALSE
+        cancel = settings.switch(cancel) is not False
     return ProviderConfig(api_endpoint=pick("apiEndpoint"),
                           impersonate_service_account=pick("impersonateServiceAccount"),
                           cancel_on_interrupt=True if cancel is None else bool(cancel))

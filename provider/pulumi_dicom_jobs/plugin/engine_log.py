@@ -7,7 +7,8 @@ not kept in the update's log (the way pulumi-kubernetes shows its await
 progress). The engine's address is the plugin process's first argument
 (:mod:`pulumi_dicom_jobs.plugin.server`).
 
-What is sent, and when: ``done/total, failures, rate, ETA`` of the operation,
+What is sent, and when: ``done/total, failures, rate, ETA`` of the operation
+(:func:`pulumi_dicom_jobs.progress_text.row_text`),
 only when the counters changed since the last message and at most once per
 :data:`MIN_INTERVAL_SECONDS`; the first snapshot is always shown. Nothing
 else reaches the engine's log from here: errors travel as the failing RPC's
@@ -25,10 +26,9 @@ import grpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from pulumi_dicom_jobs.lro.status import OperationStatus
-from pulumi_dicom_jobs.names import short_operation_name
-from pulumi_dicom_jobs.progress_text import Estimator, format_duration
+from pulumi_dicom_jobs.progress_text import Estimator, row_text
 
-__all__ = ["EngineLog", "ProgressMessages", "MIN_INTERVAL_SECONDS", "status_text"]
+__all__ = ["EngineLog", "ProgressMessages", "MIN_INTERVAL_SECONDS"]
 
 #: At most one ephemeral message per resource per this many seconds.
 MIN_INTERVAL_SECONDS = 1.0
@@ -69,24 +69,6 @@ class EngineLog:
             pass  # a display must not fail the job
 
 
-def status_text(status: OperationStatus, estimator: Estimator) -> str:
-    """``operations/1234: 40/100 done, 2 failed, 3.1/s, ETA 0:00:19`` from one snapshot."""
-    processed = status.success + status.failure
-    total = processed + status.pending
-    parts = [f"{short_operation_name(status.name)}:",
-             f"{processed}/{total if total else '?'} done,", f"{status.failure} failed"]
-    rate = estimator.rate()
-    if rate is not None:
-        parts[-1] += ","
-        parts.append(f"{rate:.1f}/s")
-    if not status.done:
-        parts[-1] += ","
-        parts.append(f"ETA {format_duration(estimator.eta())}")
-    if status.cancel_requested and not status.done:
-        parts.append("(cancelling)")
-    return " ".join(parts)
-
-
 class ProgressMessages:
     """The ``on_progress`` callback of one job wait: snapshots -> ephemeral messages on ``urn``."""
 
@@ -111,4 +93,4 @@ class ProgressMessages:
             return
         self._last_counters, self._last_sent = counters, now
         self.sent += 1
-        self.log.status(self.urn, status_text(status, self.estimator))
+        self.log.status(self.urn, row_text(status, self.estimator))

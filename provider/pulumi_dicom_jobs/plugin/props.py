@@ -25,20 +25,14 @@ from pulumi_dicom_jobs import spec
 __all__ = ["to_snake", "plain_map", "to_wire", "camel_path", "secret_keys", "TOP_CAMEL", "TOP_SNAKE"]
 
 
-def _top_level() -> tuple[dict[str, str], dict[str, str]]:
-    camel: dict[str, str] = {}
-    for job in spec.JOBS:
-        for item in job.inputs:
-            camel[item.name] = item.camel
-        for output in job.outputs:
-            camel[output.name] = output.camel
-    return camel, {v: k for k, v in camel.items()}
-
-
-#: snake_case -> camelCase and back, for every top-level input and output.
-TOP_CAMEL, TOP_SNAKE = _top_level()
+_CAMEL = spec.camel_names()
+#: snake_case -> camelCase and back, for every top-level input and output (a name
+#: translates only where it stands: a nested field's name at the top passes as is).
+TOP_CAMEL = {name: _CAMEL[name] for job in spec.JOBS for name in (*job.input_names, *job.output_names)}
+TOP_SNAKE = {camel: name for name, camel in TOP_CAMEL.items()}
 #: Per nested object (snake name): field snake -> camel, and camel -> snake.
-_NESTED_CAMEL = {name: {f.name: f.camel for f in item.fields} for name, item in spec.nested_objects().items()}
+_NESTED_CAMEL = {name: {field: _CAMEL[field] for field in item.field_names}
+                 for name, item in spec.nested_objects().items()}
 _NESTED_SNAKE = {name: {v: k for k, v in fields.items()} for name, fields in _NESTED_CAMEL.items()}
 
 

@@ -46,8 +46,8 @@ from pulumi.provider.experimental.provider import (CheckFailure, CheckRequest, C
                                                    ReadResponse, UpdateRequest, UpdateResponse)
 
 from pulumi_dicom_jobs import api_facts, lifecycle, settings, spec
-from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands
-from pulumi_dicom_jobs.failures import JobFailed, JobInFlight
+from pulumi_dicom_jobs.command_lines import wait_and_cancel_commands, wait_command, with_commands
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.plugin import config, import_id, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
@@ -132,11 +132,9 @@ class DicomJobsProvider(Provider):
         A secret input never reaches the message: the import id it suggests leaves it out, and says so.
         """
         api_version = inputs.get("api_version") or api_facts.DEFAULT_API_VERSION
-        if isinstance(failure, JobInFlight):
-            return str(failure.with_commands(*wait_and_cancel_commands(failure.operation_ref, api_version)))
-        text = str(failure)
+        text = str(with_commands(failure, api_version))  # a JobInFlight: the commands, and no operation
         running = failure.operation.name if failure.operation is not None else None
-        if failure.reason == "interrupted" and not self.config.cancel_on_interrupt and running:
+        if failure.reason is FailureReason.INTERRUPTED and not self.config.cancel_on_interrupt and running:
             wait, cancel = wait_and_cancel_commands(running, api_version)
             stated = {key: value for key, value in inputs.items() if key not in secrets}
             left_out = sorted(props.TOP_CAMEL.get(key, key) for key in secrets if inputs.get(key) is not None)
@@ -145,8 +143,8 @@ class DicomJobsProvider(Provider):
                      f"'{import_id.format_id(job, running, stated)}'`"
                      + (f" (add the secret {', '.join(left_out)} to that id)" if left_out else "")
                      + f". Or stop it: `{cancel}`.")
-        elif failure.reason == "in_flight" and running:
-            text += f"\n`{wait_and_cancel_commands(running, api_version)[0]}` waits for it to finish."
+        elif failure.reason is FailureReason.IN_FLIGHT and running:
+            text += f"\n`{wait_command(running, api_version)}` waits for it to finish."
         return text
 
     async def create(self, request: CreateRequest) -> CreateResponse:

@@ -32,19 +32,8 @@ __all__ = ["DicomImportJob", "DicomExportJob", "GcsSourceArgs", "BlobStorageSett
            "GcsDestinationArgs", "BigQueryDestinationArgs", "FilterConfigArgs"]
 
 
-def _names() -> dict[str, str]:
-    """snake_case -> camelCase for every input, nested field and output (no name has two spellings)."""
-    names: dict[str, str] = {}
-    for job in spec.JOBS:
-        for _path, item in spec.walk(job):
-            if names.setdefault(item.name, item.camel) != item.camel:
-                raise ValueError(f"{item.name} has two camelCase spellings")
-        for output in job.outputs:
-            names[output.name] = output.camel
-    return names
-
-
-_TO_CAMEL = _names()
+#: snake_case -> camelCase for every input, nested field and output (spec: one spelling each).
+_TO_CAMEL = spec.camel_names()
 _TO_SNAKE = {camel: snake for snake, camel in _TO_CAMEL.items()}
 
 

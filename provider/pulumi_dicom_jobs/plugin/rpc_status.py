@@ -21,21 +21,21 @@ import grpc
 
 from pulumi_dicom_jobs.api.errors import (AmbiguousRequestError, ApiError, CredentialsError,
                                           TransportError)
-from pulumi_dicom_jobs.failures import JobFailed
+from pulumi_dicom_jobs.failures import FailureReason, JobFailed
 
 __all__ = ["RpcFailure", "failure_code", "status_of"]
 
-#: The code of each JobFailed reason (failures.REASONS); ``operation_error`` prefers the operation's own.
+#: The code of each JobFailed reason (every FailureReason); ``OPERATION_ERROR`` prefers the operation's own.
 _REASON_CODES = {
-    "invalid_input": grpc.StatusCode.INVALID_ARGUMENT,
-    "start_failed": grpc.StatusCode.FAILED_PRECONDITION,
-    "in_flight": grpc.StatusCode.FAILED_PRECONDITION,
-    "operation_error": grpc.StatusCode.ABORTED,
-    "too_many_failures": grpc.StatusCode.ABORTED,
-    "timeout": grpc.StatusCode.DEADLINE_EXCEEDED,
-    "cancelled": grpc.StatusCode.CANCELLED,
-    "interrupted": grpc.StatusCode.CANCELLED,
-    "vanished": grpc.StatusCode.NOT_FOUND,
+    FailureReason.INVALID_INPUT: grpc.StatusCode.INVALID_ARGUMENT,
+    FailureReason.START_FAILED: grpc.StatusCode.FAILED_PRECONDITION,
+    FailureReason.IN_FLIGHT: grpc.StatusCode.FAILED_PRECONDITION,
+    FailureReason.OPERATION_ERROR: grpc.StatusCode.ABORTED,
+    FailureReason.TOO_MANY_FAILURES: grpc.StatusCode.ABORTED,
+    FailureReason.TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
+    FailureReason.CANCELLED: grpc.StatusCode.CANCELLED,
+    FailureReason.INTERRUPTED: grpc.StatusCode.CANCELLED,
+    FailureReason.VANISHED: grpc.StatusCode.NOT_FOUND,
 }
 #: Codes the engine reads as "state unknown": never used for a job's own failure.
 _UNKNOWN_STATE = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
@@ -69,8 +69,8 @@ def _api_code(error: ApiError) -> grpc.StatusCode:
 
 def failure_code(failure: JobFailed) -> grpc.StatusCode:
     """The status code of a job that failed (the operation's own code when it ended with one)."""
-    if failure.reason == "operation_error":
-        return _operation_code(failure) or _REASON_CODES["operation_error"]
+    if failure.reason is FailureReason.OPERATION_ERROR:
+        return _operation_code(failure) or _REASON_CODES[FailureReason.OPERATION_ERROR]
     return _REASON_CODES[failure.reason]
 
 
