@@ -191,3 +191,17 @@ def test_a_blocking_operation_of_another_run_exits_6_naming_it(monkeypatch) -> N
     running = (200, {"operations": [{**_op(done=False), "name": f"{DATASET}/operations/77"}]})
     run = _import(monkeypatch, {LISTING: running})
     assert (run.exit_code, run.state) == (6, "IN_FLIGHT") and f"dicom-jobs wait {DATASET}/operations/77" in run.output
+
+
+def test_a_restart_while_grants_propagate_is_said_with_its_cause(monkeypatch) -> None:
+    """A second "Started" line with no reason read as a bug (issue 25's audit): each restart names why."""
+    denied = _op(error=(7, "service-1@gcp-sa-healthcare.iam.gserviceaccount.com does not have "
+                           "storage.objects.list access to the Google Cloud Storage bucket bucket."), success=0)
+    run = _import(monkeypatch, {LISTING: NONE_RUNNING, ("POST", ":import$"): (200, {"name": OPERATION}),
+                                POLL: (200, denied)})
+    starts = len(run.api.calls_to("POST", ":import$"))
+    lines = run.output.splitlines()
+    assert starts > 1 and sum(line.startswith("Started import operation") for line in lines) == 1, run.output
+    restarted = [line for line in lines if line.startswith("Permission denied (an IAM grant may still be propagating")]
+    assert len(restarted) == starts - 1, run.output
+    assert "docs/real-gcp.md#the-permission-retry" in restarted[0] and OPERATION in restarted[0]

@@ -34,6 +34,10 @@ __all__ = ["check_common", "check_operation_name", "client_for", "wait_for", "ru
 #: How long, after a Ctrl-C cancel, to wait for the operation to stop.
 CANCEL_SETTLE_SECONDS = 60.0
 
+#: The verb of the line shown when a job is started again (``{verb} {kind} operation {name}``).
+RESTART_VERB = ("Permission denied (an IAM grant may still be propagating; docs/real-gcp.md#the-permission-retry), "
+                "started another")
+
 
 def check_common(opts: Options) -> None:
     """The resources' rules for the flags every command shares (no store involved)."""
@@ -145,8 +149,11 @@ def run_job(opts: Options, props: dict, job_spec: spec.JobSpec) -> NoReturn:
     current: dict[str, Optional[str]] = {"name": None}
 
     def on_started(name: str) -> None:
+        # ``jobs.run_job`` starts a job again only after PERMISSION_DENIED with nothing imported
+        # or exported: say so, or the user sees a second "Started" line with no reason.
+        restarted = current["name"] is not None
         current["name"] = name
-        reporter.started(name)
+        reporter.started(name, RESTART_VERB if restarted else "Started")
 
     try:
         with reporter:
