@@ -22,7 +22,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pulumi
 from pulumi.output import Unknown
@@ -52,14 +52,19 @@ def make_secret(value: Any) -> Any:
     return value if is_secret(value) else {SECRET_SIG_KEY: SECRET_SIG, "value": value}
 
 
-def contains_secret(value: Any) -> bool:
-    if is_secret(value):
+def any_nested(value: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether ``test`` holds for ``value`` or for anything inside its mappings and lists, at any depth."""
+    if test(value):
         return True
     if isinstance(value, dict):
-        return any(contains_secret(v) for v in value.values())
+        return any(any_nested(v, test) for v in value.values())
     if isinstance(value, (list, tuple)):
-        return any(contains_secret(v) for v in value)
+        return any(any_nested(v, test) for v in value)
     return False
+
+
+def contains_secret(value: Any) -> bool:
+    return any_nested(value, is_secret)
 
 
 def annotate_secrets(outs: dict[str, Any], ins: Any) -> None:
@@ -86,13 +91,7 @@ def secret_outputs_of_secret_inputs(outputs: dict[str, Any], inputs: dict[str, A
 
 def has_unknown(value: Any) -> bool:
     """Whether a preview left any value unknown (an output not computed yet), at any depth."""
-    if isinstance(value, Unknown):
-        return True
-    if isinstance(value, dict):
-        return any(has_unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(has_unknown(v) for v in value)
-    return False
+    return any_nested(value, lambda item: isinstance(item, Unknown))
 
 
 def known(value: Any) -> Any:
