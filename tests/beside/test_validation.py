@@ -532,3 +532,15 @@ def test_v1beta1_refuses_a_dataset_outside_the_stores_project(table_uri: str) ->
         "unknown-store"])
 def test_the_same_project_rule_holds_only_where_it_can_be_known(props: dict) -> None:
     assert check_export({"dicom_store": STORE, **props}) == []
+
+
+@pytest.mark.parametrize("props, field", [
+    ({"bigquery_destination": {"table_uri": "bq://other-project.ds"}}, "bigquery_destination.table_uri"),
+    ({"bigquery_destination": {"table_uri": "bq://other-project.ds.t"}, "dicom_store": "not-a-store"},
+     "dicom_store"),
+], ids=["bad-table", "bad-store"])
+def test_the_same_project_rule_adds_nothing_to_an_input_already_refused(props: dict, field: str) -> None:
+    """One message per mistake: the project comparison runs only on a store and a table that parse."""
+    failures = check_export({"dicom_store": STORE, "api_version": "v1beta1", **props})
+    assert [path for path, _ in failures] == [field], failures
+    assert not any("exports only to a BigQuery dataset" in reason for _, reason in failures)
