@@ -32,7 +32,7 @@ from pathlib import Path
 from .cancellation import CancellationScope
 from .display import Display
 from .messages import UnsupportedError
-from .program import Project, ProjectError
+from .program import PROGRAM_COMMANDS, Project, ProjectError
 
 #: The CLI's exit code after it was terminated.
 TERMINATED_EXIT = 255
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = args.stack or DEFAULT_STACK
     try:
-        Project.load(args.directory, require_program=args.command in ("preview", "up"))
+        Project.load(args.directory, require_program=args.command in PROGRAM_COMMANDS)
     except ProjectError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_PROJECT

@@ -19,7 +19,7 @@ from typing import Callable, Mapping
 from .deployment import Engine, Result
 from .display import Display
 from .messages import CheckFailed, StepError, protected_delete_message
-from .program import Project, load_config
+from .program import PROGRAM_COMMANDS, Project, load_config
 from .registration import go_duration_seconds
 
 COMMANDS = ("preview", "up", "destroy", "refresh", "import")
@@ -65,7 +65,7 @@ def run(command: str, directory: str | os.PathLike = ".", *, stack: str = "dev",
     if command == "import" and resource is None:
         raise ValueError("import needs resource=(TYPE, NAME, ID)")
     project, config = open_project(directory, stack, config_file,
-                                   require_program=command in ("preview", "up"))
+                                   require_program=command in PROGRAM_COMMANDS)
     environment = {**os.environ, **(env or {})}
     degree = parallel if parallel and parallel > 0 else default_parallel(environment)
     display = display or Display()

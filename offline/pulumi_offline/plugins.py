@@ -70,16 +70,33 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def plugin_runtime(manifest: Path) -> tuple[object, Mapping[str, object]]:
+    """A ``PulumiPlugin.yaml``'s runtime name and options (``runtime: NAME`` or ``runtime: {name, options}``)."""
+    runtime = (yaml.safe_load(manifest.read_text()) or {}).get("runtime")
+    if not isinstance(runtime, Mapping):
+        return runtime, {}
+    return runtime.get("name"), runtime.get("options") or {}
+
+
+def plugin_virtualenv(folder: Path, options: Mapping[str, object]) -> tuple[str, Path]:
+    """The ``virtualenv`` option of a plugin in ``folder`` and the folder it names.
+
+    pulumi-language-python ``parseOptions``: the default is "venv", relative to the plugin's
+    folder; toolchain/pip.go ``resolveVirtualEnvironmentPath`` joins it with ``filepath.Join``,
+    which cleans the path lexically, so "../.venv" of a linked plugin folder is beside the link,
+    not beside what it points to.
+    """
+    option = str(options.get("virtualenv") or "venv")
+    return option, Path(option) if Path(option).is_absolute() else Path(os.path.normpath(folder / option))
+
+
 def _source_plugin(folder: Path, binary: Path, path: str) -> PluginCommand:
     """A folder without the binary: its ``PulumiPlugin.yaml`` run by the language host."""
     manifest = folder / "PulumiPlugin.yaml"
     if not manifest.is_file():
         raise PluginError(f"failed to load plugin {binary}: loading PulumiPlugin.yaml: "
                           f"open {manifest}: no such file or directory")
-    data = yaml.safe_load(manifest.read_text()) or {}
-    runtime = data.get("runtime")
-    name = runtime.get("name") if isinstance(runtime, Mapping) else runtime
-    options = (runtime.get("options") if isinstance(runtime, Mapping) else None) or {}
+    name, options = plugin_runtime(manifest)
     if name != "python":
         raise PluginError(f"failed to load plugin {binary}: {manifest}: runtime {name!r} is not supported by "
                           "pulumi-offline (python only)")
@@ -89,11 +106,7 @@ def _source_plugin(folder: Path, binary: Path, path: str) -> PluginCommand:
     if not (folder / "__main__.py").is_file():
         raise PluginError(f"failed to load plugin {binary}: {folder} has no __main__.py (a plugin run as "
                           "`python -m pulumi.run.plugin` is not supported by pulumi-offline)")
-    # pulumi-language-python parseOptions: a plugin's virtualenv defaults to "venv", relative to its folder.
-    option = str(options.get("virtualenv") or "venv")
-    # toolchain/pip.go resolveVirtualEnvironmentPath: filepath.Join, which cleans the path lexically, so
-    # "../.venv" of a symlinked plugin folder is beside the link, not beside what it points to.
-    venv = Path(option) if Path(option).is_absolute() else Path(os.path.normpath(folder / option))
+    option, venv = plugin_virtualenv(folder, options)
     python = venv / "bin" / "python"
     if not python.exists():  # toolchain/pip.go ValidateVenv / NewVirtualEnvError
         raise PluginError(f"failed to load plugin {binary}: the 'virtualenv' option in {manifest} is set to "

@@ -46,6 +46,10 @@ SDK_ENTRY_POINTS = (
 )
 
 
+#: The commands that run the program; refresh, destroy and import read the saved state only.
+PROGRAM_COMMANDS = frozenset({"preview", "up"})
+
+
 class ProjectError(Exception):
     """The project or its config cannot be loaded (bad Pulumi.yaml, config file...)."""
 

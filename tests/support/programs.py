@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import io
 import json
-import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import yaml
 from healthcare_emulator.stack import DEFAULT_PROJECT, LocalStack
 from pulumi_offline.display import Display
 from pulumi_offline.engine import Result, run
+from pulumi_offline.plugins import plugin_runtime, plugin_virtualenv
 from .emulator import (ROLE_BQ_DATA_EDITOR, ROLE_BQ_JOB_USER, ROLE_OBJECT_ADMIN,  # noqa: F401 (re-exported)
                        ROLE_OBJECT_VIEWER, EmulatorAdmin)
 
@@ -128,14 +128,11 @@ def link_plugin_folders(source: Path, target: Path) -> None:
 def _link_plugin_virtualenv(source: Path, target: Path) -> None:
     """A plugin's ``virtualenv`` outside its folder (``../.venv``), linked beside the copy too: the
     host joins that path to the folder's path as written (lexically), not to the link's target."""
-    manifest_path = source / "PulumiPlugin.yaml"
-    manifest = (yaml.safe_load(manifest_path.read_text()) if manifest_path.exists() else None) or {}
-    runtime = manifest.get("runtime")
-    option = ((runtime.get("options") or {}).get("virtualenv") if isinstance(runtime, dict) else None) or ""
-    if not option or Path(option).is_absolute():
+    manifest = source / "PulumiPlugin.yaml"
+    if not manifest.is_file():
         return
-    there = Path(os.path.normpath(source / option))
-    here = Path(os.path.normpath(target / option))
+    _name, options = plugin_runtime(manifest)
+    there, here = plugin_virtualenv(source, options)[1], plugin_virtualenv(target, options)[1]
     if there.is_dir() and not here.exists():
         here.parent.mkdir(parents=True, exist_ok=True)
         here.symlink_to(there.resolve(), target_is_directory=True)
