@@ -195,7 +195,10 @@ def test_failed_create_keeps_what_succeeded(tmp_path, log, emulator):
     retry = _run("up", program, log)
     assert retry.ok, retry.text
     # A failure starts no new step (step_executor.go cancelDueToError): the retry creates what was not.
-    assert retry.counts == {"create": 3 - len(created), "same": len(created)}
+    # How many others were created before r1 failed depends on timing, and none is possible
+    # (CI met it): counts holds only the kinds of step that ran, never a zero.
+    expected = {"create": 3 - len(created), "same": len(created)}
+    assert retry.counts == {kind: n for kind, n in expected.items() if n}
 
 
 def _cli(*args: str, cwd: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:
