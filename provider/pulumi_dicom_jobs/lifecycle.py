@@ -24,6 +24,7 @@ The ``dicom-jobs`` CLI checks its flags and builds its request with the same
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from collections.abc import Mapping  # not typing.Mapping: isinstance on it is several times slower
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -51,12 +52,15 @@ class CreateOptions:
     ``api_endpoint`` wins); ``timeout_seconds`` an extra cap on the wait (the
     engine's customTimeouts; the smaller of it and the input wins);
     ``cancel`` stops the wait (Ctrl-C), cancelling the operation unless
-    ``cancel_on_interrupt`` is false.
+    ``cancel_on_interrupt`` is false. ``on_restarted`` gets the job's kind and the
+    new operation's name each time the job is started again while IAM grants
+    propagate (a face says so: :func:`~pulumi_dicom_jobs.progress_text.restart_line`).
     """
 
     api_endpoint: Optional[str] = None
     timeout_seconds: Optional[float] = None
     on_progress: Optional[Callable[[OperationStatus], None]] = None
+    on_restarted: Optional[Callable[[JobKind, str], None]] = None
     cancel: Optional[CancelToken] = None
     cancel_on_interrupt: bool = True
 
@@ -175,7 +179,8 @@ def create(job_spec: spec.JobSpec, props: Mapping[str, Any],
             client, request.kind, request.dicom_store, request.body, timeout_seconds=timeout,
             max_failed_instances=_int(inputs.get("max_failed_instances"), 0),
             on_progress=options.on_progress, cancel=options.cancel,
-            cancel_on_interrupt=options.cancel_on_interrupt)
+            cancel_on_interrupt=options.cancel_on_interrupt,
+            on_restarted=None if options.on_restarted is None else partial(options.on_restarted, request.kind))
     return status.name, {**inputs, **operation_outputs(status)}
 
 

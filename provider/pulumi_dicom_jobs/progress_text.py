@@ -7,8 +7,9 @@ time and ETA an :class:`Estimator` derives from successive snapshots), and
 neither face may load the other's libraries (rich and click; pulumi and
 grpc). Their two lines are written here, side by side from the same figures:
 :func:`log_line` (the CLI's plain lines, one per change, for logs) and
-:func:`row_text` (the plugin's message in the resource's row). Nothing here
-prints or imports a display library.
+:func:`row_text` (the plugin's message in the resource's row). So is the
+sentence both say when a job is started again while IAM grants propagate
+(:func:`restart_line`). Nothing here prints or imports a display library.
 
 Elapsed time counts from the operation's ``createTime`` when it is sane (so
 ``dicom-jobs wait`` on an old operation shows its true age), else from when
@@ -24,13 +25,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from pulumi_dicom_jobs.kinds import JobKind
 from pulumi_dicom_jobs.lro.rate import eta_seconds, rate_between
 from pulumi_dicom_jobs.lro.status import OperationStatus, counters_text
 from pulumi_dicom_jobs.names import short_operation_name
 from pulumi_dicom_jobs.timestamps import parse_rfc3339
 
 __all__ = ["format_duration", "operation_duration", "counters_text", "state_word", "log_line", "row_text",
-           "Estimator"]
+           "restart_line", "Estimator", "RESTART_VERB"]
+
+#: What replaces "Started" when a job is started again while IAM grants propagate: the cause, and
+#: where the rule is written (``jobs.run_job`` restarts only after PERMISSION_DENIED with nothing done).
+RESTART_VERB = ("Permission denied (an IAM grant may still be propagating; docs/real-gcp.md#the-permission-retry), "
+                "started another")
 
 
 def format_duration(seconds: Optional[float]) -> str:
@@ -146,3 +153,9 @@ def row_text(status: OperationStatus, estimator: Estimator) -> str:
     if state_word(status) == "cancelling":
         parts.append("(cancelling)")
     return " ".join(parts)
+
+
+def restart_line(kind: JobKind, name: str) -> str:
+    """``Permission denied (...), started another import operation NAME``: said as the restart
+    happens, so that a second operation never appears without its reason."""
+    return f"{RESTART_VERB} {kind.noun} operation {name}"

@@ -104,6 +104,26 @@ def test_the_permission_restart_stops_at_the_first_success(clock, monkeypatch, s
         assert posted_at == [0.0] and clock.now == 0.0
 
 
+def test_a_restart_is_announced_apart_from_the_first_start(clock, monkeypatch) -> None:
+    """The faces say why a second operation appeared: ``on_started`` hears the first start only,
+    ``on_restarted`` each later one; without ``on_restarted`` every start goes to ``on_started``."""
+    posted_at: list[float] = []
+    first: list[str] = []
+    again: list[str] = []
+    with _api(0, clock, posted_at) as api, scripted_client(api, monkeypatch, clock) as client:
+        with pytest.raises(JobFailed):
+            jobs.run_job(client, JobKind.EXPORT_BIGQUERY, STORE, BQ_EXPORT, timeout_seconds=3600,
+                         permission_retry_seconds=10, on_started=first.append, on_restarted=again.append)
+    assert len(first) == 1 and len(again) == len(posted_at) - 1 >= 1, (first, again, posted_at)
+    clock.now, posted_at[:] = 0.0, []
+    every: list[str] = []
+    with _api(0, clock, posted_at) as api, scripted_client(api, monkeypatch, clock) as client:
+        with pytest.raises(JobFailed):
+            jobs.run_job(client, JobKind.EXPORT_BIGQUERY, STORE, BQ_EXPORT, timeout_seconds=3600,
+                         permission_retry_seconds=10, on_started=every.append)
+    assert len(every) == len(posted_at) > 1
+
+
 def test_denied_with_failures_within_the_allowance_is_a_success_not_a_restart(clock, monkeypatch) -> None:
     """The verdict comes first: failed instances within max_failed_instances make a success."""
     posted_at: list[float] = []

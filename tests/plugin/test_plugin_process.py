@@ -137,6 +137,25 @@ def test_progress_is_ephemeral_on_the_urn_and_follows_the_counters(plugin, env: 
     assert min(gaps) >= 0.9, f"at most one message a second, got gaps {gaps}"
 
 
+def test_a_restart_while_a_grant_propagates_is_a_warning_on_the_urn(plugin, ungranted_env: Workspace) -> None:
+    """A second operation never appears without its reason: the plugin says each restart as it
+    happens, a kept WARNING on the resource (the CLI's line, in the same words)."""
+    engine, process = plugin
+    env = ungranted_env
+    _upload(env, 2)
+    env.admin.post("config", {"grantPropagationSeconds": 2.0})
+    env.admin.grant_agent(buckets=[env.bucket.name])
+    outs = plain(process.create(_import_props(env), name="late-grant").properties)
+    assert outs["successCount"] == 2
+    names = [operation["name"] for operation in env.operations()]
+    assert len(names) >= 2 and names[-1] == outs["operationName"], names
+    warnings = [log for log in engine.messages(urn(IMPORT_TYPE, "late-grant")) if not log.ephemeral]
+    assert [log.message for log in warnings] == [
+        "Permission denied (an IAM grant may still be propagating; docs/real-gcp.md#the-permission-retry), "
+        f"started another import operation {name}" for name in names[1:]]
+    assert all(log.severity == 2 for log in warnings)  # WARNING
+
+
 def test_cancel_stops_a_long_create_and_cancels_its_operation(plugin, env: Workspace) -> None:
     _engine, process = plugin
     _upload(env, 20)

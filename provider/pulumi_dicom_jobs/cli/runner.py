@@ -28,16 +28,12 @@ from pulumi_dicom_jobs.cli.progress import Reporter, make_reporter
 from pulumi_dicom_jobs.command_lines import status_command
 from pulumi_dicom_jobs.failures import JobFailed
 from pulumi_dicom_jobs.kinds import JobKind
+from pulumi_dicom_jobs.progress_text import RESTART_VERB
 
 __all__ = ["check_common", "check_operation_name", "client_for", "wait_for", "run_job", "CANCEL_SETTLE_SECONDS"]
 
 #: How long, after a Ctrl-C cancel, to wait for the operation to stop.
 CANCEL_SETTLE_SECONDS = 60.0
-
-#: The verb of the line shown when a job is started again (``{verb} {kind} operation {name}``).
-RESTART_VERB = ("Permission denied (an IAM grant may still be propagating; docs/real-gcp.md#the-permission-retry), "
-                "started another")
-
 
 def check_common(opts: Options) -> None:
     """The resources' rules for the flags every command shares (no store involved)."""
@@ -148,19 +144,21 @@ def run_job(opts: Options, props: dict, job_spec: spec.JobSpec) -> NoReturn:
     reporter = _reporter(opts, kind)
     current: dict[str, Optional[str]] = {"name": None}
 
-    def on_started(name: str) -> None:
-        # ``jobs.run_job`` starts a job again only after PERMISSION_DENIED with nothing imported
-        # or exported: say so, or the user sees a second "Started" line with no reason.
-        restarted = current["name"] is not None
+    def on_started(name: str, verb: str = "Started") -> None:
         current["name"] = name
-        reporter.started(name, RESTART_VERB if restarted else "Started")
+        reporter.started(name, verb)
+
+    def on_restarted(name: str) -> None:
+        # said with its cause, or the user sees a second "Started" line with no reason
+        on_started(name, RESTART_VERB)
 
     try:
         with reporter:
             status = jobs.run_job(client, request.kind, request.dicom_store, request.body,
                                   timeout_seconds=opts.timeout_seconds,
                                   max_failed_instances=opts.max_failed,
-                                  on_started=on_started, on_progress=reporter.update)
+                                  on_started=on_started, on_restarted=on_restarted,
+                                  on_progress=reporter.update)
     except KeyboardInterrupt:
         _on_interrupt(client, current["name"], opts, reporter)
     except JobFailed as exc:

@@ -47,6 +47,7 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
             timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, max_failed_instances: int = 0,
             permission_retry_seconds: float | None = None,
             on_started: Callable[[str], None] | None = None,
+            on_restarted: Callable[[str], None] | None = None,
             on_progress: Callable[[OperationStatus], None] | None = None,
             cancel: CancelToken | None = None, cancel_on_interrupt: bool = True) -> OperationStatus:
     """Start a job and wait for it, restarting while fresh IAM grants propagate.
@@ -56,7 +57,10 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
     :data:`~pulumi_dicom_jobs.settings.DEFAULT_PERMISSION_RETRY_SECONDS`, env
     :data:`~pulumi_dicom_jobs.settings.PERMISSION_RETRY_ENV`) of the first
     start is started again after a pause along :data:`PERMISSION_RETRY_BACKOFF`;
-    ``timeout_seconds`` bounds the whole run. ``cancel`` stops the run
+    ``timeout_seconds`` bounds the whole run. ``on_started`` gets the name of
+    the first operation, ``on_restarted`` (else ``on_started``) that of each
+    one started again, so that a face can say why a second operation
+    appeared. ``cancel`` stops the run
     between polls and during its pauses (see :func:`~pulumi_dicom_jobs.jobs.waiting.wait`); once set, no new
     operation is started.
     """
@@ -72,8 +76,9 @@ def run_job(client: HealthcareClient, kind: JobKind, dicom_store: str, body: dic
                             + (f" (earlier attempts: {', '.join(started)})" if started else ""))
         name = start(client, kind, dicom_store, body)
         started.append(name)
-        if on_started is not None:
-            on_started(name)
+        announce = on_restarted if attempt and on_restarted is not None else on_started
+        if announce is not None:
+            announce(name)
         try:
             return wait(client, name, timeout_seconds=max(0.0, deadline - clock.monotonic()),
                         max_failed_instances=max_failed_instances, on_progress=on_progress,

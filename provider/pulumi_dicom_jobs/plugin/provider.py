@@ -51,6 +51,7 @@ from pulumi_dicom_jobs.failures import FailureReason, JobFailed
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.plugin import config, import_id, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
+from pulumi_dicom_jobs.progress_text import restart_line
 from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, failure_code
 
 __all__ = ["DicomJobsProvider", "WAIT_WORKERS"]
@@ -122,7 +123,10 @@ class DicomJobsProvider(Provider):
     def _create_options(self, urn: str, timeout: float) -> lifecycle.CreateOptions:
         return lifecycle.CreateOptions(api_endpoint=self.config.api_endpoint,
                                        timeout_seconds=timeout if timeout and timeout > 0 else None,
-                                       on_progress=ProgressMessages(self.log, urn), cancel=self.cancel_token,
+                                       on_progress=ProgressMessages(self.log, urn),
+                                       on_restarted=lambda kind, name: self.log.warning(
+                                           urn, restart_line(kind, name)),
+                                       cancel=self.cancel_token,
                                        cancel_on_interrupt=self.config.cancel_on_interrupt)
 
     def _failure_text(self, job: spec.JobSpec, failure: JobFailed, inputs: dict[str, Any],
