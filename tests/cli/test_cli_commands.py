@@ -41,6 +41,20 @@ def test_import_succeeds_with_plain_progress_lines(setup):
     assert setup.study_count() == 1
 
 
+def test_a_reimport_that_counted_nothing_says_the_two_possible_reasons(setup):
+    """The emulator's default leaves a duplicate uncounted: the second import ends 0/0, and the CLI
+    names both causes instead of a bare "0 instance(s) succeeded"; the first import says nothing."""
+    from pulumi_dicom_jobs.cli.output import NOTHING_COUNTED
+    setup.upload_synthetic("in", 2)
+    first = run_cli("import", setup.store, setup.gs("in/*.dcm"))
+    assert first.returncode == 0 and "2 instance(s) succeeded" in first.stdout, first.stderr
+    assert "Nothing was counted" not in first.stdout
+    again = run_cli("import", setup.store, setup.gs("in/*.dcm"))
+    assert again.returncode == 0, again.stderr
+    assert "0 instance(s) succeeded, 0 failed." in again.stdout and NOTHING_COUNTED in again.stdout, again.stdout
+    assert setup.study_count() == 1
+
+
 def test_import_json_summary_and_the_exact_request_body(setup):
     setup.upload_synthetic("in", 3)
     proc = run_cli("import", setup.store, setup.gs("in/**.dcm"), "--blob-storage-class", "coldline",

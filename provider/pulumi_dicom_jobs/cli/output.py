@@ -25,7 +25,13 @@ from pulumi_dicom_jobs.failures import JobFailed, OperationNotFound, describe_op
 from pulumi_dicom_jobs.lro.status import OperationStatus
 from pulumi_dicom_jobs.progress_text import format_duration, operation_duration
 
-__all__ = ["out", "err", "finish", "print_json", "summary", "describe", "succeeded", "job_failed",
+#: Said under an import that succeeded having counted nothing: the service gives no reason,
+#: and the two it may have are the ones docs/lifecycle.md names (no source says which).
+NOTHING_COUNTED = ("Nothing was counted: every instance may already have been in the DICOM store (an import "
+                   "ignores a duplicate, and may not count it), or the source pattern may have matched no "
+                   "object; list what it matches with `gcloud storage ls` (docs/lifecycle.md#what-the-counters-say)")
+
+__all__ = ["NOTHING_COUNTED", "out", "err", "finish", "print_json", "summary", "describe", "succeeded", "job_failed",
            "api_failed", "bad_input", "nothing_cancelled", "table_exists_hint"]
 
 
@@ -89,6 +95,8 @@ def succeeded(status: OperationStatus, opts: Options) -> NoReturn:
         took = format_duration(operation_duration(status))
         out(f"Operation {status.name} succeeded in {took}: {status.success} instance(s) "
             f"succeeded, {status.failure} failed.")
+        if status.processed == 0 and kind_of(status) == "import":
+            out(NOTHING_COUNTED)
         if status.failure:
             out(f"{status.failure} failed instance(s) allowed by --max-failed-instances="
                 f"{opts.max_failed}.")
