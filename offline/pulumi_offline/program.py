@@ -230,6 +230,36 @@ def quiet_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
     loop.set_exception_handler(handler)
 
 
+class WorkerLoops:
+    """An event loop for each registration thread, closed with the run.
+
+    Why: the SDK's mock monitor answers a registration with ``_sync_await``,
+    which makes a thread without a loop a new one and never closes it. Such a
+    loop, collected at interpreter exit after its sockets, prints "Exception
+    ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1" with a
+    traceback on stderr (seen at the end of ``make demo`` and in tests). Given
+    here, the loops are closed when the run ends; one still running then (a
+    registration left in flight) is left to the collector.
+    """
+
+    def __init__(self) -> None:
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        self._lock = threading.Lock()
+
+    def give_this_thread_one(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with self._lock:
+            self._loops.append(loop)
+
+    def close_idle(self) -> None:
+        with self._lock:
+            loops, self._loops = self._loops, []
+        for loop in loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+
+
 def _run_in_thread(program: Callable[[], Any], project_name: str, directory: Path | None, stack: str,
                    config: Mapping[str, str], mocks: Any, monitor: Any, preview: bool, max_threads: int,
                    after: Callable[[], Any] | None) -> dict[str, Any]:
@@ -244,7 +274,9 @@ def _run_in_thread(program: Callable[[], Any], project_name: str, directory: Pat
     quiet_loop_errors(loop)
     # The SDK runs every registration in the loop's default executor: make it
     # big enough that parallelism is not capped here (``--parallel`` caps it).
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="offline-reg")
+    worker_loops = WorkerLoops()
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="offline-reg",
+                                                     initializer=worker_loops.give_this_thread_one)
     loop.set_default_executor(executor)
     # Output tasks of an earlier run in this process (bound to its closed loop) must not be awaited here.
     with sdk_settings.SETTINGS.lock:
@@ -276,6 +308,7 @@ def _run_in_thread(program: Callable[[], Any], project_name: str, directory: Pat
         with sdk_settings.SETTINGS.lock:
             sdk_settings.SETTINGS.outputs.clear()
         executor.shutdown(wait=False)
+        worker_loops.close_idle()
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())
         except Exception:  # noqa: BLE001 best effort
