@@ -143,12 +143,15 @@ def test_a_restart_while_a_grant_propagates_is_a_warning_on_the_urn(plugin, ungr
     engine, process = plugin
     env = ungranted_env
     _upload(env, 2)
-    env.admin.post("config", {"grantPropagationSeconds": 2.0})
+    # the grant propagates once the first start was denied (a fixed delay races the create)
+    env.admin.post("config", {"grantPropagationSeconds": 3600.0})
     env.admin.grant_agent(buckets=[env.bucket.name])
-    outs = plain(process.create(_import_props(env), name="late-grant").properties)
+    future = process.create_future(_import_props(env), name="late-grant")
+    denied = env.propagate_grants_once_denied()
+    outs = plain(future.result(timeout=120).properties)
     assert outs["successCount"] == 2
     names = [operation["name"] for operation in env.operations()]
-    assert len(names) >= 2 and names[-1] == outs["operationName"], names
+    assert names[0] == denied and len(names) >= 2 and names[-1] == outs["operationName"], names
     warnings = [log for log in engine.messages(urn(IMPORT_TYPE, "late-grant")) if not log.ephemeral]
     assert [log.message for log in warnings] == [
         "Permission denied (an IAM grant may still be propagating; docs/real-gcp.md#the-permission-retry), "
