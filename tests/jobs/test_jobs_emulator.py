@@ -225,7 +225,9 @@ def test_external_cancel_and_vanished(env: Workspace) -> None:
 
 def test_progress_callbacks_and_few_polls(env: Workspace) -> None:
     _prepare(env, 8)
-    env.admin.post("config", {"instanceDelaySeconds": 0.25})
+    # 4 s of work at least: the waiter's second poll (1.5 s after its first, jitter 10 %) sees
+    # it part done with seconds to spare for a loaded machine (at 0.25 s, 2 s: a 0.35 s margin)
+    env.admin.post("config", {"instanceDelaySeconds": 0.5})
     seen: list[OperationStatus] = []
     with env.client() as client:
         name = jobs.start_import(client, env.store, _body(env))
