@@ -16,7 +16,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from healthcare_emulator import sampledata
-from support.cli import LineReader, op_name_in, run_cli
+from support.cli import OUTLASTING_PACE_S, LineReader, op_name_in, run_cli
 from pulumi_dicom_jobs import request_body, validation
 
 PROGRESS_LINE = re.compile(
@@ -304,7 +304,7 @@ def test_timeout_exits_4_and_cancels_the_operation(setup):
 
 def test_wait_timeout_leaves_the_operation_running_unless_asked(setup):
     setup.upload_synthetic("in", 10)
-    setup.slow(1.0)
+    setup.slow(OUTLASTING_PACE_S)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("wait", name, "--timeout", "0.5")
     assert proc.returncode == 4, proc.stderr
@@ -317,7 +317,7 @@ def test_wait_timeout_leaves_the_operation_running_unless_asked(setup):
 
 def test_cancel_a_slow_operation(setup):
     setup.upload_synthetic("in", 20)
-    setup.slow(0.5)
+    setup.slow(OUTLASTING_PACE_S)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("cancel", name, "--json")
     assert proc.returncode == 0, proc.stderr
@@ -335,7 +335,7 @@ def test_cancel_a_slow_operation(setup):
 
 def test_cancel_with_wait_exits_5(setup):
     setup.upload_synthetic("in", 20)
-    setup.slow(0.5)
+    setup.slow(OUTLASTING_PACE_S)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("cancel", name, "--wait")
     assert proc.returncode == 5, proc.stderr
@@ -354,7 +354,7 @@ def test_unknown_operation_exits_6(setup):
 # -- Ctrl-C without a terminal ---------------------------------------------------------
 def test_interrupt_without_tty_leaves_the_operation_running(setup):
     setup.upload_synthetic("in", 20)
-    setup.slow(0.5)
+    setup.slow(OUTLASTING_PACE_S)
     run = LineReader("import", setup.store, setup.gs("in/*.dcm"))
     run.wait_for("Started import operation")
     name = op_name_in(run.stdout)
@@ -370,7 +370,7 @@ def test_interrupt_without_tty_leaves_the_operation_running(setup):
 
 def test_interrupt_without_tty_with_cancel_on_interrupt(setup):
     setup.upload_synthetic("in", 20)
-    setup.slow(0.5)
+    setup.slow(OUTLASTING_PACE_S)
     run = LineReader("import", setup.store, setup.gs("in/*.dcm"), "--cancel-on-interrupt", "--json")
     run.wait_for("Started import operation")
     name = op_name_in(run.stderr)

@@ -17,7 +17,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from healthcare_emulator import sampledata
-from support.cli import run_cli
+from support.cli import OUTLASTING_PACE_S, run_cli
 from pulumi_dicom_jobs.cli.main import cli
 from pulumi_dicom_jobs.cli.options import cli_words
 
@@ -91,7 +91,7 @@ def test_a_timeout_names_the_timeout_flag(setup) -> None:
 
 def test_a_wait_that_times_out_says_which_flag_would_cancel(setup) -> None:
     setup.upload_synthetic("in", 10)
-    setup.slow(1.0)
+    setup.slow(OUTLASTING_PACE_S)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("wait", name, "--timeout", "0.5")
     assert proc.returncode == 4, proc.stderr

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import re
 
-from support.cli import run_cli
+from support.cli import OUTLASTING_PACE_S, run_cli
 from support.clock import FakeClock
 from support.operations import snapshot
 from pulumi_dicom_jobs.cli.progress import NullProgress, PlainProgress, make_reporter
@@ -81,7 +81,7 @@ def test_what_a_cancel_leaves_behind_by_kind() -> None:
 
 def test_cancelled_import_says_what_stays_imported(setup) -> None:
     setup.upload_synthetic("in", 20)
-    setup.slow(0.3)
+    setup.slow(OUTLASTING_PACE_S)
     name = run_cli("import", setup.store, setup.gs("in/*.dcm"), "--async").stdout.strip()
     proc = run_cli("cancel", name, "--wait")
     assert proc.returncode == 5, proc.stderr

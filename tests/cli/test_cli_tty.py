@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from support.cli import PtyRun, op_name_in
+from support.cli import OUTLASTING_PACE_S, PtyRun, op_name_in
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -39,7 +39,7 @@ def test_live_progress_renders_and_ends_cleanly(setup):
 
 def test_ctrl_c_with_cancel_on_interrupt_cancels(setup):
     setup.upload_synthetic("in", 20)
-    setup.slow(0.5)
+    setup.slow(OUTLASTING_PACE_S)
     run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"), "--cancel-on-interrupt")
     run.expect("Started import operation")
     name = op_name_in(run.text)
@@ -57,7 +57,7 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels(setup):
 def _interrupted_import(setup) -> tuple["PtyRun", str]:
     """A slow import in a terminal, Ctrl-C pressed while it runs, at the cancel question."""
     setup.upload_synthetic("in", 20)
-    setup.slow(0.5)
+    setup.slow(OUTLASTING_PACE_S)
     run = PtyRun.start("import", setup.store, setup.gs("in/*.dcm"))
     run.expect("Started import operation")
     name = op_name_in(run.text)

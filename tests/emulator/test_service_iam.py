@@ -43,7 +43,9 @@ def assert_denied(op: dict, *facts: str) -> None:
 
 def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
     api, store, bucket = setup
-    emulator.post("config", {"grantPropagationSeconds": 0.6})
+    # An hour while the grant must still be propagating (a loaded machine cannot outrun it
+    # between the grant and the job's check, as it could 0.6 s); shortened below to see it arrive.
+    emulator.post("config", {"grantPropagationSeconds": 3600.0})
     emulator.create_service_agent()
     denial = f"{AGENT} does not have storage.objects.list access to the Google Cloud Storage bucket {bucket}."
     assert_denied(run_import(api, store, bucket), denial)
@@ -62,6 +64,9 @@ def test_enforced_iam_needs_a_bucket_grant_after_propagation(setup, emulator):
 
     mine = lambda: [g for g in emulator.get("iam")["grants"] if g["member"] == MEMBER
                     and g["role"] == "roles/storage.objectViewer"]
+    [pending] = mine()
+    assert pending["effective"] is False and pending["effectiveInSeconds"] > 3500, pending
+    emulator.post("config", {"grantPropagationSeconds": 0.6})  # the window is read at each check
     poll(lambda: mine()[0]["effective"], deadline_s=10, what="grant propagation")
     assert "response" in run_import(api, store, bucket)
 

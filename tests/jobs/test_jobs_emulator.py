@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -224,7 +225,9 @@ def test_external_cancel_and_vanished(env: Workspace) -> None:
 
 def test_progress_callbacks_and_few_polls(env: Workspace) -> None:
     _prepare(env, 8)
-    env.admin.post("config", {"instanceDelaySeconds": 0.25})
+    # 4 s of work at least: the waiter's second poll (1.5 s after its first, jitter 10 %) sees
+    # it part done with seconds to spare for a loaded machine (at 0.25 s, 2 s: a 0.35 s margin)
+    env.admin.post("config", {"instanceDelaySeconds": 0.5})
     seen: list[OperationStatus] = []
     with env.client() as client:
         name = jobs.start_import(client, env.store, _body(env))
@@ -271,16 +274,20 @@ def test_permission_denied_hint(ungranted_env: Workspace) -> None:
 def test_grant_propagation_is_waited_out(ungranted_env: Workspace) -> None:
     env = ungranted_env
     _prepare(env)
-    env.admin.post("config", {"grantPropagationSeconds": 2.0})
+    # the grant propagates once the first start was denied (not after a fixed delay, which a
+    # loaded machine can outrun between the grant and the job's first permission check)
+    env.admin.post("config", {"grantPropagationSeconds": 3600.0})
     env.admin.create_service_agent()
     env.admin.post("iam", {"resource": f"//storage.googleapis.com/projects/_/buckets/{env.bucket.name}",
                               "role": "roles/storage.objectViewer", "member": _service_agent(env)})
-    with env.client() as client:
-        status = jobs.run_job(client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60,
+    with env.client() as client, ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(jobs.run_job, client, JobKind.IMPORT, env.store, _body(env), timeout_seconds=60,
                               permission_retry_seconds=30)
+        denied = env.propagate_grants_once_denied()
+        status = running.result(timeout=120)
     assert status.success == 2
     operations = env.operations()
-    assert len(operations) >= 2 and operations[-1]["name"] == status.name
+    assert operations[0]["name"] == denied and len(operations) >= 2 and operations[-1]["name"] == status.name
 
 
 def test_grant_never_arrives_gives_up_after_window(ungranted_env: Workspace) -> None:

@@ -129,7 +129,7 @@ def test_a_running_operation_is_imported_once_it_has_ended(stack, env: Workspace
     for engine, process in running():
         process.configure(cancelOnInterrupt=False)
         program = _job(env, count=6)
-        env.slow(0.5)
+        env.slow(2.0)  # running for 12 s: past the cancel and the refused import on a loaded machine
         future = process.create_future({**program, "triggers": secret("rotate-77")})
         [running_op] = poll(lambda: [op["name"] for op in env.operations()], deadline_s=30,
                             what="the operation to start")
@@ -146,6 +146,7 @@ def test_a_running_operation_is_imported_once_it_has_ended(stack, env: Workspace
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "still running" in refused.value.details() and f"dicom-jobs wait {running_op}" in \
             refused.value.details()
+        env.slow(0.0)  # now let it end (the pace is read per instance)
         env.wait_done(running_op, deadline_s=60)
         read = process.read(id_)
         assert plain(read.inputs) == program and plain(read.properties)["successCount"] == 6

@@ -28,6 +28,11 @@ from typing import Optional, Sequence
 from healthcare_emulator.waiting import poll
 
 CLI = [sys.executable, "-m", "pulumi_dicom_jobs.cli"]
+#: Seconds per instance (``Workspace.slow``) of an operation that must still be running when a
+#: test stops it (cancel, ``--timeout``, Ctrl-C) or looks at it after one or more CLI runs: each
+#: run is a Python start, seconds on a loaded machine, and ten instances at this pace outlast
+#: several. A cancel ends the operation at once, so the pace costs the test nothing.
+OUTLASTING_PACE_S = 2.0
 #: Terminal control sequences (colours, cursor moves) of a live display.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

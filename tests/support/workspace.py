@@ -5,8 +5,9 @@ thing: a fresh dataset with one DICOM store in the Healthcare emulator and a
 fresh bucket in the Cloud Storage emulator, with names no other test uses.
 :class:`Workspace` creates them over the public APIs and offers what those
 tests ask of them (upload, look at operations, slow the emulator down, wait
-for an operation, run a setup import through the product's runner). IAM is
-enforced, so it also makes the grants a user makes before a first job
+for an operation, let a propagating grant arrive after a first denial, run a
+setup import through the product's runner). IAM is enforced, so it also
+makes the grants a user makes before a first job
 (:meth:`support.emulator.EmulatorAdmin.grant_agent`): on its bucket, and on
 each BigQuery dataset it creates; ``grant=False`` leaves the service agent
 without any, for the tests of what a missing grant does.
@@ -20,6 +21,7 @@ from typing import Any, Optional
 from google.cloud import bigquery, storage
 
 from healthcare_emulator.sampledata import synthetic_instances
+from healthcare_emulator.waiting import poll
 from pulumi_dicom_jobs import jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
@@ -106,6 +108,25 @@ class Workspace:
     def slow(self, seconds_per_instance: float) -> None:
         """Make each instance of an import/export take this long (so a job stays running)."""
         self.admin.config(instanceDelaySeconds=seconds_per_instance)
+
+    def propagate_grants_once_denied(self, deadline_s: float = 60.0) -> str:
+        """Once an operation on the store has ended PERMISSION_DENIED, let every grant take effect
+        (``grantPropagationSeconds`` 0); the denied operation's name.
+
+        A test of a job that outwaits a propagating grant sets the propagation long (an hour)
+        before granting, runs the job, and calls this: the first start is denied and a later
+        one is not, however slowly a loaded machine gets from the grant to the job's first
+        permission check (a grant that propagates in a few seconds races that).
+        """
+        def denied() -> Optional[str]:
+            for listed in self.operations():
+                if listed["done"] and self.operation(listed["name"]).get("error", {}).get("code") == 7:
+                    return listed["name"]
+            return None
+
+        name = poll(denied, deadline_s=deadline_s, what="an operation denied while its grant propagates")
+        self.admin.config(grantPropagationSeconds=0.0)
+        return name
 
     # -- the product's runner (setup for the product's tests) ---------------------------------
     def client(self, **kwargs: Any) -> HealthcareClient:

@@ -35,8 +35,10 @@ def _log(event: str, name: str, **extra) -> None:
 
 
 def _started() -> int:
+    # Complete lines only: the host's other workers append while this reads (no lock across
+    # them), and a line being written may be seen in part.
     with open(os.environ["OFFLINE_RECORD_LOG"]) as handle:
-        return sum(1 for line in handle if json.loads(line)["event"] == "create-start")
+        return sum(1 for line in handle if line.endswith("\n") and json.loads(line)["event"] == "create-start")
 
 
 class RecorderProvider(ResourceProvider):
