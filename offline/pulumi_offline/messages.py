@@ -17,6 +17,11 @@ from typing import Any, Mapping
 from .state import SECRET_SIG, SECRET_SIG_KEY
 
 
+#: A diagnostic's severity, named as ``sdk/go/common/diag`` ``Severity`` names it: ``INFO`` is a ``Log`` at
+#: INFO or a line a dynamic provider host wrote to stdout, ``INFOERR`` one it wrote to stderr.
+DEBUG, INFO, INFOERR, WARNING, ERROR = "debug", "info", "info#err", "warning", "error"
+
+
 class StepError(Exception):
     """A step failed; the message is what the user sees."""
 
