@@ -150,6 +150,17 @@ def plugin_folder_not_dir(name: str, path: str) -> str:
     return f"parsing plugin options for '{name}': provider folder '{path}' is not a directory"
 
 
+def plugin_exited_prematurely(binary: str, output: str) -> str:
+    """``sdk/go/common/resource/plugin/plugin.go`` ``Plugin.Close``: a plugin closed without acknowledging a
+    ``Cancel``; ``output`` is all it wrote (stdout after the port line, and stderr), appended right after
+    the last line's colon as the engine appends it."""
+    return (f"Detected that {binary} exited prematurely. \n"
+            "       This is *always* a bug in the provider. Please report the issue to the provider author as "
+            "appropriate.\n"
+            "       To assist with debugging we have dumped the STDOUT and STDERR streams of the plugin:"
+            f"{output}\n")
+
+
 PENDING_RESOLUTION = (
     "These resources are in an unknown state because the Pulumi CLI was interrupted while waiting for changes to "
     "these resources to complete. You should confirm whether or not the operations listed completed successfully by "
