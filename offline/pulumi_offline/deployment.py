@@ -30,7 +30,7 @@ from pulumi.runtime import mocks as sdk_mocks
 from .display import Display
 from .gcp import CloudError
 from .journal import Journal
-from .messages import UnsupportedError, pending_operations, run_result
+from .messages import ERROR, INFO, WARNING, UnsupportedError, pending_operations, run_result
 from .program import Project, program_error_message, run_program
 from .providers import Providers, is_default_provider
 from .registration import ResourceMonitor
@@ -65,7 +65,9 @@ class Engine(sdk_mocks.Mocks):
         self.python = python
         self.providers = Providers(project, stack, self.config, env=self.env, python=python, sink=self._on_log,
                                    old=self._old_provider, record=self._record_provider,
-                                   warn=lambda text: self.display.diagnostic("", "warning", text), preview=preview)
+                                   warn=lambda text: self.display.diagnostic("", WARNING, text), preview=preview,
+                                   diagnose=lambda severity, text, stream: self.display.diagnostic(
+                                       "", severity, text, stream))
         self.journal = Journal(project.directory, stack, project.name, writes=not preview,
                                meta=lambda: self.providers.host_path)
         self.executor = StepExecutor(self.journal, self.providers, self.display, parallel=parallel, preview=preview)
@@ -225,7 +227,8 @@ class Engine(sdk_mocks.Mocks):
         if ephemeral:
             self.display.status(urn, message)
         elif severity != engine_pb2.DEBUG:
-            word = {engine_pb2.WARNING: "warning", engine_pb2.ERROR: "error"}.get(severity, "info")
+            # pkg/host/host_server.go Log: INFO, WARNING, ERROR as the diag severities of the same names
+            word = {engine_pb2.WARNING: WARNING, engine_pb2.ERROR: ERROR}.get(severity, INFO)
             self.display.diagnostic(urn, word, message)
 
     # ------------------------------------------------------------------ the SDK's mocks

@@ -14,6 +14,10 @@ diagnostics (errors, warnings, infos: not the ephemeral statuses) grouped
 under their resource's ``TYPE (NAME):`` (those about no resource under the
 stack's), then the outputs, the counts and the duration. Each ``header``
 starts a section of its own (``up`` prints its preview, then the update).
+A diagnostic's severity prefix is the engine's (``error: ``, ``warning: ``;
+none for the two info severities), and the messages of one stream (a
+plugin's stdout, say) are joined into one block (``printDiagnostics``);
+docs/offline-engine.md#each-behaviour-and-where-it-comes-from.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping, TextIO
 
+from .messages import INFO, INFOERR
 from .outputs import output_lines
 
 SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- ", "same": "  ", "retain": "- ",
@@ -52,6 +57,42 @@ class _Row:
     status: str = ""
 
 
+def severity_prefix(severity: str) -> str:
+    """``pkg/engine/eventsink.go`` ``StringifyDiag``: ``error: ``, ``warning: ``, ``debug: ``; the two info
+    severities (a ``Log`` at INFO, a plugin's stdout and stderr) carry none."""
+    return "" if severity in (INFO, INFOERR) else f"{severity}: "
+
+
+def displayable_lines(text: str) -> list[str]:
+    """A diagnostic's lines as ``Diagnostics:`` prints them (``progress.go`` ``splitIntoDisplayableLines``
+    and ``printDiagnostics``): trailing blank lines dropped, each line right-trimmed."""
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return [line.rstrip() for line in lines]
+
+
+def _stream_blocks(messages: list[tuple[str, str, int]]) -> list[list[str]]:
+    """One resource's diagnostics as printed blocks: stream 0's messages one by one, then each other
+    stream's messages joined into one (prefixed as its first), in the order the streams started.
+
+    ``printDiagnostics`` walks a Go map of streams, so the real order of the blocks varies from run to
+    run; stream 0 first, then by first message, is one order it prints."""
+    streams: dict[int, list[tuple[str, str]]] = {0: []}
+    for severity, message, stream in messages:
+        streams.setdefault(stream, []).append((severity, message))
+    blocks = []
+    for stream, items in streams.items():
+        if stream == 0:
+            texts = [severity_prefix(severity) + message for severity, message in items]
+        else:
+            texts = [severity_prefix(items[0][0]) + "".join(message for _, message in items)] if items else []
+        block = [line for text in texts for line in displayable_lines(text)]
+        if block:
+            blocks.append(block)
+    return blocks
+
+
 def _row_text(symbol_kind: str, type_: str, name: str, word: str) -> str:
     return f"  {SYMBOLS[symbol_kind]} {type_:<50} {name:<30} {word}"
 
@@ -69,7 +110,7 @@ class Display:
         self._rows: dict[str, _Row] = {}
         self._drawn = 0  # live lines currently on the terminal
         self._ticker: threading.Thread | None = None
-        self._diagnostics: list[tuple[str, str, str]] = []  # (urn, severity word, message)
+        self._diagnostics: list[tuple[str, str, str, int]] = []  # (urn, severity, message, stream id)
         self._stack_urn = ""
         self._sections = 0
 
@@ -133,10 +174,11 @@ class Display:
             else:
                 self.line(self._live_text(row))
 
-    def diagnostic(self, urn: str, severity: str, message: str) -> None:
-        """A kept message (error, warning, info) about ``urn`` (``""``: the stack), under Diagnostics."""
+    def diagnostic(self, urn: str, severity: str, message: str, stream: int = 0) -> None:
+        """A kept message about ``urn`` (``""``: the stack), under Diagnostics. ``severity`` is one of
+        :mod:`.messages`' severities; the messages of one ``stream`` (not 0) are shown as one."""
         with self._lock:
-            self._diagnostics.append((urn or self._stack_urn, severity, message))
+            self._diagnostics.append((urn or self._stack_urn, severity, message, stream))
 
     def _live_text(self, row: _Row) -> str:
         word = f"{RUNNING[row.kind]} ({int(time.monotonic() - row.started)}s)"
@@ -181,18 +223,20 @@ class Display:
             self._redraw()
             diagnostics = list(self._diagnostics)
         self.line("")
-        if diagnostics:
+        groups: dict[str, list[tuple[str, str, int]]] = {}
+        for urn, severity, message, stream in diagnostics:
+            groups.setdefault(urn, []).append((severity, message, stream))
+        shown = [(urn, blocks) for urn, blocks in ((urn, _stream_blocks(m)) for urn, m in groups.items()) if blocks]
+        if shown:
             self.line("Diagnostics:")
-            groups: dict[str, list[tuple[str, str]]] = {}
-            for urn, severity, message in diagnostics:
-                groups.setdefault(urn, []).append((severity, message))
-            for urn, messages in groups.items():
+            for urn, blocks in shown:
                 parts = urn.split("::")
                 if len(parts) >= 4:  # under the resource's type and name
                     self.line(f"  {parts[2].rsplit('$', 1)[-1]} ({parts[3]}):")
-                for severity, message in messages:
-                    self.line(f"    {severity}: " + message.rstrip().replace("\n", "\n    "))
-                self.line("")
+                for block in blocks:
+                    for text in block:
+                        self.line(f"    {text}")
+                    self.line("")
         if outputs:
             self.line("Outputs:")
             for text in output_lines(outputs):

@@ -21,24 +21,33 @@ marked secret where the inputs were, ``provider_plugin.go``
 Two facts shape the dynamic host: it writes its port line without flushing
 (so the process is started unbuffered), and it needs ``PULUMI_PROJECT`` in
 its environment to resolve config keys.
+
+What a plugin writes is treated as ``plugin.go`` ``newPlugin`` (``runtrace``)
+and ``Plugin.Close`` treat it: the dynamic provider host's non-blank lines are
+diagnostics about no resource (stdout ``info``, stderr ``info#err``, a stream
+each); any other plugin's output is hidden and kept, and dumped in one error
+("exited prematurely") when it is closed without having acknowledged a
+``Cancel``. See docs/offline-engine.md#each-behaviour-and-where-it-comes-from.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from .messages import ERROR, INFO, INFOERR, plugin_exited_prematurely
 from .state import annotate_secrets, plain
 
 #: The key the SDK stores the serialized provider under, in inputs and outputs.
@@ -50,6 +59,20 @@ CANCEL_DEADLINE_S = 30.0
 CLOSE_CANCEL_DEADLINE_S = 5.0
 #: ``plugin.go`` ``ExecPlugin``: after SIGINT to its group a plugin has 5 s, then SIGKILL.
 INTERRUPT_GRACE_S = 5.0
+#: How long :meth:`ProviderPlugin.close` waits for a closed plugin's output to be read to its end.
+_DRAIN_DEADLINE_S = 10.0
+
+#: ``(severity, message, stream id)``: a diagnostic about no resource, from a plugin's output.
+Diagnose = Callable[[str, str, int], None]
+
+#: ``plugin.go`` ``nextStreamID``: one counter for the whole engine, so every stream has its own id.
+_stream_ids = itertools.count(1)
+_stream_ids_lock = threading.Lock()
+
+
+def next_stream_id() -> int:
+    with _stream_ids_lock:
+        return next(_stream_ids)
 
 
 @dataclass(frozen=True)
@@ -126,18 +149,34 @@ class ProviderPlugin:
 
     ``env`` is added to the plugin's environment (emulator addresses, for
     example); ``cwd`` is the program's directory, where the engine runs plugins.
+    ``binary`` is the path the engine names the plugin by (default ``argv[0]``);
+    ``dynamic`` says it is the dynamic provider host, whose output ``diagnose``
+    shows as it comes (``plugin.go`` ``isDynamicPluginBinary``); any other
+    plugin's output goes to ``diagnose`` only in the premature-exit dump.
     """
 
-    def __init__(self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+    def __init__(self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None, *,
+                 binary: str | None = None, dynamic: bool = False, diagnose: Diagnose | None = None) -> None:
         self._argv = list(argv)
         self._env = {**os.environ, **(env or {})}
         self._cwd = cwd
+        self.binary = binary or self._argv[0]
+        self.dynamic = dynamic
+        self._diagnose = diagnose
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
         self._channel: grpc.Channel | None = None
         self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
         self.stderr_lines: list[str] = []
         self.stdout_lines: list[str] = []
+        #: ``plugin.go`` ``unstructuredOutput``: all a non-dynamic plugin wrote (stdout after the port
+        #: line, and stderr), as it arrived, blank lines included.
+        self._unstructured: list[str] = []
+        self._output_lock = threading.Lock()
+        self._drains: list[threading.Thread] = []
+        #: ``Plugin.shutdownAcknowledged``: a ``Cancel`` answered OK or UNIMPLEMENTED.
+        self.shutdown_acknowledged = False
+        self._dumped = False
         #: From the ConfigureResponse (``provider_plugin.go`` ``Configure``): until then, neither.
         self.accept_secrets = False
         self.supports_preview = False
@@ -148,10 +187,11 @@ class ProviderPlugin:
         self.process = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         stdin=subprocess.DEVNULL, env=self._env, cwd=self._cwd,
                                         process_group=0)
-        threading.Thread(target=self._drain, args=(self.process.stderr, self.stderr_lines), daemon=True).start()
+        out_stream, err_stream = next_stream_id(), next_stream_id()  # newPlugin: stdout's, then stderr's
+        self._start_drain(self.process.stderr, self.stderr_lines, INFOERR, err_stream)
         self.port = self._read_port()
         # The engine keeps reading a plugin's stdout after the port line, so the plugin never blocks on it.
-        threading.Thread(target=self._drain, args=(self.process.stdout, self.stdout_lines), daemon=True).start()
+        self._start_drain(self.process.stdout, self.stdout_lines, INFO, out_stream)
         self._channel = grpc.insecure_channel(
             f"127.0.0.1:{self.port}",
             options=[("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
@@ -172,10 +212,23 @@ class ProviderPlugin:
                                + "\n".join(self.stderr_lines[-20:]))
         return int(result[0].strip())
 
-    @staticmethod
-    def _drain(stream: Any, into: list[str]) -> None:
+    def _start_drain(self, stream: Any, into: list[str], severity: str, stream_id: int) -> None:
+        thread = threading.Thread(target=self._drain, args=(stream, into, severity, stream_id), daemon=True)
+        self._drains.append(thread)
+        thread.start()
+
+    def _drain(self, stream: Any, into: list[str], severity: str, stream_id: int) -> None:
+        """``plugin.go`` ``runtrace``: every line kept (a non-dynamic plugin's for the dump); a non-blank
+        one of the dynamic host shown at once, with no resource. A non-dynamic plugin's lines are debug
+        diagnostics there, which the CLI shows only with ``--debug`` (not modelled): nothing is shown."""
         for raw in iter(stream.readline, b""):
-            into.append(raw.decode(errors="replace").rstrip())
+            text = raw.decode(errors="replace")
+            into.append(text.rstrip())
+            if not self.dynamic:
+                with self._output_lock:
+                    self._unstructured.append(text)
+            elif text.strip() and self._diagnose is not None:
+                self._diagnose(severity, text, stream_id)
 
     def _signal_group(self, number: int) -> None:
         try:
@@ -185,7 +238,8 @@ class ProviderPlugin:
 
     def close(self) -> None:
         """Shut the plugin down as the engine does: ``Cancel`` (5 s), SIGINT to its process
-        group, and SIGKILL to the group if it has not exited 5 s later."""
+        group, and SIGKILL to the group if it has not exited 5 s later; then, unless a ``Cancel``
+        was acknowledged, the premature-exit dump (``Plugin.Close``)."""
         if self.process is None:
             return
         if self.process.poll() is None and self._stub is not None:
@@ -203,6 +257,21 @@ class ProviderPlugin:
             except subprocess.TimeoutExpired:
                 self._signal_group(signal.SIGKILL)
                 self.process.wait(timeout=10)
+        for drain in self._drains:  # Plugin.Close waits for stdout and stderr to be read to their end
+            drain.join(_DRAIN_DEADLINE_S)
+        self._dump_if_premature()
+
+    def _dump_if_premature(self) -> None:
+        """``Plugin.Close``: a plugin (not the dynamic host) closed without acknowledging a ``Cancel`` has
+        its kept output shown in one error about no resource, on a stream of its own, once."""
+        if self.shutdown_acknowledged or self.dynamic or self._diagnose is None:
+            return
+        with self._output_lock:
+            if self._dumped:
+                return
+            self._dumped = True
+            output = "".join(self._unstructured)
+        self._diagnose(ERROR, plugin_exited_prematurely(self.binary, output), next_stream_id())
 
     def stop(self) -> None:
         """The end of a run: :meth:`close`."""
@@ -323,8 +392,21 @@ class ProviderPlugin:
         self._call("Delete", request)
 
     def cancel(self, deadline_s: float = CANCEL_DEADLINE_S) -> None:
-        """The engine's ``Cancel``: ask every in-flight operation of this plugin to stop."""
-        self._call("Cancel", empty_pb2.Empty(), timeout=deadline_s)
+        """The engine's ``Cancel``: ask every in-flight operation of this plugin to stop.
+
+        ``provider_plugin.go`` ``SignalCancellation``: an OK or UNIMPLEMENTED answer acknowledges the
+        shutdown (UNIMPLEMENTED is no error); any other failure (the plugin gone, or no answer in
+        time) is raised and acknowledges nothing."""
+        try:
+            self._call("Cancel", empty_pb2.Empty(), timeout=deadline_s)
+        except HostError as exc:
+            if exc.code != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+        self.shutdown_acknowledged = True
+
+
+#: The binary the real engine runs for Python dynamic providers (it starts ``python -m pulumi.dynamic``).
+DYNAMIC_HOST_BINARY = "pulumi-resource-pulumi-python"
 
 
 class DynamicProviderHost(ProviderPlugin):
@@ -334,9 +416,11 @@ class DynamicProviderHost(ProviderPlugin):
     """
 
     def __init__(self, project: str = "project", env: Mapping[str, str] | None = None,
-                 python: str = sys.executable, cwd: str | None = None, engine: str | None = None) -> None:
+                 python: str = sys.executable, cwd: str | None = None, engine: str | None = None,
+                 diagnose: Diagnose | None = None) -> None:
         super().__init__([python, "-u", "-m", "pulumi.dynamic", *([engine] if engine else [])],
-                         env={**(env or {}), "PULUMI_PROJECT": project, "PYTHONUNBUFFERED": "1"}, cwd=cwd)
+                         env={**(env or {}), "PULUMI_PROJECT": project, "PYTHONUNBUFFERED": "1"}, cwd=cwd,
+                         binary=DYNAMIC_HOST_BINARY, dynamic=True, diagnose=diagnose)
 
     def start(self, config: Mapping[str, Any] | None = None) -> "DynamicProviderHost":
         self.launch()

@@ -17,6 +17,11 @@ from typing import Any, Mapping
 from .state import SECRET_SIG, SECRET_SIG_KEY
 
 
+#: A diagnostic's severity, named as ``sdk/go/common/diag`` ``Severity`` names it: ``INFO`` is a ``Log`` at
+#: INFO or a line a dynamic provider host wrote to stdout, ``INFOERR`` one it wrote to stderr.
+DEBUG, INFO, INFOERR, WARNING, ERROR = "debug", "info", "info#err", "warning", "error"
+
+
 class StepError(Exception):
     """A step failed; the message is what the user sees."""
 
@@ -143,6 +148,17 @@ def plugin_folder_missing(name: str, path: str) -> str:
 def plugin_folder_not_dir(name: str, path: str) -> str:
     """``sdk/go/common/resource/plugin/host.go`` ``resolvePluginPath``."""
     return f"parsing plugin options for '{name}': provider folder '{path}' is not a directory"
+
+
+def plugin_exited_prematurely(binary: str, output: str) -> str:
+    """``sdk/go/common/resource/plugin/plugin.go`` ``Plugin.Close``: a plugin closed without acknowledging a
+    ``Cancel``; ``output`` is all it wrote (stdout after the port line, and stderr), appended right after
+    the last line's colon as the engine appends it."""
+    return (f"Detected that {binary} exited prematurely. \n"
+            "       This is *always* a bug in the provider. Please report the issue to the provider author as "
+            "appropriate.\n"
+            "       To assist with debugging we have dumped the STDOUT and STDERR streams of the plugin:"
+            f"{output}\n")
 
 
 PENDING_RESOLUTION = (

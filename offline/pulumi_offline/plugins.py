@@ -36,7 +36,7 @@ import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
-from .host import ProviderPlugin
+from .host import Diagnose, ProviderPlugin
 
 #: Packages the offline engine serves itself: pulumi-gcp on the emulators (:mod:`.gcp`), the
 #: dynamic provider host (``pulumi-python``) and the engine's own types (``pulumi``).
@@ -64,6 +64,9 @@ class PluginCommand:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     warning: str | None = None
+    #: the path the engine names the plugin by (``Plugin.Bin``): ``FOLDER/pulumi-resource-PKG`` for a
+    #: source plugin too; default ``argv[0]``
+    binary: str | None = None
 
 
 def _truthy(value: str | None) -> bool:
@@ -114,7 +117,7 @@ def _source_plugin(folder: Path, binary: Path, path: str) -> PluginCommand:
                           f"`python3 -m venv {venv}` and `{python} -m pip install -r {folder / 'requirements.txt'}`")
     # toolchain/pip.go ActivateVirtualEnv: VIRTUAL_ENV set, the venv's bin first on PATH.
     env = {"VIRTUAL_ENV": str(venv), "PATH": os.pathsep.join([str(venv / "bin"), path])}
-    return PluginCommand([str(python), str(folder)], env)
+    return PluginCommand([str(python), str(folder)], env, binary=str(binary))
 
 
 def find_plugin(package: str, folder: Path | None, env: Mapping[str, str]) -> PluginCommand:
@@ -177,10 +180,12 @@ class Plugins:
 
     def __init__(self, *, project: str, config: Mapping[str, str], env: Mapping[str, str], cwd: str,
                  sink: LogSink, paths: Mapping[str, Path] | None = None,
-                 runtime_options: Mapping[str, object] | None = None) -> None:
+                 runtime_options: Mapping[str, object] | None = None, diagnose: Diagnose | None = None) -> None:
         self._project, self._config = project, dict(config)
         self._paths, self._runtime_options = dict(paths or {}), dict(runtime_options or {})
         self._env, self._cwd, self._sink = dict(env), cwd, sink
+        #: where the plugins' own output is shown (:class:`~.host.ProviderPlugin`)
+        self.diagnose = diagnose
         self._service: EngineService | None = None
         self._lock = threading.Lock()
 
@@ -196,7 +201,8 @@ class Plugins:
         command = find_plugin(package, self._paths.get(package), self._env)
         env = {**self._env, **plugin_env(package, self._project, self._config, self._runtime_options),
                **command.env}
-        plugin = ProviderPlugin([*command.argv, self.engine_address], env=env, cwd=self._cwd)
+        plugin = ProviderPlugin([*command.argv, self.engine_address], env=env, cwd=self._cwd,
+                                binary=command.binary, diagnose=self.diagnose)
         try:
             plugin.launch()
         except (OSError, RuntimeError) as exc:

@@ -36,7 +36,7 @@ import grpc
 from pulumi.runtime.proto import provider_pb2
 
 from .gcp import Applier, LocalCloud, LocalGcp
-from .host import PROVIDER_KEY, DiffResult, DynamicProviderHost, HostError, ProviderPlugin
+from .host import PROVIDER_KEY, Diagnose, DiffResult, DynamicProviderHost, HostError, ProviderPlugin
 from .messages import CheckFailed, StepError
 from .plugins import LogSink, PluginError, Plugins, package_of
 from .program import Project
@@ -161,14 +161,15 @@ class Providers:
     def __init__(self, project: Project, stack: str, config: Mapping[str, str], *, env: Mapping[str, str],
                  python: str, sink: LogSink, old: Callable[[str], ResourceState | None] = lambda urn: None,
                  record: Callable[[ResourceState], None] = lambda entry: None,
-                 warn: Callable[[str], None] = lambda text: None, preview: bool = False) -> None:
+                 warn: Callable[[str], None] = lambda text: None, preview: bool = False,
+                 diagnose: Diagnose | None = None) -> None:
         self._project, self._stack, self._config = project, stack, dict(config)
         self._env, self._python = dict(env), python
         self._old, self._record, self._warn, self.preview = old, record, warn, preview
         self.gcp = LocalGcp(LocalCloud(self._env, project=self._config.get("gcp:project")))
         self.plugins = Plugins(project=project.name, config=self._config, env=self._env,
                                cwd=str(project.directory), sink=sink, paths=project.plugin_paths,
-                               runtime_options=project.runtime_options)
+                               runtime_options=project.runtime_options, diagnose=diagnose)
         self._lock = threading.RLock()
         self._by_package: dict[str, _Started] = {}  # this run's default provider of each package
         self._by_ref: dict[str, _Started] = {}  # every started one, by URN::ID
@@ -306,7 +307,7 @@ class Providers:
         paths = [*self.host_path, *filter(None, self._env.get("PYTHONPATH", "").split(os.pathsep))]
         env = {**self._env, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
         host = DynamicProviderHost(self._project.name, env=env, python=self._python, cwd=str(self._project.directory),
-                                   engine=self.plugins.engine_address)
+                                   engine=self.plugins.engine_address, diagnose=self.plugins.diagnose)
         try:
             host.launch()
         except (OSError, RuntimeError) as exc:

@@ -232,6 +232,7 @@ def test_display_on_a_terminal_redraws_rows_in_place_and_lists_kept_messages_at_
     assert final[:3] == ["Updating (p/dev):", "  +  gcp:storage/bucket:Bucket  other  created (0.0s)",
                          f"  +  {TYPE:<50} {'ct':<30} created (3.0s)"], final
     at = final.index("Diagnostics:")
-    # grouped by resource; a message about no resource under the stack (pkg/backend/display/progress.go)
+    # grouped by resource; a message about no resource under the stack (pkg/backend/display/progress.go);
+    # an info carries no prefix, a warning its own (pkg/engine/eventsink.go StringifyDiag)
     assert final[at + 1:at + 7] == [f"  {TYPE} (ct):", "    warning: a real warning", "",
-                                    "  pulumi:pulumi:Stack (p-dev):", "    info: about the whole update", ""], final
+                                    "  pulumi:pulumi:Stack (p-dev):", "    about the whole update", ""], final

@@ -15,7 +15,9 @@ waits until Cancel), ``ignore_cancel`` (it waits on regardless), ``gate``
 and ``sleep`` (like the dynamic Recorder: that many Creates run at once by
 construction), ``trigger`` (a change replaces), ``check_sleep`` (Check takes
 that long: concurrent Checks would overlap), ``fail_delete`` (Delete aborts),
-``delete_gate`` (a Delete waits until that many Deletes have started). A
+``delete_gate`` (a Delete waits until that many Deletes have started),
+``say`` (``{"stdout": ..., "stderr": ...}``: Create writes those lines),
+``crash`` (then the process exits by itself, status 3, in mid-Create). A
 change of the provider's config key ``replace_key`` replaces it (DiffConfig). Env
 ``RECORDER_ACCEPT_SECRETS`` and ``RECORDER_SUPPORTS_PREVIEW`` (``1``) set the
 ConfigureResponse. Run as ``python DIR ENGINE`` (this folder is a source
@@ -172,6 +174,12 @@ class Recorder(provider_pb2_grpc.ResourceProviderServicer):
             _log("Create", urn=request.urn, properties=props, timeout=request.timeout, preview=request.preview,
                  outcome="cancelled")
             context.abort(grpc.StatusCode.UNKNOWN, f"create of {request.urn.rsplit('::', 1)[-1]} cancelled")
+        if not request.preview:
+            for stream, text in (plain.get("say") or {}).items():
+                print(text, file=sys.stderr if stream == "stderr" else sys.stdout, flush=True)
+        if plain.get("crash") and not request.preview:
+            _log("Create", urn=request.urn, properties=props, preview=request.preview, outcome="crashed")
+            os._exit(3)
         if plain.get("fail"):
             _log("Create", urn=request.urn, properties=props, timeout=request.timeout, preview=request.preview,
                  outcome="failed")

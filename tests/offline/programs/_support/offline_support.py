@@ -4,7 +4,9 @@
 ``OFFLINE_RECORD_LOG`` (in the dynamic provider host's environment), with
 start/end times, so tests can count Creates and measure parallelism.
 Changing ``triggers`` replaces it; any other change updates it in place.
-``fail_check`` makes Check fail; ``fail_create`` makes Create raise.
+``fail_check`` makes Check fail; ``fail_create`` makes Create raise; ``say``
+(``{"stdout": ..., "stderr": ...}``) makes Create write those lines to the
+host's stdout and stderr.
 ``gate`` (a number): a Create logs ``create-start`` and waits until that many
 Creates have started before it goes on (then sleeps ``sleep``), so that many
 Creates run at the same moment by construction, however loaded the machine.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 
@@ -22,7 +25,8 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from healthcare_emulator.waiting import poll
 
-_INPUTS = ("label", "store", "bucket_url", "member", "triggers", "sleep", "gate", "fail_check", "fail_create")
+_INPUTS = ("label", "store", "bucket_url", "member", "triggers", "sleep", "gate", "fail_check", "fail_create",
+           "say")
 #: A gated Create waits at most this long for the others (a safety net, not a timing).
 _GATE_DEADLINE_S = 120.0
 
@@ -65,6 +69,8 @@ class RecorderProvider(ResourceProvider):
                  what=f"{props['gate']} creates to have started")
         if props.get("sleep"):
             time.sleep(float(props["sleep"]))
+        for stream, text in (props.get("say") or {}).items():
+            print(text, file=sys.stderr if stream == "stderr" else sys.stdout, flush=True)
         if props.get("fail_create"):
             _log("create-failed", props.get("label"))
             raise RuntimeError(f"recorder {props.get('label')}: asked to fail (fail_create)")
