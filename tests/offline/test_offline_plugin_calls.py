@@ -17,17 +17,7 @@ from pulumi_offline.engine import default_parallel, run
 from pulumi_offline.program import ProjectError
 from recorder_support import (binary_plugin, calls, recorder_env, run_things, sequence, set_plugin_path, set_things,
                               source_plugin, things_program)
-from support.programs import by_name, state_of
-
-
-def _overlap(starts: list[float], ends: list[float]) -> int:
-    """Most calls running at once, from their start and end times."""
-    points = sorted([(t, 1) for t in starts] + [(t, -1) for t in ends], key=lambda p: (p[0], p[1]))
-    current = best = 0
-    for _, delta in points:
-        current += delta
-        best = max(best, current)
-    return best
+from support.programs import by_name, most_at_once, state_of
 
 
 def test_any_package_not_emulated_goes_to_its_plugin(tmp_path):
@@ -114,7 +104,7 @@ def test_checks_run_one_at_a_time(tmp_path):
     assert run_things("up", program, env, skip_preview=True).ok
     starts = [c["t"] for c in calls(env, "Check")]
     ends = [c["t"] for c in calls(env, "Check-end")]
-    assert len(starts) == 4 and _overlap(starts, ends) == 1
+    assert len(starts) == 4 and most_at_once(starts, ends) == 1
 
 
 @pytest.mark.parametrize("env_extra, parallel, expected", [
@@ -131,7 +121,7 @@ def test_parallel_caps_running_creates_as_the_cli_does(tmp_path, env_extra, para
     assert run_things("up", program, env, parallel=parallel, skip_preview=True).ok
     starts = [c["t"] for c in calls(env, "create-start")]
     ends = [c["t"] for c in calls(env, "Create")]
-    assert len(starts) == 6 and _overlap(starts, ends) == expected
+    assert len(starts) == 6 and most_at_once(starts, ends) == expected
 
 
 def test_default_parallel_reads_the_environment_as_the_cli_does():

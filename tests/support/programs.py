@@ -184,9 +184,14 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 
 def max_overlap(entries: list[dict[str, Any]]) -> int:
-    """Most create calls running at once, from their start/end times."""
-    points = sorted([(e["start"], 1) for e in entries] + [(e["t"], -1) for e in entries],
-                    key=lambda p: (p[0], p[1]))
+    """Most create calls running at once, from their log entries' start/end times."""
+    return most_at_once([e["start"] for e in entries], [e["t"] for e in entries])
+
+
+def most_at_once(starts: list[float], ends: list[float]) -> int:
+    """Most calls running at once, from their start and end times (an end at the same time as a
+    start counts first: the one ended before the other began)."""
+    points = sorted([(t, 1) for t in starts] + [(t, -1) for t in ends])
     current = best = 0
     for _, delta in points:
         current += delta
