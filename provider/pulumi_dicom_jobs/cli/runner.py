@@ -35,6 +35,7 @@ __all__ = ["check_common", "check_operation_name", "client_for", "wait_for", "ru
 #: How long, after a Ctrl-C cancel, to wait for the operation to stop.
 CANCEL_SETTLE_SECONDS = 60.0
 
+
 def check_common(opts: Options) -> None:
     """The resources' rules for the flags every command shares (no store involved)."""
     failures = [f for f in validation.check_import(opts.common_props()) if f[0] in COMMON_PATHS]

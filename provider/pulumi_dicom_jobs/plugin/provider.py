@@ -51,8 +51,8 @@ from pulumi_dicom_jobs.failures import FailureReason, JobFailed
 from pulumi_dicom_jobs.lro.cancel import CancelToken
 from pulumi_dicom_jobs.plugin import config, import_id, package_schema, props
 from pulumi_dicom_jobs.plugin.engine_log import EngineLog, ProgressMessages
-from pulumi_dicom_jobs.progress_text import restart_line
 from pulumi_dicom_jobs.plugin.rpc_status import RpcFailure, failure_code
+from pulumi_dicom_jobs.progress_text import restart_line
 
 __all__ = ["DicomJobsProvider", "WAIT_WORKERS"]
 
