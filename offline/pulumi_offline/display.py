@@ -86,7 +86,7 @@ def _stream_blocks(messages: list[tuple[str, str, int]]) -> list[list[str]]:
         if stream == 0:
             texts = [severity_prefix(severity) + message for severity, message in items]
         else:
-            texts = [severity_prefix(items[0][0]) + "".join(message for _, message in items)] if items else []
+            texts = [severity_prefix(items[0][0]) + "".join(message for _, message in items)]
         block = [line for text in texts for line in displayable_lines(text)]
         if block:
             blocks.append(block)
@@ -226,10 +226,11 @@ class Display:
         groups: dict[str, list[tuple[str, str, int]]] = {}
         for urn, severity, message, stream in diagnostics:
             groups.setdefault(urn, []).append((severity, message, stream))
-        shown = [(urn, blocks) for urn, blocks in ((urn, _stream_blocks(m)) for urn, m in groups.items()) if blocks]
+        blocks_of = {urn: _stream_blocks(messages) for urn, messages in groups.items()}
+        shown = {urn: blocks for urn, blocks in blocks_of.items() if blocks}
         if shown:
             self.line("Diagnostics:")
-            for urn, blocks in shown:
+            for urn, blocks in shown.items():
                 parts = urn.split("::")
                 if len(parts) >= 4:  # under the resource's type and name
                     self.line(f"  {parts[2].rsplit('$', 1)[-1]} ({parts[3]}):")

@@ -144,24 +144,30 @@ class HostError(RuntimeError):
         self.details = details
 
 
+def is_dynamic_plugin_binary(binary: str) -> bool:
+    """``plugin.go`` ``isDynamicPluginBinary``: the engine knows the dynamic provider hosts by their
+    binary's name alone (Node.js's and Python's)."""
+    return binary.endswith(("pulumi-resource-pulumi-nodejs", "pulumi-resource-pulumi-python"))
+
+
 class ProviderPlugin:
     """One provider plugin process (``argv``) and a gRPC stub to it.
 
     ``env`` is added to the plugin's environment (emulator addresses, for
     example); ``cwd`` is the program's directory, where the engine runs plugins.
     ``binary`` is the path the engine names the plugin by (default ``argv[0]``);
-    ``dynamic`` says it is the dynamic provider host, whose output ``diagnose``
-    shows as it comes (``plugin.go`` ``isDynamicPluginBinary``); any other
-    plugin's output goes to ``diagnose`` only in the premature-exit dump.
+    the engine tells the dynamic provider host by it (:func:`is_dynamic_plugin_binary`),
+    whose output ``diagnose`` shows as it comes; any other plugin's output goes
+    to ``diagnose`` only in the premature-exit dump.
     """
 
     def __init__(self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None, *,
-                 binary: str | None = None, dynamic: bool = False, diagnose: Diagnose | None = None) -> None:
+                 binary: str | None = None, diagnose: Diagnose | None = None) -> None:
         self._argv = list(argv)
         self._env = {**os.environ, **(env or {})}
         self._cwd = cwd
         self.binary = binary or self._argv[0]
-        self.dynamic = dynamic
+        self.dynamic = is_dynamic_plugin_binary(self.binary)
         self._diagnose = diagnose
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
@@ -420,7 +426,7 @@ class DynamicProviderHost(ProviderPlugin):
                  diagnose: Diagnose | None = None) -> None:
         super().__init__([python, "-u", "-m", "pulumi.dynamic", *([engine] if engine else [])],
                          env={**(env or {}), "PULUMI_PROJECT": project, "PYTHONUNBUFFERED": "1"}, cwd=cwd,
-                         binary=DYNAMIC_HOST_BINARY, dynamic=True, diagnose=diagnose)
+                         binary=DYNAMIC_HOST_BINARY, diagnose=diagnose)
 
     def start(self, config: Mapping[str, Any] | None = None) -> "DynamicProviderHost":
         self.launch()

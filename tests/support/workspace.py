@@ -22,7 +22,7 @@ from google.cloud import bigquery, storage
 
 from healthcare_emulator.sampledata import synthetic_instances
 from healthcare_emulator.waiting import poll
-from pulumi_dicom_jobs import jobs
+from pulumi_dicom_jobs import api_facts, jobs
 from pulumi_dicom_jobs.api.client import HealthcareClient
 from pulumi_dicom_jobs.api.transport import RetryPolicy
 from pulumi_dicom_jobs.kinds import JobKind
@@ -120,7 +120,8 @@ class Workspace:
         """
         def denied() -> Optional[str]:
             for listed in self.operations():
-                if listed["done"] and self.operation(listed["name"]).get("error", {}).get("code") == 7:
+                if listed["done"] and self.operation(listed["name"]).get("error", {}).get("code") == \
+                        api_facts.CODE_PERMISSION_DENIED:
                     return listed["name"]
             return None
 
